@@ -1,0 +1,14 @@
+"""dnn: train neural networks in offload mode on an emulated coprocessor card."""
+
+from .errors import (  # noqa: F401
+    ArenaFullError,
+    CardDiedError,
+    CardMemoryError,
+    CardStartError,
+    DataError,
+    DnnError,
+    DnnValueError,
+    KernelError,
+)
+
+__version__ = "0.1.0"
