@@ -1,0 +1,330 @@
+/* card.c — the card: the dnn-card executable's main, its dispatcher and its private heap.
+ *
+ * Started by the host with the arena on fd 3, the control channel on fd 4 and the lifeline on
+ * fd 5. It pins itself, maps the arena at the host's address, says it is ready and serves calls
+ * until asked to quit or until the lifeline reads EOF (the host died): then it exits at once.
+ */
+#define _GNU_SOURCE
+#include "ring.h"
+#include "cilk_offload.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <omp.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* ---- the card's private heap: buffers of explicit transfers, keyed by host address -------- */
+
+typedef struct {
+    const void *key;
+    uint64_t bytes;   /* size the host asked for */
+    uint64_t cap;     /* size of the allocation */
+    void *ptr;
+} card_buf;
+
+/* Freed buffers are kept for reuse: a copy-every-call policy frees and allocates the same sizes
+ * each call, and fresh pages cost ~3 us per 4 KiB to fault in. Cached bytes do not count
+ * against the card's capacity and are released when an allocation would not fit. */
+typedef struct {
+    void *ptr;
+    uint64_t cap;
+} cached_buf;
+
+static struct {
+    off_ctl *ctl;
+    off_arena *arena;
+    int threads;
+    uint64_t capacity;
+    card_buf buf[OFF_MAX_BUFFERS];
+    int nbuf;
+    cached_buf cache[64];
+    int ncache;
+    uint64_t used, peak;
+} card;
+
+static card_buf *find_buf(const void *key, int containing)
+{
+    for (int i = 0; i < card.nbuf; i++) {
+        const char *k = card.buf[i].key;
+        if ((const char *)key == k) return &card.buf[i];
+        if (containing && (const char *)key > k && (const char *)key < k + card.buf[i].bytes) return &card.buf[i];
+    }
+    return NULL;
+}
+
+static void drop_cache(void)
+{
+    for (int i = 0; i < card.ncache; i++) free(card.cache[i].ptr);
+    card.ncache = 0;
+}
+
+static int alloc_buf(const void *key, uint64_t bytes, int index)
+{
+    if (card.nbuf >= OFF_MAX_BUFFERS)
+        return off_fail(OFF_ECARDMEM, "card out of buffer slots (%d live buffers)", OFF_MAX_BUFFERS);
+    if (card.capacity && card.used + bytes > card.capacity)
+        return off_fail(OFF_ECARDMEM,
+                        "card memory full: transfer %d needs %llu bytes, %llu of %llu in use; start the "
+                        "card with more memory or keep fewer arrays resident",
+                        index + 1, (unsigned long long)bytes, (unsigned long long)card.used,
+                        (unsigned long long)card.capacity);
+    void *p = NULL;
+    uint64_t cap = bytes ? bytes : 1;
+    for (int i = 0; i < card.ncache; i++) {
+        if (card.cache[i].cap >= cap && card.cache[i].cap <= cap + cap / 4) {
+            p = card.cache[i].ptr;
+            cap = card.cache[i].cap;
+            card.cache[i] = card.cache[--card.ncache];
+            break;
+        }
+    }
+    if (!p) {
+        drop_cache(); /* sizes changed: give the old ones back before taking more */
+        if (posix_memalign(&p, 64, cap) != 0)
+            return off_fail(OFF_ECARDMEM, "card memory: cannot allocate %llu bytes for transfer %d",
+                            (unsigned long long)bytes, index + 1);
+    }
+    card.buf[card.nbuf++] = (card_buf){key, bytes, cap, p};
+    card.used += bytes;
+    if (card.used > card.peak) card.peak = card.used;
+    return OFF_OK;
+}
+
+static void free_buf(card_buf *b)
+{
+    card.used -= b->bytes;
+    if (card.ncache < (int)(sizeof card.cache / sizeof card.cache[0]))
+        card.cache[card.ncache++] = (cached_buf){b->ptr, b->cap};
+    else
+        free(b->ptr);
+    *b = card.buf[--card.nbuf];
+}
+
+/* ---- serving one call --------------------------------------------------------------------- */
+
+static int card_abort_check(void *arg)
+{
+    (void)arg;
+    if (atomic_load(&card.ctl->quit)) return off_fail(OFF_EDIED, "the host asked the card to quit");
+    return OFF_OK;
+}
+
+static void reply(off_ctl *ctl, uint64_t seq, int status, const char *msg)
+{
+    ctl->status = status;
+    snprintf(ctl->error, sizeof ctl->error, "%s", status == OFF_OK ? "" : msg);
+    ctl->mem_used = card.used;
+    ctl->mem_peak = card.peak;
+    ctl->mem_buffers = (uint64_t)card.nbuf;
+    atomic_store_explicit(&ctl->rep_seq, seq, memory_order_release);
+    off_futex_bump(&ctl->ev_host, &ctl->host_sleeping);
+}
+
+static void serve(off_ctl *ctl, uint64_t seq)
+{
+    off_clear_error();
+    ctl->nresult = 0;
+    ctl->compute_s = ctl->in_real_s = ctl->in_model_s = ctl->in_elapsed_s = 0;
+    int nxf = ctl->nxf, nargs = ctl->nargs;
+    off_xfer xf[OFF_MAX_XFERS];
+    off_arg args[OFF_MAX_ARGS];
+    const void *fresh[OFF_MAX_XFERS]; /* buffers allocated by this call, freed if it fails */
+    int nfresh = 0;
+    for (int i = 0; i < nxf; i++) xf[i] = ctl->xf[i].x;
+    memcpy(args, ctl->args, sizeof args[0] * (size_t)nargs);
+
+    const off_kernel *k = NULL;
+    int rc = OFF_OK;
+    if (ctl->kernel[0] && !(k = off_kernel_find(ctl->kernel)))
+        rc = off_fail(OFF_ENOKERNEL, "no kernel named '%s' on the card", ctl->kernel);
+
+    /* 1. card buffers: allocate what alloc_if asks for, find the rest */
+    for (int i = 0; rc == OFF_OK && i < nxf; i++) {
+        const void *key = xf[i].into ? xf[i].into : xf[i].host;
+        card_buf *b = find_buf(key, 0);
+        if (xf[i].flags & OFF_ALLOC_IF) {
+            if (b) rc = off_fail(OFF_EARG, "transfer %d: the card already holds a buffer for %p", i + 1, key);
+            else if ((rc = alloc_buf(key, xf[i].bytes, i)) == OFF_OK) fresh[nfresh++] = key;
+        } else if (!b) {
+            rc = off_fail(OFF_EARG, "transfer %d: the card holds no buffer for %p", i + 1, key);
+        } else if (xf[i].bytes > b->bytes) {
+            rc = off_fail(OFF_EARG, "transfer %d: %llu bytes do not fit the card buffer of %llu", i + 1,
+                          (unsigned long long)xf[i].bytes, (unsigned long long)b->bytes);
+        }
+    }
+
+    /* 2. in-data, through the ring, as the link model allows */
+    off_ring_end ring = {ctl, 0, &ctl->ev_card, &ctl->card_sleeping, &ctl->ev_host, &ctl->host_sleeping,
+                         card_abort_check, NULL};
+    off_link_clock in_clock;
+    off_link_clock_start(&in_clock, &ctl->link);
+    for (int i = 0; rc == OFF_OK && i < nxf; i++) {
+        if (!(xf[i].flags & OFF_IN)) continue;
+        card_buf *b = find_buf(xf[i].into ? xf[i].into : xf[i].host, 0);
+        rc = off_ring_recv(&ring, b->ptr, xf[i].bytes);
+        if (rc == OFF_OK) off_link_clock_arrived(&in_clock, ctl->xf[i].t_start, xf[i].bytes);
+    }
+    ctl->in_real_s = in_clock.real_s;
+    ctl->in_model_s = in_clock.model_s;
+    ctl->in_elapsed_s = in_clock.elapsed_s;
+
+    /* 3. the kernel, with host addresses of transferred arrays turned into card addresses */
+    off_ctx ctx;
+    memset(&ctx, 0, sizeof ctx);
+    ctx.threads = card.threads;
+    if (rc == OFF_OK && k) {
+        for (int i = 0; i < nargs; i++) {
+            if (args[i].kind != OFF_ARG_PTR || !args[i].v.p) continue;
+            card_buf *b = find_buf(args[i].v.p, 1);
+            if (b) args[i].v.p = (char *)b->ptr + ((const char *)args[i].v.p - (const char *)b->key);
+            else if (!off_arena_contains(card.arena, args[i].v.p, 1))
+                rc = off_fail(OFF_EARG, "argument %d of kernel '%s' (%p) is neither shared nor transferred",
+                              i + 1, k->name, args[i].v.p);
+        }
+        if (rc == OFF_OK) rc = off_kernel_check_args(k, args, nargs);
+        if (rc == OFF_OK) {
+            double t0 = off_now();
+            rc = k->fn(&ctx, args, nargs);
+            ctl->compute_s = off_now() - t0;
+            if (rc != OFF_OK)
+                off_fail(rc, "%s", ctx.error[0] ? ctx.error : "the kernel returned an error");
+        }
+    }
+    atomic_store_explicit(&ctl->kernel_done_seq, seq, memory_order_release);
+    off_futex_bump(&ctl->ev_host, &ctl->host_sleeping);
+
+    /* 4. out-data, then free_if */
+    for (int i = 0; rc == OFF_OK && i < nxf; i++) {
+        if (!(xf[i].flags & OFF_OUT)) continue;
+        card_buf *b = find_buf(xf[i].host, 0);
+        ctl->xf[i].t_start = off_now();
+        rc = off_ring_send(&ring, b->ptr, xf[i].bytes);
+    }
+    if (rc == OFF_OK) {
+        for (int i = 0; i < nxf; i++) {
+            if (!(xf[i].flags & OFF_FREE_IF)) continue;
+            card_buf *b = find_buf(xf[i].into ? xf[i].into : xf[i].host, 0);
+            if (b) free_buf(b);
+        }
+        int n = ctx.nresult < 0 ? 0 : ctx.nresult > OFF_MAX_RESULTS ? OFF_MAX_RESULTS : ctx.nresult;
+        memcpy(ctl->result, ctx.result, sizeof(double) * (size_t)n);
+        ctl->nresult = n;
+    } else {
+        for (int i = 0; i < nfresh; i++) {
+            card_buf *b = find_buf(fresh[i], 0);
+            if (b) free_buf(b);
+        }
+    }
+    reply(ctl, seq, rc, off_last_error());
+}
+
+/* ---- start-up ----------------------------------------------------------------------------- */
+
+static void *lifeline(void *arg)
+{
+    (void)arg;
+    char byte;
+    for (;;) {
+        ssize_t r = read(OFF_CARD_LIFE_FD, &byte, 1);
+        if (r == 0 || (r < 0 && errno != EINTR)) _exit(0); /* the host is gone: so are we */
+    }
+    return NULL;
+}
+
+static int pin_all_threads(const char *cpus)
+{
+    cpu_set_t set;
+    int rc = off_parse_cpus(cpus, &set);
+    if (rc != OFF_OK) return rc;
+    /* Threads made before main (OpenBLAS makes its pool when it loads) each need pinning. */
+    DIR *d = opendir("/proc/self/task");
+    if (!d) return off_fail(OFF_ESYS, "cannot list the card's threads: %s", strerror(errno));
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        pid_t tid = (pid_t)atoi(e->d_name);
+        if (sched_setaffinity(tid, sizeof set, &set) != 0) {
+            int err = errno;
+            closedir(d);
+            return off_fail(OFF_ESTART, "cannot pin the card to CPUs %s: %s", cpus, strerror(err));
+        }
+    }
+    closedir(d);
+    return OFF_OK;
+}
+
+static const char *opt(int argc, char **argv, const char *name)
+{
+    size_t n = strlen(name);
+    for (int i = 1; i < argc; i++)
+        if (strncmp(argv[i], name, n) == 0 && argv[i][n] == '=') return argv[i] + n + 1;
+    return NULL;
+}
+
+static void start_failed(off_ctl *ctl, const char *msg)
+{
+    if (ctl) {
+        snprintf(ctl->start_error, sizeof ctl->start_error, "%s", msg);
+        atomic_store(&ctl->card_state, OFF_CARD_FAILED);
+        off_futex_bump(&ctl->ev_host, &ctl->host_sleeping);
+    } else {
+        fprintf(stderr, "dnn-card: %s\n", msg);
+    }
+    _exit(3);
+}
+
+int main(int argc, char **argv)
+{
+    prctl(PR_SET_NAME, "dnn-card");
+    struct stat st;
+    if (fstat(OFF_CARD_CTL_FD, &st) != 0 || (size_t)st.st_size < sizeof(off_ctl))
+        start_failed(NULL, "no control channel on fd 4: dnn-card is started by the dnn runtime, not by hand");
+    off_ctl *ctl = mmap(NULL, sizeof(off_ctl), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, OFF_CARD_CTL_FD, 0);
+    if (ctl == MAP_FAILED || ctl->magic != OFF_CTL_MAGIC) start_failed(NULL, "the control channel is not valid");
+    card.ctl = ctl;
+    ctl->card_pid = getpid();
+
+    pthread_t life;
+    if (pthread_create(&life, NULL, lifeline, NULL) != 0) start_failed(ctl, "cannot start the lifeline thread");
+    pthread_detach(life);
+
+    const char *addr_s = opt(argc, argv, "--arena-addr"), *size_s = opt(argc, argv, "--arena-size");
+    const char *threads_s = opt(argc, argv, "--threads"), *cpus = opt(argc, argv, "--cpus");
+    const char *mem_s = opt(argc, argv, "--card-memory");
+    if (!addr_s || !size_s || !threads_s) start_failed(ctl, "missing --arena-addr, --arena-size or --threads");
+    void *addr = (void *)(uintptr_t)strtoull(addr_s, NULL, 16);
+    size_t size = (size_t)strtoull(size_s, NULL, 10);
+    card.threads = atoi(threads_s);
+    card.capacity = mem_s ? strtoull(mem_s, NULL, 10) : 0;
+
+    if (cpus && *cpus && pin_all_threads(cpus) != OFF_OK) start_failed(ctl, off_last_error());
+    omp_set_num_threads(card.threads);
+    if (off_arena_attach(OFF_CARD_ARENA_FD, addr, size, &card.arena) != OFF_OK) start_failed(ctl, off_last_error());
+    off_current_arena = card.arena; /* _Offload_shared_malloc on the card */
+
+    atomic_store(&ctl->card_state, OFF_CARD_READY);
+    off_futex_bump(&ctl->ev_host, &ctl->host_sleeping);
+
+    uint64_t done = 0;
+    for (;;) {
+        uint32_t seen = atomic_load_explicit(&ctl->ev_card, memory_order_acquire);
+        if (atomic_load(&ctl->quit)) break;
+        uint64_t seq = atomic_load_explicit(&ctl->req_seq, memory_order_acquire);
+        if (seq != done) {
+            serve(ctl, seq);
+            done = seq;
+            continue;
+        }
+        off_futex_wait(&ctl->ev_card, seen, &ctl->card_sleeping, 1.0);
+    }
+    drop_cache();
+    return 0;
+}

@@ -1,0 +1,116 @@
+/* internal.h — what host and card share inside the runtime: the control block, the staging
+ * ring of the explicit channel, the arena header, and small helpers. Not a public API. */
+#ifndef DNN_OFFLOAD_INTERNAL_H
+#define DNN_OFFLOAD_INTERNAL_H
+
+#include "offload.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+/* Staging window of the explicit channel: a ring of slots in shared memory. The sender fills
+ * slot i+1 while the receiver drains slot i, each on its own core (a bounce buffer, as DMA). */
+#ifndef OFF_RING_SLOTS
+#define OFF_RING_SLOTS 4
+#endif
+#ifndef OFF_SLOT_BYTES
+#define OFF_SLOT_BYTES (512u * 1024u)
+#endif
+
+/* How long a waiter spins on a shared flag before sleeping on the futex: a futex round trip
+ * costs ~15 us here, spinning well under 1 us. */
+#ifndef OFF_SPIN_SECONDS
+#define OFF_SPIN_SECONDS 100e-6
+#endif
+
+#define OFF_CTL_MAGIC 0x444e4e43544c3031ull /* "DNNCTL01" */
+#define OFF_CARD_ARENA_FD 3
+#define OFF_CARD_CTL_FD 4
+#define OFF_CARD_LIFE_FD 5
+
+enum { OFF_CARD_STARTING = 0, OFF_CARD_READY = 1, OFF_CARD_FAILED = 2 };
+
+typedef struct {
+    _Atomic uint32_t full; /* 0 empty, 1 full */
+    uint32_t bytes;
+    char pad[56];
+} off_slot_state;
+
+typedef struct {
+    off_xfer x;
+    double t_start; /* sender's off_now() when the first byte of this array was written */
+} off_xfer_wire;
+
+typedef struct {
+    uint64_t magic;
+    /* Futex words: ev_card is bumped by the host for every event the card waits on (request,
+     * slot freed, quit); ev_host by the card (ready, slot filled, reply). */
+    _Atomic uint32_t ev_card;
+    _Atomic uint32_t ev_host;
+    _Atomic uint32_t card_sleeping; /* the card sleeps on ev_card: the host must futex_wake */
+    _Atomic uint32_t host_sleeping;
+    _Atomic uint32_t quit;
+    _Atomic int32_t card_state;
+    int32_t card_pid;
+    char start_error[256];
+
+    /* request (written by the host before req_seq is bumped) */
+    _Atomic uint64_t req_seq;
+    char kernel[64];
+    int32_t nargs, nxf;
+    off_arg args[OFF_MAX_ARGS];
+    off_xfer_wire xf[OFF_MAX_XFERS];
+    off_link link;
+
+    _Atomic uint64_t kernel_done_seq; /* the kernel has run; out-data follows */
+
+    /* reply (written by the card before rep_seq is set to req_seq) */
+    _Atomic uint64_t rep_seq;
+    int32_t status;
+    int32_t nresult;
+    double result[OFF_MAX_RESULTS];
+    char error[320];
+    double compute_s;
+    double in_real_s, in_model_s, in_elapsed_s; /* measured on the card (receiver of in-data) */
+    uint64_t mem_used, mem_peak, mem_buffers;
+
+    /* the staging ring */
+    off_slot_state slot[OFF_RING_SLOTS];
+    char data[OFF_RING_SLOTS][OFF_SLOT_BYTES] __attribute__((aligned(64)));
+} off_ctl;
+
+/* ---- arena ---- */
+struct off_arena {
+    void *base;
+    size_t size;
+    int fd;
+    int owner; /* the host created it and may unmap it */
+};
+int off_arena_create(size_t size, off_arena **out);       /* host: memfd + map anywhere */
+int off_arena_attach(int fd, void *addr, size_t size, off_arena **out); /* card: same address */
+int off_arena_format(off_arena *a);                       /* host: lay the allocator out */
+void off_arena_release(off_arena *a);
+
+/* ---- futex waiting ---- */
+/* Wait until *word != seen, spinning first; timeout_s < 0 = forever. 1 = changed, 0 = timeout */
+int off_futex_wait(_Atomic uint32_t *word, uint32_t seen, _Atomic uint32_t *sleeping_flag,
+                   double timeout_s);
+void off_futex_bump(_Atomic uint32_t *word, _Atomic uint32_t *sleeping_flag);
+
+/* ---- CPU lists ("0", "0-1", "0,2") ---- */
+int off_parse_cpus(const char *spec, cpu_set_t *set);
+
+/* ---- errors ---- */
+int off_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void off_clear_error(void);
+
+/* ---- the card's private heap (explicit buffers), card side ---- */
+typedef struct {
+    const void *key; /* host address */
+    uint64_t bytes;
+    void *ptr;
+} off_buffer;
+
+#endif

@@ -1,0 +1,101 @@
+/* util.c — errors, the shared clock and futex waiting. */
+#define _GNU_SOURCE
+#include "internal.h"
+
+#include <errno.h>
+#include <linux/futex.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+static _Thread_local char off_error_buf[512];
+
+const char *off_last_error(void) { return off_error_buf[0] ? off_error_buf : "no error"; }
+
+void off_clear_error(void) { off_error_buf[0] = 0; }
+
+int off_fail(int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(off_error_buf, sizeof off_error_buf, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+double off_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static inline void cpu_relax(void) { __builtin_ia32_pause(); }
+
+/* Shared (not FUTEX_PRIVATE) futexes: the word lives in a memfd mapped by two processes. */
+static long futex(_Atomic uint32_t *uaddr, int op, uint32_t val, const struct timespec *ts)
+{
+    return syscall(SYS_futex, (uint32_t *)uaddr, op, val, ts, NULL, 0);
+}
+
+int off_futex_wait(_Atomic uint32_t *word, uint32_t seen, _Atomic uint32_t *sleeping_flag,
+                   double timeout_s)
+{
+    double t0 = off_now();
+    double spin_until = t0 + OFF_SPIN_SECONDS;
+    for (;;) {
+        if (atomic_load_explicit(word, memory_order_acquire) != seen) return 1;
+        double now = off_now();
+        if (now < spin_until) {
+            for (int i = 0; i < 64; i++) cpu_relax();
+            continue;
+        }
+        if (timeout_s >= 0 && now - t0 >= timeout_s) return 0;
+        /* Announce the sleep, then re-check: the waker reads the flag after bumping. */
+        atomic_store_explicit(sleeping_flag, 1, memory_order_seq_cst);
+        if (atomic_load_explicit(word, memory_order_seq_cst) != seen) {
+            atomic_store_explicit(sleeping_flag, 0, memory_order_relaxed);
+            return 1;
+        }
+        double left = timeout_s >= 0 ? timeout_s - (now - t0) : 0.05;
+        if (left > 0.05) left = 0.05; /* wake up now and then: nothing may hang forever */
+        struct timespec ts = {(time_t)left, (long)((left - (double)(time_t)left) * 1e9)};
+        futex(word, FUTEX_WAIT, seen, &ts);
+        atomic_store_explicit(sleeping_flag, 0, memory_order_relaxed);
+    }
+}
+
+void off_futex_bump(_Atomic uint32_t *word, _Atomic uint32_t *sleeping_flag)
+{
+    atomic_fetch_add_explicit(word, 1, memory_order_seq_cst);
+    if (atomic_load_explicit(sleeping_flag, memory_order_seq_cst))
+        futex(word, FUTEX_WAKE, 1 << 30, NULL);
+}
+
+int off_parse_cpus(const char *spec, cpu_set_t *set)
+{
+    CPU_ZERO(set);
+    const char *p = spec;
+    while (*p) {
+        char *end;
+        long a = strtol(p, &end, 10), b = a;
+        if (end == p || a < 0) goto bad;
+        if (*end == '-') {
+            const char *q = end + 1;
+            b = strtol(q, &end, 10);
+            if (end == q || b < a) goto bad;
+        }
+        if (b >= CPU_SETSIZE) goto bad;
+        for (long i = a; i <= b; i++) CPU_SET((int)i, set);
+        if (*end == ',') end++;
+        else if (*end) goto bad;
+        p = end;
+    }
+    if (CPU_COUNT(set) == 0) goto bad;
+    return OFF_OK;
+bad:
+    return off_fail(OFF_EARG, "bad CPU list '%s': use forms like 0, 0-1 or 0,2", spec);
+}

@@ -1,0 +1,97 @@
+/* kernels_test.c — kernels the runtime's own tests offload. Compiled into the card and the
+ * host library like any kernel; they know nothing of neural networks either. */
+#define _GNU_SOURCE
+#include "cilk_offload.h"
+
+#include <omp.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+/* A linked list node built by the host in the shared arena. */
+typedef struct off_test_node {
+    long value;
+    struct off_test_node *next;
+} off_test_node;
+
+OFF_KERNEL(off_test_nop, "") { return OFF_OK; }
+
+/* Returns the card's pid, its OpenMP thread count and the number of CPUs it may run on. */
+OFF_KERNEL(off_test_whoami, "")
+{
+    cpu_set_t set;
+    sched_getaffinity(0, sizeof set, &set);
+    ctx->result[0] = (double)getpid();
+    ctx->result[1] = (double)omp_get_max_threads();
+    ctx->result[2] = (double)CPU_COUNT(&set);
+    ctx->nresult = 3;
+    return OFF_OK;
+}
+
+/* Walks the list: returns the sum of the values, doubles each value, and appends a node
+ * allocated on the card in shared memory with `extra` as its value. */
+OFF_KERNEL(off_test_list_walk, "head:p,extra:i")
+{
+    off_test_node *n = args[0].v.p, *last = NULL;
+    long sum = 0, count = 0;
+    for (; n; n = n->next) {
+        sum += n->value;
+        n->value *= 2;
+        last = n;
+        count++;
+    }
+    off_test_node *fresh = _Offload_shared_malloc(sizeof *fresh);
+    if (!fresh) return off_kernel_fail(ctx, "%s", off_last_error());
+    fresh->value = args[1].v.i;
+    fresh->next = NULL;
+    if (last) last->next = fresh;
+    ctx->result[0] = (double)sum;
+    ctx->result[1] = (double)count;
+    ctx->nresult = 2;
+    return OFF_OK;
+}
+
+/* y[0:n] += a * x[0:n] */
+OFF_KERNEL(off_test_axpy, "n:i,a:d,x:p,y:p")
+{
+    long n = args[0].v.i;
+    const float *x = args[2].v.p;
+    float *y = args[3].v.p;
+    sec_axpy(y, (float)args[1].v.d, x, n);
+    ctx->result[0] = sec_reduce_add(y, 0, n);
+    ctx->nresult = 1;
+    return OFF_OK;
+}
+
+/* Fills y[0:n] with value: an out-only array. */
+OFF_KERNEL(off_test_fill, "n:i,value:d,y:p")
+{
+    sec_fill(args[2].v.p, (float)args[1].v.d, args[0].v.i);
+    return OFF_OK;
+}
+
+/* Dies on purpose: 1 = segfault, 2 = abort. */
+OFF_KERNEL(off_test_crash, "how:i")
+{
+    if (args[0].v.i == 1) {
+        volatile int *p = NULL;
+        *p = 1;
+    }
+    if (args[0].v.i == 2) abort();
+    return OFF_OK;
+}
+
+OFF_KERNEL(off_test_sleep, "seconds:d")
+{
+    double s = args[0].v.d;
+    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
+    nanosleep(&ts, NULL);
+    return OFF_OK;
+}
+
+OFF_KERNEL(off_test_fail, "code:i")
+{
+    return off_kernel_fail(ctx, "asked to fail with code %ld", (long)args[0].v.i);
+}
