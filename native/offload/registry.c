@@ -79,8 +79,8 @@ int off_kernel_check_args(const off_kernel *k, const off_arg *args, int nargs)
         return off_fail(OFF_EARG, "kernel '%s' takes %d arguments (%s), got %d", k->name, want,
                         k->params, nargs);
     for (int i = 0; i < nargs; i++) {
-        const char *name;
-        int nlen;
+        const char *name = "";
+        int nlen = 0;
         int kind = param_kind(k, i, &name, &nlen);
         if (args[i].kind != kind)
             return off_fail(OFF_EARG, "argument %d ('%.*s') of kernel '%s' must be a %s, got a %s",

@@ -1,0 +1,88 @@
+"""Build description of the native code, shared by setup.py (cffi extension + card executable).
+
+The host library (`dnn._native`, cffi out-of-line API mode) and the card executable
+(`dnn/bin/dnn-card`) compile the same kernel sources with the same flags, so host mode and the
+card run identical code: that is what lets the modes agree bit for bit.
+"""
+
+from pathlib import Path
+
+import cffi
+
+ROOT = Path(__file__).resolve().parent.parent
+NATIVE = ROOT / "native"
+
+RUNTIME = ["arena.c", "ring.c", "util.c", "link.c", "registry.c", "shared.c", "local.c"]
+HOST_ONLY = ["host.c"]
+CARD_ONLY = ["card.c"]
+
+
+def _rel(paths):
+    return [str(p.relative_to(ROOT)) for p in paths]
+
+
+def kernel_sources():
+    """Every kernel compiled into card and host: the trainer and the runtime's test kernels."""
+    return _rel(sorted((NATIVE / "dnn").glob("*.c")) + [NATIVE / "tests" / "kernels_test.c"])
+
+
+def runtime_sources(side):
+    extra = HOST_ONLY if side == "host" else CARD_ONLY
+    return _rel([NATIVE / "offload" / f for f in RUNTIME + extra])
+
+
+def blas():
+    """OpenBLAS from the scipy-openblas32 wheel: include dir, lib dir, library name."""
+    import scipy_openblas32 as ob
+
+    return ob.get_include_dir(), ob.get_lib_dir(), ob.get_library()
+
+
+INCLUDE_DIRS = [str(NATIVE / "include"), str(NATIVE / "offload"), str(NATIVE / "dnn")]
+# -ffp-contract=off: no FMA contraction chosen differently in two builds of the same source;
+# no -ffast-math anywhere (reductions are vectorised with omp simd instead).
+CFLAGS = ["-O3", "-march=native", "-std=gnu11", "-fopenmp", "-ffp-contract=off", "-fno-math-errno",
+          "-Wall", "-Wextra", "-Wno-unused-parameter"]
+LDFLAGS = ["-fopenmp", "-lm"]
+
+
+def rpaths(blas_lib_dir, depth):
+    """Where the loader finds OpenBLAS: next to us in site-packages, or where it was at build."""
+    up = "/".join([".."] * depth)
+    return [f"-Wl,-rpath,$ORIGIN/{up}/scipy_openblas32/lib", f"-Wl,-rpath,{blas_lib_dir}"]
+
+
+CDEF = (Path(__file__).resolve().parent / "_cdef.h").read_text()
+
+ffibuilder = cffi.FFI()
+ffibuilder.cdef(CDEF)
+_inc, _lib, _name = blas()
+ffibuilder.set_source(
+    "dnn._native",
+    '#include "offload.h"\n#include "cilk_offload.h"\n',
+    sources=runtime_sources("host") + kernel_sources(),
+    include_dirs=INCLUDE_DIRS + [_inc],
+    library_dirs=[_lib],
+    libraries=[_name],
+    extra_compile_args=CFLAGS,
+    extra_link_args=LDFLAGS + rpaths(_lib, 1),
+)
+
+def build_c_test(source, out):
+    """Link a C test program against the host runtime and every kernel (for `make build`)."""
+    import subprocess
+
+    inc, lib, name = blas()
+    cmd = (["gcc"] + CFLAGS + [f"-I{d}" for d in INCLUDE_DIRS + [inc]]
+           + [str(ROOT / s) for s in runtime_sources("host") + kernel_sources()] + [source]
+           + ["-o", out, f"-L{lib}", f"-l{name}"] + LDFLAGS + rpaths(lib, 1))
+    subprocess.run(cmd, check=True)
+
+
+if __name__ == "__main__":
+    import sys
+
+    if len(sys.argv) == 4 and sys.argv[1] == "--c-test":
+        build_c_test(sys.argv[2], sys.argv[3])
+    else:
+        ffibuilder.compile(verbose=True)

@@ -1,0 +1,107 @@
+/* What Python sees of the native library (cffi cdef: plain declarations, no preprocessor).
+ * Mirrors native/include/offload.h; the C compiler checks the two agree when cffi builds. */
+
+#define OFF_OK 0
+#define OFF_EARG 1
+#define OFF_EARENA 2
+#define OFF_ECARDMEM 3
+#define OFF_EDIED 4
+#define OFF_EKERNEL 5
+#define OFF_ENOKERNEL 6
+#define OFF_ESYS 7
+#define OFF_EBUSY 8
+#define OFF_ESTART 9
+#define OFF_ETIMEDOUT 10
+
+#define OFF_MAX_ARGS 16
+#define OFF_MAX_XFERS 64
+#define OFF_MAX_RESULTS 16
+
+#define OFF_IN 1
+#define OFF_OUT 2
+#define OFF_INOUT 3
+#define OFF_NOCOPY 4
+#define OFF_ALLOC_IF 8
+#define OFF_FREE_IF 16
+
+typedef struct { int32_t kind; int32_t pad; union { int64_t i; double d; void *p; } v; } off_arg;
+
+typedef struct {
+    const void *host;
+    uint64_t bytes;
+    uint32_t flags;
+    uint32_t pad;
+    const void *into;
+} off_xfer;
+
+typedef struct {
+    uint64_t calls;
+    uint64_t bytes_to_card, bytes_from_card;
+    uint64_t transfers;
+    double transfer_s;
+    double transfer_real_s;
+    double transfer_model_s;
+    double compute_s;
+    double wait_s;
+    double wall_s;
+} off_stats;
+
+typedef struct {
+    int threads;
+    const char *cpus;
+    const char *link;
+    size_t arena_bytes;
+    size_t card_memory;
+    const char *card_exe;
+} off_config;
+
+typedef struct {
+    char name[48];
+    double bandwidth;
+    double latency;
+} off_link;
+
+typedef struct off_card off_card;
+typedef struct off_arena off_arena;
+typedef struct off_kernel { const char *name; const char *params; ...; } off_kernel;
+
+int off_card_open(const off_config *cfg, off_card **out);
+int off_card_stop(off_card *c);
+void off_card_destroy(off_card *c);
+int off_card_pid(const off_card *c);
+int off_card_alive(off_card *c);
+off_arena *off_card_arena(off_card *c);
+const char *off_card_link_name(const off_card *c);
+
+void *off_arena_malloc(off_arena *a, size_t size, size_t align);
+int off_arena_free(off_arena *a, void *p);
+int off_arena_contains(const off_arena *a, const void *p, size_t len);
+void *off_arena_base(const off_arena *a);
+size_t off_arena_size(const off_arena *a);
+size_t off_arena_used(const off_arena *a);
+size_t off_arena_peak(const off_arena *a);
+size_t off_arena_largest_free(off_arena *a);
+int off_arena_check(off_arena *a);
+
+int off_call(off_card *c, const char *kernel, const off_arg *args, int nargs, const off_xfer *xf,
+             int nxf, double *result, int *nresult);
+int off_call_async(off_card *c, const char *kernel, const off_arg *args, int nargs,
+                   const off_xfer *xf, int nxf, uint64_t *signal);
+int off_wait_for(off_card *c, uint64_t signal, double timeout_s, double *result, int *nresult);
+int off_in_flight(const off_card *c);
+void off_card_stats(const off_card *c, off_stats *total, off_stats *last);
+void off_card_reset_stats(off_card *c);
+void off_card_memory(off_card *c, uint64_t *used, uint64_t *peak, uint64_t *buffers);
+
+int off_run_local(const char *kernel, const off_arg *args, int nargs, int threads, double *result,
+                  int *nresult);
+const off_kernel *off_kernel_find(const char *name);
+int off_kernel_count(void);
+const off_kernel *off_kernel_at(int i);
+
+int off_link_parse(const char *spec, off_link *out);
+double off_link_time(const off_link *l, uint64_t bytes);
+const char *off_link_profile_name(int i);
+
+const char *off_last_error(void);
+double off_now(void);

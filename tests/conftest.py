@@ -1,0 +1,69 @@
+"""Shared fixtures. Every test session ends by checking that no card process and no shared
+memory segment outlived the tests."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def card_processes(parent: int | None = None) -> list[int]:
+    """PIDs of dnn-card processes (children of `parent` when given)."""
+    pids = []
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            comm = (d / "comm").read_text().strip()
+            if comm != "dnn-card":
+                continue
+            stat = (d / "stat").read_text()
+            state = stat.rsplit(")", 1)[1].split()[0]
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        except OSError:
+            continue
+        if state == "Z":
+            continue
+        if parent is None or ppid == parent:
+            pids.append(int(d.name))
+    return pids
+
+
+def memfd_segments(pid: int) -> list[str]:
+    """Shared-memory segments of the arena and control channel mapped or open in a process."""
+    found = []
+    try:
+        for line in Path(f"/proc/{pid}/maps").read_text().splitlines():
+            if "/memfd:dnn-" in line:
+                found.append(line.split()[-2] if line.endswith("(deleted)") else line.split()[-1])
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            try:
+                target = os.readlink(fd)
+            except OSError:
+                continue
+            if target.startswith("/memfd:dnn-"):
+                found.append(target)
+    except OSError:
+        pass
+    return found
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_leaks_after_session():
+    shm_before = set(os.listdir("/dev/shm"))
+    yield
+    import gc
+
+    gc.collect()
+    assert card_processes(os.getpid()) == [], "card processes outlived the tests"
+    assert set(os.listdir("/dev/shm")) - shm_before == set(), "files left in /dev/shm"
+
+
+def run_python(code: str, timeout: float = 60, **kw) -> subprocess.CompletedProcess:
+    """Run a Python snippet in a fresh interpreter (for crashes, signals and exit codes)."""
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=timeout, cwd=ROOT, **kw)

@@ -1,0 +1,34 @@
+"""The C tests of the runtime (native/tests/test_offload.c), one pytest case each."""
+
+import subprocess
+
+import pytest
+
+from conftest import ROOT
+
+BINARY = ROOT / "build" / "test_offload"
+CARD = ROOT / "dnn" / "bin" / "dnn-card"
+C_TESTS = ["shared_list", "keyword", "host_pointer_refused", "explicit", "async", "crash_segv",
+           "crash_abort", "killed", "arena_full", "card_oom", "link_model", "threads_cpus",
+           "kernel_error", "sec_helpers"]
+
+
+def test_c_test_binary_is_built():
+    assert BINARY.exists(), "build/test_offload is missing: run 'make build'"
+
+
+@pytest.mark.parametrize("name", C_TESTS)
+def test_c(name):
+    r = subprocess.run([str(BINARY), str(CARD), name], capture_output=True, text=True, timeout=60)
+    assert f"ok {name}" in r.stdout, r.stdout + r.stderr
+    assert r.returncode == 0
+
+
+def test_c_list_is_complete():
+    """Every test the binary knows is run above."""
+    r = subprocess.run([str(BINARY), str(CARD), "no-such-test"], capture_output=True, text=True, timeout=60)
+    assert "0 passed, 0 failed" in r.stdout
+    src = (ROOT / "native" / "tests" / "test_offload.c").read_text()
+    for name in C_TESTS:
+        assert f'{{"{name}", ' in src
+    assert src.count('", t_') == len(C_TESTS)
