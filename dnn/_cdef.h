@@ -105,3 +105,63 @@ const char *off_link_profile_name(int i);
 
 const char *off_last_error(void);
 double off_now(void);
+
+/* ---- the trainer (native/include/dnn.h) ---- */
+#define DNN_MAX_LAYERS 16
+#define DNN_SIGMOID 0
+#define DNN_RELU 1
+#define DNN_TANH 2
+#define DNN_INIT_UNIFORM 0
+#define DNN_INIT_XAVIER 1
+#define DNN_INIT_HE 2
+#define DNN_TRAIN_CHUNK 1
+#define DNN_TRAIN_BUNCH 2
+#define DNN_OP_FETCH 3
+#define DNN_OP_FORWARD 4
+#define DNN_OP_LOSS 5
+#define DNN_OP_BACKWARD 6
+#define DNN_OP_UPDATE 7
+#define DNN_EVAL_CHUNK 8
+
+typedef struct {
+    int32_t nlayers;
+    int32_t sizes[17];
+    int32_t activation;
+    int32_t bunch;
+} dnn_spec;
+
+typedef struct {
+    int64_t params;
+    int64_t acts;
+    int64_t errs;
+    int64_t w_off[16];
+    int64_t b_off[16];
+    int64_t y_off[17];
+    int64_t e_off[17];
+} dnn_layout;
+
+typedef struct { float lr; float momentum; float weight_decay; float pad; } dnn_hyper;
+typedef struct { int64_t n; int64_t row0; double loss_sum; int64_t correct; } dnn_state;
+
+typedef struct {
+    dnn_spec spec;
+    dnn_layout layout;
+    dnn_hyper hyper;
+    dnn_state state;
+    ...;
+} dnn_net;
+
+typedef struct {
+    int64_t rows, cols;
+    int64_t cursor;
+    const float *x;
+    const int32_t *y;
+} dnn_chunk;
+
+int dnn_plan(const dnn_spec *spec, dnn_layout *out);
+int dnn_net_init(dnn_net *net, const dnn_spec *spec, float *params, float *grads, float *moment,
+                 float *acts, float *errs);
+void dnn_init_params(dnn_net *net, int scheme, uint64_t seed);
+void dnn_chunk_set(dnn_chunk *c, const float *x, const int32_t *y, int64_t rows, int64_t cols);
+void dnn_set_threads(int threads);
+const char *dnn_error(void);
