@@ -277,6 +277,10 @@ class Trainer:
     def stats(self) -> dict:
         return self.exec.stats()
 
+    def card_pid(self) -> int | None:
+        card = getattr(self.exec, "card", None)
+        return card.pid if card is not None else None
+
     def sync_weights(self) -> None:
         """Make the host's view of the weights current (explicit resident keeps them on the card)."""
         self.exec.pull_weights()

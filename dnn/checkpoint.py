@@ -1,0 +1,111 @@
+"""Checkpoints: HDF5 files holding weights, momentum, architecture and where training stood.
+
+Written atomically (temporary file in the same folder, fsync, rename, fsync of the folder), so a
+crash at any moment leaves the previous checkpoint readable. A CRC of the arrays catches files
+that were truncated or corrupted after the fact.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from .errors import DnnError
+
+FORMAT = "dnn-checkpoint/1"
+
+
+class CheckpointError(DnnError, ValueError):
+    """A checkpoint cannot be read, or does not fit the network being trained."""
+
+
+@dataclass
+class Checkpoint:
+    arch: str
+    activation: str
+    bunch: int
+    params: np.ndarray
+    moment: np.ndarray
+    epoch: int = 0          # epochs completed
+    chunk: int = 0          # chunks completed in the epoch under way
+    seed: int = 0
+    config: dict = field(default_factory=dict)
+    metrics: dict = field(default_factory=dict)
+
+    def crc(self) -> int:
+        return zlib.crc32(self.moment.tobytes(), zlib.crc32(self.params.tobytes()))
+
+
+def save(path: str | os.PathLike, ck: Checkpoint) -> None:
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise CheckpointError(f"cannot write checkpoint {path}: folder {path.parent} does not exist")
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        with h5py.File(tmp, "w") as f:
+            f.attrs["format"] = FORMAT
+            for key in ("arch", "activation", "bunch", "epoch", "chunk", "seed"):
+                f.attrs[key] = getattr(ck, key)
+            f.attrs["config"] = json.dumps(ck.config)
+            f.attrs["metrics"] = json.dumps(ck.metrics)
+            f.attrs["crc32"] = ck.crc()
+            f.create_dataset("params", data=ck.params)
+            f.create_dataset("moment", data=ck.moment)
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+        dir_fd = os.open(path.parent, os.O_DIRECTORY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise CheckpointError(f"cannot write checkpoint {path}: {exc.strerror or exc}; the previous "
+                              "checkpoint, if any, is unchanged") from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def load(path: str | os.PathLike) -> Checkpoint:
+    path = Path(path)
+    if not path.exists():
+        raise CheckpointError(f"checkpoint {path} does not exist")
+    try:
+        with h5py.File(path, "r") as f:
+            if f.attrs.get("format") != FORMAT:
+                raise CheckpointError(f"{path} is not a dnn checkpoint (no '{FORMAT}' format mark)")
+            ck = Checkpoint(arch=str(f.attrs["arch"]), activation=str(f.attrs["activation"]),
+                            bunch=int(f.attrs["bunch"]), params=f["params"][...], moment=f["moment"][...],
+                            epoch=int(f.attrs["epoch"]), chunk=int(f.attrs["chunk"]), seed=int(f.attrs["seed"]),
+                            config=json.loads(f.attrs["config"]), metrics=json.loads(f.attrs["metrics"]))
+            stored = int(f.attrs["crc32"])
+    except CheckpointError:
+        raise
+    except (OSError, KeyError, ValueError) as exc:
+        raise CheckpointError(f"checkpoint {path} is truncated or corrupted ({exc}); use an earlier one "
+                              "or start again without --resume") from None
+    if ck.crc() != stored:
+        raise CheckpointError(f"checkpoint {path} is corrupted (its arrays fail their CRC check); use an "
+                              "earlier one or start again without --resume")
+    return ck
+
+
+def check_fits(ck: Checkpoint, arch: str, activation: str, bunch: int, path) -> None:
+    """Refuse a checkpoint made for another network, saying what differs."""
+    diffs = []
+    if ck.arch != arch:
+        diffs.append(f"arch {ck.arch} (checkpoint) vs {arch} (now)")
+    if ck.activation != activation:
+        diffs.append(f"activation {ck.activation} vs {activation}")
+    if ck.bunch != bunch:
+        diffs.append(f"bunch {ck.bunch} vs {bunch}")
+    if diffs:
+        raise CheckpointError(f"checkpoint {path} does not fit this run: " + "; ".join(diffs))

@@ -1,0 +1,107 @@
+"""python -m dnn.train — train a network on a chunked HDF5 dataset, on the emulated card.
+
+Examples:
+    python -m dnn.train                                   # default dataset, implicit mode
+    python -m dnn.train --mode explicit --explicit-weights copy --granularity bunch
+    python -m dnn.train --arch 784-800-800-10 --epochs 10 --checkpoint run.h5
+    python -m dnn.train --resume run.h5 --epochs 20       # continue where run.h5 stopped
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .cli import run_cli
+from .network import ACTIVATIONS, INITS, Arch
+from .session import Schedule, train
+from .trainer import GRANULARITIES, MODES, POLICIES, Config
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m dnn.train",
+        description="Train a fully connected network with the forward/backward/update loop offloaded "
+                    "to dnn's emulated coprocessor card.",
+        epilog="Modes: host = no card (the reference); implicit = network and data in Cilk shared "
+               "memory, only pointers cross; explicit = flat arrays copied over the link.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    d = p.add_argument_group("data")
+    d.add_argument("--data", help="chunked HDF5 file from 'python -m dnn.chunk' (default: the default "
+                                  "dataset, prepared on first use)")
+    d.add_argument("--chunk", type=int, help="rows per offloaded chunk (default: the file's chunk rows)")
+    m = p.add_argument_group("offload")
+    m.add_argument("--mode", choices=MODES, default="implicit")
+    m.add_argument("--explicit-weights", choices=POLICIES, default="resident",
+                   help="explicit mode: copy every array every call, or keep weights on the card")
+    m.add_argument("--granularity", choices=GRANULARITIES, default="chunk",
+                   help="one offload per chunk, per bunch, or per layer operation")
+    m.add_argument("--threads", type=int, default=2, help="worker threads on the card (host mode: here)")
+    m.add_argument("--cpus", help="CPU list the card pins itself to, e.g. 0-1")
+    m.add_argument("--link", default="none", help="link model: none, knc-pcie, pcie3-x16, pcie4-x16 or BW_GBs,LAT_us")
+    n = p.add_argument_group("network and training")
+    n.add_argument("--arch", help="layer sizes, e.g. 784-800-800-10 (default: INPUTS-800-800-CLASSES)")
+    n.add_argument("--activation", choices=sorted(ACTIVATIONS), default="relu")
+    n.add_argument("--init", choices=["auto"] + sorted(INITS), default="auto",
+                   help="auto = he for relu, xavier otherwise; uniform = +-0.1 as DNNTK")
+    n.add_argument("--epochs", type=int, default=3)
+    n.add_argument("--bunch", type=int, default=100, help="mini-batch rows")
+    n.add_argument("--lr", type=float, default=0.05)
+    n.add_argument("--lr-schedule", choices=["constant", "step", "exp"], default="constant")
+    n.add_argument("--lr-gamma", type=float, default=0.5, help="decay factor of the schedule")
+    n.add_argument("--lr-step", type=int, default=5, help="epochs between steps (step schedule)")
+    n.add_argument("--momentum", type=float, default=0.9)
+    n.add_argument("--weight-decay", type=float, default=0.0)
+    n.add_argument("--seed", type=int, default=0)
+    o = p.add_argument_group("output")
+    o.add_argument("--checkpoint", help="write an HDF5 checkpoint here after every epoch")
+    o.add_argument("--resume", help="continue from this checkpoint")
+    o.add_argument("--metrics", help="write metrics as JSON here")
+    o.add_argument("--quiet", action="store_true", help="no progress bar")
+    return p
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    from .data import ChunkReader  # imported late: --help stays fast
+
+    if args.data is None:
+        from .chunk import default_dataset
+
+        args.data = str(default_dataset(quiet=args.quiet))
+    with ChunkReader(args.data, "train", shuffle=False, prefetch=False) as probe:
+        inputs, classes, file_chunk = probe.input_dim, probe.num_classes, probe.chunk_rows
+    arch = Arch.parse(args.arch or f"{inputs}-800-800-{classes}", args.activation)
+    if args.epochs < 1:
+        raise_usage(f"--epochs must be at least 1, got {args.epochs}")
+    cfg = Config(arch=arch, mode=args.mode, explicit_weights=args.explicit_weights,
+                 granularity=args.granularity, bunch=args.bunch, chunk=args.chunk or file_chunk,
+                 threads=args.threads, cpus=args.cpus, link=args.link, seed=args.seed, lr=args.lr,
+                 momentum=args.momentum, weight_decay=args.weight_decay, init=args.init)
+    cfg.validate()
+    m = train(cfg, args.data, args.epochs, schedule=Schedule(args.lr_schedule, args.lr_gamma, args.lr_step),
+              checkpoint=args.checkpoint, resume=args.resume, metrics_path=args.metrics, quiet=args.quiet)
+    print(summary(m, cfg))
+    return 0
+
+
+def raise_usage(msg: str):
+    from .errors import DnnValueError
+
+    raise DnnValueError(msg)
+
+
+def summary(m: dict, cfg: Config) -> str:
+    lines = [f"trained {m['arch']} ({m['activation']}) in {cfg.label} mode, link {m['link']}, "
+             f"{m['threads']} thread(s): {m['images']:,} images in {m['wall_s']:.1f} s "
+             f"({m['images_per_s']:,.0f} images/s)"]
+    if m["test_accuracy"]:
+        lines.append(f"test accuracy {m['test_accuracy'][-1]:.4f}, test loss {m['test_loss'][-1]:.4f}")
+    lines.append(f"card: compute {m['compute_s']:.2f} s, transfer {m['transfer_s']:.2f} s, host wait "
+                 f"{m['wait_s']:.2f} s, {m['offload_calls']:,} offload calls, "
+                 f"{m['bytes_to_card'] / 1e6:,.1f} MB to card, {m['bytes_from_card'] / 1e6:,.1f} MB back")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli("dnn.train", main))
