@@ -17,15 +17,13 @@
 
 #define ROWS_PER_TASK 8
 
-/* Y[l+1] = act(Y[l] . W[l]^T + B[l]); the last layer keeps its logits (softmax is in dnnLoss) */
-void dnnForwardLayer(dnn_net *net, int l)
+/* Y[l+1] (n, out) += B[l], then the activation (the last layer keeps its logits). */
+void dnnBiasActivate(dnn_net *net, int l)
 {
-    const int64_t n = net->state.n, in = net->spec.sizes[l], out = net->spec.sizes[l + 1];
+    const int64_t n = net->state.n, out = net->spec.sizes[l + 1];
     const int last = l == net->spec.nlayers - 1, act = net->spec.activation;
     float *restrict Y = net->Y[l + 1];
     const float *restrict B = net->B[l];
-    dnn_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)out, (int)in, 1.0f, net->Y[l],
-              (int)in, net->W[l], (int)in, 0.0f, Y, (int)out);
 #pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < n; i++) {
         float *restrict y = Y + i * out;
@@ -43,6 +41,15 @@ void dnnForwardLayer(dnn_net *net, int l)
             for (int64_t j = 0; j < out; j++) y[j] = dnn_tanhf(y[j] + B[j]);
         }
     }
+}
+
+/* Y[l+1] = act(Y[l] . W[l]^T + B[l]); softmax of the last layer is in dnnLoss */
+void dnnForwardLayer(dnn_net *net, int l)
+{
+    const int64_t n = net->state.n, in = net->spec.sizes[l], out = net->spec.sizes[l + 1];
+    dnn_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)out, (int)in, 1.0f, net->Y[l],
+              (int)in, net->W[l], (int)in, 0.0f, net->Y[l + 1], (int)out);
+    dnnBiasActivate(net, l);
 }
 
 void dnnForward(dnn_net *net)
@@ -98,6 +105,30 @@ double dnnLoss(dnn_net *net, int64_t *correct)
     return loss;
 }
 
+/* E[l] (n, in) *= act'(Y[l]), written in terms of the activation's output. */
+void dnnActivationGrad(dnn_net *net, int l)
+{
+    const int64_t n = net->state.n, in = net->spec.sizes[l];
+    float *restrict El = net->E[l];
+    const float *restrict Y = net->Y[l];
+    const int act = net->spec.activation;
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < n; i++) {
+        float *restrict e = El + i * in;
+        const float *restrict y = Y + i * in;
+        if (act == DNN_RELU) {
+#pragma omp simd
+            for (int64_t j = 0; j < in; j++) e[j] = y[j] > 0.0f ? e[j] : 0.0f;
+        } else if (act == DNN_SIGMOID) {
+#pragma omp simd
+            for (int64_t j = 0; j < in; j++) e[j] *= y[j] * (1.0f - y[j]);
+        } else {
+#pragma omp simd
+            for (int64_t j = 0; j < in; j++) e[j] *= 1.0f - y[j] * y[j];
+        }
+    }
+}
+
 /* Gradients of layer l from E[l+1]; E[l] for the layer below (l > 0). */
 void dnnBackwardLayer(dnn_net *net, int l)
 {
@@ -117,26 +148,9 @@ void dnnBackwardLayer(dnn_net *net, int l)
     }
     if (l == 0) return;
     /* E[l] (n, in) = E[l+1] (n, out) . W[l] (out, in), times act'(Y[l]) */
-    float *restrict El = net->E[l];
-    const float *restrict Y = net->Y[l];
     dnn_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)in, (int)out, 1.0f, En, (int)out,
-              net->W[l], (int)in, 0.0f, El, (int)in);
-    const int act = net->spec.activation;
-#pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < n; i++) {
-        float *restrict e = El + i * in;
-        const float *restrict y = Y + i * in;
-        if (act == DNN_RELU) {
-#pragma omp simd
-            for (int64_t j = 0; j < in; j++) e[j] = y[j] > 0.0f ? e[j] : 0.0f;
-        } else if (act == DNN_SIGMOID) {
-#pragma omp simd
-            for (int64_t j = 0; j < in; j++) e[j] *= y[j] * (1.0f - y[j]);
-        } else {
-#pragma omp simd
-            for (int64_t j = 0; j < in; j++) e[j] *= 1.0f - y[j] * y[j];
-        }
-    }
+              net->W[l], (int)in, 0.0f, net->E[l], (int)in);
+    dnnActivationGrad(net, l);
 }
 
 void dnnBackward(dnn_net *net)

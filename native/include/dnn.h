@@ -109,8 +109,10 @@ const char *dnn_error(void);
 
 /* ---- the trainer (runs on the card or in host mode) ---- */
 int FetchOneBunch(dnn_chunk *chunk, dnn_net *net);
+void dnnBiasActivate(dnn_net *net, int l);   /* element-wise part of the forward step */
 void dnnForwardLayer(dnn_net *net, int l);
 double dnnLoss(dnn_net *net, int64_t *correct); /* softmax cross-entropy; sets E[L] */
+void dnnActivationGrad(dnn_net *net, int l); /* element-wise part of the backward step */
 void dnnBackwardLayer(dnn_net *net, int l);
 void dnnUpdateLayer(dnn_net *net, int l);
 void dnnForward(dnn_net *net);
