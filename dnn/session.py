@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -14,7 +15,9 @@ import numpy as np
 from tqdm import tqdm
 
 from . import checkpoint as ckpt
+from .cli import Terminated
 from .data import ChunkReader
+from .errors import DnnError
 from .trainer import Config, Trainer
 
 
@@ -45,7 +48,11 @@ def _epoch_totals(trainer: Trainer, reader: ChunkReader, epoch: int, train: bool
         if i < skip_chunks:
             continue
         buf = buffers[id(xb)]
-        r = trainer.train_chunk(buf, n) if train else trainer.evaluate_chunk(buf, n)
+        try:
+            r = trainer.train_chunk(buf, n) if train else trainer.evaluate_chunk(buf, n)
+        except DnnError as exc:
+            where = f"epoch {epoch + 1}, chunk {i + 1}" if train else f"evaluation, chunk {i + 1}"
+            raise type(exc)(f"{where}: {exc}") from None
         total += r
         images += n
         if bar is not None:
@@ -91,38 +98,64 @@ def train(cfg: Config, data: str | os.PathLike, epochs: int, *, schedule: Schedu
             for key in ("train_loss", "train_accuracy", "test_loss", "test_accuracy", "epoch_s"):
                 metrics[key] = list(ck.metrics.get(key, []))
 
-        def save(epoch_done: int, chunk_done: int) -> None:
+        # Where the last complete chunk left the weights: an interrupted chunk changes them in
+        # place, so a checkpoint on Ctrl-C is written from this copy, never from live weights.
+        snap = {"epoch": start_epoch, "chunk": start_chunk, "params": None, "moment": None}
+
+        def take_snapshot(epoch_done: int, chunk_done: int) -> None:
             if not checkpoint:
                 return
             trainer.sync_weights()
+            for k in ("params", "moment"):
+                if snap[k] is None:
+                    snap[k] = trainer.net.blocks[k].copy()
+                else:
+                    snap[k][...] = trainer.net.blocks[k]
+            snap["epoch"], snap["chunk"] = epoch_done, chunk_done
+
+        def save(epoch_done: int, chunk_done: int, from_snapshot: bool = False) -> None:
+            if not checkpoint:
+                return
+            if not from_snapshot:
+                take_snapshot(epoch_done, chunk_done)
             ckpt.save(checkpoint, ckpt.Checkpoint(
                 arch=str(cfg.arch), activation=cfg.arch.activation, bunch=cfg.bunch,
-                params=trainer.net.blocks["params"], moment=trainer.net.blocks["moment"],
-                epoch=epoch_done, chunk=chunk_done, seed=cfg.seed, config=_config_dict(cfg),
+                params=snap["params"], moment=snap["moment"],
+                epoch=snap["epoch"], chunk=snap["chunk"], seed=cfg.seed, config=_config_dict(cfg),
                 metrics={k: metrics[k] for k in ("train_loss", "train_accuracy", "test_loss",
                                                   "test_accuracy", "epoch_s")}))
 
         t_start = time.perf_counter()
         images = 0
-        for epoch in range(start_epoch, epochs):
-            trainer.set_lr(schedule.lr(cfg.lr, epoch))
-            skip = start_chunk if epoch == start_epoch else 0
-            bar = tqdm(total=train_reader.num_chunks - skip, desc=f"epoch {epoch + 1}/{epochs}",
-                       unit="chunk", disable=quiet, leave=True, dynamic_ncols=True)
-            with bar:
-                total, secs = _epoch_totals(trainer, train_reader, epoch, train=True, bar=bar, skip_chunks=skip)
-            images += int(total[2])
-            metrics["train_loss"].append(total[0] / max(total[2], 1))
-            metrics["train_accuracy"].append(total[1] / max(total[2], 1))
-            metrics["epoch_s"].append(secs)
-            if evaluate_each_epoch:
-                ev = evaluate(trainer, test_reader)
-                metrics["test_loss"].append(ev["loss"])
-                metrics["test_accuracy"].append(ev["accuracy"])
-                metrics["confusion"] = ev["confusion"].tolist()
-            save(epoch + 1, 0)
-            if not quiet:
-                tqdm.write(_epoch_line(metrics, epoch, epochs))
+        take_snapshot(start_epoch, start_chunk)
+        try:
+            for epoch in range(start_epoch, epochs):
+                trainer.set_lr(schedule.lr(cfg.lr, epoch))
+                skip = start_chunk if epoch == start_epoch else 0
+                bar = tqdm(total=train_reader.num_chunks - skip, desc=f"epoch {epoch + 1}/{epochs}",
+                           unit="chunk", disable=quiet, leave=True, dynamic_ncols=True)
+                with bar:
+                    total, secs = _epoch_totals(trainer, train_reader, epoch, train=True, bar=bar, skip_chunks=skip,
+                                                on_chunk=lambda done, e=epoch: take_snapshot(e, done))
+                images += int(total[2])
+                metrics["train_loss"].append(total[0] / max(total[2], 1))
+                metrics["train_accuracy"].append(total[1] / max(total[2], 1))
+                metrics["epoch_s"].append(secs)
+                if evaluate_each_epoch:
+                    ev = evaluate(trainer, test_reader)
+                    metrics["test_loss"].append(ev["loss"])
+                    metrics["test_accuracy"].append(ev["accuracy"])
+                    metrics["confusion"] = ev["confusion"].tolist()
+                save(epoch + 1, 0)
+                if not quiet:
+                    tqdm.write(_epoch_line(metrics, epoch, epochs))
+        except (KeyboardInterrupt, Terminated):
+            # The chunk under way is abandoned; what the last complete one left is kept.
+            if checkpoint:
+                save(0, 0, from_snapshot=True)
+                print(f"interrupted: checkpoint at epoch {snap['epoch'] + 1}, chunk {snap['chunk']} written to "
+                      f"{checkpoint}; continue with --resume {checkpoint}", file=sys.stderr)
+            raise
         wall = time.perf_counter() - t_start
         s = trainer.stats()
         metrics.update({
