@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 
 NATIVE_SRC := $(shell find native -name '*.c' -o -name '*.h') dnn/_build.py dnn/_cdef.h setup.py
 
-.PHONY: all setup build test demo clean c-tests bench
+.PHONY: all setup build test demo clean sanitize
 
 all: build
 
@@ -23,7 +23,7 @@ setup: $(STAMP)
 
 # The cffi host library (dnn/_native*.so) and the card executable (dnn/bin/dnn-card), in place.
 build/.native: $(STAMP) $(NATIVE_SRC)
-	$(PY) setup.py --quiet build_ext --inplace
+	$(PY) setup.py --quiet build_ext --inplace --force
 	@mkdir -p build && touch $@
 
 # C tests of the runtime (run by tests/test_native.py), built from the same sources and flags.
@@ -37,6 +37,18 @@ test: build
 
 demo: build
 	$(PY) -m dnn.train --mode implicit
+
+# Native code and every test under AddressSanitizer + UndefinedBehaviorSanitizer. Rebuilds in
+# place with the sanitizers, runs the suite (Python loads libasan first), then marks the normal
+# build stale so the next `make build` restores it. handle_segv=0: the deliberate crash tests
+# expect a real SIGSEGV, not ASan's report of it.
+SAN_ENV := LD_PRELOAD="$$(gcc -print-file-name=libasan.so) $$(gcc -print-file-name=libubsan.so)" \
+           ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:handle_segv=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+sanitize: $(STAMP)
+	rm -f build/.native
+	DNN_SANITIZE=1 $(PY) setup.py --quiet build_ext --inplace --force
+	DNN_SANITIZE=1 $(PY) -m dnn._build --c-test native/tests/test_offload.c build/test_offload
+	$(SAN_ENV) $(PY) -m pytest -q -p no:cacheprovider; status=$$?; rm -f build/.native build/test_offload; exit $$status
 
 clean:
 	rm -rf build dnn/_native*.so dnn/_native.c dnn/bin *.egg-info

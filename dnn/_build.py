@@ -5,6 +5,7 @@ The host library (`dnn._native`, cffi out-of-line API mode) and the card executa
 card run identical code: that is what lets the modes agree bit for bit.
 """
 
+import os
 from pathlib import Path
 
 import cffi
@@ -46,6 +47,12 @@ CFLAGS = ["-O3", "-march=native", "-std=gnu11", "-fopenmp", "-ffp-contract=off",
           "-fno-trapping-math",
           "-Wall", "-Wextra", "-Wno-unused-parameter"]
 LDFLAGS = ["-fopenmp", "-lm"]
+
+# `make sanitize`: the same build with AddressSanitizer and UndefinedBehaviorSanitizer.
+if os.environ.get("DNN_SANITIZE"):
+    _SAN = ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-fno-sanitize-recover=undefined", "-g"]
+    CFLAGS = [f for f in CFLAGS if f != "-O3"] + ["-O1"] + _SAN
+    LDFLAGS = LDFLAGS + _SAN
 
 
 def rpaths(blas_lib_dir, depth):

@@ -425,7 +425,7 @@ int off_call_async(off_card *c, const char *kernel, const off_arg *args, int nar
     c->wait_s = 0;
     c->out_done = 0;
     snprintf(c->kernel, sizeof c->kernel, "%s", kernel ? kernel : "");
-    memcpy(c->xf, xf, sizeof *xf * (size_t)nxf);
+    if (nxf) memcpy(c->xf, xf, sizeof *xf * (size_t)nxf);
     c->nxf = nxf;
 
     off_ring_reset(ctl);
