@@ -293,7 +293,7 @@ def info(path: str | os.PathLike) -> str:
     with open_dataset(path) as f:
         a = f.attrs
         k = int(a["num_classes"])
-        names = [str(n) for n in a["class_names"]] if "class_names" in a else [str(i) for i in range(k)]
+        names = [str(n) for n in a["class_names"]] if "class_names" in a else []
         splits = [s for s in ("train", "val", "test") if s in f] + sorted(
             s for s in f if s not in ("train", "val", "test") and isinstance(f[s], h5py.Group))
         if "train" not in splits:
@@ -324,7 +324,7 @@ def info(path: str | os.PathLike) -> str:
             lines.append(f"{s:<8}{rows[s]:>10,}{(-(-rows[s] // chunk) if chunk else 1):>8}")
         lines += ["", f"{'class':<18}" + "".join(f"{s:>10}" for s in splits)]
         for c in range(k):
-            label = f"{c} {names[c] if c < len(names) else ''}"[:17]
+            label = f"{c} {names[c] if c < len(names) else ''}".strip()[:17]
             lines.append(f"{label:<18}" + "".join(f"{counts[s][c]:>10,}" for s in splits))
     return "\n".join(lines)
 

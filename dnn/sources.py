@@ -91,7 +91,7 @@ def as_labels(y: np.ndarray, locate) -> np.ndarray:
         bad = ~np.isfinite(y) | (y != np.floor(y))
         if bad.any():
             i = _first(bad)
-            raise DataError(f"{locate(i)}: label {y[i]!r} is not a whole number")
+            raise DataError(f"{locate(i)}: label {y[i].item()!r} is not a whole number")
     elif y.dtype.kind not in "iub":
         raise DataError(f"{locate(0)}: labels of type {y.dtype} are not numbers")
     y = y.astype(np.int64)
@@ -111,7 +111,7 @@ def as_inputs(x: np.ndarray, pixels: bool, locate) -> np.ndarray:
         bad = (x < 0) | (x > 255) | (x != np.floor(x)) if x.dtype.kind == "f" else (x < 0) | (x > 255)
         if bad.any():
             i = _first(bad)
-            v = x[i][bad[i]][0]
+            v = x[i][bad[i]][0].item()
             raise DataError(f"{locate(i)}: value {v!r} is not a pixel value (a whole number 0-255), "
                             "which uint8 storage needs")
         return x.astype(np.uint8)
@@ -240,8 +240,7 @@ class StreamSplit(SplitSource):
 
     def __init__(self, xs: RowStream, ys: RowStream, where: str, pixels: bool | None = None):
         if xs.shape[0] != ys.shape[0]:
-            raise DataError(f"{where}: {xs.shape[0]:,} inputs ({xs.where}) but {ys.shape[0]:,} labels "
-                            f"({ys.where})")
+            raise DataError(f"{where}: {xs.shape[0]:,} inputs but {ys.shape[0]:,} labels (in {ys.where})")
         if len(xs.shape) < 2 or len(ys.shape) != 1:
             raise DataError(f"{where}: inputs need shape (rows, features...) and labels (rows,), "
                             f"got {xs.shape} and {ys.shape}")
@@ -274,7 +273,7 @@ _IDX_TYPES = {0x08: "u1", 0x09: "i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0
 def _open_maybe_gzip(path: Path):
     with open(path, "rb") as f:
         gz = f.read(2) == b"\x1f\x8b"
-    return (lambda: gzip.open(path, "rb")), gz
+    return (lambda: gzip.open(path, "rb")) if gz else (lambda: open(path, "rb")), gz
 
 
 def idx_header(path: Path):
