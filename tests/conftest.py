@@ -67,3 +67,27 @@ def run_python(code: str, timeout: float = 60, **kw) -> subprocess.CompletedProc
     """Run a Python snippet in a fresh interpreter (for crashes, signals and exit codes)."""
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=timeout, cwd=ROOT, **kw)
+
+
+@pytest.fixture(scope="session")
+def small_dataset(tmp_path_factory) -> Path:
+    """A chunked HDF5 file of 300 training and 100 test rows, 20 inputs, 5 classes, whose classes
+    are learnable (each class a noisy prototype)."""
+    import numpy as np
+
+    from dnn.chunk import convert
+
+    folder = tmp_path_factory.mktemp("small")
+    rng = np.random.default_rng(0)
+    protos = rng.random((5, 20)).astype(np.float32)
+
+    def make(n):
+        y = rng.integers(0, 5, n)
+        return np.clip(protos[y] + 0.15 * rng.standard_normal((n, 20)), 0, 1).astype(np.float32), y
+
+    xtr, ytr = make(300)
+    xte, yte = make(100)
+    np.savez(folder / "small.npz", x_train=xtr, y_train=ytr, x_test=xte, y_test=yte)
+    out = folder / "small.h5"
+    convert(str(folder / "small.npz"), out, chunk_rows=128, dtype="float32", shuffle=False, quiet=True)
+    return out

@@ -1,0 +1,105 @@
+"""A performance model of offloaded training, fitted from measured runs (after Viebke and
+Pllana: time = computation + memory/transfer terms, each fitted from measurements).
+
+For one run, with F training FLOPs, C offload calls, K chunks, T arrays moved and B bytes moved:
+
+    wall = F / rate(arch, threads)            computation on the card
+         + C * call_s                         fixed cost of an offload call (post, wake, reply)
+         + K * chunk_s                        per-chunk host work that is not hidden
+         + link(T, B)                         the link: max(real copy time, T * latency + B / bandwidth)
+
+`rate` is fitted per network shape and thread count from the card's measured compute time,
+`call_s` and `chunk_s` by least squares over the runs' remaining time, and the real copy rate of
+the machine from the runs' measured transfer time. The link term of a configuration that was not
+run is what its bus would take (`knc-pcie`, `pcie3-x16`, `pcie4-x16` or `BW_GBs,LAT_us`), but
+never less than the machine's own copies need.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .offload import ffi, lib
+
+
+def link_params(spec: str) -> tuple[float, float]:
+    """(bandwidth bytes/s, latency s) of a link profile or BW,LAT spec; bandwidth 0 = unlimited."""
+    out = ffi.new("off_link *")
+    if lib.off_link_parse(spec.encode(), out) != 0:
+        raise ValueError(ffi.string(lib.off_last_error()).decode())
+    return out.bandwidth, out.latency
+
+
+@dataclass
+class Run:
+    """What the model needs of one measured run (all totals over the run)."""
+
+    arch: str
+    threads: int
+    flops: float
+    calls: int
+    chunks: int
+    transfers: int
+    bytes: int
+    wall_s: float
+    compute_s: float
+    transfer_real_s: float = 0.0
+    link: str = "none"
+
+
+@dataclass
+class Model:
+    rate: dict = field(default_factory=dict)  # (arch, threads) -> FLOP/s
+    call_s: float = 0.0
+    chunk_s: float = 0.0
+    copy_bps: float = 0.0                      # the machine's real copy rate over the channel
+
+    @classmethod
+    def fit(cls, runs: list[Run]) -> "Model":
+        m = cls()
+        groups: dict = {}
+        for r in runs:
+            groups.setdefault((r.arch, r.threads), []).append(r)
+        for key, rs in groups.items():
+            m.rate[key] = sum(r.flops for r in rs) / max(sum(r.compute_s for r in rs), 1e-12)
+        moved = [r for r in runs if r.bytes > 0 and r.transfer_real_s > 0]
+        if moved:
+            m.copy_bps = sum(r.bytes for r in moved) / sum(r.transfer_real_s for r in moved)
+        # Remaining time = call_s * calls + chunk_s * chunks (least squares, non-negative).
+        a = np.array([[r.calls, r.chunks] for r in runs], dtype=float)
+        rest = np.array([r.wall_s - r.compute_s - m._link_real(r) for r in runs])
+        if len(runs) >= 2 and np.linalg.matrix_rank(a) == 2:
+            coef, *_ = np.linalg.lstsq(a, rest, rcond=None)
+            m.call_s, m.chunk_s = max(coef[0], 0.0), max(coef[1], 0.0)
+        elif runs:
+            m.call_s = max(float(rest.sum()) / max(float(a[:, 0].sum()), 1.0), 0.0)
+        return m
+
+    def _link_real(self, r: Run) -> float:
+        return r.transfer_real_s
+
+    def link_s(self, r: Run, link: str) -> float:
+        bw, lat = link_params(link)
+        modelled = r.transfers * lat + (r.bytes / bw if bw > 0 else 0.0)
+        real = r.bytes / self.copy_bps if self.copy_bps > 0 else 0.0
+        return max(modelled, real)
+
+    def predict(self, r: Run, link: str | None = None, threads: int | None = None) -> dict:
+        """Time and its split for run r's work on another link and/or thread count."""
+        link = link or r.link
+        key = (r.arch, threads or r.threads)
+        if key not in self.rate:
+            raise KeyError(f"no measured run of {r.arch} with {key[1]} thread(s) to take a compute rate from")
+        compute = r.flops / self.rate[key]
+        overhead = r.calls * self.call_s + r.chunks * self.chunk_s
+        transfer = self.link_s(r, link)
+        return {"wall_s": compute + overhead + transfer, "compute_s": compute, "overhead_s": overhead,
+                "transfer_s": transfer}
+
+
+def mean_abs_error(model: Model, runs: list[Run]) -> float:
+    """Mean |predicted - measured| / measured wall time over runs (each predicted on its own link)."""
+    errs = [abs(model.predict(r)["wall_s"] - r.wall_s) / r.wall_s for r in runs]
+    return float(np.mean(errs)) if errs else float("nan")

@@ -1,0 +1,72 @@
+"""dnn.compare: the identical-weights check, the performance model, and a small real run."""
+
+import json
+
+import numpy as np
+import pytest
+
+from dnn import compare
+from dnn.perfmodel import Model, Run, link_params, mean_abs_error
+
+
+def test_identical_check_flags_a_perturbed_run():
+    w = np.arange(10, dtype=np.float32)
+    runs = [{"mode": m, "granularity": "chunk", "link": "none", "_weights": w.copy()} for m in ("host", "implicit")]
+    assert compare.check_identical(runs) == []
+    bad = w.copy()
+    bad[3] = np.nextafter(bad[3], np.float32(100))  # one ulp
+    runs.append({"mode": "explicit-copy", "granularity": "op", "link": "knc-pcie", "_weights": bad})
+    assert compare.check_identical(runs) == ["explicit-copy/op/knc-pcie"]
+
+
+def test_model_recovers_known_parameters():
+    rate, call_s, chunk_s, copy_bps = 50e9, 30e-6, 2e-3, 9e9
+    rng = np.random.default_rng(0)
+    runs = []
+    for calls, chunks, nbytes in [(6, 6, 0), (120, 6, 4e8), (960, 6, 0), (480, 12, 2e9), (60, 3, 1e8)]:
+        flops = rng.uniform(1e10, 5e10)
+        compute = flops / rate
+        real = nbytes / copy_bps
+        runs.append(Run(arch="a", threads=1, flops=flops, calls=calls, chunks=chunks, transfers=calls * 4,
+                        bytes=int(nbytes), wall_s=compute + calls * call_s + chunks * chunk_s + real,
+                        compute_s=compute, transfer_real_s=real))
+    m = Model.fit(runs)
+    assert m.rate[("a", 1)] == pytest.approx(rate, rel=1e-9)
+    assert m.call_s == pytest.approx(call_s, rel=1e-6)
+    assert m.chunk_s == pytest.approx(chunk_s, rel=1e-6)
+    assert m.copy_bps == pytest.approx(copy_bps, rel=1e-9)
+    # A throttled link slower than the copies: the model's link term takes over.
+    bw, lat = link_params("knc-pcie")
+    r = runs[3]
+    assert m.predict(r, link="knc-pcie")["transfer_s"] == pytest.approx(r.transfers * lat + r.bytes / bw)
+    assert mean_abs_error(m, runs) < 1e-9
+    # ... and where the machine's copies are slower than the modelled bus, they set the time.
+    assert m.predict(r, link="200,0")["transfer_s"] == pytest.approx(r.bytes / copy_bps)
+
+
+def test_link_params():
+    assert link_params("none") == (0.0, 0.0)
+    assert link_params("6.4,12") == pytest.approx((6.4e9, 12e-6))
+    with pytest.raises(ValueError, match="unknown link"):
+        link_params("warp")
+
+
+def test_compare_runs_and_writes_its_outputs(tmp_path, small_dataset):
+    out = tmp_path / "cmp"
+    rc = compare.main(["--data", str(small_dataset), "--arch", "20-16-5", "--granularity", "chunk,op",
+                       "--links", "none,knc-pcie", "--bunch", "16", "--out", str(out)])
+    assert rc == 0
+    doc = json.loads((out / "compare.json").read_text())
+    assert doc["meta"]["identical"].startswith("All runs ended with bit-identical weights")
+    runs = doc["runs"]
+    assert len(runs) == 2 * (1 + 3 * 2)
+    for key in compare.COLUMNS + ["chunks", "transfers", "images"]:
+        assert all(key in r for r in runs), key
+    by = {(r["mode"], r["granularity"], r["link"]): r for r in runs}
+    assert by[("implicit", "op", "none")]["bytes_to_card"] == 0
+    assert by[("explicit-copy", "op", "none")]["bytes_to_card"] > by[("explicit-copy", "chunk", "none")]["bytes_to_card"]
+    assert "FLOP per byte" in doc["meta"]["explanation"]
+    assert "mean absolute error" in doc["meta"]["model_text"]
+    for png in ("split.png", "granularity.png"):
+        assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (out / "compare.csv").read_text().startswith("mode,granularity,link")
