@@ -1,0 +1,103 @@
+"""python -m dnn.train: learning, metrics, checkpoints and resume, and bad arguments."""
+
+import json
+import subprocess
+import sys
+
+import h5py
+import numpy as np
+import pytest
+
+from conftest import ROOT
+from dnn import checkpoint as ckpt
+from dnn.network import Arch
+from dnn.session import train
+from dnn.trainer import Config
+
+
+def cli(*args, timeout=120):
+    return subprocess.run([sys.executable, "-m", "dnn.train", *args], capture_output=True, text=True,
+                          timeout=timeout, cwd=ROOT)
+
+
+def small_cfg(**kw):
+    base = dict(arch=Arch.parse("20-32-5", "relu"), mode="implicit", bunch=16, chunk=128, threads=1, lr=0.1, seed=3)
+    base.update(kw)
+    return Config(**base)
+
+
+def test_learns_the_small_dataset(small_dataset):
+    m = train(small_cfg(), small_dataset, epochs=5, quiet=True)
+    assert m["test_accuracy"][-1] >= 0.9
+    assert m["train_loss"][-1] < m["train_loss"][0]
+
+
+def test_cli_writes_metrics_and_checkpoint(tmp_path, small_dataset):
+    metrics, ck = tmp_path / "m.json", tmp_path / "ck.h5"
+    r = cli("--data", str(small_dataset), "--arch", "20-32-5", "--epochs", "2", "--bunch", "16", "--threads", "1",
+            "--checkpoint", str(ck), "--metrics", str(metrics), "--quiet")
+    assert r.returncode == 0, r.stderr
+    m = json.loads(metrics.read_text())
+    for key in ("mode", "explicit_weights", "granularity", "arch", "epochs", "threads", "link", "seed", "train_loss",
+                "train_accuracy", "test_loss", "test_accuracy", "wall_s", "compute_s", "transfer_s", "wait_s",
+                "bytes_to_card", "bytes_from_card", "offload_calls", "images_per_s", "card_pid", "host_pid"):
+        assert key in m, key
+    assert len(m["train_loss"]) == 2 and m["card_pid"] != m["host_pid"]
+    assert "test accuracy" in r.stdout
+    loaded = ckpt.load(ck)
+    assert loaded.epoch == 2 and loaded.arch == "20-32-5"
+
+
+@pytest.mark.parametrize("mode,policy", [("implicit", "resident"), ("explicit", "resident"), ("host", "copy")])
+def test_resume_gives_the_same_weights_as_one_run(tmp_path, small_dataset, mode, policy):
+    full = train(small_cfg(mode=mode, explicit_weights=policy), small_dataset, 4, quiet=True, keep_trainer=True)
+    ck = tmp_path / "ck.h5"
+    train(small_cfg(mode=mode, explicit_weights=policy), small_dataset, 2, checkpoint=str(ck), quiet=True)
+    resumed = train(small_cfg(mode=mode, explicit_weights=policy), small_dataset, 4, resume=str(ck), quiet=True,
+                    keep_trainer=True)
+    assert np.array_equal(full["_weights"], resumed["_weights"])
+    assert resumed["test_accuracy"] == pytest.approx(full["test_accuracy"])
+
+
+def test_resume_refuses_another_network(tmp_path, small_dataset):
+    ck = tmp_path / "ck.h5"
+    train(small_cfg(), small_dataset, 1, checkpoint=str(ck), quiet=True)
+    r = cli("--data", str(small_dataset), "--arch", "20-64-5", "--bunch", "16", "--resume", str(ck), "--quiet")
+    assert r.returncode == 2
+    assert "arch 20-32-5 (checkpoint) vs 20-64-5 (now)" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_corrupted_checkpoint_is_refused(tmp_path, small_dataset):
+    ck = tmp_path / "ck.h5"
+    train(small_cfg(), small_dataset, 1, checkpoint=str(ck), quiet=True)
+    with h5py.File(ck, "r+") as f:
+        f["params"][0] += 1.0
+    with pytest.raises(ckpt.CheckpointError, match="CRC"):
+        ckpt.load(ck)
+    data = ck.read_bytes()
+    ck.write_bytes(data[: len(data) // 2])
+    r = cli("--data", str(small_dataset), "--arch", "20-32-5", "--bunch", "16", "--resume", str(ck), "--quiet")
+    assert r.returncode == 2 and "truncated or corrupted" in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--mode", "gpu"], "invalid choice: 'gpu'"),
+    (["--arch", "10-32-5"], "takes 10 inputs but the data has 20 per row"),
+    (["--arch", "20-32-7"], "ends with 7 classes but the data has 5"),
+    (["--arch", "20-32-5", "--bunch", "500", "--chunk", "100"], "larger than --chunk"),
+    (["--arch", "20-0-5"], "every layer size must be positive"),
+    (["--arch", "20-32-5", "--bunch", "0"], "--bunch must be positive"),
+    (["--arch", "20-32-5", "--epochs", "0"], "--epochs must be at least 1"),
+    (["--arch", "20-32-5", "--link", "warp"], "unknown link 'warp'"),
+])
+def test_bad_arguments_give_one_line_and_status_2(small_dataset, args, message):
+    r = cli("--data", str(small_dataset), "--quiet", *args)
+    assert r.returncode == 2, r.stderr
+    assert message in r.stderr
+    assert "Traceback" not in r.stderr
+    assert len([l for l in r.stderr.strip().splitlines() if "error" in l]) == 1
+
+
+def test_missing_data_file(tmp_path):
+    r = cli("--data", str(tmp_path / "nope.h5"), "--quiet")
+    assert r.returncode == 2 and "nope.h5" in r.stderr and "Traceback" not in r.stderr
