@@ -1,0 +1,53 @@
+"""Compiling translated programs: host program and card executable, with dnn's CFLAGS.
+
+The runtime objects are compiled once per side into a cache directory; a program then costs one
+compile and one link per side. The card executable is native/offload/card.c + the card runtime +
+the program compiled with -DDNN_CARD_BUILD, so its kernel registry holds the program's kernels.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from .. import _build
+
+ROOT = _build.ROOT
+
+
+def _flags(extra=()):
+    return list(_build.CFLAGS) + [f"-I{d}" for d in _build.INCLUDE_DIRS] + list(extra)
+
+
+def runtime_objects(side, cache_dir=None):
+    """Object files of the runtime for 'host' or 'card', compiled once (keyed by flags+sources)."""
+    srcs = [ROOT / s for s in _build.runtime_sources(side)]
+    key = hashlib.sha1(repr((_flags(), [(str(s), s.stat().st_mtime_ns) for s in srcs])).encode()).hexdigest()[:12]
+    d = Path(cache_dir or ROOT / "build" / "cilkpp") / f"rt-{side}-{key}"
+    d.mkdir(parents=True, exist_ok=True)
+    objs = [d / (s.stem + ".o") for s in srcs]
+
+    def one(pair):
+        s, o = pair
+        if not o.exists():
+            tmp = o.with_suffix(f".{os.getpid()}.tmp.o")
+            subprocess.run(["gcc", "-c"] + _flags() + [str(s), "-o", str(tmp)], check=True)
+            os.replace(tmp, o)
+
+    with ThreadPoolExecutor(max(1, os.cpu_count() or 1)) as ex:
+        list(ex.map(one, zip(srcs, objs)))
+    return [str(o) for o in objs]
+
+
+def compile_program(c_file, out, side="host", extra_cflags=(), extra_objs=(), libs=()):
+    """Compile a translated file into the host program or (side='card') a card executable."""
+    extra = list(extra_cflags) + (["-DDNN_CARD_BUILD"] if side == "card" else [])
+    cmd = (["gcc"] + _flags(extra) + [str(c_file)] + runtime_objects(side) + list(extra_objs)
+           + ["-o", str(out)] + list(_build.LDFLAGS) + list(libs))
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError(f"gcc failed for {c_file} ({side}):\n{r.stderr}")
+    return r.stderr
