@@ -415,7 +415,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "scaled values (default: uint8 for 8-bit sources, else float32)")
     s.add_argument("--scale", type=float, metavar="S", help="multiply source values by this (default: 1/255 for 8-bit "
                                                "pixels, else 1)")
-    s.add_argument("--compression", choices=["none", "gzip", "lzf"], default="none")
+    s.add_argument("--compression", choices=["none", "gzip", "lzf"], default="none",
+                   help="HDF5 filter: smaller files, slower reading (see tools/bench_data.py)")
     s.add_argument("--compression-level", type=int, metavar="L", help="gzip level 0-9 (default 4)")
     d = p.add_argument_group("splits and order")
     d.add_argument("--val-fraction", type=float, default=0.0, metavar="F",
