@@ -2,7 +2,6 @@
 exact, and bad input is one clear line with exit status 2 and nothing left behind."""
 
 import gzip
-import os
 import struct
 import subprocess
 import sys
