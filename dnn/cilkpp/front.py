@@ -294,7 +294,8 @@ def read_unit(source, filename, include_dirs=()):
     src = blank_comments(source.replace("\r\n", "\n"))
     lines = src.split("\n")
     includes, early_defines = [], []
-    pragma_raw = {}  # id -> (line, col, kind, text)
+    pragma_raw = {}  # id -> (line, col, kind)
+    pragma_pos = {}  # line -> (column where the clauses start in the placeholder, [(line, col)])
     out_lines = list(lines)
     i = 0
     seen_include = False
@@ -318,8 +319,16 @@ def read_unit(source, filename, include_dirs=()):
             if m:
                 pid = len(pragma_raw) + 1
                 col = ln.index("#") + 1
+                # source position of every character of the joined directive
+                posmap = []
+                for k in range(i, j + 1):
+                    seg = lines[k].rstrip("\\")
+                    posmap.extend((k + 1, c + 1) for c in range(len(seg)))
+                    posmap.append((k + 1, len(seg) + 1))
+                head = " " * (col - 1) + f"__cilkpp_pragma({pid}, "
                 pragma_raw[pid] = (i + 1, col, m.group(2))
-                out_lines[i] = " " * (col - 1) + f"__cilkpp_pragma({pid}, {m.group(3)})"
+                pragma_pos[i + 1] = (len(head) + 1, posmap[m.start(3):])
+                out_lines[i] = head + f"{m.group(3)})"
                 for k in range(i + 1, j + 1):
                     out_lines[k] = ""
         i = j + 1
@@ -385,7 +394,12 @@ def read_unit(source, filename, include_dirs=()):
             else:
                 col = last_col
             last_col = col
-            toks.append(Tok(t, kind, filename, cur_line, col))
+            line = cur_line
+            if cur_line in pragma_pos:
+                start, pmap = pragma_pos[cur_line]
+                if 0 <= col - start < len(pmap):
+                    line, col = pmap[col - start]
+            toks.append(Tok(t, kind, filename, line, col))
         cur_line += 1
 
     unit = Unit(filename, None, includes, early_defines, typedefs=typedefs)
@@ -628,7 +642,13 @@ def _parse(out, unit):
             detail = m.group(3)
             detail = detail.replace("__cilkpp_sec", "array section").replace("__cilkpp_pragma", "#pragma")
             raise error_at(c, f"syntax error ({detail})")
-        raise CilkppError(unit.filename, 1, 1, "syntax error: " + msg)
+        try:  # pycparser gives no position for some errors: use the token it stopped at
+            tok = parser._peek()
+            c = remap(parser._tok_coord(tok))
+            detail = msg.split(": ", 1)[-1] + (f" before '{tok.value}'" if tok is not None else "")
+        except Exception:  # noqa: BLE001 - private API; fall back to the file alone
+            raise CilkppError(unit.filename, 1, 1, "syntax error: " + msg) from None
+        raise error_at(c, f"syntax error ({detail})")
     ast.ext = ast.ext[npre:]
 
     def walk(n):

@@ -263,7 +263,7 @@ class Lowerer:
                     if nm in ARITH_TYPEDEFS:
                         return "i"
         raise self.err(coord, f"{what}: only scalars and pointers can be passed to an offloaded "
-                       f"function (type '{gen(rename_type(t, '')) if isinstance(t, c_ast.Node) else t}'); pass a pointer")
+                       "function (this is a struct, union or unknown type); pass a pointer")
 
     # ---- sections ------------------------------------------------------------------------------
     def sec_of(self, node):
@@ -282,7 +282,8 @@ class Lowerer:
                 return
             if isinstance(n, c_ast.FuncCall) and isinstance(n.name, c_ast.ID):
                 nm = n.name.name
-                if nm in REDUCERS or nm in ("__cilkpp_offload", "__cilkpp_spawn", "__cilkpp_sec"):
+                if nm in REDUCERS or nm in UNSUPPORTED_CALLS or nm in ("__cilkpp_offload", "__cilkpp_spawn",
+                                                                       "__cilkpp_sec"):
                     return
             if isinstance(n, c_ast.UnaryOp) and n.op == "sizeof":
                 return

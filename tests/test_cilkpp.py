@@ -1,0 +1,155 @@
+"""dnn.cilkpp: the Cilk Plus front end.
+
+Every tests/cilkpp/*.cilk is translated, compiled with dnn's CFLAGS, run, and its stdout compared
+with the .out next to it: in host mode (no card) and, for programs that offload, also against a
+real card process built from card.c + the card runtime + the same generated file. Every
+tests/cilkpp/errors/*.cilk must fail with the file:line:col and message on its first line.
+"""
+
+import os
+import re
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from dnn.cilkpp import CilkppError, translate
+from dnn.cilkpp.build import compile_program, runtime_objects
+
+HERE = Path(__file__).resolve().parent / "cilkpp"
+PROGRAMS = sorted(HERE.glob("*.cilk"))
+ERRORS = sorted((HERE / "errors").glob("*.cilk"))
+
+
+def _offloads(src):
+    return bool(re.search(r"#\s*pragma\s+offload|_Cilk_offload", src))
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """Translate and compile the whole corpus once, in parallel: name -> (host exe, card exe|None)."""
+    out = tmp_path_factory.mktemp("cilkpp")
+    runtime_objects("host")
+    runtime_objects("card")
+
+    def one(p):
+        src = p.read_text()
+        c = out / (p.stem + ".c")
+        c.write_text(translate(src, str(p)))
+        host = out / p.stem
+        compile_program(c, host, "host")
+        card = None
+        if _offloads(src):
+            card = out / (p.stem + "-card")
+            compile_program(c, card, "card")
+        return p.stem, (host, card)
+
+    with ThreadPoolExecutor(os.cpu_count() or 2) as ex:
+        return dict(ex.map(one, PROGRAMS))
+
+
+def _run(exe, card=None, **env):
+    e = dict(os.environ, OMP_NUM_THREADS="2", **env)
+    e.pop("DNN_CARD_EXE", None)
+    if card:
+        e["DNN_CARD_EXE"] = str(card)
+    return subprocess.run([str(exe)], capture_output=True, text=True, env=e, timeout=60)
+
+
+@pytest.mark.parametrize("prog", PROGRAMS, ids=lambda p: p.stem)
+def test_corpus_host(built, prog):
+    host, _ = built[prog.stem]
+    r = _run(host)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == prog.with_suffix(".out").read_text()
+
+
+@pytest.mark.parametrize("prog", [p for p in PROGRAMS if _offloads(p.read_text())], ids=lambda p: p.stem)
+def test_corpus_card(built, prog):
+    host, card = built[prog.stem]
+    r = _run(host, card)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == prog.with_suffix(".out").read_text()
+
+
+@pytest.mark.parametrize("prog", ERRORS, ids=lambda p: p.stem)
+def test_errors(prog):
+    src = prog.read_text()
+    m = re.match(r"// error: (\d+):(\d+): (.*)", src)
+    with pytest.raises(CilkppError) as e:
+        translate(src, str(prog))
+    msg = str(e.value)
+    assert msg.startswith(f"{prog}:{m.group(1)}:{m.group(2)}: error: "), msg
+    assert m.group(3) in msg
+
+
+def test_generated_c_is_not_parsed_again_by_regexes():
+    """Sections in strings, ternaries in subscripts and bit-fields are left alone."""
+    src = ('struct s { int a : 3; };\nint f(int *v, int c) {\n    const char *t = "a[0:2]";\n'
+           '    return v[c ? 1 : 2] + (t[0] == 0);\n}\n')
+    c = translate(src, "plain.cilk")
+    assert '"a[0:2]"' in c and "int a : 3" in c and "__cilkpp_sec" not in c
+
+
+def test_line_directives_point_at_the_cilk_source(tmp_path):
+    """A C compiler error in translated code names the .cilk line."""
+    src = "#include <stdio.h>\nint main(void)\n{\n    float a[4];\n    a[0:4] = 1;\n    undeclared_thing(a);\n    return 0;\n}\n"
+    p = tmp_path / "oops.cilk"
+    c = tmp_path / "oops.c"
+    c.write_text(translate(src, str(p)))
+    r = subprocess.run(["gcc", "-fsyntax-only", "-Werror=implicit-function-declaration", "-fopenmp",
+                        "-I", "native/include", "-I", "native/offload", str(c)], capture_output=True, text=True,
+                       cwd=Path(__file__).resolve().parent.parent)
+    assert r.returncode != 0
+    assert f"{p}:6:" in r.stderr, r.stderr
+
+
+def test_debug_build_checks_lengths_at_run_time(tmp_path):
+    src = ("#include <stdio.h>\nint main(int argc, char **argv)\n{\n    float a[8] = {0}, b[8] = {0};\n"
+           "    int n = 4 + argc;\n    a[0:4] = b[0:n];\n    printf(\"done\\n\");\n    return 0;\n}\n")
+    p = tmp_path / "len.cilk"
+    c = tmp_path / "len.c"
+    c.write_text(translate(src, str(p)))
+    compile_program(c, tmp_path / "len-debug", "host", ["-DCILKPP_DEBUG"])
+    compile_program(c, tmp_path / "len-fast", "host")
+    r = _run(tmp_path / "len-debug")
+    assert r.returncode != 0 and "len.cilk:6:15: array section length 5 does not match length 4" in r.stderr
+    assert _run(tmp_path / "len-fast").stdout == "done\n"
+
+
+def test_mandatory_without_card_fails_clearly(tmp_path):
+    src = ("int main(void)\n{\n    int x = 0;\n    #pragma offload target(mic) mandatory inout(x)\n"
+           "    x = 1;\n    return x;\n}\n")
+    p = tmp_path / "mand.cilk"
+    c = tmp_path / "mand.c"
+    c.write_text(translate(src, str(p)))
+    compile_program(c, tmp_path / "mand", "host")
+    r = _run(tmp_path / "mand")
+    assert r.returncode == 1 and "mand.cilk:4:5: offload error: mandatory offload but no card" in r.stderr
+
+
+def test_host_pointer_on_card_is_refused(built, tmp_path):
+    """A pointer neither shared nor transferred is reported by the runtime, not dereferenced."""
+    src = ("#include <stdlib.h>\nint main(void)\n{\n    float *p = malloc(16);\n"
+           "    #pragma offload target(mic)\n    p[0] = 1;\n    return 0;\n}\n")
+    p = tmp_path / "hostptr.cilk"
+    c = tmp_path / "hostptr.c"
+    c.write_text(translate(src, str(p)))
+    compile_program(c, tmp_path / "hostptr", "host")
+    compile_program(c, tmp_path / "hostptr-card", "card")
+    r = _run(tmp_path / "hostptr", tmp_path / "hostptr-card")
+    assert r.returncode == 1
+    assert "hostptr.cilk:5:5: offload error:" in r.stderr and "outside the shared arena" in r.stderr
+
+
+def test_cli(tmp_path):
+    out = tmp_path / "o.c"
+    r = subprocess.run([sys.executable, "-m", "dnn.cilkpp", str(HERE / "reduce.cilk"), "-o", str(out)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert "#pragma omp simd reduction(+:" in out.read_text()
+    r = subprocess.run([sys.executable, "-m", "dnn.cilkpp", str(HERE / "errors" / "rank_mismatch.cilk")],
+                       capture_output=True, text=True)
+    assert r.returncode == 1 and "rank_mismatch.cilk:3:15: error: rank mismatch" in r.stderr
