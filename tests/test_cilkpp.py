@@ -106,27 +106,28 @@ def test_line_directives_point_at_the_cilk_source(tmp_path):
     assert f"{p}:6:" in r.stderr, r.stderr
 
 
+def _snippet(tmp_path, name, src, sides=("host",), cflags=()):
+    """Translate src as NAME.cilk and compile it; returns the path stem of the executables."""
+    p = tmp_path / f"{name}.cilk"
+    c = tmp_path / f"{name}.c"
+    c.write_text(translate(src, str(p)))
+    for side in sides:
+        compile_program(c, tmp_path / (name if side == "host" else f"{name}-card"), side, cflags)
+    return tmp_path / name
+
+
 def test_debug_build_checks_lengths_at_run_time(tmp_path):
     src = ("#include <stdio.h>\nint main(int argc, char **argv)\n{\n    float a[8] = {0}, b[8] = {0};\n"
            "    int n = 4 + argc;\n    a[0:4] = b[0:n];\n    printf(\"done\\n\");\n    return 0;\n}\n")
-    p = tmp_path / "len.cilk"
-    c = tmp_path / "len.c"
-    c.write_text(translate(src, str(p)))
-    compile_program(c, tmp_path / "len-debug", "host", ["-DCILKPP_DEBUG"])
-    compile_program(c, tmp_path / "len-fast", "host")
-    r = _run(tmp_path / "len-debug")
+    r = _run(_snippet(tmp_path, "len", src, cflags=["-DCILKPP_DEBUG"]))
     assert r.returncode != 0 and "len.cilk:6:15: array section length 5 does not match length 4" in r.stderr
-    assert _run(tmp_path / "len-fast").stdout == "done\n"
+    assert _run(_snippet(tmp_path, "fast", src)).stdout == "done\n"
 
 
 def test_mandatory_without_card_fails_clearly(tmp_path):
     src = ("int main(void)\n{\n    int x = 0;\n    #pragma offload target(mic) mandatory inout(x)\n"
            "    x = 1;\n    return x;\n}\n")
-    p = tmp_path / "mand.cilk"
-    c = tmp_path / "mand.c"
-    c.write_text(translate(src, str(p)))
-    compile_program(c, tmp_path / "mand", "host")
-    r = _run(tmp_path / "mand")
+    r = _run(_snippet(tmp_path, "mand", src))
     assert r.returncode == 1 and "mand.cilk:4:5: offload error: mandatory offload but no card" in r.stderr
 
 
@@ -134,12 +135,8 @@ def test_host_pointer_on_card_is_refused(built, tmp_path):
     """A pointer neither shared nor transferred is reported by the runtime, not dereferenced."""
     src = ("#include <stdlib.h>\nint main(void)\n{\n    float *p = malloc(16);\n"
            "    #pragma offload target(mic)\n    p[0] = 1;\n    return 0;\n}\n")
-    p = tmp_path / "hostptr.cilk"
-    c = tmp_path / "hostptr.c"
-    c.write_text(translate(src, str(p)))
-    compile_program(c, tmp_path / "hostptr", "host")
-    compile_program(c, tmp_path / "hostptr-card", "card")
-    r = _run(tmp_path / "hostptr", tmp_path / "hostptr-card")
+    exe = _snippet(tmp_path, "hostptr", src, ("host", "card"))
+    r = _run(exe, tmp_path / "hostptr-card")
     assert r.returncode == 1
     assert "hostptr.cilk:5:5: offload error:" in r.stderr and "outside the shared arena" in r.stderr
 
