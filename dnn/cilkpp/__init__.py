@@ -147,15 +147,15 @@ static off_card *__cilkpp_card;
 
 /* The card named by $DNN_CARD_EXE ($DNN_CARD_THREADS, $DNN_CARD_LINK, $DNN_CARD_CPUS,
  * $DNN_ARENA_MB); without it, a local arena so _Offload_shared_malloc works in host mode. */
-static void __cilkpp_start(void)
+__attribute__((unused)) static void __cilkpp_start(void)
 {
     const char *exe = getenv("DNN_CARD_EXE");
     const char *mb = getenv("DNN_ARENA_MB");
     size_t arena = (size_t)(mb && *mb ? atol(mb) : 64) << 20;
     if (exe && *exe) {
         const char *th = getenv("DNN_CARD_THREADS"), *link = getenv("DNN_CARD_LINK");
-        off_config cfg = {th && *th ? atoi(th) : 1, getenv("DNN_CARD_CPUS"), link && *link ? link : "none",
-                          arena, 0, exe};
+        off_config cfg = {.threads = th && *th ? atoi(th) : 1, .cpus = getenv("DNN_CARD_CPUS"),
+                          .link = link && *link ? link : "none", .arena_bytes = arena, .card_exe = exe};
         if (off_card_open(&cfg, &__cilkpp_card) != OFF_OK) __cilkpp_fatal("cilkpp", off_last_error());
     } else {
         if (off_arena_create(arena, &__cilkpp_local_arena) != OFF_OK) __cilkpp_fatal("cilkpp", off_last_error());
@@ -163,7 +163,7 @@ static void __cilkpp_start(void)
     }
 }
 
-static void __cilkpp_stop(void)
+__attribute__((unused)) static void __cilkpp_stop(void)
 {
     fflush(stdout);
     if (__cilkpp_card) off_card_destroy(__cilkpp_card);
@@ -324,7 +324,7 @@ def translate(source, filename="<cilk>", include_dirs=()):
     tail = [f"static void __cilkpp_bind_globals(void **tab)\n{{\n"
             + "".join(f"    __cilkpp_g_{n} = tab[{i}];\n" for i, n in enumerate(g))
             + ("    (void)tab;\n" if not g else "") + "}\n"]
-    tail.append("#ifndef DNN_CARD_BUILD\nstatic void __cilkpp_init_globals(void)\n{\n"
+    tail.append("#ifndef DNN_CARD_BUILD\n__attribute__((unused)) static void __cilkpp_init_globals(void)\n{\n"
                 + (f"    __cilkpp_gtab = _Offload_shared_malloc({len(g)} * sizeof(void *));\n"
                    "    if (!__cilkpp_gtab) __cilkpp_fatal(\"cilkpp\", off_last_error());\n" if g else "")
                 + "".join(f"    __cilkpp_g_{n} = _Offload_shared_malloc(sizeof *__cilkpp_g_{n});\n"

@@ -25,7 +25,8 @@ def _flags(extra=()):
 def runtime_objects(side, cache_dir=None):
     """Object files of the runtime for 'host' or 'card', compiled once (keyed by flags+sources)."""
     srcs = [ROOT / s for s in _build.runtime_sources(side)]
-    key = hashlib.sha1(repr((_flags(), [(str(s), s.stat().st_mtime_ns) for s in srcs])).encode()).hexdigest()[:12]
+    deps = srcs + sorted((ROOT / "native" / "include").glob("*.h")) + sorted((ROOT / "native" / "offload").glob("*.h"))
+    key = hashlib.sha1(repr((_flags(), [(str(s), s.stat().st_mtime_ns) for s in deps])).encode()).hexdigest()[:12]
     d = Path(cache_dir or ROOT / "build" / "cilkpp") / f"rt-{side}-{key}"
     d.mkdir(parents=True, exist_ok=True)
     objs = [d / (s.stem + ".o") for s in srcs]

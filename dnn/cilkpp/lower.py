@@ -681,14 +681,14 @@ class Lowerer:
         lb = _base_text(lhs)
         if lb is None:
             return False
-        lt = gen(lhs)
+        lt = _norm_text(lhs)
         found = []
 
         def visit(n):
             if isinstance(n, c_ast.FuncCall) and isinstance(n.name, c_ast.ID) and n.name.name in REDUCERS:
                 return  # computed before the nest
             if isinstance(n, c_ast.ArrayRef):
-                if _base_text(n) == lb and gen(n) != lt:
+                if _base_text(n) == lb and _norm_text(n) != lt:
                     found.append(n)
                 x = n
                 while isinstance(x, c_ast.ArrayRef):
@@ -1130,6 +1130,20 @@ def _close(toks, k):
             return k
         k += 1
     return k
+
+
+def _norm_text(n):
+    """C text of n with section ids blanked, so equal sections compare equal."""
+    n = copy.deepcopy(n)
+
+    def walk(x):
+        if is_call(x, "__cilkpp_sec"):
+            x.args.exprs[0] = c_ast.Constant("int", "0")
+        for _, ch in x.children():
+            walk(ch)
+
+    walk(n)
+    return gen(n)
 
 
 def _base_text(n):
