@@ -24,7 +24,37 @@ def _rel(paths):
 
 def kernel_sources():
     """Every kernel compiled into card and host: the trainer and the runtime's test kernels."""
-    return _rel(sorted((NATIVE / "dnn").glob("*.c")) + [NATIVE / "tests" / "kernels_test.c"])
+    return _rel(sorted((NATIVE / "dnn").glob("*.c")) + [NATIVE / "tests" / "kernels_test.c"] + cilk_sources())
+
+
+# ---- Cilk Plus sources (hook for dnn.cilkpp) ------------------------------------------------
+# native/dnn/*.cilk are translated by dnn.cilkpp into build/cilkpp/native/*.c (generated C is
+# never committed) and compiled like the .c kernels, into the host library and the card.
+# Re-translated when the .cilk or the translator is newer than the generated file.
+def cilk_sources():
+    srcs = sorted((NATIVE / "dnn").glob("*.cilk"))
+    if not srcs:
+        return []
+    # Absolute import: cffi and setup.py run this file outside the package.
+    import sys
+
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from dnn.cilkpp import translate
+
+    out_dir = ROOT / "build" / "cilkpp" / "native"
+    tool = max(p.stat().st_mtime for p in (Path(__file__).parent / "cilkpp").glob("*.py"))
+    outs = []
+    for src in srcs:
+        dst = out_dir / (src.stem + ".c")
+        if not dst.exists() or dst.stat().st_mtime < max(src.stat().st_mtime, tool):
+            out_dir.mkdir(parents=True, exist_ok=True)
+            text = translate(src.read_text(), str(src.relative_to(ROOT)), [str(NATIVE / "include"), str(NATIVE / "dnn")])
+            tmp = dst.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(text)
+            os.replace(tmp, dst)
+        outs.append(dst)
+    return outs
 
 
 def runtime_sources(side):

@@ -150,3 +150,29 @@ def test_cli(tmp_path):
     r = subprocess.run([sys.executable, "-m", "dnn.cilkpp", str(HERE / "errors" / "rank_mismatch.cilk")],
                        capture_output=True, text=True)
     assert r.returncode == 1 and "rank_mismatch.cilk:3:15: error: rank mismatch" in r.stderr
+
+
+def test_trainer_port_same_bits_and_not_slower(tmp_path):
+    """native/dnn/train_an.cilk (softmax cross-entropy and SGD update in Array Notation, translated
+    by the build hook in dnn/_build.py) against the hand-written C of train.c: identical bits, and
+    no slower (best of many rounds, hand and port interleaved; up to three tries against noise)."""
+    from dnn import _build
+
+    gen_c = _build.cilk_sources()
+    assert any(p.name == "train_an.c" and "build" in p.parts for p in gen_c)
+    inc, lib, name = _build.blas()
+    exe = tmp_path / "train_an_check"
+    compile_program(HERE / "train_an_check.c", exe, "host", ["-I" + inc],
+                    [str(_build.NATIVE / "dnn" / f) for f in ("train.c", "layout.c", "blas_threads.c")] + [str(p) for p in gen_c],
+                    ["-L" + lib, "-l" + name, "-Wl,-rpath," + lib])
+    ratios = []
+    for _ in range(3):
+        r = subprocess.run([str(exe), "60"], capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "DIFF" not in r.stdout and r.stdout.count("same ") == 5, r.stdout
+        t = {m.group(1): (float(m.group(2)), float(m.group(3)))
+             for m in re.finditer(r"time (\w+) (\S+) (\S+)", r.stdout)}
+        ratios = [an / hand for hand, an in t.values()]
+        if max(ratios) <= 1.10:
+            break
+    assert max(ratios) <= 1.10, f"Array Notation port slower than train.c: {t}"

@@ -520,6 +520,11 @@ class Lowerer:
                 out.append(self.offload_other(info))
                 i += 1
                 continue
+            run = self.fusible_run(items, i)
+            if len(run) > 1:
+                out.append(self.fused(run))
+                i += len(run)
+                continue
             out.extend(self.stmt(it))
             i += 1
         self.scopes.pop()
@@ -642,6 +647,68 @@ class Lowerer:
                            "reduction arguments take sections")
 
     # ---- array notation statements ----------------------------------------------------------
+    def fusible_run(self, items, i):
+        """Consecutive section assignments that may share one loop nest (loop fusion).
+
+        Fused only when it cannot change a result: same rank and the same length expressions,
+        no reductions (they would be computed before the nest), no temporaries, no calls other
+        than pure math functions, and every array written in the run is accessed, in every
+        statement of the run, through exactly the section that writes it (element i of one
+        statement then only depends on element i of the others)."""
+        def ok(st):
+            if not isinstance(st, c_ast.Assignment):
+                return None
+            r, ch = self.rank(st.lvalue, st.coord)
+            if r == 0 or self.rank(st.rvalue, st.coord)[0] not in (0, r) or self.overlaps(st.lvalue, st.rvalue):
+                return None
+            for n in _walk(st):
+                if isinstance(n, c_ast.FuncCall) and not (isinstance(n.name, c_ast.ID) and n.name.name in PURE):
+                    return None
+                if isinstance(n, c_ast.UnaryOp) and n.op in ("++", "--", "p++", "p--"):
+                    return None
+                if isinstance(n, c_ast.Assignment) and n is not st:
+                    return None
+            lens = []
+            for sid, aref, pos in ch[0]:
+                sec = self.u.sections[sid]
+                if sec.whole:
+                    return None
+                lens.append(_norm_text(self.sec_of(aref.subscript)[2]))
+            return r, lens
+
+        first = ok(items[i])
+        if first is None:
+            return [items[i]]
+        run = [items[i]]
+        for st in items[i + 1:]:
+            if ok(st) != first:
+                break
+            cand = run + [st]
+            written = {_base_text(x.lvalue): _norm_text(x.lvalue) for x in cand}
+            if None in written:
+                break
+            clash = False
+            for x in cand:
+                for n in _walk(x):
+                    if isinstance(n, c_ast.ArrayRef) and not isinstance(getattr(n, "_parent_ref", None), int):
+                        b = _base_text(n)
+                        if b in written and _outer_ref(x, n) and _norm_text(n) != written[b]:
+                            clash = True
+            if clash:
+                break
+            run = cand
+        return run
+
+    def fused(self, run):
+        chains = []
+        for st in run:
+            chains.extend(self.rank(st.lvalue, st.coord)[1] + self.rank(st.rvalue, st.coord)[1])
+        r = len(chains[0])
+        pre, env, idx, lens = self.nest(chains, r, run[0].coord, Env())
+        body = " ".join(f"{self.elem(st.lvalue, env)} {st.op} {self.elem(st.rvalue, env)};" for st in run)
+        return Raw("{\n" + "\n".join(pre + env.hoist + [self.loops(idx, lens, "{ " + body + " }")]) + "\n}",
+                   run[0].coord, stmt=True)
+
     def array_stmt(self, s, rank, chains):
         coord = s.coord
         if isinstance(s, c_ast.Assignment):
@@ -1130,6 +1197,25 @@ def _close(toks, k):
             return k
         k += 1
     return k
+
+
+PURE = {"expf", "exp", "logf", "log", "sqrtf", "sqrt", "fabsf", "fabs", "tanhf", "tanh", "sinf", "sin",
+        "cosf", "cos", "powf", "pow", "fmaxf", "fmax", "fminf", "fmin", "floorf", "floor", "ceilf", "ceil",
+        "copysignf", "copysign", "__sec_implicit_index", "__cilkpp_sec"}
+
+
+def _walk(n):
+    yield n
+    for _, ch in n.children():
+        yield from _walk(ch)
+
+
+def _outer_ref(root, ref):
+    """True if ref is the outermost ArrayRef of its chain (not the .name of another ArrayRef)."""
+    for n in _walk(root):
+        if isinstance(n, c_ast.ArrayRef) and n.name is ref:
+            return False
+    return True
 
 
 def _norm_text(n):
