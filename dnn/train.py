@@ -58,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--resume", help="continue from this checkpoint")
     o.add_argument("--metrics", help="write metrics as JSON here")
     o.add_argument("--quiet", action="store_true", help="no progress bar")
+    o.add_argument("--plot", metavar="PATH.png", help="draw loss and accuracy per epoch into this PNG")
     return p
 
 
@@ -79,9 +80,17 @@ def main(argv=None) -> int:
                  threads=args.threads, cpus=args.cpus, link=args.link, seed=args.seed, lr=args.lr,
                  momentum=args.momentum, weight_decay=args.weight_decay, init=args.init)
     cfg.validate()
+    if args.plot:
+        from .plot import check_png_path
+
+        check_png_path(args.plot, "--plot")
     m = train(cfg, args.data, args.epochs, schedule=Schedule(args.lr_schedule, args.lr_gamma, args.lr_step),
               checkpoint=args.checkpoint, resume=args.resume, metrics_path=args.metrics, quiet=args.quiet)
     print(summary(m, cfg))
+    if args.plot:
+        from .plot import plot_metrics
+
+        print(f"wrote {plot_metrics(m, args.plot)}")
     return 0
 
 
