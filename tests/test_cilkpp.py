@@ -39,11 +39,12 @@ def built(tmp_path_factory):
         c = out / (p.stem + ".c")
         c.write_text(translate(src, str(p)))
         host = out / p.stem
-        compile_program(c, host, "host")
+        warnings = compile_program(c, host, "host")
         card = None
         if _offloads(src):
             card = out / (p.stem + "-card")
-            compile_program(c, card, "card")
+            warnings += compile_program(c, card, "card")
+        assert "warning" not in warnings, warnings  # the generated C compiles cleanly under -Wall -Wextra
         return p.stem, (host, card)
 
     with ThreadPoolExecutor(os.cpu_count() or 2) as ex:

@@ -264,7 +264,7 @@ def translate(source, filename="<cilk>", include_dirs=()):
             continue
         if isinstance(ext, c_ast.Decl):
             if ext.name:
-                first_decl.setdefault(ext.name, len(out))
+                first_decl.setdefault(ext.name, (len(out), copy.deepcopy(ext)))
             lw.declare(ext)
             if ext.name in lw.shared_globals:
                 init_name = f"__cilkpp_init_{ext.name}"
@@ -286,7 +286,7 @@ def translate(source, filename="<cilk>", include_dirs=()):
             continue
         if isinstance(ext, c_ast.FuncDef):
             name = ext.decl.name
-            first_decl.setdefault(name, len(out))
+            orig_decl = copy.deepcopy(ext.decl)
             lw.declare(ext.decl)
             lw.func = name
             lw.func_flags = set()
@@ -311,14 +311,14 @@ def translate(source, filename="<cilk>", include_dirs=()):
                 out.append(ext)
             if is_main:
                 out.append(Raw("#endif /* DNN_CARD_BUILD */\n", None))
+            first_decl.setdefault(name, (len(out) - 1, orig_decl))
             continue
         out.append(ext)
 
     # _Cilk_offload stubs and kernels, after the first declaration of each function
     inserts = {}
     for f in sorted(lw.stub_needed):
-        idx = first_decl[f]
-        decl = out[idx].decl if isinstance(out[idx], c_ast.FuncDef) else out[idx]
+        idx, decl = first_decl[f]
         inserts.setdefault(idx, []).append(_stub(lw, f, decl))
     final = []
     for i, item in enumerate(out):
@@ -443,7 +443,7 @@ def _stub(lw, f, decl):
     lines = [f"__attribute__((unused)) static {head}", "{",
              f"    off_arg __a[{max(1, len(args))}] = {{{', '.join(args) or 'OFF_ARG_NONE'}}};",
              "    double __res[OFF_MAX_RESULTS]; int __nres = 0;",
-             f"    __cilkpp_call(__target, 1, 0, \"{kname}\", __a, {len(args)}, NULL, 0, NULL, __res, &__nres, __where);"]
+             f"    __cilkpp_call(__target, 1, 0, \"{kname}\", __a, {len(args)}, NULL, 0, 0, __res, &__nres, __where);"]
     rd = copy.deepcopy(decl.type.type)
     decl_name_node(rd).declname = "__ret"
     rd = c_ast.Decl("__ret", [], [], [], [], rd, None, None)
@@ -468,7 +468,7 @@ def _stub(lw, f, decl):
         lines.append("    memcpy(ctx->result, &__ret, sizeof __ret);")
         lines.append("    ctx->nresult = (int)((sizeof __ret + sizeof(double) - 1) / sizeof(double));")
     lines.append("    __cilkpp_card_flush();\n    return OFF_OK;\n}")
-    return Raw("\n".join(lines) + "\n", None)
+    return Raw("\n".join(lines) + "\n", decl.coord)
 
 
 def _named(t, name):
