@@ -12,6 +12,10 @@ Array Notation
   a different section (or as a scalar), the right side is first evaluated into a temporary and
   then assigned; exact overlap (the same section text) and different arrays are done in place.
   Different names that alias are not detected (the specification leaves that undefined).
+  ``__sec_reduce_max_ind`` / ``_min_ind`` return the 0-based position of the first extreme element
+  within the section (as GCC's Cilk Plus did), -1 for an empty section; rank 1 only.
+  Consecutive section assignments are fused into one nest only when that cannot change a result
+  (see ``fusible_run``): the trainer's fused loops (softmax, momentum SGD) stay fused.
 
 Cilk keywords
   ``_Cilk_spawn`` -> an OpenMP task (arguments evaluated in the parent), ``_Cilk_sync`` ->
@@ -29,6 +33,10 @@ Offload
   calls the kernel generated for ``f`` (which must be ``_Cilk_shared``).
   ``_Cilk_shared`` globals live in the shared arena: each becomes a pointer allocated and
   initialised at start-up; kernels receive a table of those pointers as hidden first argument.
+  Globals that are not ``_Cilk_shared`` have a separate copy on the card (as on the real device).
+  Limits: at most 16 pointer arguments per offload (OFF_MAX_ARGS; the frame takes one slot);
+  clause sections only as ``p[0:n]``; ``alloc()``, ``status()`` and ``__sec_reduce(init, a, f)``
+  are refused with an error; ``mic:n`` always names the one card.
 """
 
 from __future__ import annotations
