@@ -13,7 +13,7 @@ import cffi
 ROOT = Path(__file__).resolve().parent.parent
 NATIVE = ROOT / "native"
 
-RUNTIME = ["arena.c", "ring.c", "util.c", "link.c", "registry.c", "shared.c", "local.c"]
+RUNTIME = ["arena.c", "ring.c", "util.c", "link.c", "registry.c", "shared.c", "local.c", "myo.c"]
 HOST_ONLY = ["host.c"]
 CARD_ONLY = ["card.c"]
 

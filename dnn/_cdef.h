@@ -53,7 +53,16 @@ typedef struct {
     size_t arena_bytes;
     size_t card_memory;
     const char *card_exe;
+    const char *coherence;
+    int race_check;
 } off_config;
+
+typedef struct {
+    uint64_t pages_to_card, pages_from_card;
+    uint64_t faults_host, faults_card;
+    uint64_t races;
+    double coherence_s;
+} off_myo_stats;
 
 typedef struct {
     char name[48];
@@ -72,6 +81,7 @@ int off_card_pid(const off_card *c);
 int off_card_alive(off_card *c);
 off_arena *off_card_arena(off_card *c);
 const char *off_card_link_name(const off_card *c);
+void off_card_myo_stats(off_card *c, off_myo_stats *out);
 
 void *off_arena_malloc(off_arena *a, size_t size, size_t align);
 int off_arena_free(off_arena *a, void *p);

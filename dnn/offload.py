@@ -203,19 +203,24 @@ class Card:
     """An emulated coprocessor card: a separate process sharing an arena with this one."""
 
     def __init__(self, threads: int = 1, cpus: str | None = None, link: str = "none",
-                 arena_bytes: int = 64 << 20, card_memory: int = 0):
+                 arena_bytes: int = 64 << 20, card_memory: int = 0, coherence: str = "shared",
+                 race_check: bool = False):
+        """coherence: "shared" (one copy of the arena, coherent for free) or "myo" / "myo-on-demand"
+        / "myo-on-acquire" (each side its own copy, kept coherent page by page at offload
+        boundaries, as Intel's MYO did); race_check reports pages both sides wrote in between."""
         cfg = ffi.new("off_config *")
         keep = [ffi.new("char[]", (cpus or "").encode()), ffi.new("char[]", link.encode()),
-                ffi.new("char[]", card_executable().encode())]
+                ffi.new("char[]", card_executable().encode()), ffi.new("char[]", coherence.encode())]
         cfg.threads, cfg.cpus, cfg.link = int(threads), keep[0], keep[1]
         cfg.arena_bytes, cfg.card_memory, cfg.card_exe = int(arena_bytes), int(card_memory), keep[2]
+        cfg.coherence, cfg.race_check = keep[3], int(bool(race_check))
         out = ffi.new("off_card **")
         check(lib.off_card_open(cfg, out))
         self._h = _Handle(out[0])
         self._arena = lib.off_card_arena(out[0])
         self._lock = threading.Lock()
         self._pending = None  # (signal, arrays kept alive) of an asynchronous call
-        self.threads, self.cpus, self.link = int(threads), cpus, link
+        self.threads, self.cpus, self.link, self.coherence = int(threads), cpus, link, coherence
         _open_cards.add(self)
 
     # -- life ---------------------------------------------------------------------------------
@@ -251,8 +256,13 @@ class Card:
         return f"Card({state}, threads={self.threads}, link={self.link!r})"
 
     # -- shared memory ------------------------------------------------------------------------
-    def shared_empty(self, shape, dtype=np.float32, align: int = 64) -> np.ndarray:
-        """A NumPy array in the shared arena: the card sees the same bytes at the same address."""
+    def shared_empty(self, shape, dtype=np.float32, align: int | None = None) -> np.ndarray:
+        """A NumPy array in the shared arena: the card sees the same bytes at the same address.
+
+        Aligned to 64 bytes; to a page under MYO coherence, where two arrays sharing a page
+        would make the host and the card write the same page (false sharing: a race)."""
+        if align is None:
+            align = 64 if self.coherence == "shared" else 4096
         dtype = np.dtype(dtype)
         shape = (shape,) if np.isscalar(shape) else tuple(int(s) for s in shape)
         if any(s < 0 for s in shape):
@@ -330,7 +340,17 @@ class Card:
         d["card_memory_used"], d["card_memory_peak"], d["card_buffers"] = used[0], peak[0], nbuf[0]
         d["arena_used"] = lib.off_arena_used(self._arena)
         d["link"] = ffi.string(lib.off_card_link_name(self._ptr)).decode()
+        d.update(self.coherence_stats())
         return d
+
+    def coherence_stats(self) -> dict:
+        """MYO counters: pages and bytes moved each way, faults, races, time (zero when shared)."""
+        m = ffi.new("off_myo_stats *")
+        lib.off_card_myo_stats(self._ptr, m)
+        return {"myo_pages_to_card": int(m.pages_to_card), "myo_pages_from_card": int(m.pages_from_card),
+                "myo_bytes_to_card": 4096 * int(m.pages_to_card), "myo_bytes_from_card": 4096 * int(m.pages_from_card),
+                "myo_faults_host": int(m.faults_host), "myo_faults_card": int(m.faults_card),
+                "myo_races": int(m.races), "coherence_s": m.coherence_s}
 
     def reset_stats(self) -> None:
         lib.off_card_reset_stats(self._ptr)

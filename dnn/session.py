@@ -17,7 +17,7 @@ from tqdm import tqdm
 from . import checkpoint as ckpt
 from .cli import Terminated
 from .data import ChunkReader
-from .errors import DnnError
+from .errors import CardDiedError, DnnError
 from .trainer import Config, Trainer
 
 
@@ -118,6 +118,10 @@ def train(cfg: Config, data: str | os.PathLike, epochs: int, *, schedule: Schedu
                 return
             if not from_snapshot:
                 take_snapshot(epoch_done, chunk_done)
+            if not (np.isfinite(snap["params"]).all() and np.isfinite(snap["moment"]).all()):
+                # Never replace a good checkpoint by garbage (possible when evaluation is off).
+                raise DnnError(f"the weights are no longer finite after epoch {snap['epoch']}, chunk "
+                               f"{snap['chunk']}: {checkpoint} was not overwritten; lower the learning rate")
             ckpt.save(checkpoint, ckpt.Checkpoint(
                 arch=str(cfg.arch), activation=cfg.arch.activation, bunch=cfg.bunch,
                 params=snap["params"], moment=snap["moment"],
@@ -156,6 +160,14 @@ def train(cfg: Config, data: str | os.PathLike, epochs: int, *, schedule: Schedu
                 print(f"interrupted: checkpoint at epoch {snap['epoch'] + 1}, chunk {snap['chunk']} written to "
                       f"{checkpoint}; continue with --resume {checkpoint}", file=sys.stderr)
             raise
+        except CardDiedError as exc:
+            # The card is gone, the weights of the last complete chunk are not: keep them.
+            if not checkpoint:
+                raise CardDiedError(f"{exc}; start again (with --checkpoint FILE, progress up to the last "
+                                    "complete chunk survives such a failure)") from None
+            save(0, 0, from_snapshot=True)
+            raise CardDiedError(f"{exc}; checkpoint at epoch {snap['epoch'] + 1}, chunk {snap['chunk']} "
+                                f"written to {checkpoint}: continue with --resume {checkpoint}") from None
         wall = time.perf_counter() - t_start
         s = trainer.stats()
         metrics.update({
@@ -165,8 +177,10 @@ def train(cfg: Config, data: str | os.PathLike, epochs: int, *, schedule: Schedu
             "bytes_from_card": int(s["bytes_from_card"]), "offload_calls": int(s["calls"]),
             "transfers": int(s.get("transfers", 0)),
             "images": images, "images_per_s": images / wall if wall > 0 else 0.0,
-            "card_pid": trainer.card_pid(), "host_pid": os.getpid(),
+            "card_pid": trainer.card_pid(), "host_pid": os.getpid(), "coherence": cfg.coherence,
         })
+        if cfg.coherence != "shared" and cfg.mode == "implicit":
+            metrics.update({k: s[k] for k in s if k.startswith("myo_") or k == "coherence_s"})
         if keep_trainer:
             trainer.sync_weights()
             metrics["_weights"] = trainer.net.blocks["params"].copy()

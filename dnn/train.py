@@ -38,7 +38,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="one offload per chunk, per bunch, or per layer operation")
     m.add_argument("--threads", type=int, default=2, help="worker threads on the card (host mode: here)")
     m.add_argument("--cpus", help="CPU list the card pins itself to, e.g. 0-1")
+    m.add_argument("--coherence", choices=["shared", "myo", "myo-on-demand", "myo-on-acquire"], default="shared",
+                   help="implicit mode: one shared copy of the arena, or MYO-style copies on each side kept "
+                        "coherent page by page (myo = myo-on-demand)")
     m.add_argument("--link", default="none", help="link model: none, knc-pcie, pcie3-x16, pcie4-x16 or BW_GBs,LAT_us")
+    m.add_argument("--card-memory", type=float, default=0, metavar="MIB",
+                   help="capacity of the card's private memory in MiB (explicit transfers); 0 = unlimited")
     n = p.add_argument_group("network and training")
     n.add_argument("--arch", help="layer sizes, e.g. 784-800-800-10 (default: INPUTS-800-800-CLASSES)")
     n.add_argument("--activation", choices=sorted(ACTIVATIONS), default="relu")
@@ -75,10 +80,13 @@ def main(argv=None) -> int:
     arch = Arch.parse(args.arch or f"{inputs}-800-800-{classes}", args.activation)
     if args.epochs < 1:
         raise_usage(f"--epochs must be at least 1, got {args.epochs}")
+    if not args.card_memory >= 0:
+        raise_usage(f"--card-memory must be a size in MiB (0 = unlimited), got {args.card_memory}")
     cfg = Config(arch=arch, mode=args.mode, explicit_weights=args.explicit_weights,
                  granularity=args.granularity, bunch=args.bunch, chunk=args.chunk or file_chunk,
                  threads=args.threads, cpus=args.cpus, link=args.link, seed=args.seed, lr=args.lr,
-                 momentum=args.momentum, weight_decay=args.weight_decay, init=args.init)
+                 momentum=args.momentum, weight_decay=args.weight_decay, init=args.init,
+                 card_memory=int(args.card_memory * 2**20), coherence=args.coherence)
     cfg.validate()
     if args.plot:
         from .plot import check_png_path

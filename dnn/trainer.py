@@ -21,13 +21,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import DnnValueError
+from .errors import ArenaFullError, DnnError, DnnValueError
 from .network import Arch, Network
 from .offload import Card, In, InOut, NoCopy, Out, ffi, lib, run_local
 
 MODES = ("host", "implicit", "explicit")
 POLICIES = ("copy", "resident")
 GRANULARITIES = ("chunk", "bunch", "op")
+COHERENCES = ("shared", "myo", "myo-on-demand", "myo-on-acquire")
 
 R_LOSS, R_CORRECT, R_IMAGES, R_BUNCHES = range(4)
 
@@ -49,6 +50,7 @@ class Config:
     weight_decay: float = 0.0
     init: str = "auto"
     card_memory: int = 0
+    coherence: str = "shared"  # implicit mode: "shared" or "myo" / "myo-on-demand" / "myo-on-acquire"
 
     def validate(self) -> None:
         if self.mode not in MODES:
@@ -63,6 +65,8 @@ class Config:
         if self.bunch > self.chunk:
             raise DnnValueError(f"--bunch {self.bunch} is larger than --chunk {self.chunk}: "
                                 "a chunk holds whole bunches; lower --bunch or raise --chunk")
+        if self.coherence not in COHERENCES:
+            raise DnnValueError(f"unknown coherence '{self.coherence}': use {', '.join(COHERENCES)}")
         if self.lr <= 0 or self.momentum < 0 or self.weight_decay < 0:
             raise DnnValueError("--lr must be positive, --momentum and --weight-decay not negative")
 
@@ -75,6 +79,8 @@ class Config:
     @property
     def label(self) -> str:
         m = f"explicit-{self.explicit_weights}" if self.mode == "explicit" else self.mode
+        if self.mode == "implicit" and self.coherence != "shared":
+            m += "-myo"
         return f"{m}/{self.granularity}"
 
 
@@ -129,7 +135,8 @@ class ImplicitExecutor(HostExecutor):
         self.t = trainer
         cfg = trainer.cfg
         self.card = Card(threads=cfg.threads, cpus=cfg.cpus, link=cfg.link,
-                         arena_bytes=trainer.arena_bytes_needed(), card_memory=cfg.card_memory)
+                         arena_bytes=trainer.arena_bytes_needed(), card_memory=cfg.card_memory,
+                         coherence=cfg.coherence)
 
     def alloc(self, shape, dtype):
         return self.card.shared_zeros(shape, dtype)
@@ -228,8 +235,12 @@ class Trainer:
             # Two chunk buffers: the reader fills one while the card trains on the other.
             self.buffers = [ChunkBuffer(cfg.chunk, input_dim, self.exec.alloc) for _ in range(2)]
             self.confusion = self.exec.alloc((num_classes, num_classes), np.int64)
-        except BaseException:
+        except BaseException as exc:
             self.close()
+            if isinstance(exc, MemoryError) and not isinstance(exc, DnnError):  # NumPy could not allocate
+                raise ArenaFullError(f"the network {cfg.arch} with --bunch {cfg.bunch} and two chunks of "
+                                     f"{cfg.chunk} rows do not fit in memory ({exc}); use a smaller --arch, "
+                                     "--bunch or --chunk") from None
             raise
 
     def arena_bytes_needed(self) -> int:

@@ -131,6 +131,11 @@ typedef struct {
     size_t arena_bytes;    /* size of the shared arena */
     size_t card_memory;    /* capacity of card-private memory in bytes, 0 = unlimited */
     const char *card_exe;  /* path of the dnn-card executable */
+    /* Cilk shared memory: "shared" (one copy, coherent for free; NULL means this) or "myo" /
+     * "myo-on-demand" / "myo-on-acquire" (each side its own copy, kept coherent page by page at
+     * offload boundaries, as Intel's MYO did on the Xeon Phi). */
+    const char *coherence;
+    int race_check;        /* myo: report pages written by both sides between two boundaries */
 } off_config;
 
 int off_card_open(const off_config *cfg, off_card **out);
@@ -142,6 +147,15 @@ int off_card_pid(const off_card *c);
 int off_card_alive(off_card *c);
 off_arena *off_card_arena(off_card *c);
 const char *off_card_link_name(const off_card *c);
+
+/* MYO coherence counters (all zero with shared coherence). */
+typedef struct {
+    uint64_t pages_to_card, pages_from_card; /* pages moved each way */
+    uint64_t faults_host, faults_card;       /* page faults taken (write tracking and fetches) */
+    uint64_t races;                          /* same-page conflicts found (race_check) */
+    double coherence_s;                      /* time spent keeping the copies coherent */
+} off_myo_stats;
+void off_card_myo_stats(off_card *c, off_myo_stats *out);
 
 /* ---- explicit transfers (LEO clauses) ---------------------------------------------------- */
 enum {

@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include "ring.h"
 #include "cilk_offload.h"
+#include "myo.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -48,6 +49,7 @@ static struct {
     cached_buf cache[64];
     int ncache;
     uint64_t used, peak;
+    myo_view *myo; /* myo coherence: this card's own copy of the arena, kept coherent by pages */
 } card;
 
 static card_buf *find_buf(const void *key, int containing)
@@ -143,6 +145,7 @@ static void serve(off_ctl *ctl, uint64_t seq)
 
     const off_kernel *k = NULL;
     int rc = OFF_OK;
+    if (card.myo) off_myo_card_acquire(card.myo); /* entry: the card acquires the host's writes */
     if (ctl->kernel[0] && !(k = off_kernel_find(ctl->kernel)))
         rc = off_fail(OFF_ENOKERNEL, "no kernel named '%s' on the card", ctl->kernel);
 
@@ -223,6 +226,7 @@ static void serve(off_ctl *ctl, uint64_t seq)
             if (b) free_buf(b);
         }
     }
+    if (card.myo) off_myo_card_release(card.myo); /* exit: the card releases its writes */
     reply(ctl, seq, rc, off_last_error());
 }
 
@@ -299,6 +303,8 @@ int main(int argc, char **argv)
     const char *addr_s = opt(argc, argv, "--arena-addr"), *size_s = opt(argc, argv, "--arena-size");
     const char *threads_s = opt(argc, argv, "--threads"), *cpus = opt(argc, argv, "--cpus");
     const char *mem_s = opt(argc, argv, "--card-memory");
+    const char *coherence = opt(argc, argv, "--coherence");
+    int myo = coherence && strcmp(coherence, "myo") == 0;
     if (!addr_s || !size_s || !threads_s) start_failed(ctl, "missing --arena-addr, --arena-size or --threads");
     void *addr = (void *)(uintptr_t)strtoull(addr_s, NULL, 16);
     size_t size = (size_t)strtoull(size_s, NULL, 10);
@@ -307,7 +313,21 @@ int main(int argc, char **argv)
 
     if (cpus && *cpus && pin_all_threads(cpus) != OFF_OK) start_failed(ctl, off_last_error());
     omp_set_num_threads(card.threads);
-    if (off_arena_attach(OFF_CARD_ARENA_FD, addr, size, &card.arena) != OFF_OK) start_failed(ctl, off_last_error());
+    /* shared: the host's arena itself. myo: this card's own copy at the same address, and the
+     * host's copy mapped elsewhere, from which pages are fetched. */
+    if (off_arena_attach(myo ? OFF_CARD_MYO_COPY_FD : OFF_CARD_ARENA_FD, addr, size, &card.arena) != OFF_OK)
+        start_failed(ctl, off_last_error());
+    if (myo) {
+        void *host_copy = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, OFF_CARD_ARENA_FD, 0);
+        struct stat sst;
+        off_myo_shared *sh = NULL;
+        if (fstat(OFF_CARD_MYO_SHARED_FD, &sst) == 0)
+            sh = mmap(NULL, (size_t)sst.st_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
+                      OFF_CARD_MYO_SHARED_FD, 0);
+        if (host_copy == MAP_FAILED || !sh || sh == MAP_FAILED) start_failed(ctl, "cannot map the host's arena copy");
+        card.myo = off_myo_attach(OFF_MYO_CARD, addr, host_copy, size, sh, &ctl->link);
+        if (!card.myo) start_failed(ctl, off_last_error());
+    }
     off_current_arena = card.arena; /* _Offload_shared_malloc on the card */
 
     atomic_store(&ctl->card_state, OFF_CARD_READY);

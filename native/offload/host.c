@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include "ring.h"
 #include "cilk_offload.h"
+#include "myo.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -48,6 +49,14 @@ struct off_card {
     int nxf;
     double t_post, wait_s;
     off_ring_end ring;
+
+    /* myo coherence: the card's copy of the arena (mapped here too) and the shared maps */
+    int myo, myo_policy;
+    int myo_copy_fd, myo_shared_fd;
+    void *myo_copy;
+    off_myo_shared *myo_shared;
+    size_t myo_shared_bytes;
+    myo_view *myo_view;
 
     resident res[OFF_MAX_BUFFERS]; /* mirror of the card's resident buffers */
     int nres;
@@ -121,12 +130,18 @@ static int spawn_card(off_card *c)
     }
     int lfd = fcntl(sv[1], F_DUPFD_CLOEXEC, 64);
     close(sv[1]);
+    int mcfd = c->myo ? fcntl(c->myo_copy_fd, F_DUPFD_CLOEXEC, 64) : -1;
+    int msfd = c->myo ? fcntl(c->myo_shared_fd, F_DUPFD_CLOEXEC, 64) : -1;
 
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, afd, OFF_CARD_ARENA_FD);
     posix_spawn_file_actions_adddup2(&fa, cfd, OFF_CARD_CTL_FD);
     posix_spawn_file_actions_adddup2(&fa, lfd, OFF_CARD_LIFE_FD);
+    if (c->myo) {
+        posix_spawn_file_actions_adddup2(&fa, mcfd, OFF_CARD_MYO_COPY_FD);
+        posix_spawn_file_actions_adddup2(&fa, msfd, OFF_CARD_MYO_SHARED_FD);
+    }
 
     /* Own process group: Ctrl-C in a terminal reaches the host only, which then stops the
      * card in order. Default signal dispositions and an empty mask, whatever the host had. */
@@ -144,13 +159,14 @@ static int spawn_card(off_card *c)
     posix_spawnattr_setpgroup(&at, 0);
     posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
 
-    char *argv[8] = {0};
+    char *argv[9] = {0};
     argv[0] = (char *)c->cfg.card_exe;
     argv[1] = fmt("--arena-addr=%p", c->arena->base);
     argv[2] = fmt("--arena-size=%zu", c->arena->size);
     argv[3] = fmt("--threads=%d", c->cfg.threads);
     argv[4] = fmt("--cpus=%s", c->cpus);
     argv[5] = fmt("--card-memory=%zu", c->cfg.card_memory);
+    argv[6] = fmt("--coherence=%s", c->myo ? "myo" : "shared");
 
     /* GCC's OpenMP runtime and OpenBLAS size their pools when they load, before the card can
      * pin itself: give them the count in the environment. */
@@ -171,7 +187,9 @@ static int spawn_card(off_card *c)
     free(envp[m - 1]);
     free(envp[m - 2]);
     free(envp);
-    for (int i = 1; i < 6; i++) free(argv[i]);
+    for (int i = 1; i < 7; i++) free(argv[i]);
+    if (mcfd >= 0) close(mcfd);
+    if (msfd >= 0) close(msfd);
     close(afd);
     close(cfd);
     close(lfd);
@@ -185,6 +203,70 @@ static int spawn_card(off_card *c)
     return OFF_OK;
 }
 
+static int parse_coherence(off_card *c, const char *spec)
+{
+    if (!spec || !*spec || strcmp(spec, "shared") == 0) return OFF_OK;
+    if (strcmp(spec, "myo") == 0 || strcmp(spec, "myo-on-demand") == 0) c->myo_policy = OFF_MYO_ON_DEMAND;
+    else if (strcmp(spec, "myo-on-acquire") == 0) c->myo_policy = OFF_MYO_ON_ACQUIRE;
+    else
+        return off_fail(OFF_EARG, "unknown coherence '%s': use shared, myo, myo-on-demand or myo-on-acquire", spec);
+    c->myo = 1;
+    return OFF_OK;
+}
+
+/* The card's own copy of the arena (a second memfd, also mapped here so pages can be copied
+ * into it and fetched from it) and the shared dirty maps. */
+static int myo_setup(off_card *c)
+{
+    size_t size = c->arena->size;
+    c->myo_shared_bytes = off_myo_shared_bytes(size);
+    c->myo_copy_fd = memfd_create("dnn-arena-card-copy", MFD_CLOEXEC);
+    c->myo_shared_fd = memfd_create("dnn-myo", MFD_CLOEXEC);
+    if (c->myo_copy_fd < 0 || c->myo_shared_fd < 0 || ftruncate(c->myo_copy_fd, (off_t)size) != 0 ||
+        ftruncate(c->myo_shared_fd, (off_t)c->myo_shared_bytes) != 0)
+        return off_fail(OFF_ESYS, "cannot create the card's copy of the arena: %s", strerror(errno));
+    c->myo_copy = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, c->myo_copy_fd, 0);
+    c->myo_shared = mmap(NULL, c->myo_shared_bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
+                         c->myo_shared_fd, 0);
+    if (c->myo_copy == MAP_FAILED || c->myo_shared == MAP_FAILED) {
+        c->myo_copy = c->myo_copy == MAP_FAILED ? NULL : c->myo_copy;
+        c->myo_shared = c->myo_shared == MAP_FAILED ? NULL : c->myo_shared;
+        return off_fail(OFF_ESYS, "cannot map the card's copy of the arena: %s", strerror(errno));
+    }
+    c->myo_shared->policy = c->myo_policy;
+    c->myo_shared->race_check = c->cfg.race_check;
+    c->myo_shared->npages = size / 4096;
+    c->myo_view = off_myo_attach(OFF_MYO_HOST, c->arena->base, c->myo_copy, size, c->myo_shared, &c->link);
+    return c->myo_view ? OFF_OK : OFF_ESYS;
+}
+
+static void myo_teardown(off_card *c)
+{
+    if (c->myo_view) off_myo_detach(c->myo_view); /* brings back pages only the card's copy holds */
+    c->myo_view = NULL;
+    if (c->myo_copy) munmap(c->myo_copy, c->arena->size);
+    if (c->myo_shared) munmap(c->myo_shared, c->myo_shared_bytes);
+    c->myo_copy = NULL;
+    c->myo_shared = NULL;
+    if (c->myo_copy_fd >= 0) close(c->myo_copy_fd);
+    if (c->myo_shared_fd >= 0) close(c->myo_shared_fd);
+    c->myo_copy_fd = c->myo_shared_fd = -1;
+}
+
+void off_card_myo_stats(off_card *c, off_myo_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    off_myo_shared *sh = c->myo_shared;
+    if (!sh) return;
+    out->pages_to_card = sh->pages_to_card;
+    out->pages_from_card = sh->pages_from_card;
+    out->faults_host = sh->faults_host;
+    out->faults_card = sh->faults_card;
+    out->races = sh->races;
+    out->coherence_s = 1e-9 * (double)(sh->coherence_ns_host + sh->coherence_ns_card + sh->fetch_ns_host +
+                                       sh->fetch_ns_card);
+}
+
 int off_card_open(const off_config *cfg, off_card **out)
 {
     off_clear_error();
@@ -196,13 +278,15 @@ int off_card_open(const off_config *cfg, off_card **out)
     if (!c) return off_fail(OFF_ESYS, "out of host memory");
     c->cfg = *cfg;
     c->cfg.card_exe = strdup(cfg->card_exe);
-    c->ctl_fd = c->life_fd = -1;
+    c->ctl_fd = c->life_fd = c->myo_copy_fd = c->myo_shared_fd = -1;
     snprintf(c->cpus, sizeof c->cpus, "%s", cfg->cpus ? cfg->cpus : "");
     int rc;
     cpu_set_t set;
     if (c->cpus[0] && (rc = off_parse_cpus(c->cpus, &set)) != OFF_OK) goto fail;
     if ((rc = off_link_parse(cfg->link, &c->link)) != OFF_OK) goto fail;
+    if ((rc = parse_coherence(c, cfg->coherence)) != OFF_OK) goto fail;
     if ((rc = off_arena_create(cfg->arena_bytes ? cfg->arena_bytes : (64u << 20), &c->arena)) != OFF_OK) goto fail;
+    if (c->myo && (rc = myo_setup(c)) != OFF_OK) goto fail;
 
     c->ctl_fd = memfd_create("dnn-ctl", MFD_CLOEXEC);
     if (c->ctl_fd < 0 || ftruncate(c->ctl_fd, sizeof(off_ctl)) != 0) {
@@ -292,6 +376,7 @@ void off_card_destroy(off_card *c)
     if (!c) return;
     if (c == off_default_card()) off_set_default_card(NULL);
     off_card_stop(c);
+    if (c->arena) myo_teardown(c);
     off_arena_release(c->arena);
     free((char *)c->cfg.card_exe);
     free(c);
@@ -422,6 +507,7 @@ int off_call_async(off_card *c, const char *kernel, const off_arg *args, int nar
 
     off_ctl *ctl = c->ctl;
     c->t_post = off_now();
+    if (c->myo) off_myo_host_release(c->myo_view); /* entry: the host releases its writes */
     c->wait_s = 0;
     c->out_done = 0;
     snprintf(c->kernel, sizeof c->kernel, "%s", kernel ? kernel : "");
@@ -514,6 +600,7 @@ int off_wait_for(off_card *c, uint64_t signal, double timeout_s, double *result,
     }
     if ((rc = wait_reply_or(c, &ctl->rep_seq, -1)) != OFF_OK) return rc;
     c->in_flight = 0;
+    int coherence_rc = c->myo ? off_myo_host_acquire(c->myo_view) : OFF_OK; /* exit: the host acquires */
 
     off_stats s = {0};
     s.calls = 1;
@@ -546,6 +633,7 @@ int off_wait_for(off_card *c, uint64_t signal, double timeout_s, double *result,
     }
     c->last = s;
     add_stats(&c->total, &s);
+    if (status == OFF_OK && coherence_rc != OFF_OK) return coherence_rc;
     if (status != OFF_OK) {
         if (c->kernel[0] && status == OFF_EKERNEL)
             return off_fail(status, "kernel '%s' failed on the card: %s", c->kernel, ctl->error);

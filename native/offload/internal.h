@@ -29,6 +29,8 @@
 #define OFF_CARD_ARENA_FD 3
 #define OFF_CARD_CTL_FD 4
 #define OFF_CARD_LIFE_FD 5
+#define OFF_CARD_MYO_COPY_FD 6 /* myo: the card's own copy of the arena */
+#define OFF_CARD_MYO_SHARED_FD 7 /* myo: dirty maps and counters */
 
 enum { OFF_CARD_STARTING = 0, OFF_CARD_READY = 1, OFF_CARD_FAILED = 2 };
 

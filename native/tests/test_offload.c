@@ -17,6 +17,7 @@ typedef struct off_test_node {
 } off_test_node;
 
 static const char *card_exe;
+static const char *coherence = "shared"; /* argv[3]: the implicit tests run under myo too */
 static int failed;
 static char why[600];
 
@@ -30,7 +31,7 @@ static char why[600];
 
 static off_card *open_card(int threads, const char *link, size_t arena, size_t card_mem)
 {
-    off_config cfg = {threads, NULL, link, arena, card_mem, card_exe};
+    off_config cfg = {.threads = threads, .cpus = NULL, .link = link, .arena_bytes = arena, .card_memory = card_mem, .card_exe = card_exe, .coherence = coherence};
     off_card *c = NULL;
     if (off_card_open(&cfg, &c) != OFF_OK) fprintf(stderr, "open: %s\n", off_last_error());
     return c;
@@ -296,7 +297,7 @@ static int t_link_model(void)
           s.transfer_s, model, s.transfer_real_s);
     CHECK(s.wall_s >= model, "wall %g", s.wall_s);
     off_card_destroy(c);
-    off_config bad = {1, NULL, "fast", 1 << 20, 0, card_exe};
+    off_config bad = {.threads = 1, .cpus = NULL, .link = "fast", .arena_bytes = 1 << 20, .card_memory = 0, .card_exe = card_exe, .coherence = coherence};
     CHECK(off_card_open(&bad, &c) == OFF_EARG && strstr(off_last_error(), "unknown link 'fast'"), "bad link: %s",
           off_last_error());
     return 0;
@@ -304,7 +305,7 @@ static int t_link_model(void)
 
 static int t_threads_cpus(void)
 {
-    off_config cfg = {2, "0", "none", 1 << 20, 0, card_exe};
+    off_config cfg = {.threads = 2, .cpus = "0", .link = "none", .arena_bytes = 1 << 20, .card_memory = 0, .card_exe = card_exe, .coherence = coherence};
     off_card *c = NULL;
     CHECK(off_card_open(&cfg, &c) == OFF_OK, "open: %s", off_last_error());
     double r[OFF_MAX_RESULTS];
@@ -312,9 +313,9 @@ static int t_threads_cpus(void)
     CHECK(off_call(c, "off_test_whoami", NULL, 0, NULL, 0, r, &nr) == OFF_OK, "whoami");
     CHECK(r[0] == off_card_pid(c) && r[1] == 2 && r[2] == 1, "pid %g threads %g cpus %g", r[0], r[1], r[2]);
     off_card_destroy(c);
-    off_config bad = {1, "x-y", "none", 1 << 20, 0, card_exe};
+    off_config bad = {.threads = 1, .cpus = "x-y", .link = "none", .arena_bytes = 1 << 20, .card_memory = 0, .card_exe = card_exe, .coherence = coherence};
     CHECK(off_card_open(&bad, &c) == OFF_EARG && strstr(off_last_error(), "bad CPU list"), "cpus: %s", off_last_error());
-    off_config missing = {1, NULL, "none", 1 << 20, 0, "/nonexistent/dnn-card"};
+    off_config missing = {.threads = 1, .cpus = NULL, .link = "none", .arena_bytes = 1 << 20, .card_memory = 0, .card_exe = "/nonexistent/dnn-card", .coherence = coherence};
     CHECK(off_card_open(&missing, &c) == OFF_ESTART && strstr(off_last_error(), "/nonexistent/dnn-card"),
           "missing exe: %s", off_last_error());
     return 0;
@@ -376,10 +377,11 @@ typedef struct {
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: test_offload CARD_EXE [test]\n");
+        fprintf(stderr, "usage: test_offload CARD_EXE [test [coherence]]\n");
         return 2;
     }
     card_exe = argv[1];
+    if (argc > 3) coherence = argv[3];
     test tests[] = {
         {"shared_list", t_shared_list},   {"keyword", t_keyword},       {"host_pointer_refused", t_host_pointer_refused},
         {"explicit", t_explicit},         {"async", t_async},           {"crash_segv", t_crash_segv},

@@ -1,0 +1,34 @@
+/* myo.h — MYO-style coherence of the arena (see myo.c). */
+#ifndef DNN_OFFLOAD_MYO_H
+#define DNN_OFFLOAD_MYO_H
+
+#include "internal.h"
+
+enum { OFF_MYO_HOST = 0, OFF_MYO_CARD = 1 };
+enum { OFF_MYO_ON_DEMAND = 0, OFF_MYO_ON_ACQUIRE = 1 };
+
+/* Shared by host and card (a memfd of off_myo_shared_bytes()). */
+typedef struct {
+    int32_t policy;      /* OFF_MYO_ON_DEMAND / ON_ACQUIRE */
+    int32_t race_check;
+    _Atomic uint64_t pages_to_card, pages_from_card;
+    _Atomic uint64_t faults_host, faults_card;
+    _Atomic uint64_t fetch_ns_host, fetch_ns_card;
+    uint64_t coherence_ns_host, coherence_ns_card;
+    _Atomic uint64_t races;
+    uint64_t npages;
+    /* followed by: dirty_host[npages], dirty_card[npages] */
+} off_myo_shared;
+
+typedef struct myo_view myo_view;
+
+size_t off_myo_shared_bytes(size_t arena_size);
+/* base: this side's copy; peer: the other side's copy mapped here read-write. */
+myo_view *off_myo_attach(int side, void *base, void *peer, size_t size, off_myo_shared *sh, const off_link *link);
+void off_myo_detach(myo_view *v);
+int off_myo_host_release(myo_view *v);
+int off_myo_host_acquire(myo_view *v);
+int off_myo_card_acquire(myo_view *v);
+int off_myo_card_release(myo_view *v);
+
+#endif
