@@ -27,7 +27,7 @@ from .perfmodel import Model, Run, mean_abs_error
 from .session import train
 from .trainer import GRANULARITIES, Config
 
-MODES = ("host", "implicit", "explicit-copy", "explicit-resident")
+MODES = ("host", "implicit", "implicit-myo", "explicit-copy", "explicit-resident")
 COLUMNS = ["mode", "granularity", "link", "wall_s", "compute_s", "transfer_s", "wait_s", "bytes_to_card",
            "bytes_from_card", "offload_calls", "images_per_s", "test_accuracy", "slowdown"]
 
@@ -47,8 +47,10 @@ def plan(modes, granularities, links):
 
 
 def config_for(mode, granularity, link, arch, a) -> Config:
-    base, _, policy = mode.partition("-")
-    return Config(arch=arch, mode=base, explicit_weights=policy or "resident", granularity=granularity,
+    base, _, variant = mode.partition("-")
+    myo = variant == "myo"
+    return Config(arch=arch, mode=base, explicit_weights="resident" if myo or not variant else variant,
+                  coherence="myo" if myo else "shared", granularity=granularity,
                   bunch=a.bunch, chunk=a.chunk, threads=a.threads, link="none" if link == "-" else link,
                   seed=a.seed, lr=a.lr, momentum=0.9)
 
@@ -180,7 +182,8 @@ def main(argv=None) -> int:
     p.add_argument("--arch", help="layer sizes (default: INPUTS-800-800-CLASSES; --quick: INPUTS-512-CLASSES)")
     p.add_argument("--activation", default="relu")
     p.add_argument("--epochs", type=int, default=1)
-    p.add_argument("--modes", default=",".join(MODES))
+    p.add_argument("--modes", default=",".join(MODES),
+                   help="implicit-myo: implicit with MYO page coherence (each side its own copy)")
     p.add_argument("--granularity", default="chunk,bunch,op")
     p.add_argument("--links", default="none,knc-pcie")
     p.add_argument("--threads", type=int, default=1, help="card threads (1: runs must agree bit for bit)")

@@ -24,6 +24,19 @@ def test_c(name):
     assert r.returncode == 0
 
 
+# The implicit-mode tests again with MYO coherence: each side its own copy of the arena.
+IMPLICIT = ["shared_list", "keyword", "host_pointer_refused", "async", "crash_segv", "killed", "arena_full",
+            "kernel_error"]
+
+
+@pytest.mark.parametrize("coherence", ["myo-on-demand", "myo-on-acquire"])
+@pytest.mark.parametrize("name", IMPLICIT)
+def test_c_under_myo(name, coherence):
+    r = subprocess.run([str(BINARY), str(CARD), name, coherence], capture_output=True, text=True, timeout=60)
+    assert f"ok {name}" in r.stdout, r.stdout + r.stderr
+    assert r.returncode == 0
+
+
 def test_c_list_is_complete():
     """Every test the binary knows is run above."""
     r = subprocess.run([str(BINARY), str(CARD), "no-such-test"], capture_output=True, text=True, timeout=60)

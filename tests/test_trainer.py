@@ -77,11 +77,14 @@ def test_training_steps_match_numpy_reference(activation):
         np.testing.assert_allclose(b, rb, rtol=1e-4, atol=1e-6)
 
 
-MODES = [("host", "copy"), ("implicit", "copy"), ("explicit", "copy"), ("explicit", "resident")]
+MODES = [("host", "copy"), ("implicit", "copy"), ("implicit-myo", "copy"), ("implicit-myo-on-acquire", "copy"),
+         ("explicit", "copy"), ("explicit", "resident")]
 
 
 def train_all(mode, policy, granularity, x, y, arch="20-16-12-5", activation="tanh", chunk=128, bunch=32):
+    mode, _, coherence = mode.partition("-")  # implicit-myo-on-acquire -> implicit, myo-on-acquire
     cfg = Config(Arch.parse(arch, activation), mode=mode, explicit_weights=policy, granularity=granularity,
+                 coherence=coherence or "shared",
                  bunch=bunch, chunk=chunk, lr=0.1, momentum=0.5, weight_decay=1e-4, seed=11)
     with Trainer(cfg, x.shape[1], cfg.arch.sizes[-1]) as t:
         for r0 in range(0, len(x), chunk):

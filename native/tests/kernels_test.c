@@ -100,3 +100,24 @@ OFF_KERNEL(off_test_fail, "code:i")
 {
     return off_kernel_fail(ctx, "asked to fail with code %ld", (long)args[0].v.i);
 }
+
+/* Sleeps, then returns the sum of x[0:n]: what the card sees of x at the END of the call. */
+OFF_KERNEL(off_test_sleep_sum, "seconds:d,n:i,x:p")
+{
+    double s = args[0].v.d;
+    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
+    nanosleep(&ts, NULL);
+    ctx->result[0] = sec_reduce_add(args[2].v.p, 0, args[1].v.i);
+    ctx->nresult = 1;
+    return OFF_OK;
+}
+
+/* Fills y[0:n] with value, then sleeps: the host can look while the card still runs. */
+OFF_KERNEL(off_test_fill_sleep, "n:i,value:d,y:p,seconds:d")
+{
+    sec_fill(args[2].v.p, (float)args[1].v.d, args[0].v.i);
+    double s = args[3].v.d;
+    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
+    nanosleep(&ts, NULL);
+    return OFF_OK;
+}
