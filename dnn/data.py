@@ -81,7 +81,8 @@ class ChunkReader:
     """Chunk after chunk of one split of a dnn.chunk file, into caller-given buffers."""
 
     def __init__(self, path: str | os.PathLike, split: str = "train", chunk_rows: int | None = None,
-                 shuffle: bool = True, seed: int = 0, prefetch: bool = True, shuffle_rows: bool = False):
+                 shuffle: bool = True, seed: int = 0, prefetch: bool = True, shuffle_rows: bool = False,
+                 direct: bool = True):
         self.path, self.split = Path(path), split
         self.shuffle, self.seed, self.prefetch, self.shuffle_rows = shuffle, seed, prefetch, shuffle_rows
         self._file = open_dataset(self.path)
@@ -107,8 +108,13 @@ class ChunkReader:
         self.num_chunks = -(-self.num_rows // self.chunk_rows)
         # uint8 files are read here first, then scaled into the caller's float32 buffer. One is
         # enough: only one fill runs at a time (the prefetch thread, or the caller).
-        self._scratch = (None if self.stored_dtype.kind == "f"
+        # direct=False: never let HDF5 write into the caller's buffers itself, only NumPy. Under MYO
+        # coherence the arena's pages are write-protected to track writes; a fault from NumPy is
+        # caught and tracked, but a read() system call into such a page fails with EFAULT.
+        self.direct = direct
+        self._scratch = (None if self.stored_dtype.kind == "f" and direct
                          else np.empty((self.chunk_rows, self.input_dim), self.stored_dtype))
+        self._y_scratch = None if direct else np.empty(self.chunk_rows, np.int32)
 
     def _check_labels(self):
         """Every label in [0, num_classes): a wrong one would index past the card's output layer."""
@@ -148,8 +154,15 @@ class ChunkReader:
         else:
             self._x.read_direct(scratch, src, dst)
             # Same operation as dnn.chunk uses for float32 storage: both give identical floats.
-            np.multiply(scratch[:n], np.float32(self.scale), out=x[:n])
-        self._y.read_direct(y, src, dst)
+            if self.scale != 1.0 or scratch.dtype != np.float32:
+                np.multiply(scratch[:n], np.float32(self.scale), out=x[:n])
+            else:
+                x[:n] = scratch[:n]
+        if self._y_scratch is None:
+            self._y.read_direct(y, src, dst)
+        else:
+            self._y.read_direct(self._y_scratch, src, dst)
+            y[:n] = self._y_scratch[:n]
         return n
 
     def _fill(self, epoch: int, position: int, index: int, x, y) -> int:

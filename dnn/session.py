@@ -79,8 +79,12 @@ def train(cfg: Config, data: str | os.PathLike, epochs: int, *, schedule: Schedu
           keep_trainer: bool = False) -> dict:
     """Train; returns the metrics dict (also written to metrics_path as JSON)."""
     schedule = schedule or Schedule()
-    train_reader = ChunkReader(data, "train", chunk_rows=cfg.chunk, shuffle=True, seed=cfg.seed, prefetch=prefetch)
-    test_reader = ChunkReader(data, "test", chunk_rows=cfg.chunk, shuffle=False, seed=cfg.seed, prefetch=prefetch)
+    # Under MYO the arena is write-protected page by page: HDF5 must not read() into it directly.
+    direct = not (cfg.mode == "implicit" and cfg.coherence != "shared")
+    train_reader = ChunkReader(data, "train", chunk_rows=cfg.chunk, shuffle=True, seed=cfg.seed, prefetch=prefetch,
+                               direct=direct)
+    test_reader = ChunkReader(data, "test", chunk_rows=cfg.chunk, shuffle=False, seed=cfg.seed, prefetch=prefetch,
+                              direct=direct)
     metrics = {"mode": cfg.mode, "explicit_weights": cfg.explicit_weights if cfg.mode == "explicit" else None,
                "granularity": cfg.granularity, "arch": str(cfg.arch), "activation": cfg.arch.activation,
                "epochs": epochs, "bunch": cfg.bunch, "chunk": cfg.chunk, "threads": cfg.threads,
