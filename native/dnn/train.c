@@ -57,9 +57,11 @@ void dnnForward(dnn_net *net)
     for (int l = 0; l < net->spec.nlayers; l++) dnnForwardLayer(net, l);
 }
 
-/* Softmax cross-entropy of the bunch. Turns the logits Y[L] into probabilities, sets
+/* Hand-written C of the softmax cross-entropy; the trainer runs its Array Notation twin, dnnLoss
+ * in train_an.cilk, and tests hold the two equal bit for bit.
+ * Softmax cross-entropy of the bunch. Turns the logits Y[L] into probabilities, sets
  * E[L] = (P - onehot) / n, and returns the summed loss (NaN if a label is out of range). */
-double dnnLoss(dnn_net *net, int64_t *correct)
+double dnnLoss_c(dnn_net *net, int64_t *correct)
 {
     const int L = net->spec.nlayers;
     const int64_t n = net->state.n, C = net->spec.sizes[L];
@@ -182,7 +184,8 @@ static void sgd(float *restrict W, float *restrict V, const float *restrict G, i
     }
 }
 
-void dnnUpdateLayer(dnn_net *net, int l)
+/* Hand-written C of the update; the trainer runs dnnUpdateLayer from train_an.cilk. */
+void dnnUpdateLayer_c(dnn_net *net, int l)
 {
     const int64_t in = net->spec.sizes[l], out = net->spec.sizes[l + 1];
     sgd(net->W[l], net->VW[l], net->Wdelta[l], in * out, &net->hyper, 1);

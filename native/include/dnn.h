@@ -111,10 +111,12 @@ const char *dnn_error(void);
 int FetchOneBunch(dnn_chunk *chunk, dnn_net *net);
 void dnnBiasActivate(dnn_net *net, int l);   /* element-wise part of the forward step */
 void dnnForwardLayer(dnn_net *net, int l);
-double dnnLoss(dnn_net *net, int64_t *correct); /* softmax cross-entropy; sets E[L] */
+double dnnLoss(dnn_net *net, int64_t *correct); /* softmax cross-entropy; sets E[L] (train_an.cilk) */
+double dnnLoss_c(dnn_net *net, int64_t *correct); /* its hand-written C twin, the reference */
 void dnnActivationGrad(dnn_net *net, int l); /* element-wise part of the backward step */
 void dnnBackwardLayer(dnn_net *net, int l);
-void dnnUpdateLayer(dnn_net *net, int l);
+void dnnUpdateLayer(dnn_net *net, int l);   /* SGD step of layer l (train_an.cilk) */
+void dnnUpdateLayer_c(dnn_net *net, int l); /* its hand-written C twin */
 void dnnForward(dnn_net *net);
 void dnnBackward(dnn_net *net);
 void dnnUpdate(dnn_net *net);

@@ -8,8 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-double dnnLoss_an(dnn_net *net, int64_t *correct);
-void dnnUpdateLayer_an(dnn_net *net, int l);
 
 typedef struct {
     dnn_net net;
@@ -66,26 +64,26 @@ int main(int argc, char **argv)
     make(&a, &spec, 7);
     int ok = same("start", &h, &a, &h.net.layout);
     int64_t ch = 0, ca = 0;
-    double lh = dnnLoss(&h.net, &ch), la = dnnLoss_an(&a.net, &ca);
+    double lh = dnnLoss_c(&h.net, &ch), la = dnnLoss(&a.net, &ca);
     if (memcmp(&lh, &la, sizeof lh) != 0 || ch != ca) { printf("DIFF loss %.17g %.17g %ld %ld\n", lh, la, (long)ch, (long)ca); ok = 0; }
     ok &= same("loss", &h, &a, &h.net.layout);
-    for (int l = 0; l < spec.nlayers; l++) dnnUpdateLayer(&h.net, l), dnnUpdateLayer_an(&a.net, l);
+    for (int l = 0; l < spec.nlayers; l++) dnnUpdateLayer_c(&h.net, l), dnnUpdateLayer(&a.net, l);
     ok &= same("update", &h, &a, &h.net.layout);
     h.net.hyper.momentum = a.net.hyper.momentum = 0, h.net.hyper.weight_decay = a.net.hyper.weight_decay = 0;
-    for (int l = 0; l < spec.nlayers; l++) dnnUpdateLayer(&h.net, l), dnnUpdateLayer_an(&a.net, l);
+    for (int l = 0; l < spec.nlayers; l++) dnnUpdateLayer_c(&h.net, l), dnnUpdateLayer(&a.net, l);
     ok &= same("update-plain-sgd", &h, &a, &h.net.layout);
     h.net.hyper.momentum = a.net.hyper.momentum = 0.9f;
     /* time: best of `reps` rounds, each a few calls, hand and port interleaved */
     double best[4] = {1e9, 1e9, 1e9, 1e9};
     for (int r = 0; r < reps; r++) {
         double t0 = omp_get_wtime();
-        for (int k = 0; k < 5; k++) dnnLoss(&h.net, &ch);
+        for (int k = 0; k < 5; k++) dnnLoss_c(&h.net, &ch);
         double t1 = omp_get_wtime();
-        for (int k = 0; k < 5; k++) dnnLoss_an(&a.net, &ca);
+        for (int k = 0; k < 5; k++) dnnLoss(&a.net, &ca);
         double t2 = omp_get_wtime();
-        for (int l = 0; l < spec.nlayers; l++) dnnUpdateLayer(&h.net, l);
+        for (int l = 0; l < spec.nlayers; l++) dnnUpdateLayer_c(&h.net, l);
         double t3 = omp_get_wtime();
-        for (int l = 0; l < spec.nlayers; l++) dnnUpdateLayer_an(&a.net, l);
+        for (int l = 0; l < spec.nlayers; l++) dnnUpdateLayer(&a.net, l);
         double t4 = omp_get_wtime();
         double d[4] = {t1 - t0, t2 - t1, t3 - t2, t4 - t3};
         for (int i = 0; i < 4; i++) best[i] = d[i] < best[i] ? d[i] : best[i];
