@@ -59,11 +59,12 @@ def test_compare_runs_and_writes_its_outputs(tmp_path, small_dataset):
     doc = json.loads((out / "compare.json").read_text())
     assert doc["meta"]["identical"].startswith("All runs ended with bit-identical weights")
     runs = doc["runs"]
-    assert len(runs) == 2 * (1 + 3 * 2)
+    assert len(runs) == 2 * (1 + 4 * 2)  # host once; implicit, implicit-myo, explicit-copy, -resident per link
     for key in compare.COLUMNS + ["chunks", "transfers", "images"]:
         assert all(key in r for r in runs), key
     by = {(r["mode"], r["granularity"], r["link"]): r for r in runs}
     assert by[("implicit", "op", "none")]["bytes_to_card"] == 0
+    assert by[("implicit-myo", "op", "none")]["myo_bytes_to_card"] > 0  # MYO moves pages
     assert by[("explicit-copy", "op", "none")]["bytes_to_card"] > by[("explicit-copy", "chunk", "none")]["bytes_to_card"]
     assert "FLOP per byte" in doc["meta"]["explanation"]
     assert "mean absolute error" in doc["meta"]["model_text"]
