@@ -52,8 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     n.add_argument("--epochs", type=int, default=3)
     n.add_argument("--bunch", type=int, default=100, help="mini-batch rows")
     n.add_argument("--lr", type=float, default=0.05)
-    n.add_argument("--lr-schedule", choices=["constant", "step", "exp"], default="constant")
-    n.add_argument("--lr-gamma", type=float, default=0.5, help="decay factor of the schedule")
+    n.add_argument("--lr-schedule", choices=["constant", "step", "exp"], default="exp",
+                   help="exp: lr x gamma each epoch; step: lr x gamma every --lr-step epochs")
+    n.add_argument("--lr-gamma", type=float, default=0.7, help="decay factor of the schedule")
     n.add_argument("--lr-step", type=int, default=5, help="epochs between steps (step schedule)")
     n.add_argument("--momentum", type=float, default=0.9)
     n.add_argument("--weight-decay", type=float, default=0.0)
