@@ -7,6 +7,8 @@ that were truncated or corrupted after the fact.
 
 from __future__ import annotations
 
+import glob
+import io
 import json
 import os
 import zlib
@@ -47,18 +49,26 @@ def save(path: str | os.PathLike, ck: Checkpoint) -> None:
     if not path.parent.is_dir():
         raise CheckpointError(f"cannot write checkpoint {path}: folder {path.parent} does not exist")
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    _remove_stale_temporaries(path)
+    # The HDF5 image is built in memory and written with plain writes: HDF5 writing straight to
+    # a full disk leaves its file objects broken (noise on stderr, a crash at exit), while a
+    # plain write fails cleanly with ENOSPC.
+    image = io.BytesIO()
+    with h5py.File(image, "w") as f:
+        f.attrs["format"] = FORMAT
+        for key in ("arch", "activation", "bunch", "epoch", "chunk", "seed"):
+            f.attrs[key] = getattr(ck, key)
+        f.attrs["config"] = json.dumps(ck.config)
+        f.attrs["metrics"] = json.dumps(ck.metrics)
+        f.attrs["crc32"] = ck.crc()
+        f.create_dataset("params", data=ck.params)
+        f.create_dataset("moment", data=ck.moment)
     try:
-        with h5py.File(tmp, "w") as f:
-            f.attrs["format"] = FORMAT
-            for key in ("arch", "activation", "bunch", "epoch", "chunk", "seed"):
-                f.attrs[key] = getattr(ck, key)
-            f.attrs["config"] = json.dumps(ck.config)
-            f.attrs["metrics"] = json.dumps(ck.metrics)
-            f.attrs["crc32"] = ck.crc()
-            f.create_dataset("params", data=ck.params)
-            f.create_dataset("moment", data=ck.moment)
-        with open(tmp, "rb+") as fh:
+        with open(tmp, "wb") as fh:
+            fh.write(image.getbuffer())
+            fh.flush()
             os.fsync(fh.fileno())
+        del image
         os.replace(tmp, path)
         dir_fd = os.open(path.parent, os.O_DIRECTORY)
         try:
@@ -68,10 +78,24 @@ def save(path: str | os.PathLike, ck: Checkpoint) -> None:
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise CheckpointError(f"cannot write checkpoint {path}: {exc.strerror or exc}; the previous "
-                              "checkpoint, if any, is unchanged") from None
+                              "checkpoint, if any, is unchanged; free some space or choose another place") from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _remove_stale_temporaries(path: Path) -> None:
+    """Temporary files of writers that were killed mid-save (their process is gone)."""
+    for tmp in path.parent.glob(f".{glob.escape(path.name)}.tmp-*"):
+        pid = tmp.name.rsplit("-", 1)[1]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass  # alive, or not ours to judge
 
 
 def load(path: str | os.PathLike) -> Checkpoint:
