@@ -166,13 +166,13 @@ def class_labels(reader) -> list[str]:
 
 def confusion_text(cm: np.ndarray, names: list[str]) -> str:
     c = cm.shape[0]
-    short = [n[:10] for n in names]
-    w = max(6, max(len(s) for s in short) + 1, len(str(int(cm.max()))) + 1 if cm.size else 6)
+    labels = ["" if n == str(i) else n[:12] for i, n in enumerate(names)]
+    lw = max(len(s) for s in labels)                      # row labels: index and name
+    w = max(len(str(c - 1)), len(str(int(cm.max()))) if cm.size else 1) + 2   # one column per class
     lines = ["confusion matrix (rows: true class, columns: predicted class)",
-             " " * (w + 1) + "".join(f"{i:>{w}}" for i in range(c))]
+             " " * (4 + lw) + "".join(f"{i:>{w}}" for i in range(c))]
     for i in range(c):
-        label = "" if short[i] == str(i) else short[i]
-        lines.append(f"{i:>3} {label:<{w - 3}}" + "".join(f"{int(v):>{w}}" for v in cm[i]))
+        lines.append(f"{i:>3} {labels[i]:<{lw}}" + "".join(f"{int(v):>{w}}" for v in cm[i]))
     return "\n".join(lines)
 
 
