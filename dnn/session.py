@@ -66,11 +66,12 @@ def _epoch_totals(trainer: Trainer, reader: ChunkReader, epoch: int, train: bool
 
 
 def evaluate(trainer: Trainer, reader: ChunkReader) -> dict:
-    trainer.confusion[...] = 0
+    if trainer.confusion is not None:
+        trainer.confusion[...] = 0
     total, _ = _epoch_totals(trainer, reader, 0, train=False)
     images = max(total[2], 1)
     return {"loss": total[0] / images, "accuracy": total[1] / images, "images": int(total[2]),
-            "confusion": trainer.confusion.copy()}
+            "confusion": trainer.confusion.copy() if trainer.confusion is not None else None}
 
 
 def train(cfg: Config, data: str | os.PathLike, epochs: int, *, schedule: Schedule | None = None,
@@ -153,7 +154,8 @@ def train(cfg: Config, data: str | os.PathLike, epochs: int, *, schedule: Schedu
                     ev = evaluate(trainer, test_reader)
                     metrics["test_loss"].append(ev["loss"])
                     metrics["test_accuracy"].append(ev["accuracy"])
-                    metrics["confusion"] = ev["confusion"].tolist()
+                    if ev["confusion"] is not None:
+                        metrics["confusion"] = ev["confusion"].tolist()
                 save(epoch + 1, 0)
                 if not quiet:
                     tqdm.write(_epoch_line(metrics, epoch, epochs))

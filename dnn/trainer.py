@@ -29,6 +29,7 @@ MODES = ("host", "implicit", "explicit")
 POLICIES = ("copy", "resident")
 GRANULARITIES = ("chunk", "bunch", "op")
 COHERENCES = ("shared", "myo", "myo-on-demand", "myo-on-acquire")
+MAX_CONFUSION_CLASSES = 1024
 
 R_LOSS, R_CORRECT, R_IMAGES, R_BUNCHES = range(4)
 
@@ -234,7 +235,10 @@ class Trainer:
             self.net.set_hyper(cfg.lr, cfg.momentum, cfg.weight_decay)
             # Two chunk buffers: the reader fills one while the card trains on the other.
             self.buffers = [ChunkBuffer(cfg.chunk, input_dim, self.exec.alloc) for _ in range(2)]
-            self.confusion = self.exec.alloc((num_classes, num_classes), np.int64)
+            # Confusion counts for evaluation; past MAX_CONFUSION_CLASSES (the DNNTK shape has 8,991
+            # classes: 647 MB of counts) evaluation gives loss and accuracy only.
+            self.confusion = (self.exec.alloc((num_classes, num_classes), np.int64)
+                              if num_classes <= MAX_CONFUSION_CLASSES else None)
         except BaseException as exc:
             self.close()
             if isinstance(exc, MemoryError) and not isinstance(exc, DnnError):  # NumPy could not allocate
@@ -249,7 +253,8 @@ class Trainer:
         net = sum(probe.nbytes().values())
         chunks = 2 * self.cfg.chunk * (self.input_dim * 4 + 4)
         per_block = 128 * 16  # allocator headers and alignment
-        return int(net + chunks + self.num_classes**2 * 8 + per_block + (1 << 20))
+        confusion = self.num_classes**2 * 8 if self.num_classes <= MAX_CONFUSION_CLASSES else 0
+        return int(net + chunks + confusion + per_block + (1 << 20))
 
     # -- training ---------------------------------------------------------------------------
     def set_lr(self, lr: float) -> None:
