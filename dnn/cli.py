@@ -31,3 +31,6 @@ def run_cli(prog: str, main, argv=None) -> int:
     except Terminated:
         print(f"{prog}: terminated", file=sys.stderr)
         return 143
+    except BrokenPipeError:  # output piped into `head`: not an error of ours
+        sys.stderr.close()
+        return 0
