@@ -4,6 +4,7 @@ stopped the card and removed temporary files."""
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 
@@ -32,5 +33,5 @@ def run_cli(prog: str, main, argv=None) -> int:
         print(f"{prog}: terminated", file=sys.stderr)
         return 143
     except BrokenPipeError:  # output piped into `head`: not an error of ours
-        sys.stderr.close()
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
         return 0
