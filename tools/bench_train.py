@@ -3,6 +3,7 @@ reference, as a fraction of what BLAS does for the same GEMMs, with memory and t
 
     python tools/bench_train.py            # the full table for BENCHMARKS.md (~10 minutes)
     python tools/bench_train.py --quick    # one small configuration
+    python tools/bench_train.py --only 429 # the DNNTK shape only
 
 Every measurement runs in its own worker process (so thread settings and peak memory belong to
 that measurement alone), on the same synthetic data, network, bunch and thread count. Figures are
@@ -180,6 +181,7 @@ def elementwise_table() -> list[str]:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true")
+    p.add_argument("--only", help="run only the networks whose arch starts with this (e.g. 429)")
     p.add_argument("--reps", type=int, default=3)
     p.add_argument("--worker")
     p.add_argument("--arch")
@@ -195,6 +197,8 @@ def main() -> None:
     from dnn.network import Arch
 
     configs = [("784-800-800-10", "relu", 100, 5000)] if args.quick else CONFIGS
+    if args.only:
+        configs = [c for c in configs if c[0].startswith(args.only)]
     lines = ["| network | bunch | threads | dnn host | dnn implicit | dnn explicit-resident | PyTorch | NumPy ref | "
              "implicit / PyTorch | implicit / NumPy | implicit / host | resident / implicit | GFLOP/s (implicit) | "
              "BLAS GFLOP/s | % of BLAS |",
