@@ -21,6 +21,8 @@ import numpy as np
 from .errors import DnnError
 
 FORMAT = "dnn-checkpoint/1"
+USERBLOCK = 512
+FILE_MARK = b"dnn-checkpoint/1 file crc32 "
 
 
 class CheckpointError(DnnError, ValueError):
@@ -54,7 +56,7 @@ def save(path: str | os.PathLike, ck: Checkpoint) -> None:
     # a full disk leaves its file objects broken (noise on stderr, a crash at exit), while a
     # plain write fails cleanly with ENOSPC.
     image = io.BytesIO()
-    with h5py.File(image, "w") as f:
+    with h5py.File(image, "w", userblock_size=USERBLOCK) as f:
         f.attrs["format"] = FORMAT
         for key in ("arch", "activation", "bunch", "epoch", "chunk", "seed"):
             f.attrs[key] = getattr(ck, key)
@@ -63,12 +65,18 @@ def save(path: str | os.PathLike, ck: Checkpoint) -> None:
         f.attrs["crc32"] = ck.crc()
         f.create_dataset("params", data=ck.params)
         f.create_dataset("moment", data=ck.moment)
+    data = bytearray(image.getbuffer())
+    del image
+    # The user block (which HDF5 skips) carries a CRC of the whole HDF5 image after it, checked
+    # before HDF5 parses anything: a damaged file can make HDF5 loop forever.
+    mark = FILE_MARK + b"%08x\n" % zlib.crc32(memoryview(data)[USERBLOCK:])
+    data[:len(mark)] = mark
     try:
         with open(tmp, "wb") as fh:
-            fh.write(image.getbuffer())
+            fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        del image
+        del data
         os.replace(tmp, path)
         dir_fd = os.open(path.parent, os.O_DIRECTORY)
         try:
@@ -102,6 +110,7 @@ def load(path: str | os.PathLike) -> Checkpoint:
     path = Path(path)
     if not path.exists():
         raise CheckpointError(f"checkpoint {path} does not exist")
+    _check_file_crc(path)
     try:
         with h5py.File(path, "r") as f:
             if f.attrs.get("format") != FORMAT:
@@ -120,6 +129,27 @@ def load(path: str | os.PathLike) -> Checkpoint:
         raise CheckpointError(f"checkpoint {path} is corrupted (its arrays fail their CRC check); use an "
                               "earlier one or start again without --resume")
     return ck
+
+
+def _check_file_crc(path: Path) -> None:
+    """The CRC in the user block against the bytes after it (files written before it: no check)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(USERBLOCK)
+            if not head.startswith(FILE_MARK):
+                return
+            crc = 0
+            while block := fh.read(1 << 20):
+                crc = zlib.crc32(block, crc)
+    except OSError as exc:
+        raise CheckpointError(f"cannot read checkpoint {path}: {exc.strerror or exc}") from None
+    try:
+        stored = int(head[len(FILE_MARK):len(FILE_MARK) + 8], 16)
+    except ValueError:
+        stored = None
+    if len(head) < USERBLOCK or stored != crc:
+        raise CheckpointError(f"checkpoint {path} is truncated or corrupted (the file fails its CRC check); "
+                              "use an earlier one or start again without --resume")
 
 
 def check_fits(ck: Checkpoint, arch: str, activation: str, bunch: int, path) -> None:

@@ -106,17 +106,25 @@ def train(cfg: Config, data: str | os.PathLike, epochs: int, *, schedule: Schedu
         # Where the last complete chunk left the weights: an interrupted chunk changes them in
         # place, so a checkpoint on Ctrl-C is written from this copy, never from live weights.
         snap = {"epoch": start_epoch, "chunk": start_chunk, "params": None, "moment": None}
+        spare = {"params": None, "moment": None}
 
         def take_snapshot(epoch_done: int, chunk_done: int) -> None:
             if not checkpoint:
                 return
             trainer.sync_weights()
+            # Copied into spare arrays, then swapped in by one dict.update: a Ctrl-C or SIGTERM
+            # (raised between bytecodes) sees the old snapshot or the new one, never params of
+            # one chunk with the momentum or position of another.
+            new = {}
             for k in ("params", "moment"):
-                if snap[k] is None:
-                    snap[k] = trainer.net.blocks[k].copy()
+                if spare.get(k) is None:
+                    new[k] = trainer.net.blocks[k].copy()
                 else:
-                    snap[k][...] = trainer.net.blocks[k]
-            snap["epoch"], snap["chunk"] = epoch_done, chunk_done
+                    new[k] = spare[k]
+                    new[k][...] = trainer.net.blocks[k]
+            old = {"params": snap["params"], "moment": snap["moment"]}
+            snap.update(params=new["params"], moment=new["moment"], epoch=epoch_done, chunk=chunk_done)
+            spare.update(old)
 
         def save(epoch_done: int, chunk_done: int, from_snapshot: bool = False) -> None:
             if not checkpoint:
