@@ -193,11 +193,17 @@ for i in range(1, 10**6):
 def test_killed_while_saving_leaves_a_readable_checkpoint(tmp_path):
     ck = tmp_path / "ck.h5"
     hits = 0
-    for _ in range(8):
+    for attempt in range(8):
         proc = subprocess.Popen([sys.executable, "-c", SAVE_LOOP, str(ck)], stdout=subprocess.PIPE, text=True,
                                 cwd=ROOT)
         assert proc.stdout.readline().strip() == "saved"
-        time.sleep(random.random() * 0.25)
+        if attempt % 2:  # at a random moment
+            time.sleep(random.random() * 0.25)
+        else:  # as soon as a temporary file is being written
+            t0 = time.monotonic()
+            while not any(p.name.startswith(".ck.h5.tmp-") for p in tmp_path.iterdir()):
+                assert time.monotonic() - t0 < 10
+            time.sleep(random.random() * 0.002)
         proc.kill()
         proc.wait(timeout=10)
         proc.stdout.close()
