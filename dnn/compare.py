@@ -66,10 +66,14 @@ def label(r: dict) -> str:
 
 
 def to_run(r: dict, arch: Arch) -> Run:
+    # MYO moves pages: each on-demand page is one transfer on the link; its copies' real time is
+    # the coherence time.
+    pages = r.get("myo_pages_to_card", 0) + r.get("myo_pages_from_card", 0)
     return Run(arch=r["arch"], threads=r["threads"], flops=arch.flops_per_image() * r["images"],
-               calls=r["offload_calls"], chunks=r["chunks"], transfers=r["transfers"],
-               bytes=r["bytes_to_card"] + r["bytes_from_card"], wall_s=r["wall_s"], compute_s=r["compute_s"],
-               transfer_real_s=r["transfer_real_s"], link=r["link"] if r["link"] != "-" else "none")
+               calls=r["offload_calls"], chunks=r["chunks"], transfers=r["transfers"] + pages,
+               bytes=r["bytes_to_card"] + r["bytes_from_card"] + 4096 * pages, wall_s=r["wall_s"],
+               compute_s=r["compute_s"], transfer_real_s=r["transfer_real_s"] + r.get("coherence_s", 0.0),
+               link=r["link"] if r["link"] != "-" else "none", mode=r["mode"], granularity=r["granularity"])
 
 
 def explain(rows: list[dict], arch: Arch) -> str:
@@ -267,8 +271,9 @@ def model_report(results, arch, predict_links, predict_threads):
         return "No none-link runs to fit the model on.", None
     model = Model.fit(fit_on)
     lines = [f"Fitted on {len(fit_on)} none-link runs: call overhead {model.call_s * 1e6:.1f} us, per-chunk host "
-             f"time {model.chunk_s * 1e3:.2f} ms, channel copy rate {model.copy_bps / 1e9:.2f} GB/s, compute "
-             + ", ".join(f"{rate / 1e9:.1f} GFLOP/s ({t} thr)" for (_, t), rate in model.rate.items()) + "."]
+             f"time {model.chunk_s * 1e3:.2f} ms, channel copies {model.copy_fixed_s * 1e6:.1f} us per array + "
+             f"{model.copy_bps / 1e9:.2f} GB/s, compute "
+             + ", ".join(f"{rate / 1e9:.1f} GFLOP/s ({m}/{g}, {t} thr)" for (_, t, m, g), rate in model.rate.items()) + "."]
     if check:
         err = mean_abs_error(model, check)
         lines.append(f"Predicting the {len(check)} throttled-link runs from that fit: mean absolute error "

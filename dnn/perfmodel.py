@@ -8,9 +8,11 @@ For one run, with F training FLOPs, C offload calls, K chunks, T arrays moved an
          + K * chunk_s                        per-chunk host work that is not hidden
          + link(T, B)                         the link: max(real copy time, T * latency + B / bandwidth)
 
-`rate` is fitted per network shape and thread count from the card's measured compute time,
+`rate` is fitted per network shape, thread count, mode and granularity from the card's measured
+compute time (MYO's write faults land in the kernels, more of them the more often it synchronises),
 `call_s` and `chunk_s` by least squares over the runs' remaining time, and the real copy rate of
-the machine from the runs' measured transfer time. The link term of a configuration that was not
+the machine (a fixed cost per array plus bytes over a copy rate) from the runs' measured transfer
+time. The link term of a configuration that was not
 run is what its bus would take (`knc-pcie`, `pcie3-x16`, `pcie4-x16` or `BW_GBs,LAT_us`), but
 never less than the machine's own copies need.
 """
@@ -47,26 +49,36 @@ class Run:
     compute_s: float
     transfer_real_s: float = 0.0
     link: str = "none"
+    mode: str = ""         # compute rates are fitted per mode and granularity: MYO's write
+    granularity: str = ""  # faults slow its kernels, more the more often it synchronises
 
 
 @dataclass
 class Model:
-    rate: dict = field(default_factory=dict)  # (arch, threads) -> FLOP/s
+    rate: dict = field(default_factory=dict)  # (arch, threads, mode, granularity) -> FLOP/s
     call_s: float = 0.0
     chunk_s: float = 0.0
     copy_bps: float = 0.0                      # the machine's real copy rate over the channel
+    copy_fixed_s: float = 0.0                  # and its fixed cost per array moved
 
     @classmethod
     def fit(cls, runs: list[Run]) -> "Model":
         m = cls()
         groups: dict = {}
         for r in runs:
-            groups.setdefault((r.arch, r.threads), []).append(r)
+            groups.setdefault((r.arch, r.threads, r.mode, r.granularity), []).append(r)
         for key, rs in groups.items():
             m.rate[key] = sum(r.flops for r in rs) / max(sum(r.compute_s for r in rs), 1e-12)
         moved = [r for r in runs if r.bytes > 0 and r.transfer_real_s > 0]
         if moved:
-            m.copy_bps = sum(r.bytes for r in moved) / sum(r.transfer_real_s for r in moved)
+            # real copy time = fixed_s * arrays + bytes / bps (least squares, both non-negative)
+            a = np.array([[r.transfers, r.bytes] for r in moved], dtype=float)
+            t = np.array([r.transfer_real_s for r in moved])
+            coef = np.linalg.lstsq(a, t, rcond=None)[0] if np.linalg.matrix_rank(a) == 2 else [0.0, 0.0]
+            if coef[0] >= 0 and coef[1] > 0:
+                m.copy_fixed_s, m.copy_bps = float(coef[0]), 1.0 / float(coef[1])
+            else:
+                m.copy_bps = sum(r.bytes for r in moved) / sum(r.transfer_real_s for r in moved)
         # Remaining time = call_s * calls + chunk_s * chunks (least squares, non-negative).
         a = np.array([[r.calls, r.chunks] for r in runs], dtype=float)
         rest = np.array([r.wall_s - r.compute_s - m._link_real(r) for r in runs])
@@ -83,15 +95,16 @@ class Model:
     def link_s(self, r: Run, link: str) -> float:
         bw, lat = link_params(link)
         modelled = r.transfers * lat + (r.bytes / bw if bw > 0 else 0.0)
-        real = r.bytes / self.copy_bps if self.copy_bps > 0 else 0.0
+        real = r.transfers * self.copy_fixed_s + (r.bytes / self.copy_bps if self.copy_bps > 0 else 0.0)
         return max(modelled, real)
 
     def predict(self, r: Run, link: str | None = None, threads: int | None = None) -> dict:
         """Time and its split for run r's work on another link and/or thread count."""
         link = link or r.link
-        key = (r.arch, threads or r.threads)
+        key = (r.arch, threads or r.threads, r.mode, r.granularity)
         if key not in self.rate:
-            raise KeyError(f"no measured run of {r.arch} with {key[1]} thread(s) to take a compute rate from")
+            raise KeyError(f"no measured {r.mode or 'run'} of {r.arch} with {key[1]} thread(s) to take a "
+                           "compute rate from")
         compute = r.flops / self.rate[key]
         overhead = r.calls * self.call_s + r.chunks * self.chunk_s
         transfer = self.link_s(r, link)

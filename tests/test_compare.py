@@ -31,7 +31,7 @@ def test_model_recovers_known_parameters():
                         bytes=int(nbytes), wall_s=compute + calls * call_s + chunks * chunk_s + real,
                         compute_s=compute, transfer_real_s=real))
     m = Model.fit(runs)
-    assert m.rate[("a", 1)] == pytest.approx(rate, rel=1e-9)
+    assert m.rate[("a", 1, "", "")] == pytest.approx(rate, rel=1e-9)
     assert m.call_s == pytest.approx(call_s, rel=1e-6)
     assert m.chunk_s == pytest.approx(chunk_s, rel=1e-6)
     assert m.copy_bps == pytest.approx(copy_bps, rel=1e-9)
