@@ -69,25 +69,29 @@ def run_python(code: str, timeout: float = 60, **kw) -> subprocess.CompletedProc
                           timeout=timeout, cwd=ROOT, **kw)
 
 
-@pytest.fixture(scope="session")
-def small_dataset(tmp_path_factory) -> Path:
-    """A chunked HDF5 file of 300 training and 100 test rows, 20 inputs, 5 classes, whose classes
-    are learnable (each class a noisy prototype)."""
+def prototype_dataset(folder: Path, *, classes: int, inputs: int, train: int, test: int, chunk_rows: int,
+                      noise: float, seed: int) -> Path:
+    """A chunked HDF5 file whose classes are learnable: each class a noisy prototype."""
     import numpy as np
 
     from dnn.chunk import convert
 
-    folder = tmp_path_factory.mktemp("small")
-    rng = np.random.default_rng(0)
-    protos = rng.random((5, 20)).astype(np.float32)
+    rng = np.random.default_rng(seed)
+    protos = rng.random((classes, inputs)).astype(np.float32)
 
     def make(n):
-        y = rng.integers(0, 5, n)
-        return np.clip(protos[y] + 0.15 * rng.standard_normal((n, 20)), 0, 1).astype(np.float32), y
+        y = rng.integers(0, classes, n)
+        return np.clip(protos[y] + noise * rng.standard_normal((n, inputs)), 0, 1).astype(np.float32), y
 
-    xtr, ytr = make(300)
-    xte, yte = make(100)
-    np.savez(folder / "small.npz", x_train=xtr, y_train=ytr, x_test=xte, y_test=yte)
-    out = folder / "small.h5"
-    convert(str(folder / "small.npz"), out, chunk_rows=128, dtype="float32", shuffle=False, quiet=True)
+    (xtr, ytr), (xte, yte) = make(train), make(test)
+    np.savez(folder / "data.npz", x_train=xtr, y_train=ytr, x_test=xte, y_test=yte)
+    out = folder / "data.h5"
+    convert(str(folder / "data.npz"), out, chunk_rows=chunk_rows, dtype="float32", shuffle=False, quiet=True)
     return out
+
+
+@pytest.fixture(scope="session")
+def small_dataset(tmp_path_factory) -> Path:
+    """300 training and 100 test rows, 20 inputs, 5 classes, 128-row chunks."""
+    return prototype_dataset(tmp_path_factory.mktemp("small"), classes=5, inputs=20, train=300, test=100,
+                             chunk_rows=128, noise=0.15, seed=0)

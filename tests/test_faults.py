@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import ROOT, card_processes
+from conftest import ROOT, card_processes, prototype_dataset
 from dnn import checkpoint as ckpt
 from dnn.errors import DnnError
 from dnn.network import Arch
@@ -34,20 +34,8 @@ RUN = ["--arch", ARCH, "--bunch", "20", "--threads", "1", "--seed", "5", "--epoc
 @pytest.fixture(scope="module")
 def fault_dataset(tmp_path_factory) -> Path:
     """4,000 training rows in 20 chunks of 200, 64 inputs, 10 learnable classes."""
-    from dnn.chunk import convert
-
-    folder = tmp_path_factory.mktemp("faults")
-    rng = np.random.default_rng(1)
-    protos = rng.random((10, 64)).astype(np.float32)
-
-    def make(n):
-        y = rng.integers(0, 10, n)
-        return np.clip(protos[y] + 0.2 * rng.standard_normal((n, 64)), 0, 1).astype(np.float32), y
-
-    (xtr, ytr), (xte, yte) = make(4000), make(500)
-    np.savez(folder / "d.npz", x_train=xtr, y_train=ytr, x_test=xte, y_test=yte)
-    convert(str(folder / "d.npz"), folder / "d.h5", chunk_rows=200, dtype="float32", shuffle=False, quiet=True)
-    return folder / "d.h5"
+    return prototype_dataset(tmp_path_factory.mktemp("faults"), classes=10, inputs=64, train=4000, test=500,
+                             chunk_rows=200, noise=0.2, seed=1)
 
 
 def cli(*args, timeout=60, env=None):
