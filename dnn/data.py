@@ -24,7 +24,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from .errors import DataError, DnnValueError
+from .errors import DataError, DnnError, DnnValueError
 
 SPLITS = ("train", "val", "test")
 
@@ -102,6 +102,12 @@ class ChunkReader:
             self.scale = stored_scale(self._file, self._x)
             self.stored_dtype = self._x.dtype
             self._check_labels()
+        except (TypeError, ValueError) as exc:
+            self._file.close()
+            if isinstance(exc, DnnError):
+                raise
+            raise DataError(f"{self.path}: malformed attributes ({exc}); re-create the file with "
+                            "'python -m dnn.chunk'") from None
         except BaseException:
             self._file.close()
             raise

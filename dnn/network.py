@@ -58,6 +58,12 @@ class Arch:
         return 2 * (3 * fwd - first)
 
 
+def _block_floats(layout) -> dict:
+    """Floats in each of the five blocks (gradients and momentum share the parameters' layout)."""
+    p = int(layout.params)
+    return {"params": p, "grads": p, "moment": p, "acts": int(layout.acts), "errs": int(layout.errs)}
+
+
 def _ptr(a: np.ndarray, ctype: str = "float *"):
     return ffi.cast(ctype, a.ctypes.data)
 
@@ -66,23 +72,32 @@ class Network:
     """Parameters, gradients, momentum, activations and errors, each one contiguous block, and
     the dnn_net structure of per-layer pointers into them."""
 
-    def __init__(self, arch: Arch, bunch: int, alloc=None):
-        self.arch, self.bunch = arch, int(bunch)
-        alloc = alloc or (lambda shape, dtype: np.zeros(shape, dtype))
+    @staticmethod
+    def plan(arch: Arch, bunch: int):
+        """The layout C decides for this network (no memory is allocated): (spec, layout)."""
         spec = ffi.new("dnn_spec *")
         spec.nlayers = arch.nlayers
         for i, s in enumerate(arch.sizes):
             spec.sizes[i] = s
         spec.activation = ACTIVATIONS[arch.activation]
-        spec.bunch = self.bunch
+        spec.bunch = int(bunch)
         layout = ffi.new("dnn_layout *")
         if lib.dnn_plan(spec, layout) != 0:
             raise DnnValueError(ffi.string(lib.dnn_error()).decode())
+        return spec, layout
+
+    @classmethod
+    def block_bytes(cls, arch: Arch, bunch: int) -> dict:
+        """Bytes of each block and of the structure, without allocating them."""
+        _, layout = cls.plan(arch, bunch)
+        return {k: 4 * n for k, n in _block_floats(layout).items()} | {"struct": ffi.sizeof("dnn_net")}
+
+    def __init__(self, arch: Arch, bunch: int, alloc=None):
+        self.arch, self.bunch = arch, int(bunch)
+        alloc = alloc or (lambda shape, dtype: np.zeros(shape, dtype))
+        spec, layout = self.plan(arch, bunch)
         self.layout = layout
-        n_params = int(layout.params)
-        sizes = {"params": n_params, "grads": n_params, "moment": n_params,
-                 "acts": int(layout.acts), "errs": int(layout.errs)}
-        self.blocks = {name: alloc(sizes[name], np.float32) for name in BLOCKS}
+        self.blocks = {name: alloc(n, np.float32) for name, n in _block_floats(layout).items()}
         # The structure itself: bytes in the same memory as the blocks.
         self.struct = alloc(ffi.sizeof("dnn_net"), np.uint8)
         self.net = ffi.cast("dnn_net *", self.struct.ctypes.data)

@@ -81,16 +81,13 @@ class Model:
                 m.copy_bps = sum(r.bytes for r in moved) / sum(r.transfer_real_s for r in moved)
         # Remaining time = call_s * calls + chunk_s * chunks (least squares, non-negative).
         a = np.array([[r.calls, r.chunks] for r in runs], dtype=float)
-        rest = np.array([r.wall_s - r.compute_s - m._link_real(r) for r in runs])
+        rest = np.array([r.wall_s - r.compute_s - r.transfer_real_s for r in runs])
         if len(runs) >= 2 and np.linalg.matrix_rank(a) == 2:
             coef, *_ = np.linalg.lstsq(a, rest, rcond=None)
             m.call_s, m.chunk_s = max(coef[0], 0.0), max(coef[1], 0.0)
         elif runs:
             m.call_s = max(float(rest.sum()) / max(float(a[:, 0].sum()), 1.0), 0.0)
         return m
-
-    def _link_real(self, r: Run) -> float:
-        return r.transfer_real_s
 
     def link_s(self, r: Run, link: str) -> float:
         bw, lat = link_params(link)

@@ -16,6 +16,7 @@ on the same data: with one card thread every mode ends with bit-identical weight
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 
@@ -31,7 +32,7 @@ GRANULARITIES = ("chunk", "bunch", "op")
 COHERENCES = ("shared", "myo", "myo-on-demand", "myo-on-acquire")
 MAX_CONFUSION_CLASSES = 1024
 
-R_LOSS, R_CORRECT, R_IMAGES, R_BUNCHES = range(4)
+R_LOSS, R_CORRECT = 0, 1  # of the kernels' results: loss sum, correct, images, bunches
 
 
 @dataclass
@@ -228,6 +229,10 @@ class Trainer:
         self.cfg = cfg
         self.input_dim, self.num_classes = input_dim, num_classes
         self.exec = None
+        need = self.arena_bytes_needed()
+        physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        if need > physical:  # refuse before the kernel's OOM killer decides for us
+            raise self._too_big(f"{need / 2**30:.1f} GiB needed, {physical / 2**30:.1f} GiB in this machine")
         try:
             self.exec = EXECUTORS[cfg.mode](self)
             self.net = Network(cfg.arch, cfg.bunch, self.exec.alloc)
@@ -242,15 +247,17 @@ class Trainer:
         except BaseException as exc:
             self.close()
             if isinstance(exc, MemoryError) and not isinstance(exc, DnnError):  # NumPy could not allocate
-                raise ArenaFullError(f"the network {cfg.arch} with --bunch {cfg.bunch} and two chunks of "
-                                     f"{cfg.chunk} rows do not fit in memory ({exc}); use a smaller --arch, "
-                                     "--bunch or --chunk") from None
+                raise self._too_big(str(exc)) from None
             raise
+
+    def _too_big(self, detail: str) -> ArenaFullError:
+        c = self.cfg
+        return ArenaFullError(f"the network {c.arch} with --bunch {c.bunch} and two chunks of {c.chunk} rows "
+                              f"do not fit in memory ({detail}); use a smaller --arch, --bunch or --chunk")
 
     def arena_bytes_needed(self) -> int:
         """Network blocks, two chunk buffers, structures and confusion counts, with headroom."""
-        probe = Network(self.cfg.arch, self.cfg.bunch)
-        net = sum(probe.nbytes().values())
+        net = sum(Network.block_bytes(self.cfg.arch, self.cfg.bunch).values())
         chunks = 2 * self.cfg.chunk * (self.input_dim * 4 + 4)
         per_block = 128 * 16  # allocator headers and alignment
         confusion = self.num_classes**2 * 8 if self.num_classes <= MAX_CONFUSION_CLASSES else 0

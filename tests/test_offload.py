@@ -162,6 +162,8 @@ def test_bad_configuration():
         Card(cpus="1-0")
     with pytest.raises(ValueError, match="threads"):
         Card(threads=0)
+    with pytest.raises(MemoryError, match="larger than this machine's memory"):
+        Card(arena_bytes=1 << 50)
 
 
 def test_run_local_is_host_mode():

@@ -76,8 +76,8 @@ def work_dnn(arch, act, bunch, rows, threads, mode, reps):
         rate = median_rate(lambda: t.train_chunk(buf, rows), rows, reps)
         card_pid = t.card_pid()
         card_hwm = vm_hwm_bytes(card_pid) if card_pid else 0
-        probe = Network(a, bunch)
-        need = sum(probe.blocks[k].nbytes for k in ("params", "grads", "moment", "acts", "errs"))
+        blocks = Network.block_bytes(a, bunch)
+        need = sum(blocks[k] for k in ("params", "grads", "moment", "acts", "errs"))
         need += 2 * (x.nbytes + y.nbytes)
         out = {"images_per_s": rate, "card_hwm": card_hwm, "need_bytes": need}
         if mode == "host":  # the BLAS limit: the same GEMM calls alone, same threads

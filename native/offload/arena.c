@@ -106,6 +106,11 @@ int off_arena_create(size_t size, off_arena **out)
 {
     size = (size + 4095) & ~(size_t)4095;
     if (size < 1u << 16) return off_fail(OFF_EARG, "arena size %zu bytes is too small (at least 64 KiB)", size);
+    /* The arena is pre-faulted: one larger than the machine would bring the OOM killer, not an error. */
+    size_t physical = (size_t)sysconf(_SC_PHYS_PAGES) * (size_t)sysconf(_SC_PAGE_SIZE);
+    if (size > physical)
+        return off_fail(OFF_EARENA, "shared arena of %zu bytes is larger than this machine's memory (%zu bytes)",
+                        size, physical);
     int fd = memfd_create("dnn-arena", MFD_CLOEXEC);
     if (fd < 0) return off_fail(OFF_ESYS, "memfd_create for the shared arena failed: %s", strerror(errno));
     if (ftruncate(fd, (off_t)size) != 0) {

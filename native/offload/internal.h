@@ -108,11 +108,5 @@ int off_parse_cpus(const char *spec, cpu_set_t *set);
 int off_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void off_clear_error(void);
 
-/* ---- the card's private heap (explicit buffers), card side ---- */
-typedef struct {
-    const void *key; /* host address */
-    uint64_t bytes;
-    void *ptr;
-} off_buffer;
 
 #endif

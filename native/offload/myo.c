@@ -269,30 +269,24 @@ static void charge_link(myo_view *v, double t0, uint64_t pages)
 /* ---- the four boundary steps: host release (before posting an offload) -> card acquire (before
  * the kernel) -> card release (before the reply) -> host acquire (after the reply) ---------------- */
 
-int off_myo_host_release(myo_view *v)
+/* One side's release: its dirty pages leave (counted in `moved`), the time goes to `ns`. */
+static int release_step(myo_view *v, _Atomic uint64_t *moved, uint64_t *ns)
 {
     double t0 = off_now();
     uint64_t pages = release(v);
     charge_link(v, t0, pages);
-    atomic_fetch_add(&v->sh->pages_to_card, pages);
-    v->sh->coherence_ns_host += (uint64_t)((off_now() - t0) * 1e9);
+    atomic_fetch_add(moved, pages);
+    *ns += (uint64_t)((off_now() - t0) * 1e9);
     return OFF_OK;
 }
+
+int off_myo_host_release(myo_view *v) { return release_step(v, &v->sh->pages_to_card, &v->sh->coherence_ns_host); }
+int off_myo_card_release(myo_view *v) { return release_step(v, &v->sh->pages_from_card, &v->sh->coherence_ns_card); }
 
 int off_myo_card_acquire(myo_view *v)
 {
     double t0 = off_now();
     acquire(v, "before an offload");
-    v->sh->coherence_ns_card += (uint64_t)((off_now() - t0) * 1e9);
-    return OFF_OK;
-}
-
-int off_myo_card_release(myo_view *v)
-{
-    double t0 = off_now();
-    uint64_t pages = release(v);
-    charge_link(v, t0, pages);
-    atomic_fetch_add(&v->sh->pages_from_card, pages);
     v->sh->coherence_ns_card += (uint64_t)((off_now() - t0) * 1e9);
     return OFF_OK;
 }
