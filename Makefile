@@ -30,7 +30,11 @@ build/.native: $(STAMP) $(NATIVE_SRC)
 build/test_offload: build/.native native/tests/test_offload.c
 	$(PY) -m dnn._build --c-test native/tests/test_offload.c $@
 
-build: build/.native build/test_offload
+# The trainer's offloads as a C program writes them (run by tests/test_native.py).
+build/test_trainer_offload: build/.native native/tests/test_trainer_offload.c
+	$(PY) -m dnn._build --c-test native/tests/test_trainer_offload.c $@
+
+build: build/.native build/test_offload build/test_trainer_offload
 
 test: build
 	$(PY) -m pytest -q

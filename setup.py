@@ -28,6 +28,7 @@ class BuildWithCard(build_ext):
             sources,
             output_dir=os.path.join(self.build_temp, "card"),
             include_dirs=_build.INCLUDE_DIRS + [inc],
+            macros=[("DNN_CARD_BUILD", None)],  # translated .cilk: offloads reached on the card run in place
             extra_postargs=_build.CFLAGS,
             depends=[],
         )

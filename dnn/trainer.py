@@ -116,7 +116,7 @@ class HostExecutor:
 
     def run(self, what, layer, buf, row0, rows, aux=None):
         t0 = time.perf_counter()
-        r = run_local("dnn_run", what, layer, self.t.net.struct, buf.struct, aux, threads=self.t.cfg.threads)
+        r = run_local("cilkpp_dnn", what, layer, self.t.net.struct, buf.struct, aux, threads=self.t.cfg.threads)
         self.compute_s += time.perf_counter() - t0
         self.calls += 1
         return r
@@ -144,7 +144,7 @@ class ImplicitExecutor(HostExecutor):
         return self.card.shared_zeros(shape, dtype)
 
     def run(self, what, layer, buf, row0, rows, aux=None):
-        return self.card.call("dnn_run", what, layer, self.t.net.struct, buf.struct, aux)
+        return self.card.call("cilkpp_dnn", what, layer, self.t.net.struct, buf.struct, aux)
 
     def stats(self) -> dict:
         return self.card.stats()
@@ -201,7 +201,7 @@ class ExplicitExecutor(ImplicitExecutor):
         if aux is not None:
             xf.append(InOut(aux))
         b = net.blocks
-        return self.card.call("dnn_x", what, layer, net.struct, b["params"], b["grads"], b["moment"],
+        return self.card.call("cilkpp_dnn_x", what, layer, net.struct, b["params"], b["grads"], b["moment"],
                               b["acts"], b["errs"], x, y, rows, aux, transfers=xf)
 
     def pull_weights(self):

@@ -1,4 +1,5 @@
-"""The C tests of the runtime (native/tests/test_offload.c), one pytest case each."""
+"""The C tests of the runtime (native/tests/test_offload.c), one pytest case each, and of the
+trainer's offloads written as a C program (native/tests/test_trainer_offload.c)."""
 
 import subprocess
 
@@ -45,3 +46,12 @@ def test_c_list_is_complete():
     for name in C_TESTS:
         assert f'{{"{name}", ' in src
     assert src.count('", t_') == len(C_TESTS)
+
+
+def test_trainer_offloads_from_c_match_the_in_process_call():
+    """`_Cilk_offload dnn(...)` and the explicit `#pragma offload` of offloaded.cilk, called from C,
+    train and evaluate exactly as dnn(...) called in the process."""
+    binary = ROOT / "build" / "test_trainer_offload"
+    assert binary.exists(), "build/test_trainer_offload is missing: run 'make build'"
+    r = subprocess.run([str(binary), str(CARD)], capture_output=True, text=True, timeout=60)
+    assert r.stdout.strip() == "ok" and r.returncode == 0, r.stdout + r.stderr

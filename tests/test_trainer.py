@@ -129,7 +129,7 @@ def test_nan_loss_stops_with_chunk_and_bunch():
     with host_trainer(("20-8-5", "relu"), 32, lr=10.0) as t:
         buf = t.buffers[0]
         buf.x[:64], buf.y[:64] = x, y
-        with pytest.raises(dnn.KernelError, match=r"(NaN|infinite) at bunch \d+"):
+        with pytest.raises(dnn.KernelError, match=r"(NaN|infinite) in bunch \d+ of this chunk"):
             t.train_chunk(buf, 64)
 
 

@@ -113,6 +113,12 @@ __attribute__((unused)) static void __cilkpp_call(long target, int use_card, int
     (void)target;
     off_card *c = off_default_card();
     fflush(stdout);
+    /* A NULL pointer of length 0 in a clause moves nothing (LEO allows it: an optional array). */
+    off_xfer __x[OFF_MAX_XFERS];
+    int __n = 0;
+    for (int i = 0; i < nx && __n < OFF_MAX_XFERS; i++)
+        if (x[i].host || x[i].bytes) __x[__n++] = x[i];
+    if (nx <= OFF_MAX_XFERS) x = __x, nx = __n;
     if (c && use_card) {
         int rc;
         if (tag) {
@@ -254,6 +260,7 @@ def translate(source, filename="<cilk>", include_dirs=()):
     # pass 2: lower
     out = []  # (kind, node)
     first_decl = {}
+    def_index = {}  # function name -> position of its definition in out
     user_main = None
     for ext in ast.ext:
         if isinstance(ext, c_ast.Pragma) and ext.string.startswith("cilkpp "):
@@ -312,14 +319,22 @@ def translate(source, filename="<cilk>", include_dirs=()):
             if is_main:
                 out.append(Raw("#endif /* DNN_CARD_BUILD */\n", None))
             first_decl.setdefault(name, (len(out) - 1, orig_decl))
+            def_index[name] = len(out) - 1
             continue
         out.append(ext)
 
-    # _Cilk_offload stubs and kernels, after the first declaration of each function
+    # _Cilk_offload host stubs after the first declaration of each offloaded function; kernels
+    # after the definition of every _Cilk_shared function this file defines and can export
+    defined = set(def_index)
     inserts = {}
     for f in sorted(lw.stub_needed):
         idx, decl = first_decl[f]
-        inserts.setdefault(idx, []).append(_stub(lw, f, decl))
+        inserts.setdefault(idx, []).append(_host_stub(lw, f, decl))
+    for f in sorted(lw.shared_funcs & defined):
+        idx, decl = first_decl[f]
+        k = _kernel(lw, f, decl, required=f in lw.stub_needed)
+        if k is not None:
+            inserts.setdefault(def_index[f], []).append(k)
     final = []
     for i, item in enumerate(out):
         final.append(item)
@@ -417,21 +432,38 @@ def _parallel_split(fd, flags):
             Raw(line_directive(fd.coord) + proto + "\n" + body, None)]
 
 
-def _stub(lw, f, decl):
-    """Host stub __cilkpp_offcall_f(target, where, args...) and the kernel that runs f."""
+def kernel_name(lw, f, decl):
+    """The kernel that runs _Cilk_shared function f: cilkpp_f for an external function, so a
+    _Cilk_offload in any translated file reaches the one kernel the defining file exports (and a
+    host driver can call it by name); a static function's kernel is private to its file."""
+    if "static" in decl.storage:
+        return f"{lw.kprefix}_{f}"[:60]
+    return f"cilkpp_{f}"[:60]
+
+
+def _signature(lw, f, decl):
     params = _params(decl.type)
     if params is None:
         raise error_at(decl.coord, f"_Cilk_offload {f}: variadic or unnamed parameters are not supported")
-    kinds = []
-    for i, (pn, pt) in enumerate(params):
-        kinds.append(lw.arg_kind(pt, decl.coord, f"parameter {i + 1} of '{f}'"))
-    gl = 1 if lw.shared_globals else 0
-    kname = f"{lw.kprefix}_{f}"[:60]
-    lw.kernels.append(kname)
-    rtype = copy.deepcopy(decl.type.type)
+    kinds = [lw.arg_kind(pt, decl.coord, f"parameter {i + 1} of '{f}'") for i, (pn, pt) in enumerate(params)]
+    return params, kinds, gen(decl.type.type).strip() == "void"
+
+
+def _ret_decl(decl, name):
     from .lower import decl_name_node
 
-    void = gen(rtype).strip() == "void"
+    rd = copy.deepcopy(decl.type.type)
+    decl_name_node(rd).declname = name
+    return c_ast.Decl(name, [], [], [], [], rd, None, None)
+
+
+def _host_stub(lw, f, decl):
+    """__cilkpp_offcall_f(target, where, args...): the host side of `_Cilk_offload f(args)`."""
+    params, kinds, void = _signature(lw, f, decl)
+    gl = 1 if lw.shared_globals else 0
+    from .lower import decl_name_node
+
+    rtype = copy.deepcopy(decl.type.type)
     ptexts = [gen(c_ast.Decl(f"__p{i}", [], [], [], [], _named(pt, f"__p{i}"), None, None))
               for i, (pn, pt) in enumerate(params)]
     mk = {"p": "off_ptr", "i": "off_i64", "d": "off_f64"}
@@ -443,28 +475,41 @@ def _stub(lw, f, decl):
     lines = [f"__attribute__((unused)) static {head}", "{",
              f"    off_arg __a[{max(1, len(args))}] = {{{', '.join(args) or 'OFF_ARG_NONE'}}};",
              "    double __res[OFF_MAX_RESULTS]; int __nres = 0;",
-             f"    __cilkpp_call(__target, 1, 0, \"{kname}\", __a, {len(args)}, NULL, 0, 0, __res, &__nres, __where);"]
-    rd = copy.deepcopy(decl.type.type)
-    decl_name_node(rd).declname = "__ret"
-    rd = c_ast.Decl("__ret", [], [], [], [], rd, None, None)
+             f"    __cilkpp_call(__target, 1, 0, \"{kernel_name(lw, f, decl)}\", __a, {len(args)}, NULL, 0, 0, "
+             "__res, &__nres, __where);"]
     if not void:
-        lines += [f"    {gen(rd)};", "    _Static_assert(sizeof __ret <= sizeof __res, \"return value too large\");",
+        lines += [f"    {gen(_ret_decl(decl, '__ret'))};",
+                  "    _Static_assert(sizeof __ret <= sizeof __res, \"return value too large\");",
                   "    memcpy(&__ret, __res, sizeof __ret);", "    return __ret;"]
     else:
         lines += ["    (void)__nres;"]
     lines.append("}")
+    return Raw("\n".join(lines) + "\n", decl.coord)
+
+
+def _kernel(lw, f, decl, required):
+    """The kernel that runs f on the card. A function nobody offloads here is still exported when
+    its parameters can cross (required=False: otherwise no kernel, and no error)."""
+    try:
+        params, kinds, void = _signature(lw, f, decl)
+    except CilkppError:
+        if required:
+            raise
+        return None
+    gl = 1 if lw.shared_globals else 0
+    kname = kernel_name(lw, f, decl)
+    lw.kernels.append(kname)
     pstr = ",".join((["__g:p"] if gl else []) + [f"{pn or f'a{i}'}:{k}" for i, ((pn, _), k) in enumerate(zip(params, kinds))])
-    conv = []
-    for i, ((pn, pt), k) in enumerate(zip(params, kinds)):
-        cast = gen(_named(pt, None))
-        conv.append(f"({cast})args[{i + gl}].v.{k}")
-    lines.append(f"OFF_KERNEL({kname}, \"{pstr}\")\n{{")
+    conv = [f"({gen(_named(pt, None))})args[{i + gl}].v.{k}" for i, ((pn, pt), k) in enumerate(zip(params, kinds))]
+    lines = [f"OFF_KERNEL({kname}, \"{pstr}\")\n{{"]
     if gl:
         lines.append("    __cilkpp_bind_globals(args[0].v.p);")
     if void:
         lines.append(f"    {f}({', '.join(conv)});")
     else:
+        rd = _ret_decl(decl, "__ret")
         lines.append(f"    {gen(rd)} = {f}({', '.join(conv)});")
+        lines.append("    _Static_assert(sizeof __ret <= sizeof ctx->result, \"return value too large\");")
         lines.append("    memcpy(ctx->result, &__ret, sizeof __ret);")
         lines.append("    ctx->nresult = (int)((sizeof __ret + sizeof(double) - 1) / sizeof(double));")
     lines.append("    __cilkpp_card_flush();\n    return OFF_OK;\n}")

@@ -477,12 +477,12 @@ class Lowerer:
                 raise self.err(n.coord, f"{nm} is supported for rank 1 sections only")
             best = self.fresh("b")
             cmp = ">" if nm.endswith("max_ind") else "<"
-            lines.append(f"long {r} = -1; __typeof__({e}) {best} = 0;")
+            lines.append(f"long {r} = -1; __typeof__(((void)0, {e})) {best} = 0;")
             lines.append(self.loops(idx, lens, f"{{ __typeof__({best}) __v = {e}; if ({r} < 0 || __v {cmp} {best}) "
                                     f"{{ {best} = __v; {r} = {idx[0]}; }} }}", pragma=None))
         else:
             init, op, step = REDUCERS[nm]
-            ty = f"__typeof__({e})" if op not in "&|" else "int"
+            ty = f"__typeof__(((void)0, {e}))" if op not in "&|" else "int"  # unqualified: e may be const
             lines.append(f"{ty} {r} = {init.format(r=r)};" if "{r}" in init else f"{ty} {r} = {init};")
             lines.append(self.loops(idx, lens, step.format(r=r, e=e),
                                     pragma=f"#pragma omp simd reduction({op}:{r})"))

@@ -35,7 +35,13 @@ enum {
     DNN_EVAL_CHUNK = 8   /* forward only over the chunk: loss, accuracy, confusion counts */
 };
 
-/* Results a kernel returns in the reply (ctx->result[]). */
+/* What one offload call returns (the reply's result[], in this order). */
+typedef struct {
+    double loss_sum; /* summed cross-entropy of the bunches trained or evaluated */
+    double correct;  /* rows whose arg-max was the label */
+    double images;
+    double bunches;
+} dnn_result;
 enum { DNN_R_LOSS_SUM = 0, DNN_R_CORRECT = 1, DNN_R_IMAGES = 2, DNN_R_BUNCHES = 3, DNN_R_COUNT = 4 };
 
 typedef struct {
@@ -107,18 +113,35 @@ void dnn_chunk_set(dnn_chunk *c, const float *x, const int32_t *y, int64_t rows,
 void dnn_set_threads(int threads); /* OpenMP and BLAS threads in this process (host mode) */
 const char *dnn_error(void);
 
-/* ---- the trainer (runs on the card or in host mode) ---- */
+/* ---- the trainer (runs on the card or in host mode) ----
+ * Written in Cilk Plus: train.cilk (the layers) and offloaded.cilk (the offloaded loop), which
+ * the build translates with dnn.cilkpp; the GEMMs go to BLAS (gemm.c). */
 int FetchOneBunch(dnn_chunk *chunk, dnn_net *net);
+void dnnGemmForward(dnn_net *net, int l);    /* Y[l+1] = Y[l] . W[l]^T */
+void dnnGemmWeightGrad(dnn_net *net, int l); /* Wdelta[l] = E[l+1]^T . Y[l] */
+void dnnGemmError(dnn_net *net, int l);      /* E[l] = E[l+1] . W[l] */
 void dnnBiasActivate(dnn_net *net, int l);   /* element-wise part of the forward step */
 void dnnForwardLayer(dnn_net *net, int l);
-double dnnLoss(dnn_net *net, int64_t *correct); /* softmax cross-entropy; sets E[L] (train_an.cilk) */
-double dnnLoss_c(dnn_net *net, int64_t *correct); /* its hand-written C twin, the reference */
+double dnnLoss(dnn_net *net, int64_t *correct); /* softmax cross-entropy; sets E[L] */
 void dnnActivationGrad(dnn_net *net, int l); /* element-wise part of the backward step */
+void dnnBiasGrad(dnn_net *net, int l);       /* Bdelta[l] = column sums of E[l+1] */
 void dnnBackwardLayer(dnn_net *net, int l);
-void dnnUpdateLayer(dnn_net *net, int l);   /* SGD step of layer l (train_an.cilk) */
-void dnnUpdateLayer_c(dnn_net *net, int l); /* its hand-written C twin */
+void dnnUpdateLayer(dnn_net *net, int l);    /* SGD step of layer l */
 void dnnForward(dnn_net *net);
 void dnnBackward(dnn_net *net);
 void dnnUpdate(dnn_net *net);
+
+/* The offloaded loop, `_Cilk_shared` in offloaded.cilk; their kernels are cilkpp_dnn (implicit
+ * and host mode) and cilkpp_dnn_x (explicit mode: the bunch arrives as flat arrays). */
+dnn_result dnn(int64_t what, int64_t layer, dnn_net *net, dnn_chunk *chunk, int64_t *confusion);
+dnn_result dnn_x(int64_t what, int64_t layer, dnn_net *wire, float *params, float *grads, float *moment,
+                 float *acts, float *errs, const float *x, const int32_t *y, int64_t rows, int64_t *confusion);
+/* Their host sides for C programs, as the original port wrote them (dnn.trainer drives the
+ * runtime itself so that Ctrl-C and a dead card reach Python instead of ending the process):
+ * `_Cilk_offload dnn(...)` on the default card, and the explicit `#pragma offload` that copies
+ * the network's five blocks, the rows and the confusion counts in and out around dnn_x. */
+dnn_result dnn_offload(int64_t what, int64_t layer, dnn_net *net, dnn_chunk *chunk, int64_t *confusion);
+dnn_result dnn_offload_explicit(int64_t what, int64_t layer, dnn_net *net, const float *x, const int32_t *y,
+                                int64_t rows, int64_t *confusion);
 
 #endif

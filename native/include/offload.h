@@ -95,6 +95,13 @@ typedef struct off_kernel {
 
 /* A kernel reports failure: sets ctx->error and returns OFF_EKERNEL. */
 int off_kernel_fail(off_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The same from any code a kernel runs, on any of its threads, with no ctx at hand (a
+ * _Cilk_shared function started by _Cilk_offload): the call fails with this message once the
+ * kernel returns, whatever it returns. The first message wins. Outside a kernel it only sets
+ * off_last_error(). Returns OFF_EKERNEL. */
+int off_raise(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Run kernel k: what card and host mode both do (off_raise'd errors turn into OFF_EKERNEL). */
+int off_kernel_invoke(const off_kernel *k, off_ctx *ctx, const off_arg *args, int nargs);
 
 const off_kernel *off_kernel_find(const char *name);
 int off_kernel_count(void);

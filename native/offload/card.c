@@ -195,7 +195,7 @@ static void serve(off_ctl *ctl, uint64_t seq)
         if (rc == OFF_OK) rc = off_kernel_check_args(k, args, nargs);
         if (rc == OFF_OK) {
             double t0 = off_now();
-            rc = k->fn(&ctx, args, nargs);
+            rc = off_kernel_invoke(k, &ctx, args, nargs);
             ctl->compute_s = off_now() - t0;
             if (rc != OFF_OK)
                 off_fail(rc, "%s", ctx.error[0] ? ctx.error : "the kernel returned an error");

@@ -18,7 +18,7 @@ int off_run_local(const char *kernel, const off_arg *args, int nargs, int thread
     memset(&ctx, 0, sizeof ctx);
     ctx.threads = threads > 0 ? threads : 1;
     omp_set_num_threads(ctx.threads);
-    rc = k->fn(&ctx, args, nargs);
+    rc = off_kernel_invoke(k, &ctx, args, nargs);
     if (rc != OFF_OK)
         return off_fail(rc, "kernel '%s' failed: %s", kernel, ctx.error[0] ? ctx.error : "error");
     int n = ctx.nresult < 0 ? 0 : ctx.nresult > OFF_MAX_RESULTS ? OFF_MAX_RESULTS : ctx.nresult;

@@ -4,6 +4,7 @@
 #include "internal.h"
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -96,4 +97,35 @@ int off_kernel_fail(off_ctx *ctx, const char *fmt, ...)
     vsnprintf(ctx->error, sizeof ctx->error, fmt, ap);
     va_end(ap);
     return OFF_EKERNEL;
+}
+
+/* One kernel runs at a time in a process (the card serves one call; host mode runs one), but
+ * its OpenMP threads may all raise: the first to claim the flag writes the message. */
+static off_ctx *_Atomic running;
+static atomic_int raised;
+
+int off_raise(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    off_ctx *ctx = atomic_load(&running);
+    if (ctx && atomic_exchange(&raised, 1) == 0) vsnprintf(ctx->error, sizeof ctx->error, fmt, ap);
+    else if (!ctx) {
+        char msg[256];
+        vsnprintf(msg, sizeof msg, fmt, ap);
+        off_fail(OFF_EKERNEL, "%s", msg);
+    }
+    va_end(ap);
+    return OFF_EKERNEL;
+}
+
+int off_kernel_invoke(const off_kernel *k, off_ctx *ctx, const off_arg *args, int nargs)
+{
+    off_ctx *outer = atomic_exchange(&running, ctx); /* a kernel run in place from a kernel */
+    int outer_raised = atomic_exchange(&raised, 0);
+    int rc = k->fn(ctx, args, nargs);
+    if (rc == OFF_OK && atomic_load(&raised)) rc = OFF_EKERNEL;
+    atomic_store(&running, outer);
+    atomic_store(&raised, outer_raised);
+    return rc;
 }

@@ -1,24 +1,16 @@
-/* train.c — forward, loss, backward and update of a fully connected network, one bunch.
- *
- * GEMMs go to BLAS; everything else is element-wise in Array Notation style (the sec_*
- * helpers, `#pragma omp simd`), with OpenMP threads over rows. Every sum has a fixed order
- * whatever the thread count (per-row work, per-column bias sums), so one thread is exactly
- * reproducible and host, implicit and explicit modes agree bit for bit.
- */
-#include "dnn.h"
+/* train_c.c — the hand-written C of the trainer's element-wise kernels (see train_c.h): row
+ * loops with `#pragma omp simd`, OpenMP threads over rows, the sec_* helpers of cilk_offload.h. */
+#include "train_c.h"
 
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
 
-#include "blas.h"
 #include "cilk_offload.h"
 #include "vmath.h"
 
-#define ROWS_PER_TASK 8
-
 /* Y[l+1] (n, out) += B[l], then the activation (the last layer keeps its logits). */
-void dnnBiasActivate(dnn_net *net, int l)
+void dnnBiasActivate_c(dnn_net *net, int l)
 {
     const int64_t n = net->state.n, out = net->spec.sizes[l + 1];
     const int last = l == net->spec.nlayers - 1, act = net->spec.activation;
@@ -43,24 +35,7 @@ void dnnBiasActivate(dnn_net *net, int l)
     }
 }
 
-/* Y[l+1] = act(Y[l] . W[l]^T + B[l]); softmax of the last layer is in dnnLoss */
-void dnnForwardLayer(dnn_net *net, int l)
-{
-    const int64_t n = net->state.n, in = net->spec.sizes[l], out = net->spec.sizes[l + 1];
-    dnn_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)out, (int)in, 1.0f, net->Y[l],
-              (int)in, net->W[l], (int)in, 0.0f, net->Y[l + 1], (int)out);
-    dnnBiasActivate(net, l);
-}
-
-void dnnForward(dnn_net *net)
-{
-    for (int l = 0; l < net->spec.nlayers; l++) dnnForwardLayer(net, l);
-}
-
-/* Hand-written C of the softmax cross-entropy; the trainer runs its Array Notation twin, dnnLoss
- * in train_an.cilk, and tests hold the two equal bit for bit.
- * Softmax cross-entropy of the bunch. Turns the logits Y[L] into probabilities, sets
- * E[L] = (P - onehot) / n, and returns the summed loss (NaN if a label is out of range). */
+/* Softmax cross-entropy: P = softmax(Y[L]), E[L] = (P - onehot) / n; the summed loss. */
 double dnnLoss_c(dnn_net *net, int64_t *correct)
 {
     const int L = net->spec.nlayers;
@@ -108,7 +83,7 @@ double dnnLoss_c(dnn_net *net, int64_t *correct)
 }
 
 /* E[l] (n, in) *= act'(Y[l]), written in terms of the activation's output. */
-void dnnActivationGrad(dnn_net *net, int l)
+void dnnActivationGrad_c(dnn_net *net, int l)
 {
     const int64_t n = net->state.n, in = net->spec.sizes[l];
     float *restrict El = net->E[l];
@@ -131,15 +106,11 @@ void dnnActivationGrad(dnn_net *net, int l)
     }
 }
 
-/* Gradients of layer l from E[l+1]; E[l] for the layer below (l > 0). */
-void dnnBackwardLayer(dnn_net *net, int l)
+/* Bdelta = column sums of E[l+1]: each thread owns a range of columns, rows in order. */
+void dnnBiasGrad_c(dnn_net *net, int l)
 {
-    const int64_t n = net->state.n, in = net->spec.sizes[l], out = net->spec.sizes[l + 1];
+    const int64_t n = net->state.n, out = net->spec.sizes[l + 1];
     const float *restrict En = net->E[l + 1];
-    /* Wdelta (out, in) = E[l+1]^T (out, n) . Y[l] (n, in) */
-    dnn_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)out, (int)in, (int)n, 1.0f, En, (int)out,
-              net->Y[l], (int)in, 0.0f, net->Wdelta[l], (int)in);
-    /* Bdelta = column sums of E[l+1]: each thread owns a range of columns, rows in order. */
     float *restrict Bd = net->Bdelta[l];
 #pragma omp parallel
     {
@@ -148,20 +119,9 @@ void dnnBackwardLayer(dnn_net *net, int l)
         sec_fill(Bd + j0, 0.0f, j1 - j0);
         for (int64_t i = 0; i < n; i++) sec_add(Bd + j0, En + i * out + j0, j1 - j0);
     }
-    if (l == 0) return;
-    /* E[l] (n, in) = E[l+1] (n, out) . W[l] (out, in), times act'(Y[l]) */
-    dnn_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)in, (int)out, 1.0f, En, (int)out,
-              net->W[l], (int)in, 0.0f, net->E[l], (int)in);
-    dnnActivationGrad(net, l);
 }
 
-void dnnBackward(dnn_net *net)
-{
-    for (int l = net->spec.nlayers - 1; l >= 0; l--) dnnBackwardLayer(net, l);
-}
-
-/* SGD with momentum and weight decay on one tensor, split in blocks over the threads:
- *   g = dW + wd W;  V = mu V + g;  W[0:n] += -lr V[0:n]                        */
+/* SGD with momentum and weight decay on one tensor, split in blocks over the threads. */
 static void sgd(float *restrict W, float *restrict V, const float *restrict G, int64_t n,
                 const dnn_hyper *h, int decay)
 {
@@ -184,15 +144,9 @@ static void sgd(float *restrict W, float *restrict V, const float *restrict G, i
     }
 }
 
-/* Hand-written C of the update; the trainer runs dnnUpdateLayer from train_an.cilk. */
 void dnnUpdateLayer_c(dnn_net *net, int l)
 {
     const int64_t in = net->spec.sizes[l], out = net->spec.sizes[l + 1];
     sgd(net->W[l], net->VW[l], net->Wdelta[l], in * out, &net->hyper, 1);
     sgd(net->B[l], net->VB[l], net->Bdelta[l], out, &net->hyper, 0);
-}
-
-void dnnUpdate(dnn_net *net)
-{
-    for (int l = 0; l < net->spec.nlayers; l++) dnnUpdateLayer(net, l);
 }
