@@ -118,6 +118,20 @@ def build_c_test(source, out, cflags=None):
     subprocess.run(cmd, check=True)
 
 
+def build_train_port_check(out):
+    """tests/cilkpp/train_port_check.c: the translated train.cilk against the hand-written C of
+    native/tests/train_c.c (tests/test_cilkpp.py for the bits, tools/bench_port.py for the time)."""
+    from dnn.cilkpp.build import compile_program
+
+    train = [p for p in cilk_sources() if p.name == "train.c"]
+    inc, lib, name = blas()
+    srcs = [NATIVE / "dnn" / "gemm.c", NATIVE / "dnn" / "layout.c", NATIVE / "tests" / "train_c.c"] + train
+    compile_program(ROOT / "tests" / "cilkpp" / "train_port_check.c", out, "host",
+                    ["-I" + inc, "-I" + str(NATIVE / "tests")], [str(p) for p in srcs],
+                    ["-L" + lib, "-l" + name, "-Wl,-rpath," + lib])
+    return out
+
+
 if __name__ == "__main__":
     import sys
 

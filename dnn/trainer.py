@@ -3,12 +3,17 @@
 One `Trainer` owns the network, the chunk buffers and (except in host mode) the card. Each mode
 is an *executor* that knows how one trainer operation reaches the kernels:
 
-  host      the kernels run in this process on host memory (`dnn_run`, no card);
-  implicit  network and chunk live in the card's shared arena; `_Cilk_offload dnn_run(...)`
-            passes pointers only;
-  explicit  network and chunk live in host memory; every call copies flat arrays
-            (`dnn_x`), either all of them every call (`copy`) or the chunk only, with the
-            network resident on the card (`resident`).
+  host      the kernels run in this process on host memory (kernel `cilkpp_dnn`, no card);
+  implicit  network and chunk live in the card's shared arena; `_Cilk_offload dnn(...)`
+            (kernel `cilkpp_dnn`) passes pointers only;
+  explicit  network and chunk live in host memory; every call copies flat arrays to
+            `dnn_x` (kernel `cilkpp_dnn_x`), either all of them every call (`copy`) or the
+            chunk only, with the network resident on the card (`resident`).
+
+The kernels are the _Cilk_shared functions of native/dnn/offloaded.cilk, exported by the
+translator under those names. Python calls them through the runtime rather than through
+offloaded.cilk's own host side (dnn_offload), so that Ctrl-C is polled between waits and a dead
+card becomes a DnnError here instead of the offload-error exit a C program gets.
 
 The granularity loop is the same for every mode, so the same operations run in the same order
 on the same data: with one card thread every mode ends with bit-identical weights.

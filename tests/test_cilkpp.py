@@ -153,27 +153,14 @@ def test_cli(tmp_path):
     assert r.returncode == 1 and "rank_mismatch.cilk:3:15: error: rank mismatch" in r.stderr
 
 
-def build_port_check(out):
-    """tests/cilkpp/train_port_check.c against the translated train.cilk and the hand-written C
-    of native/tests/train_c.c (also used by tools/bench_port.py)."""
-    from dnn import _build
-
-    gen_c = _build.cilk_sources()
-    train = [p for p in gen_c if p.name == "train.c"]
-    assert train and "build" in train[0].parts, gen_c
-    inc, lib, name = _build.blas()
-    srcs = [_build.NATIVE / "dnn" / f for f in ("gemm.c", "layout.c")] + [_build.NATIVE / "tests" / "train_c.c"]
-    compile_program(HERE / "train_port_check.c", out, "host", ["-I" + inc, "-I" + str(_build.NATIVE / "tests")],
-                    [str(p) for p in srcs + train], ["-L" + lib, "-l" + name, "-Wl,-rpath," + lib])
-    return out
-
-
 @pytest.mark.parametrize("threads", [1, 2])
 def test_trainer_port_same_bits_as_hand_written_c(tmp_path, threads):
     """native/dnn/train.cilk (every element-wise kernel of the trainer in Array Notation with
     _Cilk_for, translated by the build) gives the bits of the hand-written C, for every
     activation and with one or two threads. Its speed is measured by tools/bench_port.py."""
-    exe = build_port_check(tmp_path / "train_port_check")
+    from dnn._build import build_train_port_check
+
+    exe = build_train_port_check(tmp_path / "train_port_check")
     r = subprocess.run([str(exe), "0", str(threads)], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0 and "DIFF" not in r.stdout, r.stdout + r.stderr
     assert r.stdout.count("same ") == 3 * 10, r.stdout

@@ -19,7 +19,8 @@ Array Notation
 
 Cilk keywords
   ``_Cilk_spawn`` -> an OpenMP task (arguments evaluated in the parent), ``_Cilk_sync`` ->
-  ``taskwait``, ``_Cilk_for`` -> ``taskloop``. A function that spawns or holds a ``_Cilk_for`` is
+  ``taskwait``, ``_Cilk_for`` -> ``omp parallel for`` when reached outside a parallel region (a
+  kernel's flat loops: no task overhead) and ``taskloop`` inside one. A function that spawns is
   split: its body runs inside ``omp parallel`` + ``omp single`` when it is entered outside a
   parallel region, so tasks have a team; it syncs before every return (Cilk's implicit sync).
 
@@ -593,8 +594,13 @@ class Lowerer:
             s.stmt = self.as_stmt(self.stmt(s.stmt), s.coord)
             self.scopes.pop()
             if par:
-                self.func_flags.add("par")
-                return [c_ast.Pragma("omp taskloop default(shared)", s.coord), s]
+                # Outside a parallel region: a worksharing loop over a new team (cheapest for the
+                # flat loops of a kernel); inside one (a spawned task, another _Cilk_for): tasks.
+                inside = c_ast.FuncCall(c_ast.ID("omp_in_parallel", s.coord), c_ast.ExprList([]), s.coord)
+                tasks = c_ast.Compound([c_ast.Pragma("omp taskloop default(shared)", s.coord), s], s.coord)
+                team = c_ast.Compound([c_ast.Pragma("omp parallel for schedule(static) default(shared)", s.coord),
+                                       copy.deepcopy(s)], s.coord)
+                return [c_ast.If(inside, tasks, team, s.coord)]
             return [s]
         if isinstance(s, (c_ast.While, c_ast.DoWhile)):
             self.no_sections(s.cond, "a loop condition")
