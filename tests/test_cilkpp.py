@@ -164,3 +164,24 @@ def test_trainer_port_same_bits_as_hand_written_c(tmp_path, threads):
     r = subprocess.run([str(exe), "0", str(threads)], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0 and "DIFF" not in r.stdout, r.stdout + r.stderr
     assert r.stdout.count("same ") == 3 * 10, r.stdout
+
+
+def test_offload_of_a_function_defined_in_another_file(tmp_path):
+    """`_Cilk_offload f()` where f is a _Cilk_shared function of another translated file: the
+    caller's stub and the defining file's exported kernel (cilkpp_f) meet by name, with a card
+    and without one."""
+    cs = []
+    for name in ("main", "norms"):
+        src = HERE / "multi" / f"{name}.cilk"
+        c = tmp_path / f"{name}.c"
+        c.write_text(translate(src.read_text(), str(src)))
+        cs.append(c)
+    assert "OFF_KERNEL(cilkpp_scaled_norm," in cs[1].read_text()
+    assert "OFF_KERNEL" not in cs[0].read_text()  # the caller holds the stub only
+    host, card = tmp_path / "prog", tmp_path / "prog-card"
+    compile_program(cs[0], host, "host", extra_objs=[str(cs[1])])
+    compile_program(cs[0], card, "card", extra_objs=[str(cs[1])])
+    for with_card in (None, card):
+        r = _run(host, with_card)
+        assert r.returncode == 0, r.stderr
+        assert r.stdout == "norm 10.9545, v 2 4 6 8\n"

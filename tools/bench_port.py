@@ -41,15 +41,16 @@ def kernels(reps: int) -> list[str]:
     exe = ROOT / "build" / "bench_train_port_check"
     exe.parent.mkdir(exist_ok=True)
     build_train_port_check(exe)
-    lines = ["| kernel | threads | hand-written C (ms) | Cilk Plus port (ms) | port / C |", "|---|---:|---:|---:|---:|"]
+    lines = ["| kernel | activation | threads | hand-written C (ms) | Cilk Plus port (ms) | port / C |",
+             "|---|---|---:|---:|---:|---:|"]
     for threads in (1, 2):
         r = subprocess.run([str(exe), str(reps), str(threads)], capture_output=True, text=True, timeout=600)
         if r.returncode != 0:
             raise SystemExit(f"train_port_check failed:\n{r.stdout}{r.stderr}")
         for line in r.stdout.splitlines():
             if line.startswith("time "):
-                _, name, hand, port = line.split()
-                lines.append(f"| {name} | {threads} | {float(hand) * 1e3:.3f} | {float(port) * 1e3:.3f} | "
+                _, name, act, hand, port = line.split()
+                lines.append(f"| {name} | {act} | {threads} | {float(hand) * 1e3:.3f} | {float(port) * 1e3:.3f} | "
                              f"{float(port) / float(hand):.2f} |")
                 print(lines[-1], flush=True)
     return lines
@@ -70,7 +71,7 @@ def ref_tree(ref: str) -> Path:
 
 def step_rate(tree: Path, arch, act, bunch, rows, threads, mode) -> float:
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads))
-    env["PYTHONPATH"] = str(tree)  # this tree's dnn before the editable install's
+    env["PYTHONPATH"] = str(tree)  # this tree's dnn before the editable install's (see which_dnn)
     cmd = [sys.executable, str(tree / "tools" / "bench_train.py"), "--worker", "dnn", "--arch", arch, "--act", act,
            "--bunch", str(bunch), "--rows", str(rows), "--threads", str(threads), "--reps", "3", "--mode", mode]
     r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1200)
@@ -82,7 +83,7 @@ def step_rate(tree: Path, arch, act, bunch, rows, threads, mode) -> float:
 def which_dnn(tree: Path) -> str:
     env = dict(os.environ, PYTHONPATH=str(tree))
     return subprocess.run([sys.executable, "-c", "import dnn._native, dnn; print(dnn.__file__)"], env=env,
-                          capture_output=True, text=True, check=True).stdout.strip()
+                          cwd=tree, capture_output=True, text=True, check=True).stdout.strip()
 
 
 def steps(ref: str, pairs: int) -> list[str]:
