@@ -52,7 +52,9 @@ sanitize: $(STAMP)
 	rm -f build/.native
 	DNN_SANITIZE=1 $(PY) setup.py --quiet build_ext --inplace --force
 	DNN_SANITIZE=1 $(PY) -m dnn._build --c-test native/tests/test_offload.c build/test_offload
-	$(SAN_ENV) $(PY) -m pytest -q -p no:cacheprovider; status=$$?; rm -f build/.native build/test_offload; exit $$status
+	DNN_SANITIZE=1 $(PY) -m dnn._build --c-test native/tests/test_trainer_offload.c build/test_trainer_offload
+	$(SAN_ENV) $(PY) -m pytest -q -p no:cacheprovider; status=$$?; \
+	    rm -f build/.native build/test_offload build/test_trainer_offload; exit $$status
 
 clean:
 	rm -rf build dnn/_native*.so dnn/_native.c dnn/bin *.egg-info
