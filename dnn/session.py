@@ -38,8 +38,9 @@ class Schedule:
 
 
 def _epoch_totals(trainer: Trainer, reader: ChunkReader, epoch: int, train: bool, bar=None,
-                  skip_chunks: int = 0, on_chunk=None):
-    """Run every chunk of one pass; returns (loss_sum, correct, images, seconds)."""
+                  skip_chunks: int = 0, on_chunk=None, where: str | None = None):
+    """Run every chunk of one pass; returns (loss_sum, correct, images, seconds). Errors name
+    `where` (default: the epoch when training, "evaluation" otherwise) and the chunk."""
     total = np.zeros(4)
     buffers = {id(b.x): b for b in trainer.buffers}
     t0 = time.perf_counter()
@@ -51,8 +52,8 @@ def _epoch_totals(trainer: Trainer, reader: ChunkReader, epoch: int, train: bool
         try:
             r = trainer.train_chunk(buf, n) if train else trainer.evaluate_chunk(buf, n)
         except DnnError as exc:
-            where = f"epoch {epoch + 1}, chunk {i + 1}" if train else f"evaluation, chunk {i + 1}"
-            raise type(exc)(f"{where}: {exc}") from None
+            what = where or (f"epoch {epoch + 1}" if train else "evaluation")
+            raise type(exc)(f"{what}, chunk {i + 1}: {exc}") from None
         total += r
         images += n
         if bar is not None:
@@ -65,10 +66,11 @@ def _epoch_totals(trainer: Trainer, reader: ChunkReader, epoch: int, train: bool
     return total, time.perf_counter() - t0
 
 
-def evaluate(trainer: Trainer, reader: ChunkReader) -> dict:
+def evaluate(trainer: Trainer, reader: ChunkReader, after_epoch: int | None = None) -> dict:
     if trainer.confusion is not None:
         trainer.confusion[...] = 0
-    total, _ = _epoch_totals(trainer, reader, 0, train=False)
+    where = f"evaluation after epoch {after_epoch}" if after_epoch is not None else None
+    total, _ = _epoch_totals(trainer, reader, 0, train=False, where=where)
     images = max(total[2], 1)
     return {"loss": total[0] / images, "accuracy": total[1] / images, "images": int(total[2]),
             "confusion": trainer.confusion.copy() if trainer.confusion is not None else None}
@@ -159,7 +161,7 @@ def train(cfg: Config, data: str | os.PathLike, epochs: int, *, schedule: Schedu
                 metrics["train_accuracy"].append(total[1] / max(total[2], 1))
                 metrics["epoch_s"].append(secs)
                 if evaluate_each_epoch:
-                    ev = evaluate(trainer, test_reader)
+                    ev = evaluate(trainer, test_reader, after_epoch=epoch + 1)
                     metrics["test_loss"].append(ev["loss"])
                     metrics["test_accuracy"].append(ev["accuracy"])
                     if ev["confusion"] is not None:

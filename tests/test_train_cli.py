@@ -101,3 +101,22 @@ def test_bad_arguments_give_one_line_and_status_2(small_dataset, args, message):
 def test_missing_data_file(tmp_path):
     r = cli("--data", str(tmp_path / "nope.h5"), "--quiet")
     assert r.returncode == 2 and "nope.h5" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_an_evaluation_error_names_the_epoch_it_followed(small_dataset, monkeypatch):
+    """A kernel failing while the test split is evaluated says after which epoch and in which chunk."""
+    import dnn
+    from dnn.trainer import Trainer
+
+    calls = {"n": 0}
+    real = Trainer.evaluate_chunk
+
+    def failing_in_epoch_two(self, buf, rows):
+        calls["n"] += 1
+        if calls["n"] > 1:  # the test split has one chunk: the second call follows epoch 2
+            raise dnn.KernelError("kernel 'cilkpp_dnn' failed: boom")
+        return real(self, buf, rows)
+
+    monkeypatch.setattr(Trainer, "evaluate_chunk", failing_in_epoch_two)
+    with pytest.raises(dnn.KernelError, match=r"^evaluation after epoch 2, chunk 1: kernel 'cilkpp_dnn' failed: boom$"):
+        train(small_cfg(), small_dataset, epochs=3, quiet=True)
