@@ -44,6 +44,7 @@ class Doctor:
         print(f"dnn {__version__} (Python {platform.python_version()}, {sys.executable})", file=self.out)
         self.line("package", str(Path(__file__).resolve().parent))
         self.check_cpu()
+        self.check_load()
         lib = self.check_native()
         self.check_blas()
         if lib is not None and not self.problems:
@@ -70,6 +71,11 @@ class Doctor:
             return
         self.line("cpu", f"{model}, {os.cpu_count()} CPU(s), {len(os.sched_getaffinity(0))} usable here")
         self.line("cpu features", "  ".join(f"{f} {'yes' if f in flags else 'no'}" for f in CPU_FLAGS))
+
+    def check_load(self) -> None:
+        busy = runnable_elsewhere()
+        if busy is not None:
+            self.line("load", load_advice(busy, len(os.sched_getaffinity(0))))
 
     def check_native(self):
         try:
@@ -156,6 +162,33 @@ class Doctor:
             self.fail("card", f"started but an offload failed: {exc}", "run the tests: 'make test'")
         finally:
             card.close()
+
+
+def runnable_elsewhere(samples: int = 10, interval: float = 0.05) -> float | None:
+    """Threads of other processes running right now: the median over half a second of the
+    kernel's count of runnable threads (/proc/loadavg, 4th field) less this one. Unlike the load
+    averages it does not remember the training run that just ended."""
+    counts = []
+    for _ in range(samples):
+        try:
+            counts.append(int(Path("/proc/loadavg").read_text().split()[3].split("/")[0]) - 1)
+        except (OSError, IndexError, ValueError):
+            return None
+        time.sleep(interval)
+    return float(statistics.median(counts))
+
+
+def load_advice(busy: float, usable: int) -> str:
+    """What the doctor says of the machine's load: OpenMP threads that share a core with another
+    busy process stall every barrier (measured: --threads 2 ran 2.7x slower than --threads 1
+    with one of 2 cores busy; BENCHMARKS.md, 'Under load')."""
+    free = usable - busy
+    if free > usable - 0.75:
+        return f"quiet ({busy:g} thread(s) of other processes running, {usable} usable CPU(s))"
+    best = max(1, int(free + 0.25))
+    return (f"busy: {busy:g} thread(s) of other processes running on {usable} usable CPU(s); train with "
+            f"--threads {best} while it lasts: more threads than free cores can run several times slower "
+            "(BENCHMARKS.md, 'Under load')")
 
 
 def build_parser() -> argparse.ArgumentParser:

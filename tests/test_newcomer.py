@@ -256,6 +256,16 @@ def test_doctor_reports_a_working_card(tmp_path):
         assert flag in out
     assert "arena              0x" in out
     assert "off_test_nop round trip: median" in out
+    assert "  load " in out and ("quiet (" in out or "busy: " in out)
+
+
+@pytest.mark.parametrize("load1, usable, says", [
+    (0.1, 2, "quiet"), (0.6, 2, "quiet"), (1.0, 2, "--threads 1"), (1.9, 2, "--threads 1"),
+    (3.5, 2, "--threads 1"), (0.0, 8, "quiet"), (1.0, 8, "--threads 7"), (2.0, 8, "--threads 6")])
+def test_doctor_load_advice(load1, usable, says):
+    from dnn.__main__ import load_advice
+
+    assert says in load_advice(load1, usable)
 
 
 def test_doctor_exits_1_when_the_card_is_missing(tmp_path):
