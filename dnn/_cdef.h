@@ -97,6 +97,7 @@ int off_call(off_card *c, const char *kernel, const off_arg *args, int nargs, co
              int nxf, double *result, int *nresult);
 int off_call_async(off_card *c, const char *kernel, const off_arg *args, int nargs,
                    const off_xfer *xf, int nxf, uint64_t *signal);
+int off_transfer_async(off_card *c, const off_xfer *xf, int nxf, uint64_t *signal);
 int off_wait_for(off_card *c, uint64_t signal, double timeout_s, double *result, int *nresult);
 int off_in_flight(const off_card *c);
 void off_card_stats(const off_card *c, off_stats *total, off_stats *last);

@@ -203,6 +203,11 @@ int off_call(off_card *c, const char *kernel, const off_arg *args, int nargs, co
  * signal. Out-data move when the host waits. One call in flight per card. */
 int off_call_async(off_card *c, const char *kernel, const off_arg *args, int nargs,
                    const off_xfer *xf, int nxf, uint64_t *signal);
+/* #pragma offload_transfer ... signal(): transfers with no kernel, on the card's DMA lane, so
+ * they cross while a call's kernel runs (double buffering). Streams the in-data and returns
+ * with a signal; out-data move at the wait. One such transfer in flight per card, besides the
+ * call; neither may touch a card buffer the other one uses (OFF_EBUSY). */
+int off_transfer_async(off_card *c, const off_xfer *xf, int nxf, uint64_t *signal);
 /* Waits for the call of `signal` at most timeout_s (< 0: forever). OFF_ETIMEDOUT: not yet. */
 int off_wait_for(off_card *c, uint64_t signal, double timeout_s, double *result, int *nresult);
 int off_wait(off_card *c, uint64_t signal, double *result, int *nresult);

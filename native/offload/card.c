@@ -50,7 +50,14 @@ static struct {
     int ncache;
     uint64_t used, peak;
     myo_view *myo; /* myo coherence: this card's own copy of the arena, kept coherent by pages */
-} card;
+    /* The buffer table is shared by the main thread (calls) and the DMA thread (transfers that
+     * cross while a kernel runs): every look-up, allocation and free holds this lock, and no
+     * card_buf pointer is kept past it (freeing moves entries). */
+    pthread_mutex_t lock;
+} card = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* The card address of host address p inside a buffer, or NULL. */
+static void *buf_ptr(const void *key, int containing);
 
 static card_buf *find_buf(const void *key, int containing)
 {
@@ -119,37 +126,60 @@ static int card_abort_check(void *arg)
     return OFF_OK;
 }
 
-static void reply(off_ctl *ctl, uint64_t seq, int status, const char *msg)
+static void *buf_ptr(const void *key, int containing)
 {
-    ctl->status = status;
-    snprintf(ctl->error, sizeof ctl->error, "%s", status == OFF_OK ? "" : msg);
-    ctl->mem_used = card.used;
-    ctl->mem_peak = card.peak;
-    ctl->mem_buffers = (uint64_t)card.nbuf;
-    atomic_store_explicit(&ctl->rep_seq, seq, memory_order_release);
-    off_futex_bump(&ctl->ev_host, &ctl->host_sleeping);
+    pthread_mutex_lock(&card.lock);
+    card_buf *b = find_buf(key, containing);
+    void *p = b ? (char *)b->ptr + ((const char *)key - (const char *)b->key) : NULL;
+    pthread_mutex_unlock(&card.lock);
+    return p;
 }
 
-static void serve(off_ctl *ctl, uint64_t seq)
+static void free_key(const void *key)
+{
+    pthread_mutex_lock(&card.lock);
+    card_buf *b = find_buf(key, 0);
+    if (b) free_buf(b);
+    pthread_mutex_unlock(&card.lock);
+}
+
+static void reply(off_lane *L, uint64_t seq, int status, const char *msg)
+{
+    L->status = status;
+    snprintf(L->error, sizeof L->error, "%s", status == OFF_OK ? "" : msg);
+    pthread_mutex_lock(&card.lock);
+    atomic_store(&card.ctl->mem_used, card.used);
+    atomic_store(&card.ctl->mem_peak, card.peak);
+    atomic_store(&card.ctl->mem_buffers, (uint64_t)card.nbuf);
+    pthread_mutex_unlock(&card.lock);
+    atomic_store_explicit(&L->rep_seq, seq, memory_order_release);
+    off_futex_bump(&L->ev_host, &L->host_sleeping);
+}
+
+/* One request of lane L: a call (kernel and transfers) or, kernel-less, an offload_transfer. */
+static void serve(off_lane *L, uint64_t seq)
 {
     off_clear_error();
-    ctl->nresult = 0;
-    ctl->compute_s = ctl->in_real_s = ctl->in_model_s = ctl->in_elapsed_s = 0;
-    int nxf = ctl->nxf, nargs = ctl->nargs;
+    off_ctl *ctl = card.ctl;
+    const int dma = L == &ctl->lane[OFF_LANE_DMA];
+    L->nresult = 0;
+    L->compute_s = L->in_real_s = L->in_model_s = L->in_elapsed_s = 0;
+    int nxf = L->nxf, nargs = L->nargs;
     off_xfer xf[OFF_MAX_XFERS];
     off_arg args[OFF_MAX_ARGS];
     const void *fresh[OFF_MAX_XFERS]; /* buffers allocated by this call, freed if it fails */
     int nfresh = 0;
-    for (int i = 0; i < nxf; i++) xf[i] = ctl->xf[i].x;
-    memcpy(args, ctl->args, sizeof args[0] * (size_t)nargs);
+    for (int i = 0; i < nxf; i++) xf[i] = L->xf[i].x;
+    memcpy(args, L->args, sizeof args[0] * (size_t)nargs);
 
     const off_kernel *k = NULL;
     int rc = OFF_OK;
-    if (card.myo) off_myo_card_acquire(card.myo); /* entry: the card acquires the host's writes */
-    if (ctl->kernel[0] && !(k = off_kernel_find(ctl->kernel)))
-        rc = off_fail(OFF_ENOKERNEL, "no kernel named '%s' on the card", ctl->kernel);
+    if (card.myo && !dma) off_myo_card_acquire(card.myo); /* entry: the card acquires the host's writes */
+    if (L->kernel[0] && !(k = off_kernel_find(L->kernel)))
+        rc = off_fail(OFF_ENOKERNEL, "no kernel named '%s' on the card", L->kernel);
 
     /* 1. card buffers: allocate what alloc_if asks for, find the rest */
+    pthread_mutex_lock(&card.lock);
     for (int i = 0; rc == OFF_OK && i < nxf; i++) {
         const void *key = xf[i].into ? xf[i].into : xf[i].host;
         card_buf *b = find_buf(key, 0);
@@ -163,21 +193,21 @@ static void serve(off_ctl *ctl, uint64_t seq)
                           (unsigned long long)xf[i].bytes, (unsigned long long)b->bytes);
         }
     }
+    pthread_mutex_unlock(&card.lock);
 
     /* 2. in-data, through the ring, as the link model allows */
-    off_ring_end ring = {ctl, 0, &ctl->ev_card, &ctl->card_sleeping, &ctl->ev_host, &ctl->host_sleeping,
+    off_ring_end ring = {L, 0, &L->ev_card, &L->card_sleeping, &L->ev_host, &L->host_sleeping,
                          card_abort_check, NULL};
     off_link_clock in_clock;
     off_link_clock_start(&in_clock, &ctl->link);
     for (int i = 0; rc == OFF_OK && i < nxf; i++) {
         if (!(xf[i].flags & OFF_IN)) continue;
-        card_buf *b = find_buf(xf[i].into ? xf[i].into : xf[i].host, 0);
-        rc = off_ring_recv(&ring, b->ptr, xf[i].bytes);
-        if (rc == OFF_OK) off_link_clock_arrived(&in_clock, ctl->xf[i].t_start, xf[i].bytes);
+        rc = off_ring_recv(&ring, buf_ptr(xf[i].into ? xf[i].into : xf[i].host, 0), xf[i].bytes);
+        if (rc == OFF_OK) off_link_clock_arrived(&in_clock, L->xf[i].t_start, xf[i].bytes);
     }
-    ctl->in_real_s = in_clock.real_s;
-    ctl->in_model_s = in_clock.model_s;
-    ctl->in_elapsed_s = in_clock.elapsed_s;
+    L->in_real_s = in_clock.real_s;
+    L->in_model_s = in_clock.model_s;
+    L->in_elapsed_s = in_clock.elapsed_s;
 
     /* 3. the kernel, with host addresses of transferred arrays turned into card addresses */
     off_ctx ctx;
@@ -186,8 +216,8 @@ static void serve(off_ctl *ctl, uint64_t seq)
     if (rc == OFF_OK && k) {
         for (int i = 0; i < nargs; i++) {
             if (args[i].kind != OFF_ARG_PTR || !args[i].v.p) continue;
-            card_buf *b = find_buf(args[i].v.p, 1);
-            if (b) args[i].v.p = (char *)b->ptr + ((const char *)args[i].v.p - (const char *)b->key);
+            void *on_card = buf_ptr(args[i].v.p, 1);
+            if (on_card) args[i].v.p = on_card;
             else if (!off_arena_contains(card.arena, args[i].v.p, 1))
                 rc = off_fail(OFF_EARG, "argument %d of kernel '%s' (%p) is neither shared nor transferred",
                               i + 1, k->name, args[i].v.p);
@@ -196,38 +226,60 @@ static void serve(off_ctl *ctl, uint64_t seq)
         if (rc == OFF_OK) {
             double t0 = off_now();
             rc = off_kernel_invoke(k, &ctx, args, nargs);
-            ctl->compute_s = off_now() - t0;
+            L->compute_s = off_now() - t0;
             if (rc != OFF_OK)
                 off_fail(rc, "%s", ctx.error[0] ? ctx.error : "the kernel returned an error");
         }
     }
-    atomic_store_explicit(&ctl->kernel_done_seq, seq, memory_order_release);
-    off_futex_bump(&ctl->ev_host, &ctl->host_sleeping);
+    atomic_store_explicit(&L->kernel_done_seq, seq, memory_order_release);
+    off_futex_bump(&L->ev_host, &L->host_sleeping);
 
     /* 4. out-data, then free_if */
     for (int i = 0; rc == OFF_OK && i < nxf; i++) {
         if (!(xf[i].flags & OFF_OUT)) continue;
-        card_buf *b = find_buf(xf[i].host, 0);
-        ctl->xf[i].t_start = off_now();
-        rc = off_ring_send(&ring, b->ptr, xf[i].bytes);
+        L->xf[i].t_start = off_now();
+        rc = off_ring_send(&ring, buf_ptr(xf[i].host, 0), xf[i].bytes);
     }
     if (rc == OFF_OK) {
         for (int i = 0; i < nxf; i++) {
             if (!(xf[i].flags & OFF_FREE_IF)) continue;
-            card_buf *b = find_buf(xf[i].into ? xf[i].into : xf[i].host, 0);
-            if (b) free_buf(b);
+            free_key(xf[i].into ? xf[i].into : xf[i].host);
         }
         int n = ctx.nresult < 0 ? 0 : ctx.nresult > OFF_MAX_RESULTS ? OFF_MAX_RESULTS : ctx.nresult;
-        memcpy(ctl->result, ctx.result, sizeof(double) * (size_t)n);
-        ctl->nresult = n;
+        memcpy(L->result, ctx.result, sizeof(double) * (size_t)n);
+        L->nresult = n;
     } else {
-        for (int i = 0; i < nfresh; i++) {
-            card_buf *b = find_buf(fresh[i], 0);
-            if (b) free_buf(b);
-        }
+        for (int i = 0; i < nfresh; i++) free_key(fresh[i]);
     }
-    if (card.myo) off_myo_card_release(card.myo); /* exit: the card releases its writes */
-    reply(ctl, seq, rc, off_last_error());
+    if (card.myo && !dma) off_myo_card_release(card.myo); /* exit: the card releases its writes */
+    reply(L, seq, rc, off_last_error());
+}
+
+/* Serves the lane's requests in order until the host asks the card to quit. */
+static void serve_lane(off_lane *L)
+{
+    uint64_t done = 0;
+    for (;;) {
+        uint32_t seen = atomic_load_explicit(&L->ev_card, memory_order_acquire);
+        if (atomic_load(&card.ctl->quit)) break;
+        uint64_t seq = atomic_load_explicit(&L->req_seq, memory_order_acquire);
+        if (seq != done) {
+            serve(L, seq);
+            done = seq;
+            continue;
+        }
+        off_futex_wait(&L->ev_card, seen, &L->card_sleeping, 1.0);
+    }
+}
+
+/* The card's DMA engine: transfers posted with off_transfer_async cross here, on their own ring,
+ * while the main thread runs a kernel. */
+static void *dma_server(void *arg)
+{
+    (void)arg;
+    prctl(PR_SET_NAME, "dnn-card-dma");
+    serve_lane(&card.ctl->lane[OFF_LANE_DMA]);
+    return NULL;
 }
 
 /* ---- start-up ----------------------------------------------------------------------------- */
@@ -278,7 +330,7 @@ static void start_failed(off_ctl *ctl, const char *msg)
     if (ctl) {
         snprintf(ctl->start_error, sizeof ctl->start_error, "%s", msg);
         atomic_store(&ctl->card_state, OFF_CARD_FAILED);
-        off_futex_bump(&ctl->ev_host, &ctl->host_sleeping);
+        off_futex_bump(&ctl->lane[OFF_LANE_CALL].ev_host, &ctl->lane[OFF_LANE_CALL].host_sleeping);
     } else {
         fprintf(stderr, "dnn-card: %s\n", msg);
     }
@@ -330,21 +382,12 @@ int main(int argc, char **argv)
     }
     off_current_arena = card.arena; /* _Offload_shared_malloc on the card */
 
+    pthread_t dma;
+    if (pthread_create(&dma, NULL, dma_server, NULL) != 0) start_failed(ctl, "cannot start the DMA thread");
+    pthread_detach(dma);
     atomic_store(&ctl->card_state, OFF_CARD_READY);
-    off_futex_bump(&ctl->ev_host, &ctl->host_sleeping);
-
-    uint64_t done = 0;
-    for (;;) {
-        uint32_t seen = atomic_load_explicit(&ctl->ev_card, memory_order_acquire);
-        if (atomic_load(&ctl->quit)) break;
-        uint64_t seq = atomic_load_explicit(&ctl->req_seq, memory_order_acquire);
-        if (seq != done) {
-            serve(ctl, seq);
-            done = seq;
-            continue;
-        }
-        off_futex_wait(&ctl->ev_card, seen, &ctl->card_sleeping, 1.0);
-    }
+    off_futex_bump(&ctl->lane[OFF_LANE_CALL].ev_host, &ctl->lane[OFF_LANE_CALL].host_sleeping);
+    serve_lane(&ctl->lane[OFF_LANE_CALL]);
     drop_cache();
     return 0;
 }

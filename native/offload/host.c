@@ -29,6 +29,22 @@ typedef struct {
     uint64_t bytes;
 } resident;
 
+/* The host's end of one lane of the control channel (internal.h). A signal names the lane and
+ * the request: seq * OFF_LANES + lane. */
+typedef struct {
+    struct off_card *card;
+    int id;
+    off_lane *wire;
+    uint64_t seq;
+    int in_flight;
+    int out_done;
+    char kernel[64];
+    off_xfer xf[OFF_MAX_XFERS];
+    int nxf;
+    double t_post, wait_s;
+    off_ring_end ring;
+} host_lane;
+
 struct off_card {
     off_config cfg;
     char cpus[128];
@@ -41,14 +57,7 @@ struct off_card {
     char death[200];
     off_link link;
 
-    uint64_t seq;
-    int in_flight;
-    int out_done;
-    char kernel[64];
-    off_xfer xf[OFF_MAX_XFERS];
-    int nxf;
-    double t_post, wait_s;
-    off_ring_end ring;
+    host_lane lane[OFF_LANES]; /* calls, and transfers that cross while a kernel runs */
 
     /* myo coherence: the card's copy of the arena (mapped here too) and the shared maps */
     int myo, myo_policy;
@@ -94,13 +103,19 @@ static int reap(off_card *c, int options)
 
 int off_card_alive(off_card *c) { return c && !c->dead && !reap(c, WNOHANG); }
 
+static int in_flight(const off_card *c)
+{
+    return c->lane[OFF_LANE_CALL].in_flight || c->lane[OFF_LANE_DMA].in_flight;
+}
+
 static int died(off_card *c)
 {
     int pid = c->pid < 0 ? -c->pid : c->pid;
-    c->in_flight = 0;
-    if (c->kernel[0])
+    const host_lane *call = &c->lane[OFF_LANE_CALL];
+    for (int i = 0; i < OFF_LANES; i++) c->lane[i].in_flight = 0;
+    if (call->kernel[0]) /* the last kernel posted */
         return off_fail(OFF_EDIED, "the card (pid %d) died while running kernel '%s': %s", pid,
-                        c->kernel, c->death);
+                        call->kernel, c->death);
     return off_fail(OFF_EDIED, "the card (pid %d) died during a transfer: %s", pid, c->death);
 }
 
@@ -305,8 +320,9 @@ int off_card_open(const off_config *cfg, off_card **out)
 
     /* Wait for the card to map the arena and say it is ready. */
     double t0 = off_now();
+    off_lane *first = &c->ctl->lane[OFF_LANE_CALL];
     for (;;) {
-        uint32_t seen = atomic_load(&c->ctl->ev_host);
+        uint32_t seen = atomic_load(&first->ev_host);
         int st = atomic_load(&c->ctl->card_state);
         if (st == OFF_CARD_READY) break;
         if (st == OFF_CARD_FAILED) {
@@ -322,13 +338,16 @@ int off_card_open(const off_config *cfg, off_card **out)
             rc = off_fail(OFF_ESTART, "the card did not become ready within 30 s");
             goto fail;
         }
-        off_futex_wait(&c->ctl->ev_host, seen, &c->ctl->host_sleeping, 0.02);
+        off_futex_wait(&first->ev_host, seen, &first->host_sleeping, 0.02);
     }
-    c->ring.ctl = c->ctl;
-    c->ring.my_ev = &c->ctl->ev_host;
-    c->ring.my_sleeping = &c->ctl->host_sleeping;
-    c->ring.peer_ev = &c->ctl->ev_card;
-    c->ring.peer_sleeping = &c->ctl->card_sleeping;
+    for (int i = 0; i < OFF_LANES; i++) {
+        host_lane *h = &c->lane[i];
+        off_lane *L = &c->ctl->lane[i];
+        h->card = c;
+        h->id = i;
+        h->wire = L;
+        h->ring = (off_ring_end){L, 0, &L->ev_host, &L->host_sleeping, &L->ev_card, &L->card_sleeping, NULL, NULL};
+    }
     if (!off_default_card()) off_set_default_card(c);
     *out = c;
     return OFF_OK;
@@ -345,18 +364,19 @@ int off_card_stop(off_card *c)
     if (c->pid > 0 && !c->dead) {
         if (c->ctl) {
             atomic_store(&c->ctl->quit, 1);
-            off_futex_bump(&c->ctl->ev_card, &c->ctl->card_sleeping);
+            for (int i = 0; i < OFF_LANES; i++)
+                off_futex_bump(&c->ctl->lane[i].ev_card, &c->ctl->lane[i].card_sleeping);
         }
         /* A card in the middle of a kernel does not look at `quit`: after a short grace
          * period it is killed. Nothing it holds outlives it (memfds close with it). */
         double t0 = off_now();
-        while (!reap(c, WNOHANG) && off_now() - t0 < (c->in_flight ? 0.05 : 1.0)) usleep(200);
+        while (!reap(c, WNOHANG) && off_now() - t0 < (in_flight(c) ? 0.05 : 1.0)) usleep(200);
         if (!c->dead) {
             kill(c->pid, SIGKILL);
             reap(c, 0);
         }
     }
-    c->in_flight = 0;
+    for (int i = 0; i < OFF_LANES; i++) c->lane[i].in_flight = 0;
     if (c->life_fd >= 0) close(c->life_fd);
     c->life_fd = -1;
     if (c->ctl) munmap(c->ctl, sizeof(off_ctl));
@@ -396,7 +416,7 @@ void off_set_default_card(off_card *c)
 int off_card_pid(const off_card *c) { return c->pid < 0 ? -c->pid : c->pid; }
 off_arena *off_card_arena(off_card *c) { return c->arena; }
 const char *off_card_link_name(const off_card *c) { return c->link.name; }
-int off_in_flight(const off_card *c) { return c->in_flight; }
+int off_in_flight(const off_card *c) { return in_flight(c); }
 
 /* ---- checking a call before anything moves ------------------------------------------------ */
 
@@ -481,66 +501,101 @@ static int check_args(off_card *c, const char *kernel, const off_arg *args, int 
 
 static int host_abort_check(void *arg)
 {
-    off_card *c = arg;
-    if (atomic_load_explicit(&c->ctl->rep_seq, memory_order_acquire) == c->seq) return OFF_EKERNEL;
-    if (!off_card_alive(c)) return died(c);
+    host_lane *h = arg;
+    if (atomic_load_explicit(&h->wire->rep_seq, memory_order_acquire) == h->seq) return OFF_EKERNEL;
+    if (!off_card_alive(h->card)) return died(h->card);
+    return OFF_OK;
+}
+
+/* A transfer of one lane must not touch a card buffer the other lane's request in flight uses:
+ * the two cross at the same time. */
+static int clash(const off_card *c, int lane, const off_xfer *xf, int nxf)
+{
+    const host_lane *o = &c->lane[1 - lane];
+    if (!o->in_flight) return OFF_OK;
+    for (int i = 0; i < nxf; i++) {
+        const char *k = xf[i].into ? xf[i].into : xf[i].host;
+        for (int j = 0; j < o->nxf; j++) {
+            const char *ko = o->xf[j].into ? o->xf[j].into : o->xf[j].host;
+            if (k < ko + o->xf[j].bytes && ko < k + (xf[i].bytes ? xf[i].bytes : 1))
+                return off_fail(OFF_EBUSY, "transfer %d (%p) touches a card buffer that the %s in flight "
+                                "(signal %llu) is using; wait for it first", i + 1, (const void *)k,
+                                lane == OFF_LANE_CALL ? "transfer" : "offload",
+                                (unsigned long long)(o->seq * OFF_LANES + (uint64_t)o->id));
+        }
+    }
+    return OFF_OK;
+}
+
+static int post(off_card *c, int lane, const char *kernel, const off_arg *args, int nargs,
+                const off_xfer *xf, int nxf, uint64_t *signal)
+{
+    off_clear_error();
+    if (!c || !c->ctl) return off_fail(OFF_EARG, "the card is stopped");
+    if (c->dead || !off_card_alive(c)) return died(c);
+    host_lane *h = &c->lane[lane];
+    if (h->in_flight)
+        return off_fail(OFF_EBUSY, "an asynchronous %s (signal %llu%s%s) is still in flight; wait for it first",
+                        lane == OFF_LANE_CALL ? "offload" : "transfer",
+                        (unsigned long long)(h->seq * OFF_LANES + (uint64_t)lane), h->kernel[0] ? ", kernel " : "",
+                        h->kernel);
+    if (nargs < 0 || nargs > OFF_MAX_ARGS)
+        return off_fail(OFF_EARG, "an offload call takes at most %d arguments, got %d", OFF_MAX_ARGS, nargs);
+    int rc = check_xfers(c, xf, nxf);
+    if (rc == OFF_OK) rc = clash(c, lane, xf, nxf);
+    if (rc == OFF_OK && kernel) {
+        if (strlen(kernel) >= sizeof h->wire->kernel) return off_fail(OFF_EARG, "kernel name too long");
+        rc = check_args(c, kernel, args, nargs, xf, nxf);
+    }
+    if (rc != OFF_OK) return rc;
+
+    off_lane *L = h->wire;
+    h->t_post = off_now();
+    if (c->myo && lane == OFF_LANE_CALL) off_myo_host_release(c->myo_view); /* entry: the host releases */
+    h->wait_s = 0;
+    h->out_done = 0;
+    snprintf(h->kernel, sizeof h->kernel, "%s", kernel ? kernel : "");
+    if (nxf) memcpy(h->xf, xf, sizeof *xf * (size_t)nxf);
+    h->nxf = nxf;
+
+    off_ring_reset(L);
+    snprintf(L->kernel, sizeof L->kernel, "%s", kernel ? kernel : "");
+    L->nargs = nargs;
+    if (nargs) memcpy(L->args, args, sizeof *args * (size_t)nargs);
+    L->nxf = nxf;
+    for (int i = 0; i < nxf; i++) {
+        L->xf[i].x = xf[i];
+        L->xf[i].t_start = 0;
+    }
+    h->seq++;
+    h->in_flight = 1;
+    atomic_store_explicit(&L->req_seq, h->seq, memory_order_release);
+    off_futex_bump(&L->ev_card, &L->card_sleeping);
+
+    /* In-data crosses now, while the card receives it slot by slot. */
+    h->ring.index = 0;
+    h->ring.abort_check = host_abort_check;
+    h->ring.abort_arg = h;
+    for (int i = 0; i < nxf; i++) {
+        if (!(xf[i].flags & OFF_IN)) continue;
+        L->xf[i].t_start = off_now();
+        rc = off_ring_send(&h->ring, xf[i].host, xf[i].bytes);
+        if (rc == OFF_EKERNEL) break; /* the card refused the call: its reply says why */
+        if (rc != OFF_OK) return rc;
+    }
+    *signal = h->seq * OFF_LANES + (uint64_t)lane;
     return OFF_OK;
 }
 
 int off_call_async(off_card *c, const char *kernel, const off_arg *args, int nargs,
                    const off_xfer *xf, int nxf, uint64_t *signal)
 {
-    off_clear_error();
-    if (!c || !c->ctl) return off_fail(OFF_EARG, "the card is stopped");
-    if (c->dead || !off_card_alive(c)) return died(c);
-    if (c->in_flight)
-        return off_fail(OFF_EBUSY, "an asynchronous offload (signal %llu, kernel '%s') is still in "
-                        "flight; wait for it first", (unsigned long long)c->seq, c->kernel);
-    if (nargs < 0 || nargs > OFF_MAX_ARGS)
-        return off_fail(OFF_EARG, "an offload call takes at most %d arguments, got %d", OFF_MAX_ARGS, nargs);
-    int rc = check_xfers(c, xf, nxf);
-    if (rc == OFF_OK && kernel) {
-        if (strlen(kernel) >= sizeof c->ctl->kernel) return off_fail(OFF_EARG, "kernel name too long");
-        rc = check_args(c, kernel, args, nargs, xf, nxf);
-    }
-    if (rc != OFF_OK) return rc;
+    return post(c, OFF_LANE_CALL, kernel, args, nargs, xf, nxf, signal);
+}
 
-    off_ctl *ctl = c->ctl;
-    c->t_post = off_now();
-    if (c->myo) off_myo_host_release(c->myo_view); /* entry: the host releases its writes */
-    c->wait_s = 0;
-    c->out_done = 0;
-    snprintf(c->kernel, sizeof c->kernel, "%s", kernel ? kernel : "");
-    if (nxf) memcpy(c->xf, xf, sizeof *xf * (size_t)nxf);
-    c->nxf = nxf;
-
-    off_ring_reset(ctl);
-    snprintf(ctl->kernel, sizeof ctl->kernel, "%s", kernel ? kernel : "");
-    ctl->nargs = nargs;
-    if (nargs) memcpy(ctl->args, args, sizeof *args * (size_t)nargs);
-    ctl->nxf = nxf;
-    for (int i = 0; i < nxf; i++) {
-        ctl->xf[i].x = xf[i];
-        ctl->xf[i].t_start = 0;
-    }
-    c->seq++;
-    c->in_flight = 1;
-    atomic_store_explicit(&ctl->req_seq, c->seq, memory_order_release);
-    off_futex_bump(&ctl->ev_card, &ctl->card_sleeping);
-
-    /* In-data crosses now, while the card receives it slot by slot. */
-    c->ring.index = 0;
-    c->ring.abort_check = host_abort_check;
-    c->ring.abort_arg = c;
-    for (int i = 0; i < nxf; i++) {
-        if (!(xf[i].flags & OFF_IN)) continue;
-        ctl->xf[i].t_start = off_now();
-        rc = off_ring_send(&c->ring, xf[i].host, xf[i].bytes);
-        if (rc == OFF_EKERNEL) break; /* the card refused the call: its reply says why */
-        if (rc != OFF_OK) return rc;
-    }
-    *signal = c->seq;
-    return OFF_OK;
+int off_transfer_async(off_card *c, const off_xfer *xf, int nxf, uint64_t *signal)
+{
+    return post(c, OFF_LANE_DMA, NULL, NULL, 0, xf, nxf, signal);
 }
 
 static void add_stats(off_stats *t, const off_stats *s)
@@ -557,21 +612,21 @@ static void add_stats(off_stats *t, const off_stats *s)
     t->wall_s += s->wall_s;
 }
 
-/* Blocks until *word differs from the value it had when *cond() was false, or timeout. */
-static int wait_reply_or(off_card *c, _Atomic uint64_t *word, double deadline)
+/* Blocks until *word reaches the lane's request (or the reply does), or the deadline. */
+static int wait_reply_or(host_lane *h, _Atomic uint64_t *word, double deadline)
 {
-    off_ctl *ctl = c->ctl;
+    off_lane *L = h->wire;
     for (;;) {
-        uint32_t seen = atomic_load_explicit(&ctl->ev_host, memory_order_acquire);
-        if (atomic_load_explicit(word, memory_order_acquire) == c->seq) return OFF_OK;
-        if (atomic_load_explicit(&ctl->rep_seq, memory_order_acquire) == c->seq) return OFF_OK;
-        if (!off_card_alive(c)) return died(c);
+        uint32_t seen = atomic_load_explicit(&L->ev_host, memory_order_acquire);
+        if (atomic_load_explicit(word, memory_order_acquire) == h->seq) return OFF_OK;
+        if (atomic_load_explicit(&L->rep_seq, memory_order_acquire) == h->seq) return OFF_OK;
+        if (!off_card_alive(h->card)) return died(h->card);
         double now = off_now();
         if (deadline >= 0 && now >= deadline) return OFF_ETIMEDOUT;
         double t = deadline >= 0 ? deadline - now : 0.02;
         double t0 = now;
-        off_futex_wait(&ctl->ev_host, seen, &ctl->host_sleeping, t < 0.02 ? t : 0.02);
-        c->wait_s += off_now() - t0;
+        off_futex_wait(&L->ev_host, seen, &L->host_sleeping, t < 0.02 ? t : 0.02);
+        h->wait_s += off_now() - t0;
     }
 }
 
@@ -579,38 +634,39 @@ int off_wait_for(off_card *c, uint64_t signal, double timeout_s, double *result,
 {
     off_clear_error();
     if (!c || !c->ctl) return off_fail(OFF_EARG, "the card is stopped");
-    if (!c->in_flight || signal != c->seq)
+    host_lane *h = &c->lane[signal % OFF_LANES];
+    if (!h->in_flight || signal / OFF_LANES != h->seq)
         return off_fail(OFF_EARG, "no offload in flight with signal %llu", (unsigned long long)signal);
-    off_ctl *ctl = c->ctl;
+    off_lane *L = h->wire;
     double deadline = timeout_s < 0 ? -1 : off_now() + timeout_s;
     int rc;
 
     off_link_clock out_clock;
     off_link_clock_start(&out_clock, &c->link);
-    if (!c->out_done) {
-        if ((rc = wait_reply_or(c, &ctl->kernel_done_seq, deadline)) != OFF_OK) return rc;
-        for (int i = 0; i < c->nxf; i++) {
-            if (!(c->xf[i].flags & OFF_OUT)) continue;
-            rc = off_ring_recv(&c->ring, (void *)c->xf[i].host, c->xf[i].bytes);
+    if (!h->out_done) {
+        if ((rc = wait_reply_or(h, &L->kernel_done_seq, deadline)) != OFF_OK) return rc;
+        for (int i = 0; i < h->nxf; i++) {
+            if (!(h->xf[i].flags & OFF_OUT)) continue;
+            rc = off_ring_recv(&h->ring, (void *)h->xf[i].host, h->xf[i].bytes);
             if (rc == OFF_EKERNEL) break;
             if (rc != OFF_OK) return rc;
-            off_link_clock_arrived(&out_clock, ctl->xf[i].t_start, c->xf[i].bytes);
+            off_link_clock_arrived(&out_clock, L->xf[i].t_start, h->xf[i].bytes);
         }
-        c->out_done = 1;
+        h->out_done = 1;
     }
-    if ((rc = wait_reply_or(c, &ctl->rep_seq, -1)) != OFF_OK) return rc;
-    c->in_flight = 0;
-    int coherence_rc = c->myo ? off_myo_host_acquire(c->myo_view) : OFF_OK; /* exit: the host acquires */
+    if ((rc = wait_reply_or(h, &L->rep_seq, -1)) != OFF_OK) return rc;
+    h->in_flight = 0;
+    int coherence_rc = c->myo && h->id == OFF_LANE_CALL ? off_myo_host_acquire(c->myo_view) : OFF_OK;
 
     off_stats s = {0};
     s.calls = 1;
-    s.compute_s = ctl->compute_s;
-    s.wait_s = c->wait_s;
-    s.wall_s = off_now() - c->t_post;
-    int status = ctl->status;
+    s.compute_s = L->compute_s;
+    s.wait_s = h->wait_s;
+    s.wall_s = off_now() - h->t_post;
+    int status = L->status;
     if (status == OFF_OK) {
-        for (int i = 0; i < c->nxf; i++) {
-            const off_xfer *x = &c->xf[i];
+        for (int i = 0; i < h->nxf; i++) {
+            const off_xfer *x = &h->xf[i];
             if (x->flags & OFF_IN) s.bytes_to_card += x->bytes, s.transfers++;
             if (x->flags & OFF_OUT) s.bytes_from_card += x->bytes, s.transfers++;
             const void *key = x->into ? x->into : x->host;
@@ -624,20 +680,20 @@ int off_wait_for(off_card *c, uint64_t signal, double timeout_s, double *result,
                     }
             }
         }
-        s.transfer_real_s = ctl->in_real_s + out_clock.real_s;
-        s.transfer_model_s = ctl->in_model_s + out_clock.model_s;
-        s.transfer_s = ctl->in_elapsed_s + out_clock.elapsed_s;
-        int n = ctl->nresult;
-        if (result && n > 0) memcpy(result, ctl->result, sizeof(double) * (size_t)n);
+        s.transfer_real_s = L->in_real_s + out_clock.real_s;
+        s.transfer_model_s = L->in_model_s + out_clock.model_s;
+        s.transfer_s = L->in_elapsed_s + out_clock.elapsed_s;
+        int n = L->nresult;
+        if (result && n > 0) memcpy(result, L->result, sizeof(double) * (size_t)n);
         if (nresult) *nresult = n;
     }
     c->last = s;
     add_stats(&c->total, &s);
     if (status == OFF_OK && coherence_rc != OFF_OK) return coherence_rc;
     if (status != OFF_OK) {
-        if (c->kernel[0] && status == OFF_EKERNEL)
-            return off_fail(status, "kernel '%s' failed on the card: %s", c->kernel, ctl->error);
-        return off_fail(status, "%s", ctl->error);
+        if (h->kernel[0] && status == OFF_EKERNEL)
+            return off_fail(status, "kernel '%s' failed on the card: %s", h->kernel, L->error);
+        return off_fail(status, "%s", L->error);
     }
     return OFF_OK;
 }
@@ -671,8 +727,8 @@ void off_card_reset_stats(off_card *c)
 void off_card_memory(off_card *c, uint64_t *used, uint64_t *peak, uint64_t *buffers)
 {
     /* As of the last reply; the card is idle between calls, so this is current. */
-    if (used) *used = c->ctl ? c->ctl->mem_used : 0;
-    if (peak) *peak = c->ctl ? c->ctl->mem_peak : 0;
-    if (buffers) *buffers = c->ctl ? c->ctl->mem_buffers : 0;
+    if (used) *used = c->ctl ? atomic_load(&c->ctl->mem_used) : 0;
+    if (peak) *peak = c->ctl ? atomic_load(&c->ctl->mem_peak) : 0;
+    if (buffers) *buffers = c->ctl ? atomic_load(&c->ctl->mem_buffers) : 0;
 }
 

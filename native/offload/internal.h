@@ -45,18 +45,19 @@ typedef struct {
     double t_start; /* sender's off_now() when the first byte of this array was written */
 } off_xfer_wire;
 
+/* One lane of the control channel: a request slot, a reply slot and a staging ring, with its own
+ * futex words. Lane OFF_LANE_CALL carries offload calls (a kernel and its transfers), served by
+ * the card's main thread; lane OFF_LANE_DMA carries offload_transfer requests with a signal,
+ * served by the card's DMA thread, so data can cross while a kernel runs (double buffering). */
+enum { OFF_LANE_CALL = 0, OFF_LANE_DMA = 1, OFF_LANES = 2 };
+
 typedef struct {
-    uint64_t magic;
-    /* Futex words: ev_card is bumped by the host for every event the card waits on (request,
-     * slot freed, quit); ev_host by the card (ready, slot filled, reply). */
+    /* Futex words: ev_card is bumped by the host for every event the card's server of this lane
+     * waits on (request, slot freed, quit); ev_host by the card (slot filled, reply). */
     _Atomic uint32_t ev_card;
     _Atomic uint32_t ev_host;
     _Atomic uint32_t card_sleeping; /* the card sleeps on ev_card: the host must futex_wake */
     _Atomic uint32_t host_sleeping;
-    _Atomic uint32_t quit;
-    _Atomic int32_t card_state;
-    int32_t card_pid;
-    char start_error[256];
 
     /* request (written by the host before req_seq is bumped) */
     _Atomic uint64_t req_seq;
@@ -64,7 +65,6 @@ typedef struct {
     int32_t nargs, nxf;
     off_arg args[OFF_MAX_ARGS];
     off_xfer_wire xf[OFF_MAX_XFERS];
-    off_link link;
 
     _Atomic uint64_t kernel_done_seq; /* the kernel has run; out-data follows */
 
@@ -76,11 +76,22 @@ typedef struct {
     char error[320];
     double compute_s;
     double in_real_s, in_model_s, in_elapsed_s; /* measured on the card (receiver of in-data) */
-    uint64_t mem_used, mem_peak, mem_buffers;
 
     /* the staging ring */
     off_slot_state slot[OFF_RING_SLOTS];
     char data[OFF_RING_SLOTS][OFF_SLOT_BYTES] __attribute__((aligned(64)));
+} off_lane;
+
+typedef struct {
+    uint64_t magic;
+    _Atomic uint32_t quit;
+    _Atomic int32_t card_state; /* start-up: the host waits on lane[OFF_LANE_CALL].ev_host */
+    int32_t card_pid;
+    char start_error[256];
+    off_link link;
+    /* card memory as of the last reply of either lane */
+    _Atomic uint64_t mem_used, mem_peak, mem_buffers;
+    off_lane lane[OFF_LANES];
 } off_ctl;
 
 /* ---- arena ---- */

@@ -3,7 +3,8 @@
  * A copy crosses twice, like a bounce buffer over DMA: sender memory -> slot -> receiver
  * memory. Sender and receiver work at once on different slots (each on its own core), which is
  * what keeps the channel above the modelled bus: one copy after the other would not be.
- * Both directions use the same ring; an offload call moves its in-data, then its out-data.
+ * Both directions use the same ring; an offload call moves its in-data, then its out-data. Each
+ * lane of the control channel (internal.h) has its own ring.
  */
 #define _GNU_SOURCE
 #include "ring.h"
@@ -13,7 +14,7 @@
 
 static int wait_slot(off_ring_end *e, uint32_t slot, uint32_t want_full)
 {
-    off_slot_state *s = &e->ctl->slot[slot];
+    off_slot_state *s = &e->lane->slot[slot];
     for (;;) {
         uint32_t seen = atomic_load_explicit(e->my_ev, memory_order_acquire);
         if (atomic_load_explicit(&s->full, memory_order_acquire) == want_full) return OFF_OK;
@@ -31,9 +32,9 @@ int off_ring_send(off_ring_end *e, const void *src, uint64_t n)
         int rc = wait_slot(e, slot, 0);
         if (rc != OFF_OK) return rc;
         uint32_t len = n < OFF_SLOT_BYTES ? (uint32_t)n : OFF_SLOT_BYTES;
-        if (len) memcpy(e->ctl->data[slot], p, len);
-        e->ctl->slot[slot].bytes = len;
-        atomic_store_explicit(&e->ctl->slot[slot].full, 1, memory_order_release);
+        if (len) memcpy(e->lane->data[slot], p, len);
+        e->lane->slot[slot].bytes = len;
+        atomic_store_explicit(&e->lane->slot[slot].full, 1, memory_order_release);
         off_futex_bump(e->peer_ev, e->peer_sleeping);
         e->index++;
         p += len;
@@ -49,13 +50,13 @@ int off_ring_recv(off_ring_end *e, void *dst, uint64_t n)
         uint32_t slot = e->index % OFF_RING_SLOTS;
         int rc = wait_slot(e, slot, 1);
         if (rc != OFF_OK) return rc;
-        uint32_t len = e->ctl->slot[slot].bytes;
+        uint32_t len = e->lane->slot[slot].bytes;
         if (len > n || (len == 0 && n != 0))
             return off_fail(OFF_ESYS, "explicit channel out of step (%u bytes in a slot, %llu expected)",
                             len, (unsigned long long)n);
         /* dst == NULL: the receiver discards (an array whose card buffer could not be had). */
-        if (len && p) memcpy(p, e->ctl->data[slot], len);
-        atomic_store_explicit(&e->ctl->slot[slot].full, 0, memory_order_release);
+        if (len && p) memcpy(p, e->lane->data[slot], len);
+        atomic_store_explicit(&e->lane->slot[slot].full, 0, memory_order_release);
         off_futex_bump(e->peer_ev, e->peer_sleeping);
         e->index++;
         if (p) p += len;
@@ -64,11 +65,11 @@ int off_ring_recv(off_ring_end *e, void *dst, uint64_t n)
     return OFF_OK;
 }
 
-void off_ring_reset(off_ctl *ctl)
+void off_ring_reset(off_lane *lane)
 {
     for (int i = 0; i < OFF_RING_SLOTS; i++) {
-        ctl->slot[i].bytes = 0;
-        atomic_store_explicit(&ctl->slot[i].full, 0, memory_order_release);
+        lane->slot[i].bytes = 0;
+        atomic_store_explicit(&lane->slot[i].full, 0, memory_order_release);
     }
 }
 

@@ -5,7 +5,7 @@
 #include "internal.h"
 
 typedef struct {
-    off_ctl *ctl;
+    off_lane *lane;                 /* whose ring */
     uint32_t index;                 /* next slot to use (both ends advance in step) */
     _Atomic uint32_t *my_ev, *my_sleeping;     /* what this end sleeps on */
     _Atomic uint32_t *peer_ev, *peer_sleeping; /* what the other end sleeps on */
@@ -15,7 +15,7 @@ typedef struct {
 
 int off_ring_send(off_ring_end *e, const void *src, uint64_t n);
 int off_ring_recv(off_ring_end *e, void *dst, uint64_t n); /* dst NULL = discard */
-void off_ring_reset(off_ctl *ctl);
+void off_ring_reset(off_lane *lane);
 
 /* The receiver's clock of the link model: an array counts as arrived only when the model says
  * it has crossed; real and modelled times are both kept. */

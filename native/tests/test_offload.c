@@ -199,6 +199,69 @@ static int t_async(void)
     return 0;
 }
 
+/* A transfer on the DMA lane crosses while a kernel runs (double buffering), then a kernel uses
+ * what it brought; buffers in use by the other lane are refused. */
+static int t_dma_overlap(void)
+{
+    off_card *c = open_card(1, "0.05,0", 1 << 20, 0); /* 50 MB/s: 8 MB take 0.16 s */
+    CHECK(c, "open");
+    enum { N = 2 << 20 };
+    float *a = malloc(N * sizeof(float)), *b = malloc(N * sizeof(float));
+    for (int i = 0; i < N; i++) a[i] = 1.0f, b[i] = 2.0f;
+    uint64_t sk, sd, other;
+    off_arg sleep_arg[1] = {off_f64(0.4)};
+    double t0 = off_now();
+    CHECK(off_call_async(c, "off_test_sleep", sleep_arg, 1, NULL, 0, &sk) == OFF_OK, "call: %s", off_last_error());
+    off_xfer in_a[1] = {{a, N * sizeof(float), OFF_IN | OFF_ALLOC_IF, 0, NULL}};
+    CHECK(off_transfer_async(c, in_a, 1, &sd) == OFF_OK, "transfer while a kernel runs: %s", off_last_error());
+    CHECK(sd != sk, "one signal for two requests");
+    CHECK(off_transfer_async(c, in_a, 1, &other) == OFF_EBUSY, "a second transfer in flight was not refused");
+    CHECK(off_wait(c, sd, NULL, NULL) == OFF_OK, "transfer: %s", off_last_error());
+    double crossed = off_now() - t0;
+    CHECK(crossed >= 0.15, "8 MB crossed a 50 MB/s link in %.3f s", crossed);
+    CHECK(off_wait_for(c, sk, 0, NULL, NULL) == OFF_ETIMEDOUT, "the kernel ended before the transfer (%.3f s): "
+          "no overlap to see", crossed);
+    CHECK(off_wait(c, sk, NULL, NULL) == OFF_OK, "call: %s", off_last_error());
+    double both = off_now() - t0;
+    CHECK(both < 0.4 + 0.15, "transfer and kernel took %.3f s: they did not overlap", both);
+
+    /* the kernel of the next call uses the buffer the transfer left on the card */
+    off_xfer use_a[1] = {{a, N * sizeof(float), OFF_NOCOPY, 0, NULL}};
+    off_arg sum_args[3] = {off_f64(0.3), off_i64(N), off_ptr(a)};
+    double r[OFF_MAX_RESULTS];
+    int nr = 0;
+    CHECK(off_call_async(c, "off_test_sleep_sum", sum_args, 3, use_a, 1, &sk) == OFF_OK, "sum: %s", off_last_error());
+    /* while it runs: a transfer of the same buffer is refused, one of another goes through */
+    off_xfer out_a[1] = {{a, N * sizeof(float), OFF_OUT | OFF_FREE_IF, 0, NULL}};
+    CHECK(off_transfer_async(c, out_a, 1, &other) == OFF_EBUSY, "a transfer of a buffer in use was not refused");
+    CHECK(strstr(off_last_error(), "in flight"), "message: %s", off_last_error());
+    off_xfer in_b[1] = {{b, N * sizeof(float), OFF_IN | OFF_ALLOC_IF | OFF_FREE_IF, 0, NULL}};
+    CHECK(off_transfer_async(c, in_b, 1, &sd) == OFF_OK, "transfer of b: %s", off_last_error());
+    CHECK(off_wait(c, sd, NULL, NULL) == OFF_OK, "transfer of b: %s", off_last_error());
+    CHECK(off_wait(c, sk, r, &nr) == OFF_OK, "sum: %s", off_last_error());
+    CHECK(nr == 1 && r[0] == (double)N, "sum of what the transfer brought: %g, want %d", r[0], N);
+
+    /* out on the DMA lane: the card's copy comes back and is freed */
+    off_arg fill_args[3] = {off_i64(N), off_f64(3.0), off_ptr(a)};
+    CHECK(off_call(c, "off_test_fill", fill_args, 3, use_a, 1, NULL, NULL) == OFF_OK, "fill: %s", off_last_error());
+    CHECK(off_transfer_async(c, out_a, 1, &sd) == OFF_OK && off_wait(c, sd, NULL, NULL) == OFF_OK, "out: %s",
+          off_last_error());
+    for (int i = 0; i < N; i += 4099) CHECK(a[i] == 3.0f, "a[%d] = %g after out", i, a[i]);
+    uint64_t used, peak, nbuf;
+    off_card_memory(c, &used, &peak, &nbuf);
+    CHECK(used == 0 && nbuf == 0, "card memory left: %llu bytes in %llu buffers", (unsigned long long)used,
+          (unsigned long long)nbuf);
+    off_stats total;
+    off_card_stats(c, &total, NULL);
+    CHECK(total.bytes_to_card == 2ull * N * 4 && total.bytes_from_card == 1ull * N * 4,
+          "bytes to %llu from %llu", (unsigned long long)total.bytes_to_card,
+          (unsigned long long)total.bytes_from_card);
+    free(a);
+    free(b);
+    off_card_destroy(c);
+    return 0;
+}
+
 static int t_crash(int how)
 {
     off_card *c = open_card(1, "none", 1 << 20, 0);
@@ -387,7 +450,7 @@ int main(int argc, char **argv)
         {"explicit", t_explicit},         {"async", t_async},           {"crash_segv", t_crash_segv},
         {"crash_abort", t_crash_abort},   {"killed", t_killed},         {"arena_full", t_arena_full},
         {"card_oom", t_card_oom},         {"link_model", t_link_model}, {"threads_cpus", t_threads_cpus},
-        {"kernel_error", t_kernel_error}, {"sec_helpers", t_sec_helpers},
+        {"kernel_error", t_kernel_error}, {"sec_helpers", t_sec_helpers}, {"dma_overlap", t_dma_overlap},
     };
     int passed = 0;
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
