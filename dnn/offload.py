@@ -219,7 +219,7 @@ class Card:
         self._h = _Handle(out[0])
         self._arena = lib.off_card_arena(out[0])
         self._lock = threading.Lock()
-        self._pending = None  # (signal, arrays kept alive) of an asynchronous call
+        self._pending: dict = {}  # signal -> arrays kept alive until its wait (a call, a transfer)
         self.threads, self.cpus, self.link, self.coherence = int(threads), cpus, link, coherence
         _open_cards.add(self)
 
@@ -303,11 +303,11 @@ class Card:
         name = kernel.encode() if kernel else ffi.NULL
         with self._lock:
             check(lib.off_call_async(self._ptr, name, packed, len(args), xf, len(transfers), sig))
-            self._pending = (sig[0], keep)
+            self._pending[sig[0]] = keep
         return sig[0]
 
     def wait(self, signal: int) -> list[float]:
-        """Wait for an asynchronous offload; returns what the kernel put in its results."""
+        """Wait for an asynchronous offload or transfer; returns what the kernel put in its results."""
         res = ffi.new("double[]", lib.OFF_MAX_RESULTS)
         nres = ffi.new("int *")
         while True:
@@ -315,7 +315,7 @@ class Card:
             rc = lib.off_wait_for(self._ptr, signal, _POLL_S, res, nres)
             if rc != lib.OFF_ETIMEDOUT:
                 break
-        self._pending = None
+        self._pending.pop(signal, None)
         check(rc)
         return [res[i] for i in range(nres[0])]
 
@@ -324,9 +324,18 @@ class Card:
         return self.wait(self.call_async(kernel, *args, transfers=transfers))
 
     def transfer(self, transfers, signal: bool = False):
-        """#pragma offload_transfer: move data with no kernel."""
-        sig = self.call_async(None, transfers=transfers)
-        return sig if signal else self.wait(sig)
+        """#pragma offload_transfer: move data with no kernel. With signal=True it goes on the
+        card's DMA lane and returns a signal at once (after streaming the in-data): it crosses
+        while an offload's kernel runs, and wait(signal) finishes it."""
+        if not signal:
+            return self.wait(self.call_async(None, transfers=transfers))
+        keep: list = []
+        xf = _pack_transfers(transfers, keep)
+        sig = ffi.new("uint64_t *")
+        with self._lock:
+            check(lib.off_transfer_async(self._ptr, xf, len(transfers), sig))
+            self._pending[sig[0]] = keep
+        return sig[0]
 
     # -- counters -----------------------------------------------------------------------------
     def stats(self) -> dict:

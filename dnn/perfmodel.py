@@ -8,6 +8,8 @@ For one run, with F training FLOPs, C offload calls, K chunks, T arrays moved an
          + K * chunk_s                        per-chunk host work that is not hidden
          + link(T, B)                         the link: max(real copy time, T * latency + B / bandwidth)
 
+(with overlap, transfers cross while kernels run: computation and link count as their max).
+
 `rate` is fitted per network shape, thread count, mode and granularity from the card's measured
 compute time (MYO's write faults land in the kernels, more of them the more often it synchronises),
 `call_s` and `chunk_s` by least squares over the runs' remaining time, and the real copy rate of
@@ -51,6 +53,7 @@ class Run:
     link: str = "none"
     mode: str = ""         # compute rates are fitted per mode and granularity: MYO's write
     granularity: str = ""  # faults slow its kernels, more the more often it synchronises
+    overlap: bool = False  # transfers cross while kernels run (explicit-overlap): time = max, not sum
 
 
 @dataclass
@@ -81,13 +84,18 @@ class Model:
                 m.copy_bps = sum(r.bytes for r in moved) / sum(r.transfer_real_s for r in moved)
         # Remaining time = call_s * calls + chunk_s * chunks (least squares, non-negative).
         a = np.array([[r.calls, r.chunks] for r in runs], dtype=float)
-        rest = np.array([r.wall_s - r.compute_s - r.transfer_real_s for r in runs])
+        rest = np.array([r.wall_s - m._busy(r.compute_s, r.transfer_real_s, r.overlap) for r in runs])
         if len(runs) >= 2 and np.linalg.matrix_rank(a) == 2:
             coef, *_ = np.linalg.lstsq(a, rest, rcond=None)
             m.call_s, m.chunk_s = max(coef[0], 0.0), max(coef[1], 0.0)
         elif runs:
             m.call_s = max(float(rest.sum()) / max(float(a[:, 0].sum()), 1.0), 0.0)
         return m
+
+    @staticmethod
+    def _busy(compute: float, transfer: float, overlap: bool) -> float:
+        """Card compute and link time as they add up: in sequence, or side by side (overlap)."""
+        return max(compute, transfer) if overlap else compute + transfer
 
     def link_s(self, r: Run, link: str) -> float:
         bw, lat = link_params(link)
@@ -105,7 +113,8 @@ class Model:
         compute = r.flops / self.rate[key]
         overhead = r.calls * self.call_s + r.chunks * self.chunk_s
         transfer = self.link_s(r, link)
-        return {"wall_s": compute + overhead + transfer, "compute_s": compute, "overhead_s": overhead,
+        return {"wall_s": self._busy(compute, transfer, r.overlap) + overhead, "compute_s": compute,
+                "overhead_s": overhead,
                 "transfer_s": transfer}
 
 

@@ -45,12 +45,27 @@ def _epoch_totals(trainer: Trainer, reader: ChunkReader, epoch: int, train: bool
     buffers = {id(b.x): b for b in trainer.buffers}
     t0 = time.perf_counter()
     images = 0
-    for i, (n, xb, _yb) in enumerate(reader.epoch(epoch, buffers=[(b.x, b.y) for b in trainer.buffers])):
+    # With overlap (explicit mode) the next chunk is read before this one trains, so it can cross
+    # to the card meanwhile; this one is put on the card first, since reading the next lets the
+    # reader refill this one's buffer. Otherwise the next chunk is asked for only after.
+    look_ahead = train and trainer.overlaps
+    chunks = enumerate(reader.epoch(epoch, buffers=[(b.x, b.y) for b in trainer.buffers]))
+    item = next(chunks, None)
+    while item is not None:
+        i, (n, xb, _yb) = item
         if i < skip_chunks:
+            item = next(chunks, None)
             continue
         buf = buffers[id(xb)]
         try:
-            r = trainer.train_chunk(buf, n) if train else trainer.evaluate_chunk(buf, n)
+            if look_ahead:
+                trainer.stage(buf, n)
+                item = next(chunks, None)
+                ahead = (buffers[id(item[1][1])], item[1][0]) if item is not None else None
+                r = trainer.train_chunk(buf, n, ahead=ahead)
+            else:
+                r = trainer.train_chunk(buf, n) if train else trainer.evaluate_chunk(buf, n)
+                item = next(chunks, None)
         except DnnError as exc:
             what = where or (f"epoch {epoch + 1}" if train else "evaluation")
             raise type(exc)(f"{what}, chunk {i + 1}: {exc}") from None

@@ -34,6 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--mode", choices=MODES, default="implicit")
     m.add_argument("--explicit-weights", choices=POLICIES, default="resident",
                    help="explicit mode: copy every array every call, or keep weights on the card")
+    m.add_argument("--overlap", action="store_true",
+                   help="explicit mode, chunk granularity: send the next chunk on the card's DMA lane while "
+                        "this one trains (double buffering)")
     m.add_argument("--granularity", choices=GRANULARITIES, default="chunk",
                    help="one offload per chunk, per bunch, or per layer operation")
     m.add_argument("--threads", type=int, default=2, help="worker threads on the card (host mode: here)")
@@ -87,7 +90,7 @@ def main(argv=None) -> int:
                  granularity=args.granularity, bunch=args.bunch, chunk=args.chunk or file_chunk,
                  threads=args.threads, cpus=args.cpus, link=args.link, seed=args.seed, lr=args.lr,
                  momentum=args.momentum, weight_decay=args.weight_decay, init=args.init,
-                 card_memory=int(args.card_memory * 2**20), coherence=args.coherence)
+                 card_memory=int(args.card_memory * 2**20), coherence=args.coherence, overlap=args.overlap)
     cfg.validate()
     if args.plot:
         from .plot import check_png_path

@@ -58,6 +58,7 @@ class Config:
     init: str = "auto"
     card_memory: int = 0
     coherence: str = "shared"  # implicit mode: "shared" or "myo" / "myo-on-demand" / "myo-on-acquire"
+    overlap: bool = False  # explicit mode, chunk granularity: the next chunk crosses while this one trains
 
     def validate(self) -> None:
         if self.mode not in MODES:
@@ -74,6 +75,9 @@ class Config:
                                 "a chunk holds whole bunches; lower --bunch or raise --chunk")
         if self.coherence not in COHERENCES:
             raise DnnValueError(f"unknown coherence '{self.coherence}': use {', '.join(COHERENCES)}")
+        if self.overlap and (self.mode != "explicit" or self.granularity != "chunk"):
+            raise DnnValueError("--overlap sends the next chunk while one trains: it needs --mode explicit and "
+                                "--granularity chunk")
         if self.lr <= 0 or self.momentum < 0 or self.weight_decay < 0:
             raise DnnValueError("--lr must be positive, --momentum and --weight-decay not negative")
 
@@ -86,6 +90,8 @@ class Config:
     @property
     def label(self) -> str:
         m = f"explicit-{self.explicit_weights}" if self.mode == "explicit" else self.mode
+        if self.overlap:
+            m += "-overlap"
         if self.mode == "implicit" and self.coherence != "shared":
             m += "-myo"
         return f"{m}/{self.granularity}"
@@ -118,6 +124,14 @@ class HostExecutor:
 
     def alloc(self, shape, dtype):
         return np.zeros(shape, dtype)
+
+    def run_chunk(self, buf, rows, ahead=None):
+        """Train one chunk in one call. ahead: (buffer, rows) of the chunk that comes next, for
+        executors that can send it while this one trains."""
+        return self.run(lib.DNN_TRAIN_CHUNK, 0, buf, 0, rows)
+
+    def stage(self, buf, rows):
+        """Put a chunk on the card ahead of its call (only explicit mode with overlap does)."""
 
     def run(self, what, layer, buf, row0, rows, aux=None):
         t0 = time.perf_counter()
@@ -169,6 +183,7 @@ class ExplicitExecutor(ImplicitExecutor):
         self.card = Card(threads=cfg.threads, cpus=cfg.cpus, link=cfg.link, arena_bytes=1 << 20,
                          card_memory=cfg.card_memory)
         self.on_card = False
+        self.staged = None  # overlap: (buffer, rows) whose rows are on the card already
 
     def alloc(self, shape, dtype):
         return np.zeros(shape, dtype)
@@ -183,9 +198,48 @@ class ExplicitExecutor(ImplicitExecutor):
             self.card.transfer([In(a, alloc_if=True, free_if=False) for a in arrays])
             self.on_card = True
 
+    @staticmethod
+    def _rows_in(buf, rows):
+        """The chunk's rows and labels, kept on the card until the call that trains them."""
+        return [In(buf.x[:rows], free_if=False), In(buf.y[:rows], free_if=False)]
+
+    def stage(self, buf, rows):
+        if self.staged != (buf, rows):
+            self.card.transfer(self._rows_in(buf, rows))
+            self.staged = (buf, rows)
+
+    def run_chunk(self, buf, rows, ahead=None):
+        """With overlap: the chunk was staged on the card (by stage, or by the previous call's
+        transfer); its call uses it there and frees it, and the next chunk crosses on the DMA
+        lane while this one trains — double buffering, as LEO code did with offload_transfer
+        signal()/wait() around the offload."""
+        if not self.t.cfg.overlap:
+            return self.run(lib.DNN_TRAIN_CHUNK, 0, buf, 0, rows)
+        self.stage(buf, rows)
+        x, y = buf.x[:rows], buf.y[:rows]
+        sig = self._post(lib.DNN_TRAIN_CHUNK, 0, x, y, rows, None, [NoCopy(x, free_if=True), NoCopy(y, free_if=True)])
+        self.staged = None
+        try:
+            if ahead is not None:
+                self.card.wait(self.card.transfer(self._rows_in(*ahead), signal=True))
+                self.staged = ahead
+        finally:
+            result = self.card.wait(sig)
+        return result
+
     def run(self, what, layer, buf, row0, rows, aux=None):
-        net = self.t.net
         x, y = buf.x[row0:row0 + rows], buf.y[row0:row0 + rows]
+        if self.resident and self.t.cfg.granularity == "op" and what != lib.DNN_EVAL_CHUNK:
+            last = what == lib.DNN_OP_UPDATE and layer == self.t.net.arch.nlayers - 1
+            chunk_xf = ([In(x, free_if=False), In(y, free_if=False)] if what == lib.DNN_OP_FETCH
+                        else [NoCopy(x, free_if=last), NoCopy(y, free_if=last)])
+        else:
+            chunk_xf = [In(x), In(y)]
+        return self.card.wait(self._post(what, layer, x, y, rows, aux, chunk_xf))
+
+    def _post(self, what, layer, x, y, rows, aux, chunk_xf):
+        """Post one call of dnn_x: the network's transfers (by policy), the chunk's, the counts'."""
+        net = self.t.net
         starts = what in (lib.DNN_TRAIN_CHUNK, lib.DNN_TRAIN_BUNCH, lib.DNN_OP_FETCH, lib.DNN_EVAL_CHUNK)
         if self.resident:
             self.upload()
@@ -193,21 +247,14 @@ class ExplicitExecutor(ImplicitExecutor):
             # between the operations of one bunch the card's copy holds the bunch state.
             xf = [In(net.struct, alloc_if=False, free_if=False) if starts else NoCopy(net.struct)]
             xf += [NoCopy(a) for a in self._network()]
-            if self.t.cfg.granularity == "op" and what != lib.DNN_EVAL_CHUNK:
-                last = what == lib.DNN_OP_UPDATE and layer == net.arch.nlayers - 1
-                chunk_xf = ([In(x, free_if=False), In(y, free_if=False)] if what == lib.DNN_OP_FETCH
-                            else [NoCopy(x, free_if=last), NoCopy(y, free_if=last)])
-            else:
-                chunk_xf = [In(x), In(y)]
         else:  # copy: every array in and out on every call, as the original port did
             xf = [InOut(net.struct)] + [InOut(a) for a in self._network()]
-            chunk_xf = [In(x), In(y)]
         xf += chunk_xf
         if aux is not None:
             xf.append(InOut(aux))
         b = net.blocks
-        return self.card.call("cilkpp_dnn_x", what, layer, net.struct, b["params"], b["grads"], b["moment"],
-                              b["acts"], b["errs"], x, y, rows, aux, transfers=xf)
+        return self.card.call_async("cilkpp_dnn_x", what, layer, net.struct, b["params"], b["grads"], b["moment"],
+                                    b["acts"], b["errs"], x, y, rows, aux, transfers=xf)
 
     def pull_weights(self):
         """Bring resident weights and momentum back (evaluation on the host, checkpoints)."""
@@ -272,14 +319,24 @@ class Trainer:
     def set_lr(self, lr: float) -> None:
         self.net.set_hyper(lr, self.cfg.momentum, self.cfg.weight_decay)
 
-    def train_chunk(self, buf: ChunkBuffer, rows: int) -> np.ndarray:
-        """Train on the first `rows` rows of buf. Returns [loss_sum, correct, images, bunches]."""
+    @property
+    def overlaps(self) -> bool:
+        """Explicit mode sends the next chunk while one trains: train_chunk wants it (ahead)."""
+        return self.cfg.mode == "explicit" and self.cfg.overlap
+
+    def stage(self, buf: ChunkBuffer, rows: int) -> None:
+        """Overlap: move buf's rows to the card now, so buf may be refilled before they train."""
+        self.exec.stage(buf, rows)
+
+    def train_chunk(self, buf: ChunkBuffer, rows: int, ahead: tuple | None = None) -> np.ndarray:
+        """Train on the first `rows` rows of buf. Returns [loss_sum, correct, images, bunches].
+        ahead: (buffer, rows) of the next chunk, already read (overlap only)."""
         total = np.zeros(4)
         run, L = self.exec.run, self.cfg.arch.nlayers
         buf.start(rows)
         g = self.cfg.granularity
         if g == "chunk":
-            total += run(lib.DNN_TRAIN_CHUNK, 0, buf, 0, rows)
+            total += self.exec.run_chunk(buf, rows, ahead)
             return total
         for row0 in range(0, rows, self.cfg.bunch):
             n = min(self.cfg.bunch, rows - row0)

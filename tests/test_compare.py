@@ -44,6 +44,16 @@ def test_model_recovers_known_parameters():
     assert m.predict(r, link="200,0")["transfer_s"] == pytest.approx(r.bytes / copy_bps)
 
 
+def test_model_overlap_counts_the_longer_of_compute_and_link():
+    m = Model(rate={("a", 1, "explicit-overlap", "chunk"): 1e9}, call_s=1e-3)
+    r = Run(arch="a", threads=1, flops=2e9, calls=10, chunks=5, transfers=4, bytes=int(6.4e9), wall_s=0,
+            compute_s=2.0, mode="explicit-overlap", granularity="chunk", overlap=True)
+    p = m.predict(r, link="knc-pcie")  # 1 s across the link, 2 s of compute: hidden
+    assert p["wall_s"] == pytest.approx(2.0 + 10e-3)
+    r.bytes = int(19.2e9)  # 3 s across the link: the link sets the pace
+    assert m.predict(r, link="knc-pcie")["wall_s"] == pytest.approx(3.0 + 4 * 12e-6 + 10e-3)
+
+
 def test_link_params():
     assert link_params("none") == (0.0, 0.0)
     assert link_params("6.4,12") == pytest.approx((6.4e9, 12e-6))
@@ -59,13 +69,16 @@ def test_compare_runs_and_writes_its_outputs(tmp_path, small_dataset):
     doc = json.loads((out / "compare.json").read_text())
     assert doc["meta"]["identical"].startswith("All runs ended with bit-identical weights")
     runs = doc["runs"]
-    assert len(runs) == 2 * (1 + 4 * 2)  # host once; implicit, implicit-myo, explicit-copy, -resident per link
+    # host once; implicit, implicit-myo, explicit-copy, -resident per link; explicit-overlap at chunk only
+    assert len(runs) == 2 * (1 + 4 * 2) + 2
     for key in compare.COLUMNS + ["chunks", "transfers", "images"]:
         assert all(key in r for r in runs), key
     by = {(r["mode"], r["granularity"], r["link"]): r for r in runs}
     assert by[("implicit", "op", "none")]["bytes_to_card"] == 0
     assert by[("implicit-myo", "op", "none")]["myo_bytes_to_card"] > 0  # MYO moves pages
     assert by[("explicit-copy", "op", "none")]["bytes_to_card"] > by[("explicit-copy", "chunk", "none")]["bytes_to_card"]
+    assert (by[("explicit-overlap", "chunk", "knc-pcie")]["bytes_to_card"]
+            == by[("explicit-resident", "chunk", "knc-pcie")]["bytes_to_card"])
     assert "FLOP per byte" in doc["meta"]["explanation"]
     assert "mean absolute error" in doc["meta"]["model_text"]
     for png in ("split.png", "granularity.png"):

@@ -120,3 +120,31 @@ def test_an_evaluation_error_names_the_epoch_it_followed(small_dataset, monkeypa
     monkeypatch.setattr(Trainer, "evaluate_chunk", failing_in_epoch_two)
     with pytest.raises(dnn.KernelError, match=r"^evaluation after epoch 2, chunk 1: kernel 'cilkpp_dnn' failed: boom$"):
         train(small_cfg(), small_dataset, epochs=3, quiet=True)
+
+
+def test_overlap_trains_the_same_bits_as_implicit(small_dataset):
+    """Explicit mode with --overlap reads each chunk ahead and sends it on the card's DMA lane while
+    the previous one trains (prefetch thread on): the weights are those of implicit mode, bit for bit,
+    and the same bytes cross as without overlap."""
+    implicit = train(small_cfg(mode="implicit"), small_dataset, 3, quiet=True, keep_trainer=True)
+    resident = train(small_cfg(mode="explicit"), small_dataset, 3, quiet=True, keep_trainer=True)
+    overlap = train(small_cfg(mode="explicit", overlap=True), small_dataset, 3, quiet=True, keep_trainer=True)
+    assert np.array_equal(implicit["_weights"], overlap["_weights"])
+    assert overlap["test_accuracy"] == implicit["test_accuracy"]
+    assert overlap["bytes_to_card"] == resident["bytes_to_card"] > 3 * 300 * (20 * 4 + 4)
+
+
+def test_overlap_resumes_to_the_same_weights(tmp_path, small_dataset):
+    full = train(small_cfg(mode="explicit", overlap=True), small_dataset, 3, quiet=True, keep_trainer=True)
+    ck = tmp_path / "ck.h5"
+    train(small_cfg(mode="explicit", overlap=True), small_dataset, 1, checkpoint=str(ck), quiet=True)
+    resumed = train(small_cfg(mode="explicit", overlap=True), small_dataset, 3, resume=str(ck), quiet=True,
+                    keep_trainer=True)
+    assert np.array_equal(full["_weights"], resumed["_weights"])
+
+
+@pytest.mark.parametrize("extra", [["--mode", "implicit"], ["--mode", "explicit", "--granularity", "bunch"]])
+def test_overlap_needs_explicit_mode_at_chunk_granularity(small_dataset, extra):
+    r = cli("--data", str(small_dataset), "--arch", "20-32-5", "--bunch", "16", "--overlap", *extra, "--quiet")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "--overlap" in r.stderr and "--mode explicit" in r.stderr and "--granularity chunk" in r.stderr
