@@ -36,6 +36,26 @@ class WeightsDiffer(DnnError, RuntimeError):
     """Runs that must agree bit for bit did not."""
 
 
+def split_links(text: str) -> list[str]:
+    """--links "none,knc-pcie,1,12": names, and BW_GBs,LAT_us pairs kept together."""
+    def number(t):
+        try:
+            float(t)
+            return True
+        except ValueError:
+            return False
+
+    toks, out, i = [t.strip() for t in text.replace(";", ",").split(",") if t.strip()], [], 0
+    while i < len(toks):
+        if number(toks[i]) and i + 1 < len(toks) and number(toks[i + 1]):
+            out.append(f"{toks[i]},{toks[i + 1]}")
+            i += 2
+        else:
+            out.append(toks[i])
+            i += 1
+    return out
+
+
 def plan(modes, granularities, links):
     """(mode, granularity, link) to run. Host mode has no card, so it runs once per granularity;
     explicit-overlap (resident weights, the next chunk sent while one trains) is a chunk-granularity mode."""
@@ -194,7 +214,7 @@ def main(argv=None) -> int:
     p.add_argument("--modes", default=",".join(MODES),
                    help="implicit-myo: implicit with MYO page coherence (each side its own copy)")
     p.add_argument("--granularity", default="chunk,bunch,op")
-    p.add_argument("--links", default="none,knc-pcie")
+    p.add_argument("--links", default="none,knc-pcie", help="link models; a BW_GBs,LAT_us pair counts as one")
     p.add_argument("--threads", type=int, default=1, help="card threads (1: runs must agree bit for bit)")
     p.add_argument("--bunch", type=int, default=100)
     p.add_argument("--chunk", type=int, help="rows per chunk (default: the file's)")
@@ -209,7 +229,7 @@ def main(argv=None) -> int:
 
     modes = [m.strip() for m in a.modes.split(",") if m.strip()]
     grans = [g.strip() for g in a.granularity.split(",") if g.strip()]
-    links = [x.strip() for x in a.links.split(",") if x.strip()]
+    links = split_links(a.links)
     for m in modes:
         if m not in MODES:
             raise DnnValueError(f"unknown mode '{m}' in --modes: use {', '.join(MODES)}")

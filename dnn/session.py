@@ -45,10 +45,10 @@ def _epoch_totals(trainer: Trainer, reader: ChunkReader, epoch: int, train: bool
     buffers = {id(b.x): b for b in trainer.buffers}
     t0 = time.perf_counter()
     images = 0
-    # With overlap (explicit mode) the next chunk is read before this one trains, so it can cross
+    # With overlap (explicit mode) the next chunk is read before this one runs, so it can cross
     # to the card meanwhile; this one is put on the card first, since reading the next lets the
     # reader refill this one's buffer. Otherwise the next chunk is asked for only after.
-    look_ahead = train and trainer.overlaps
+    look_ahead = trainer.overlaps
     chunks = enumerate(reader.epoch(epoch, buffers=[(b.x, b.y) for b in trainer.buffers]))
     item = next(chunks, None)
     while item is not None:
@@ -62,7 +62,8 @@ def _epoch_totals(trainer: Trainer, reader: ChunkReader, epoch: int, train: bool
                 trainer.stage(buf, n)
                 item = next(chunks, None)
                 ahead = (buffers[id(item[1][1])], item[1][0]) if item is not None else None
-                r = trainer.train_chunk(buf, n, ahead=ahead)
+                r = (trainer.train_chunk(buf, n, ahead=ahead) if train
+                     else trainer.evaluate_chunk(buf, n, ahead=ahead))
             else:
                 r = trainer.train_chunk(buf, n) if train else trainer.evaluate_chunk(buf, n)
                 item = next(chunks, None)

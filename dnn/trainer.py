@@ -125,10 +125,10 @@ class HostExecutor:
     def alloc(self, shape, dtype):
         return np.zeros(shape, dtype)
 
-    def run_chunk(self, buf, rows, ahead=None):
-        """Train one chunk in one call. ahead: (buffer, rows) of the chunk that comes next, for
-        executors that can send it while this one trains."""
-        return self.run(lib.DNN_TRAIN_CHUNK, 0, buf, 0, rows)
+    def run_chunk(self, buf, rows, ahead=None, what=lib.DNN_TRAIN_CHUNK, aux=None):
+        """Train (or evaluate) one chunk in one call. ahead: (buffer, rows) of the chunk that comes
+        next, for executors that can send it while this one runs."""
+        return self.run(what, 0, buf, 0, rows, aux)
 
     def stage(self, buf, rows):
         """Put a chunk on the card ahead of its call (only explicit mode with overlap does)."""
@@ -208,16 +208,16 @@ class ExplicitExecutor(ImplicitExecutor):
             self.card.transfer(self._rows_in(buf, rows))
             self.staged = (buf, rows)
 
-    def run_chunk(self, buf, rows, ahead=None):
+    def run_chunk(self, buf, rows, ahead=None, what=lib.DNN_TRAIN_CHUNK, aux=None):
         """With overlap: the chunk was staged on the card (by stage, or by the previous call's
         transfer); its call uses it there and frees it, and the next chunk crosses on the DMA
         lane while this one trains — double buffering, as LEO code did with offload_transfer
         signal()/wait() around the offload."""
         if not self.t.cfg.overlap:
-            return self.run(lib.DNN_TRAIN_CHUNK, 0, buf, 0, rows)
+            return self.run(what, 0, buf, 0, rows, aux)
         self.stage(buf, rows)
         x, y = buf.x[:rows], buf.y[:rows]
-        sig = self._post(lib.DNN_TRAIN_CHUNK, 0, x, y, rows, None, [NoCopy(x, free_if=True), NoCopy(y, free_if=True)])
+        sig = self._post(what, 0, x, y, rows, aux, [NoCopy(x, free_if=True), NoCopy(y, free_if=True)])
         self.staged = None
         try:
             if ahead is not None:
@@ -321,7 +321,8 @@ class Trainer:
 
     @property
     def overlaps(self) -> bool:
-        """Explicit mode sends the next chunk while one trains: train_chunk wants it (ahead)."""
+        """Explicit mode sends the next chunk while one runs: train_chunk and evaluate_chunk want it
+        (ahead)."""
         return self.cfg.mode == "explicit" and self.cfg.overlap
 
     def stage(self, buf: ChunkBuffer, rows: int) -> None:
@@ -355,9 +356,9 @@ class Trainer:
                 run(lib.DNN_OP_UPDATE, l, buf, row0, n)
         return total
 
-    def evaluate_chunk(self, buf: ChunkBuffer, rows: int) -> np.ndarray:
+    def evaluate_chunk(self, buf: ChunkBuffer, rows: int, ahead: tuple | None = None) -> np.ndarray:
         buf.start(rows)
-        return np.asarray(self.exec.run(lib.DNN_EVAL_CHUNK, 0, buf, 0, rows, self.confusion))
+        return np.asarray(self.exec.run_chunk(buf, rows, ahead, lib.DNN_EVAL_CHUNK, self.confusion))
 
     def stats(self) -> dict:
         return self.exec.stats()

@@ -54,6 +54,11 @@ def test_model_overlap_counts_the_longer_of_compute_and_link():
     assert m.predict(r, link="knc-pcie")["wall_s"] == pytest.approx(3.0 + 4 * 12e-6 + 10e-3)
 
 
+def test_links_list_keeps_bandwidth_latency_pairs_together():
+    assert compare.split_links("none,knc-pcie,1,12") == ["none", "knc-pcie", "1,12"]
+    assert compare.split_links("0.5,20;pcie3-x16") == ["0.5,20", "pcie3-x16"]
+
+
 def test_link_params():
     assert link_params("none") == (0.0, 0.0)
     assert link_params("6.4,12") == pytest.approx((6.4e9, 12e-6))
