@@ -124,6 +124,31 @@ def test_card_dies_mid_chunk(tmp_path, fault_dataset, reference, sig, what):
     assert_resumes_to_reference(fault_dataset, ck, reference)
 
 
+def test_card_dies_with_a_transfer_on_the_dma_lane(tmp_path, fault_dataset, reference):
+    """Explicit mode with --overlap: the card is killed while a kernel runs and the next chunk
+    crosses on its DMA lane; one line, nothing left behind, and the checkpoint resumes to the
+    uninterrupted run's weights."""
+    ck = tmp_path / "ck.h5"
+    shm = set(os.listdir("/dev/shm"))
+    overlap = ["--mode", "explicit", "--overlap"]
+    proc = start("--data", fault_dataset, *RUN, *overlap, "--checkpoint", ck)
+    card = wait_for_card(proc)
+    time.sleep(0.4 + random.random() * 0.4)
+    os.kill(card, signal.SIGKILL)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 2
+    line = assert_one_line(err, "signal 9", f"--resume {ck}")
+    # in a kernel, or in the transfer that stages a pass's first chunk
+    assert "died while running kernel 'cilkpp_dnn_x'" in line or "died during a transfer" in line, line
+    assert gone_within(card, 1.0)
+    assert set(os.listdir("/dev/shm")) == shm
+    only_the_checkpoint_left(tmp_path, ck)
+    r = cli("--data", fault_dataset, *RUN, *overlap, "--checkpoint", ck, "--resume", ck)
+    assert r.returncode == 0, r.stderr
+    after = ckpt.load(ck)
+    assert np.array_equal(after.params, reference.params) and np.array_equal(after.moment, reference.moment)
+
+
 # ---- 2. Ctrl-C and SIGTERM -------------------------------------------------------------------
 
 
