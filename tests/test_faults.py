@@ -152,12 +152,15 @@ def test_card_dies_with_a_transfer_on_the_dma_lane(tmp_path, fault_dataset, refe
 # ---- 2. Ctrl-C and SIGTERM -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("sig,status,word", [(signal.SIGINT, 130, "interrupted"),
-                                             (signal.SIGTERM, 143, "terminated")])
-def test_interrupt_writes_last_complete_chunk_and_cleans_up(tmp_path, fault_dataset, reference, sig, status, word):
+@pytest.mark.parametrize("sig,status,word,mode", [(signal.SIGINT, 130, "interrupted", []),
+                                                  (signal.SIGTERM, 143, "terminated", []),
+                                                  (signal.SIGINT, 130, "interrupted", ["--mode", "explicit", "--overlap"])],
+                         ids=["sigint", "sigterm", "sigint-overlap"])
+def test_interrupt_writes_last_complete_chunk_and_cleans_up(tmp_path, fault_dataset, reference, sig, status, word,
+                                                            mode):
     ck = tmp_path / "ck.h5"
     shm = set(os.listdir("/dev/shm"))
-    proc = start("--data", fault_dataset, *RUN, "--checkpoint", ck)
+    proc = start("--data", fault_dataset, *RUN, *mode, "--checkpoint", ck)
     card = wait_for_card(proc)
     time.sleep(0.4 + random.random() * 0.4)
     proc.send_signal(sig)
