@@ -31,7 +31,12 @@ Offload
   struct sent as one transfer (inout, so assignments come back; in-only for asynchronous calls);
   other pointers are passed as pointer arguments (the runtime checks they lie in the shared arena).
   ``_Cilk_offload f(x)`` calls a generated host stub that packs the arguments into off_arg[] and
-  calls the kernel generated for ``f`` (which must be ``_Cilk_shared``).
+  calls the kernel of ``f`` (which must be ``_Cilk_shared``). The file that defines a
+  ``_Cilk_shared`` function exports its kernel: ``cilkpp_f`` for an external function (so an
+  offload from another translated file, or a host program calling the runtime, reaches it by
+  name), ``cilkpp_<file>_f`` for a static one. A function whose parameters cannot cross (structs
+  by value) is exported only if something offloads it, and then it is an error. In host code, a
+  clause naming a NULL pointer of length 0 moves nothing (an optional array).
   ``_Cilk_shared`` globals live in the shared arena: each becomes a pointer allocated and
   initialised at start-up; kernels receive a table of those pointers as hidden first argument.
   Globals that are not ``_Cilk_shared`` have a separate copy on the card (as on the real device).
