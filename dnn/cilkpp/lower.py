@@ -1142,8 +1142,11 @@ class Lowerer:
             pre.append(f"{'static ' if is_async else ''}{fr} {fv};")
             for name, decl in frame:
                 src = gen(self.rx(c_ast.ID(name, coord), Env()))
-                pre.append(f"memcpy(&{fv}.{name}, &{src}, sizeof {fv}.{name});")
                 x = named.get(name)
+                if x is not None and x["dir"] == "out":  # out(): nothing goes in (the value may be unset)
+                    pre.append(f"memset(&{fv}.{name}, 0, sizeof {fv}.{name});")
+                else:
+                    pre.append(f"memcpy(&{fv}.{name}, &{src}, sizeof {fv}.{name});")
                 if not is_async and (x is None or x["dir"] in ("out", "inout")):
                     post.append(f"memcpy(&{src}, &{fv}.{name}, sizeof {fv}.{name});")
             args.append(f"off_ptr(&{fv})")
