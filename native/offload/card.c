@@ -388,6 +388,8 @@ int main(int argc, char **argv)
     atomic_store(&ctl->card_state, OFF_CARD_READY);
     off_futex_bump(&ctl->lane[OFF_LANE_CALL].ev_host, &ctl->lane[OFF_LANE_CALL].host_sleeping);
     serve_lane(&ctl->lane[OFF_LANE_CALL]);
+    pthread_mutex_lock(&card.lock); /* the DMA thread may still be serving */
     drop_cache();
+    pthread_mutex_unlock(&card.lock);
     return 0;
 }
