@@ -89,6 +89,26 @@ def test_explicit_refuses_untransferred_host_pointer():
             card.call("off_test_axpy", 4, 1.0, x, y, transfers=[InOut(y)])
 
 
+def test_transfer_with_signal_crosses_while_a_kernel_runs():
+    """card.transfer(..., signal=True) goes on the DMA lane: posted while a call is in flight, done
+    before its kernel ends, and the next call finds the data on the card."""
+    a = np.arange(1 << 20, dtype=np.float32) % 7
+    with Card(threads=1, link="0.05,0") as card:  # 4 MB: 80 ms across the modelled bus
+        t0 = time.perf_counter()
+        call = card.call_async("off_test_sleep", 0.4)
+        dma = card.transfer([In(a, free_if=False)], signal=True)
+        assert dma != call
+        card.wait(dma)
+        crossed = time.perf_counter() - t0
+        card.wait(call)
+        both = time.perf_counter() - t0
+        assert 0.08 <= crossed < 0.4 <= both < 0.4 + 0.08, (crossed, both)
+        running = card.call_async("off_test_sleep_sum", 0.2, a.size, a, transfers=[NoCopy(a)])
+        with pytest.raises(dnn.DnnError, match="in flight"):  # a buffer the running call uses
+            card.transfer([Out(a, alloc_if=False)], signal=True)
+        assert card.wait(running)[0] == pytest.approx(float(a.sum(dtype=np.float64)))
+
+
 def test_asynchronous_call_lets_the_host_work():
     with Card() as card:
         t0 = time.perf_counter()
