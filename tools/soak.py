@@ -31,7 +31,7 @@ from dnn import checkpoint as ckpt  # noqa: E402
 from dnn.data import ChunkReader  # noqa: E402
 from dnn.errors import CardDiedError  # noqa: E402
 from dnn.network import Arch  # noqa: E402
-from dnn.session import evaluate  # noqa: E402
+from dnn.session import _epoch_totals, evaluate  # noqa: E402
 from dnn.trainer import Config, Trainer  # noqa: E402
 from conftest import card_processes  # noqa: E402  (the tests' way of finding card processes)
 
@@ -69,33 +69,36 @@ def make_dataset(folder: Path, rows: int, chunk_rows: int) -> Path:
 
 
 def one_cycle(i: int, data: Path, ck: Path, args) -> tuple[int, int, bool]:
-    """Returns (chunks trained, card RSS in KiB seen while it ran, whether the card was killed)."""
-    mode = ("implicit", "explicit")[i % 2]
+    """Returns (chunks trained, card RSS in KiB seen while it ran, whether the card was killed).
+    Cycles rotate implicit, explicit and explicit with --overlap (the DMA lane); training goes
+    through the session's chunk loop, which reads ahead for overlap."""
+    mode = ("implicit", "explicit", "explicit")[i % 3]
     cfg = Config(arch=Arch.parse(args.arch), mode=mode, explicit_weights="resident", bunch=20,
-                 chunk=args.chunk_rows, threads=1, seed=i)
+                 chunk=args.chunk_rows, threads=1, seed=i, overlap=i % 3 == 2)
     kill = args.kill_every > 0 and i % args.kill_every == args.kill_every - 1
-    chunks, card_rss = 0, 0
+    seen = {"chunks": 0, "rss": 0}
     with ChunkReader(data, "train", shuffle=True, seed=i) as train_r, \
             ChunkReader(data, "test", shuffle=False) as test_r, \
             Trainer(cfg, train_r.input_dim, train_r.num_classes) as t:
-        buffers = {id(b.x): b for b in t.buffers}
+
+        def after_chunk(done):
+            seen["chunks"] = done
+            if done == 1:
+                seen["rss"] = rss_kib(t.card_pid())
+                if kill:
+                    os.kill(t.card_pid(), signal.SIGKILL)
+
         try:
-            for k, (n, xb, _) in enumerate(train_r.epoch(i, buffers=[(b.x, b.y) for b in t.buffers])):
-                if k == 1:
-                    card_rss = rss_kib(t.card_pid())
-                    if kill:
-                        os.kill(t.card_pid(), signal.SIGKILL)
-                t.train_chunk(buffers[id(xb)], n)
-                chunks += 1
+            _epoch_totals(t, train_r, i, train=True, on_chunk=after_chunk)
         except CardDiedError as exc:
-            assert kill and "died while running kernel" in str(exc), exc
-            return chunks, card_rss, True
+            assert kill and ("died while running kernel" in str(exc) or "died during a transfer" in str(exc)), exc
+            return seen["chunks"], seen["rss"], True
         assert not kill, "the killed card was not noticed"
         evaluate(t, test_r)
         t.sync_weights()
         ckpt.save(ck, ckpt.Checkpoint(arch=str(cfg.arch), activation="relu", bunch=cfg.bunch,
                                       params=t.net.blocks["params"], moment=t.net.blocks["moment"], epoch=1))
-    return chunks, card_rss, False
+    return seen["chunks"], seen["rss"], False
 
 
 def main(argv=None) -> int:

@@ -635,6 +635,7 @@ int off_wait_for(off_card *c, uint64_t signal, double timeout_s, double *result,
     off_clear_error();
     if (!c || !c->ctl) return off_fail(OFF_EARG, "the card is stopped");
     host_lane *h = &c->lane[signal % OFF_LANES];
+    if (c->dead && signal / OFF_LANES == h->seq) return died(c); /* found dead while on the other lane */
     if (!h->in_flight || signal / OFF_LANES != h->seq)
         return off_fail(OFF_EARG, "no offload in flight with signal %llu", (unsigned long long)signal);
     off_lane *L = h->wire;

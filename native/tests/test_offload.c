@@ -262,6 +262,30 @@ static int t_dma_overlap(void)
     return 0;
 }
 
+/* The card dies with a call and a transfer in flight: both waits say so (not "no such signal"). */
+static int t_dma_card_dies(void)
+{
+    off_card *c = open_card(1, "0.05,0", 1 << 20, 0);
+    CHECK(c, "open");
+    enum { N = 1 << 20 };
+    float *a = calloc(N, sizeof(float));
+    uint64_t sk, sd;
+    off_arg sleep_arg[1] = {off_f64(5.0)};
+    CHECK(off_call_async(c, "off_test_sleep", sleep_arg, 1, NULL, 0, &sk) == OFF_OK, "call: %s", off_last_error());
+    off_xfer in_a[1] = {{a, N * sizeof(float), OFF_IN | OFF_ALLOC_IF | OFF_FREE_IF, 0, NULL}};
+    CHECK(off_transfer_async(c, in_a, 1, &sd) == OFF_OK, "transfer: %s", off_last_error());
+    kill(off_card_pid(c), SIGKILL);
+    double t0 = off_now();
+    CHECK(off_wait(c, sd, NULL, NULL) == OFF_EDIED, "transfer wait: %s", off_last_error());
+    CHECK(off_wait(c, sk, NULL, NULL) == OFF_EDIED, "call wait after the transfer's: %s", off_last_error());
+    CHECK(strstr(off_last_error(), "off_test_sleep") && strstr(off_last_error(), "signal 9"), "message: %s",
+          off_last_error());
+    CHECK(off_now() - t0 < 1.0, "took %.2f s to notice", off_now() - t0);
+    free(a);
+    off_card_destroy(c);
+    return 0;
+}
+
 static int t_crash(int how)
 {
     off_card *c = open_card(1, "none", 1 << 20, 0);
@@ -451,6 +475,7 @@ int main(int argc, char **argv)
         {"crash_abort", t_crash_abort},   {"killed", t_killed},         {"arena_full", t_arena_full},
         {"card_oom", t_card_oom},         {"link_model", t_link_model}, {"threads_cpus", t_threads_cpus},
         {"kernel_error", t_kernel_error}, {"sec_helpers", t_sec_helpers}, {"dma_overlap", t_dma_overlap},
+        {"dma_card_dies", t_dma_card_dies},
     };
     int passed = 0;
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
