@@ -80,8 +80,9 @@ __attribute__((unused)) static void __cilkpp_card_flush(void)
 #endif
 }
 
-/* Tags of signal()/wait(): the host address named in the clause -> the runtime's signal. */
-static struct { uintptr_t tag; uint64_t sig; int live; } __cilkpp_signals[64] __attribute__((unused));
+/* Tags of signal()/wait(): the host address named in the clause -> the runtime's signal.
+ * state: 0 free, 1 in flight, 2 finished early (its wait() returns at once). */
+static struct { uintptr_t tag; uint64_t sig; int state; } __cilkpp_signals[64] __attribute__((unused));
 
 __attribute__((unused)) static void __cilkpp_local(const char *kernel, const off_arg *a, int na,
                                                    const off_xfer *x, int nx, double *res, int *nres,
@@ -105,6 +106,7 @@ __attribute__((unused)) static void __cilkpp_call(long target, int use_card, int
 }
 __attribute__((unused)) static void __cilkpp_wait(uintptr_t tag, const char *where) { (void)tag; (void)where; }
 #else
+static void __cilkpp_finish(off_card *c, int lane, uintptr_t tag, const char *where);
 /* Every mic:n names the one card (Intel maps n to card n % number_of_cards). */
 __attribute__((unused)) static void __cilkpp_call(long target, int use_card, int mandatory, const char *kernel,
         const off_arg *a, int na, const off_xfer *x, int nx, uintptr_t tag, double *res, int *nres,
@@ -121,16 +123,22 @@ __attribute__((unused)) static void __cilkpp_call(long target, int use_card, int
     if (nx <= OFF_MAX_XFERS) x = __x, nx = __n;
     if (c && use_card) {
         int rc;
+        /* offload_transfer ... signal() goes on the card's DMA lane, so it crosses while an offload
+         * runs; everything else on the call lane. The runtime keeps one request in flight per
+         * lane: one still there is finished first (LEO code may leave many signals pending). */
+        int lane = tag && !kernel ? OFF_LANE_DMA : OFF_LANE_CALL;
+        __cilkpp_finish(c, lane, 0, where);
         if (tag) {
             uint64_t sig = 0;
-            rc = off_call_async(c, kernel, a, na, x, nx, &sig);
+            __cilkpp_finish(c, -1, tag, where); /* a tag used again */
+            rc = lane == OFF_LANE_DMA ? off_transfer_async(c, x, nx, &sig) : off_call_async(c, kernel, a, na, x, nx, &sig);
             if (rc == OFF_OK) {
                 int i = 0;
-                while (i < 64 && __cilkpp_signals[i].live && __cilkpp_signals[i].tag != tag) i++;
+                while (i < 64 && __cilkpp_signals[i].state) i++;
                 if (i == 64) __cilkpp_fatal(where, "more than 64 signals pending");
                 __cilkpp_signals[i].tag = tag;
                 __cilkpp_signals[i].sig = sig;
-                __cilkpp_signals[i].live = 1;
+                __cilkpp_signals[i].state = 1;
             }
         } else {
             rc = off_call(c, kernel, a, na, x, nx, res, nres);
@@ -142,13 +150,28 @@ __attribute__((unused)) static void __cilkpp_call(long target, int use_card, int
     __cilkpp_local(kernel, a, na, x, nx, res, nres, where);
 }
 
+/* lane >= 0: finishes the request in flight on that lane (its wait() will return at once).
+ * Otherwise: finishes and forgets what `tag` signalled before, as the tag is about to be reused. */
+static void __cilkpp_finish(off_card *c, int lane, uintptr_t tag, const char *where)
+{
+    for (int i = 0; i < 64; i++) {
+        int st = __cilkpp_signals[i].state;
+        if (!st) continue;
+        if (lane >= 0 ? st != 1 || (int)(__cilkpp_signals[i].sig % OFF_LANES) != lane : __cilkpp_signals[i].tag != tag)
+            continue;
+        if (st == 1 && off_wait(c, __cilkpp_signals[i].sig, NULL, NULL) != OFF_OK) __cilkpp_fatal(where, off_last_error());
+        __cilkpp_signals[i].state = lane >= 0 ? 2 : 0;
+    }
+}
+
 __attribute__((unused)) static void __cilkpp_wait(uintptr_t tag, const char *where)
 {
     off_card *c = off_default_card();
     for (int i = 0; i < 64; i++)
-        if (__cilkpp_signals[i].live && __cilkpp_signals[i].tag == tag) {
-            __cilkpp_signals[i].live = 0;
-            if (c && off_wait(c, __cilkpp_signals[i].sig, NULL, NULL) != OFF_OK) __cilkpp_fatal(where, off_last_error());
+        if (__cilkpp_signals[i].state && __cilkpp_signals[i].tag == tag) {
+            if (__cilkpp_signals[i].state == 1 && c && off_wait(c, __cilkpp_signals[i].sig, NULL, NULL) != OFF_OK)
+                __cilkpp_fatal(where, off_last_error());
+            __cilkpp_signals[i].state = 0;
             return;
         }
     if (c) __cilkpp_fatal(where, "wait() on a tag that no pending offload signalled");

@@ -37,6 +37,9 @@ Offload
   name), ``cilkpp_<file>_f`` for a static one. A function whose parameters cannot cross (structs
   by value) is exported only if something offloads it, and then it is an error. In host code, a
   clause naming a NULL pointer of length 0 moves nothing (an optional array).
+  ``offload_transfer ... signal()`` goes on the card's DMA lane, so it crosses while an offload
+  runs (double buffering); the runtime keeps one request in flight per lane, and the generated
+  code finishes an older one before posting on a busy lane, so any number of signals may pend.
   ``_Cilk_shared`` globals live in the shared arena: each becomes a pointer allocated and
   initialised at start-up; kernels receive a table of those pointers as hidden first argument.
   Globals that are not ``_Cilk_shared`` have a separate copy on the card (as on the real device).
