@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import ArenaFullError, DnnError, DnnValueError
+from .errors import ArenaFullError, CardMemoryError, DnnError, DnnValueError
 from .network import Arch, Network
 from .offload import Card, In, InOut, NoCopy, Out, ffi, lib, run_local
 
@@ -221,7 +221,12 @@ class ExplicitExecutor(ImplicitExecutor):
         self.staged = None
         try:
             if ahead is not None:
-                self.card.wait(self.card.transfer(self._rows_in(*ahead), signal=True))
+                try:
+                    self.card.wait(self.card.transfer(self._rows_in(*ahead), signal=True))
+                except CardMemoryError as exc:
+                    mib = (x.nbytes + y.nbytes) / 2**20
+                    raise CardMemoryError(f"{exc} (--overlap keeps two chunks on the card, this one and the "
+                                          f"next: {mib:.0f} MiB more than without it)") from None
                 self.staged = ahead
         finally:
             result = self.card.wait(sig)

@@ -148,3 +148,19 @@ def test_overlap_needs_explicit_mode_at_chunk_granularity(small_dataset, extra):
     r = cli("--data", str(small_dataset), "--arch", "20-32-5", "--bunch", "16", "--overlap", *extra, "--quiet")
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert "--overlap" in r.stderr and "--mode explicit" in r.stderr and "--granularity chunk" in r.stderr
+
+
+def test_overlap_says_it_needs_room_for_two_chunks(small_dataset):
+    """Card memory that holds the network and one chunk but not two: --overlap stops with a
+    message that says why, and the same memory trains without --overlap."""
+    import dnn
+    from dnn.network import Network
+
+    cfg = small_cfg(mode="explicit")
+    blocks = sum(Network.block_bytes(cfg.arch, cfg.bunch).values())
+    chunk = cfg.chunk * (20 * 4 + 4)
+    cfg.card_memory = blocks + 4096 + int(1.5 * chunk)  # + the structure
+    train(cfg, small_dataset, 1, quiet=True)
+    cfg.overlap = True
+    with pytest.raises(dnn.CardMemoryError, match=r"card memory full.*--overlap keeps two chunks on the card"):
+        train(cfg, small_dataset, 1, quiet=True)
