@@ -156,7 +156,9 @@ def test_overlap_says_it_needs_room_for_two_chunks(small_dataset):
     import dnn
     from dnn.network import Network
 
-    cfg = small_cfg(mode="explicit")
+    # A network whose chunk trains for milliseconds: the next chunk is allocated on the card
+    # while this one is still there (a tiny one could finish first, and free its chunk).
+    cfg = small_cfg(mode="explicit", arch=Arch.parse("20-512-512-5", "relu"))
     blocks = sum(Network.block_bytes(cfg.arch, cfg.bunch).values())
     chunk = cfg.chunk * (20 * 4 + 4)
     cfg.card_memory = blocks + 4096 + int(1.5 * chunk)  # + the structure
