@@ -60,6 +60,8 @@ def ref_tree(ref: str) -> Path:
     """A worktree of `ref`, built in place (once)."""
     tree = ROOT / "build" / f"port-ref-{ref}"
     if not tree.exists():
+        # `make clean` may have removed an earlier one: forget it before adding it again
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "prune"], check=True, capture_output=True)
         subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), ref], check=True,
                        capture_output=True)
     if not list((tree / "dnn").glob("_native*.so")):
