@@ -299,10 +299,15 @@ class Card:
         keep: list = []
         packed = _pack_args(args, keep)
         xf = _pack_transfers(transfers, keep)
-        sig = ffi.new("uint64_t *")
         name = kernel.encode() if kernel else ffi.NULL
+        return self._posted(lambda sig: lib.off_call_async(self._ptr, name, packed, len(args), xf, len(transfers),
+                                                           sig), keep)
+
+    def _posted(self, post, keep: list) -> int:
+        """Run post(signal pointer); keep the arrays alive until the signal is waited for."""
+        sig = ffi.new("uint64_t *")
         with self._lock:
-            check(lib.off_call_async(self._ptr, name, packed, len(args), xf, len(transfers), sig))
+            check(post(sig))
             self._pending[sig[0]] = keep
         return sig[0]
 
@@ -331,11 +336,7 @@ class Card:
             return self.wait(self.call_async(None, transfers=transfers))
         keep: list = []
         xf = _pack_transfers(transfers, keep)
-        sig = ffi.new("uint64_t *")
-        with self._lock:
-            check(lib.off_transfer_async(self._ptr, xf, len(transfers), sig))
-            self._pending[sig[0]] = keep
-        return sig[0]
+        return self._posted(lambda sig: lib.off_transfer_async(self._ptr, xf, len(transfers), sig), keep)
 
     # -- counters -----------------------------------------------------------------------------
     def stats(self) -> dict:

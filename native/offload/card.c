@@ -56,9 +56,6 @@ static struct {
     pthread_mutex_t lock;
 } card = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
-/* The card address of host address p inside a buffer, or NULL. */
-static void *buf_ptr(const void *key, int containing);
-
 static card_buf *find_buf(const void *key, int containing)
 {
     for (int i = 0; i < card.nbuf; i++) {
@@ -126,6 +123,7 @@ static int card_abort_check(void *arg)
     return OFF_OK;
 }
 
+/* The card address of host address key inside a buffer, or NULL. */
 static void *buf_ptr(const void *key, int containing)
 {
     pthread_mutex_lock(&card.lock);

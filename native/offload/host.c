@@ -45,6 +45,9 @@ typedef struct {
     off_ring_end ring;
 } host_lane;
 
+static uint64_t signal_of(const host_lane *h) { return h->seq * OFF_LANES + (uint64_t)h->id; }
+static int host_abort_check(void *arg);
+
 struct off_card {
     off_config cfg;
     char cpus[128];
@@ -112,7 +115,7 @@ static int died(off_card *c)
 {
     int pid = c->pid < 0 ? -c->pid : c->pid;
     const host_lane *call = &c->lane[OFF_LANE_CALL];
-    for (int i = 0; i < OFF_LANES; i++) c->lane[i].in_flight = 0;
+    /* A request in flight stays so: its wait, on either lane, reports this death too. */
     if (call->kernel[0]) /* the last kernel posted */
         return off_fail(OFF_EDIED, "the card (pid %d) died while running kernel '%s': %s", pid,
                         call->kernel, c->death);
@@ -346,7 +349,8 @@ int off_card_open(const off_config *cfg, off_card **out)
         h->card = c;
         h->id = i;
         h->wire = L;
-        h->ring = (off_ring_end){L, 0, &L->ev_host, &L->host_sleeping, &L->ev_card, &L->card_sleeping, NULL, NULL};
+        h->ring = (off_ring_end){L, 0, &L->ev_host, &L->host_sleeping, &L->ev_card, &L->card_sleeping,
+                                 host_abort_check, h};
     }
     if (!off_default_card()) off_set_default_card(c);
     *out = c;
@@ -521,7 +525,7 @@ static int clash(const off_card *c, int lane, const off_xfer *xf, int nxf)
                 return off_fail(OFF_EBUSY, "transfer %d (%p) touches a card buffer that the %s in flight "
                                 "(signal %llu) is using; wait for it first", i + 1, (const void *)k,
                                 lane == OFF_LANE_CALL ? "transfer" : "offload",
-                                (unsigned long long)(o->seq * OFF_LANES + (uint64_t)o->id));
+                                (unsigned long long)signal_of(o));
         }
     }
     return OFF_OK;
@@ -537,7 +541,7 @@ static int post(off_card *c, int lane, const char *kernel, const off_arg *args, 
     if (h->in_flight)
         return off_fail(OFF_EBUSY, "an asynchronous %s (signal %llu%s%s) is still in flight; wait for it first",
                         lane == OFF_LANE_CALL ? "offload" : "transfer",
-                        (unsigned long long)(h->seq * OFF_LANES + (uint64_t)lane), h->kernel[0] ? ", kernel " : "",
+                        (unsigned long long)signal_of(h), h->kernel[0] ? ", kernel " : "",
                         h->kernel);
     if (nargs < 0 || nargs > OFF_MAX_ARGS)
         return off_fail(OFF_EARG, "an offload call takes at most %d arguments, got %d", OFF_MAX_ARGS, nargs);
@@ -574,8 +578,6 @@ static int post(off_card *c, int lane, const char *kernel, const off_arg *args, 
 
     /* In-data crosses now, while the card receives it slot by slot. */
     h->ring.index = 0;
-    h->ring.abort_check = host_abort_check;
-    h->ring.abort_arg = h;
     for (int i = 0; i < nxf; i++) {
         if (!(xf[i].flags & OFF_IN)) continue;
         L->xf[i].t_start = off_now();
@@ -583,7 +585,7 @@ static int post(off_card *c, int lane, const char *kernel, const off_arg *args, 
         if (rc == OFF_EKERNEL) break; /* the card refused the call: its reply says why */
         if (rc != OFF_OK) return rc;
     }
-    *signal = h->seq * OFF_LANES + (uint64_t)lane;
+    *signal = signal_of(h);
     return OFF_OK;
 }
 
@@ -635,7 +637,6 @@ int off_wait_for(off_card *c, uint64_t signal, double timeout_s, double *result,
     off_clear_error();
     if (!c || !c->ctl) return off_fail(OFF_EARG, "the card is stopped");
     host_lane *h = &c->lane[signal % OFF_LANES];
-    if (c->dead && signal / OFF_LANES == h->seq) return died(c); /* found dead while on the other lane */
     if (!h->in_flight || signal / OFF_LANES != h->seq)
         return off_fail(OFF_EARG, "no offload in flight with signal %llu", (unsigned long long)signal);
     off_lane *L = h->wire;
