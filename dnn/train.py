@@ -76,7 +76,7 @@ def main(argv=None) -> int:
     from .data import ChunkReader  # imported late: --help stays fast
 
     if args.data is None:
-        from .chunk import default_dataset
+        from .data import default_dataset
 
         args.data = str(default_dataset(quiet=args.quiet))
     with ChunkReader(args.data, "train", shuffle=False, prefetch=False) as probe:

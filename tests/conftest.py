@@ -74,7 +74,7 @@ def prototype_dataset(folder: Path, *, classes: int, inputs: int, train: int, te
     """A chunked HDF5 file whose classes are learnable: each class a noisy prototype."""
     import numpy as np
 
-    from dnn.chunk import convert
+    from dnn.data import convert
 
     rng = np.random.default_rng(seed)
     protos = rng.random((classes, inputs)).astype(np.float32)

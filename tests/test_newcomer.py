@@ -228,7 +228,7 @@ def test_checkpoint_for_another_dataset_names_data(trained, tmp_path):
     rng = np.random.default_rng(1)
     np.savez(tmp_path / "other.npz", x_train=rng.random((64, 7), np.float32), y_train=rng.integers(0, 3, 64),
              x_test=rng.random((32, 7), np.float32), y_test=rng.integers(0, 3, 32))
-    from dnn.chunk import convert
+    from dnn.data import convert
 
     convert(str(tmp_path / "other.npz"), tmp_path / "other.h5", chunk_rows=32, dtype="float32", quiet=True)
     r = run("dnn.evaluate", "--checkpoint", str(trained["ck"]), "--data", str(tmp_path / "other.h5"))
