@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dnn.data import ChunkReader, default_dataset, info, named, sources, writer
+from dnn.data import ChunkReader, default_dataset, info, install, named, sources, writer
 from dnn.errors import DataError, DnnValueError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -494,3 +494,20 @@ def test_default_dataset_is_prepared_once(tmp_path, data, monkeypatch):
     monkeypatch.setenv("DNN_FASHION_MNIST", str(empty))
     with pytest.raises(DataError, match="no Fashion-MNIST IDX files"):
         named.fashion_mnist_dir(quiet=True)
+
+
+def test_installing_says_each_command_and_fails_with_its_last_line(tmp_path, monkeypatch, capsys):
+    """An apt-get that cannot find the package: dnn shows the install, the refresh of the package
+    lists and the retry, in that order, then fails with apt-get's own last line."""
+    fake = tmp_path / "bin" / "apt-get"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\necho \"apt-get $*\" >> \"$(dirname \"$0\")/calls\"\n"
+                    "echo 'Reading package lists...' >&2\necho 'E: Unable to locate package no-such-pkg' >&2\n"
+                    "[ \"$1\" = update ]\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}{os.pathsep}{os.environ['PATH']}")
+    with pytest.raises(DataError, match="^E: Unable to locate package no-such-pkg$"):
+        install.apt_install("no-such-pkg")
+    ran = ["apt-get install -y -q no-such-pkg", "apt-get update -q", "apt-get install -y -q no-such-pkg"]
+    assert (fake.parent / "calls").read_text().splitlines() == ran
+    assert capsys.readouterr().err.splitlines() == [f"dnn: running {cmd}" for cmd in ran]

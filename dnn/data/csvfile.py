@@ -11,6 +11,7 @@ import numpy as np
 from ..errors import DataError
 from .rows import SplitSource, as_inputs, as_labels, reading
 
+
 def _is_number(s: str) -> bool:
     try:
         float(s.strip().strip('"'))

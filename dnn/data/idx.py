@@ -104,6 +104,7 @@ def idx_folder(folder: Path) -> dict[str, tuple[Path, Path]]:
 
 
 def idx_folder_splits(folder: Path) -> dict[str, SplitSource]:
+    """The train and test splits of a folder of IDX files."""
     return {split: idx_split(imgs, labs, f"{imgs}") for split, (imgs, labs) in idx_folder(folder).items()}
 
 
