@@ -195,7 +195,7 @@ def plots(out: Path, rows: list[dict]) -> None:
 
 def quick_dataset() -> Path:
     """A 12,000-row cut of the default dataset, made once: enough to show the effects quickly."""
-    from .chunk import convert, default_dataset
+    from .data import convert, default_dataset
 
     full = default_dataset()
     quick = full.with_name(full.stem + "-quick.h5")
@@ -239,7 +239,7 @@ def main(argv=None) -> int:
     if a.quick and not a.data:
         a.data = str(quick_dataset())
     if not a.data:
-        from .chunk import default_dataset
+        from .data import default_dataset
 
         a.data = str(default_dataset())
     from .data import ChunkReader

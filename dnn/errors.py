@@ -4,6 +4,14 @@ Every class inherits from both the builtin that fits and :class:`DnnError`, so c
 catch either (``except MemoryError`` or ``except dnn.DnnError``).
 """
 
+import os
+
+
+def no_such_file(path: str | os.PathLike, what: str, make: str) -> str:
+    """How every command says that a file it needs is missing, and what to type to make it:
+    "PATH: no such WHAT; make one with 'COMMAND'"."""
+    return f"{path}: no such {what}; make one with '{make}'"
+
 
 class DnnError(Exception):
     """Base class of every error dnn raises on purpose."""

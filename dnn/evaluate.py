@@ -79,7 +79,7 @@ def open_reader(data, split: str, bunch: int):
     from .data import ChunkReader
 
     if data is None:
-        from .chunk import default_dataset
+        from .data import default_dataset
 
         data = default_dataset(quiet=True)
     probe = ChunkReader(data, split, shuffle=False, prefetch=False)

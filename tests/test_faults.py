@@ -352,7 +352,7 @@ def test_exploding_loss_names_chunk_and_bunch_and_keeps_the_checkpoint(tmp_path,
 def test_non_finite_weights_never_overwrite_a_checkpoint(tmp_path):
     """With evaluation off, weights that overflowed in the epoch's last bunch reach the save: refused
     (lr 1e39 is infinite in float32, so one update makes them inf/NaN)."""
-    from dnn.chunk import convert
+    from dnn.data import convert
 
     rng = np.random.default_rng(2)
     x, y = rng.random((20, 8)).astype(np.float32), rng.integers(0, 3, 20)

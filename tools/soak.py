@@ -52,7 +52,7 @@ def threads() -> int:
 
 
 def make_dataset(folder: Path, rows: int, chunk_rows: int) -> Path:
-    from dnn.chunk import convert
+    from dnn.data import convert
 
     rng = np.random.default_rng(0)
     protos = rng.random((10, 64)).astype(np.float32)
