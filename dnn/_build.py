@@ -43,7 +43,7 @@ def cilk_sources():
     from dnn.cilkpp import translate
 
     out_dir = ROOT / "build" / "cilkpp" / "native"
-    tool = max(p.stat().st_mtime for p in (Path(__file__).parent / "cilkpp").glob("*.py"))
+    tool = max(p.stat().st_mtime for p in (Path(__file__).parent / "cilkpp").rglob("*") if p.is_file())
     outs = []
     for src in srcs:
         dst = out_dir / (src.stem + ".c")
