@@ -8,7 +8,11 @@ mixin of methods over the state the Lowerer's ``__init__`` sets up:
 * Cilk keywords — keywords.py (``_Cilk_spawn``, ``_Cilk_sync``, ``_Cilk_for``);
 * offload — clauses.py (reading clauses), offload.py (``#pragma offload`` blocks outlined into
   kernels, ``offload_transfer``, ``offload_wait``) and shared.py (``_Cilk_shared`` functions and
-  globals, their kernels, and the host stubs of ``_Cilk_offload``).
+  globals, their kernels, and the host stubs of ``_Cilk_offload``);
+* nodes.py — what they all share: Raw (generated text in the AST), the generator, AST helpers.
+
+A new construct is a method in the part it belongs to, dispatched from walk.py (``stmt`` or
+``rx``); what it needs to remember across the unit is an attribute set in ``Lowerer.__init__``.
 
 Mixins rather than helper objects: the parts call each other throughout one recursive walk (an
 offload block is lowered as a block, a section's length as an expression that may offload) over

@@ -7,7 +7,8 @@ is a translation error, otherwise it is checked at run time when the C is compil
 ``-DCILKPP_DEBUG``. Scalars are broadcast. Reductions become GCC statement expressions with
 ``omp simd reduction(...)``; inside a section statement they are computed once, before the nest.
 ``__sec_reduce_max_ind`` / ``_min_ind`` return the 0-based position of the first extreme element
-within the section (as GCC's Cilk Plus did), -1 for an empty section; rank 1 only.
+within the section (as GCC's Cilk Plus did), -1 for an empty section; rank 1 only. The generic
+``__sec_reduce(init, a, f)`` is refused with an error.
 The statements that hold sections (assignments, ifs, fusion, overlap) are in section_statements.py.
 """
 

@@ -46,7 +46,8 @@ class Walk:
         return None, None
 
     def rx(self, n, env):
-        """Rewrite an expression: sections by env, reductions, offload calls, renamed variables."""
+        """Rewrite an expression: sections by env (an Env of the current nest), reductions,
+        offload calls, renamed variables."""
         if n is None:
             return None
         if isinstance(n, c_ast.ID):
@@ -99,6 +100,8 @@ class Walk:
         return rebuild(n, lambda c: self.rx(c, env))
 
     def block(self, comp):
+        """Lower a compound statement in place: an offload pragma takes the statement after it,
+        consecutive section assignments that may share one loop nest are fused."""
         self.scopes.append({})
         items = comp.block_items or []
         out = []
@@ -134,6 +137,7 @@ class Walk:
         return c_ast.Compound(lst, coord)
 
     def stmt(self, s):
+        """One statement -> the list of statements it lowers to."""
         if s is None:
             return [s]
         if isinstance(s, c_ast.Compound):
