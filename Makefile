@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(VENV)/bin/pip
 STAMP  := $(VENV)/.installed
 
-NATIVE_SRC := $(shell find native -name "*.c" -o -name "*.h" -o -name "*.cilk") $(wildcard dnn/cilkpp/*.py) dnn/_build.py dnn/_cdef.h setup.py
+NATIVE_SRC := $(shell find native -name "*.c" -o -name "*.h" -o -name "*.cilk") $(shell find dnn/cilkpp -name "*.py" -o -name "*.c.in") dnn/buildconfig.py dnn/_build.py dnn/_cdef.h setup.py
 
 .PHONY: all setup build test demo clean sanitize
 
