@@ -98,7 +98,7 @@ ffibuilder.cdef(CDEF)
 _inc, _lib, _name = blas()
 ffibuilder.set_source(
     "dnn._native",
-    '#include "offload.h"\n#include "cilk_offload.h"\n#include "dnn.h"\n',
+    '#include "off_runtime.h"\n#include "cilk_offload.h"\n#include "dnn.h"\n',
     sources=runtime_sources("host") + kernel_sources(),
     include_dirs=INCLUDE_DIRS + [_inc],
     library_dirs=[_lib],

@@ -1,5 +1,5 @@
 /* What Python sees of the native library (cffi cdef: plain declarations, no preprocessor).
- * Mirrors native/include/offload.h; the C compiler checks the two agree when cffi builds. */
+ * Mirrors native/include/off_runtime.h; the C compiler checks the two agree when cffi builds. */
 
 #define OFF_OK 0
 #define OFF_EARG 1

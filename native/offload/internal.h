@@ -3,7 +3,7 @@
 #ifndef DNN_OFFLOAD_INTERNAL_H
 #define DNN_OFFLOAD_INTERNAL_H
 
-#include "offload.h"
+#include "off_runtime.h"
 
 #include <pthread.h>
 #include <sched.h>

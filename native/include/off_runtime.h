@@ -1,4 +1,5 @@
-/* offload.h — the emulated coprocessor card: runtime API.
+/* off_runtime.h — the emulated coprocessor card: runtime API. Not Intel's offload.h (which
+ * programs include as <offload.h>): this is dnn's own runtime, under a name of its own.
  *
  * The card is a separate process (dnn-card) started by the host. Two kinds of memory reach it:
  *   - the shared arena (Cilk shared memory): one memfd mapped at the SAME virtual address in
@@ -10,8 +11,8 @@
  * Every function returns OFF_OK (0) or an OFF_E* code; off_last_error() then holds one readable
  * line (thread-local). Nothing here prints or exits. This layer knows nothing of neural networks.
  */
-#ifndef DNN_OFFLOAD_H
-#define DNN_OFFLOAD_H
+#ifndef DNN_OFF_RUNTIME_H
+#define DNN_OFF_RUNTIME_H
 
 #include <stddef.h>
 #include <stdint.h>
