@@ -13,8 +13,8 @@ import cffi
 ROOT = Path(__file__).resolve().parent.parent
 NATIVE = ROOT / "native"
 
-RUNTIME = ["arena.c", "ring.c", "util.c", "link.c", "registry.c", "shared.c", "local.c", "myo.c"]
-HOST_ONLY = ["host.c"]
+RUNTIME = ["arena.c", "ring.c", "util.c", "link.c", "registry.c", "shared.c", "local.c", "myo.c", "resident.c"]
+HOST_ONLY = ["host.c", "call.c", "proc.c"]
 CARD_ONLY = ["card.c"]
 
 

@@ -94,6 +94,9 @@ typedef struct {
     off_lane lane[OFF_LANES];
 } off_ctl;
 
+/* The key of a transfer's card buffer: the host address it names, or into()'s when given. */
+static inline const void *off_xfer_key(const off_xfer *x) { return x->into ? x->into : x->host; }
+
 /* ---- arena ---- */
 struct off_arena {
     void *base;
