@@ -115,6 +115,7 @@ double off_link_time(const off_link *l, uint64_t bytes);
 const char *off_link_profile_name(int i);
 
 const char *off_last_error(void);
+int off_last_error_code(void);
 double off_now(void);
 
 /* ---- the trainer (native/include/dnn.h) ---- */

@@ -119,7 +119,8 @@ int off_run_local(const char *kernel, const off_arg *args, int nargs, int thread
 /* ---- the shared arena -------------------------------------------------------------------- */
 typedef struct off_arena off_arena;
 
-void *off_arena_malloc(off_arena *a, size_t size, size_t align); /* NULL + off_last_error when full */
+/* NULL when it cannot: off_last_error_code() says why (OFF_EARENA full, OFF_EARG bad alignment). */
+void *off_arena_malloc(off_arena *a, size_t size, size_t align);
 int off_arena_free(off_arena *a, void *p);
 int off_arena_contains(const off_arena *a, const void *p, size_t len);
 void *off_arena_base(const off_arena *a);
@@ -232,6 +233,9 @@ const char *off_link_profile_name(int i);                /* NULL past the last p
 
 /* ---- misc -------------------------------------------------------------------------------- */
 const char *off_last_error(void);
+/* The code that came with off_last_error()'s message, for calls that return no code (a NULL
+ * pointer); OFF_OK when none. Thread-local, as the message. */
+int off_last_error_code(void);
 double off_now(void); /* CLOCK_MONOTONIC seconds: the same clock in host and card */
 
 #ifdef __cplusplus

@@ -13,10 +13,17 @@
 #include <unistd.h>
 
 static _Thread_local char off_error_buf[512];
+static _Thread_local int off_error_code;
 
 const char *off_last_error(void) { return off_error_buf[0] ? off_error_buf : "no error"; }
 
-void off_clear_error(void) { off_error_buf[0] = 0; }
+int off_last_error_code(void) { return off_error_code; }
+
+void off_clear_error(void)
+{
+    off_error_buf[0] = 0;
+    off_error_code = OFF_OK;
+}
 
 int off_fail(int code, const char *fmt, ...)
 {
@@ -24,6 +31,7 @@ int off_fail(int code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(off_error_buf, sizeof off_error_buf, fmt, ap);
     va_end(ap);
+    off_error_code = code;
     return code;
 }
 
