@@ -19,6 +19,8 @@
  * race checking on it is reported instead of one write being silently lost.
  *
  * The dirty maps and counters live in a small shared segment (off_myo_shared) both sides map.
+ * The host creates both segments (off_myo_host_open, at the end of this file) and hands their
+ * descriptors to the card.
  */
 #define _GNU_SOURCE
 #include "myo.h"
