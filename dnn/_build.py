@@ -22,9 +22,13 @@ def _rel(paths):
     return [str(p.relative_to(ROOT)) for p in paths]
 
 
+KERNEL_DIRS = ["dnn", "arrays"]  # native/dnn: the trainer; native/arrays: dnn.arrays' kernels
+
+
 def kernel_sources():
     """Every kernel compiled into card and host: the trainer and the runtime's test kernels."""
-    return _rel(sorted((NATIVE / "dnn").glob("*.c")) + [NATIVE / "tests" / "kernels_test.c"] + cilk_sources())
+    plain_c = sorted(p for d in KERNEL_DIRS for p in (NATIVE / d).glob("*.c"))
+    return _rel(plain_c + [NATIVE / "tests" / "kernels_test.c"] + cilk_sources())
 
 
 # ---- Cilk Plus sources (hook for dnn.cilkpp) ------------------------------------------------
@@ -32,7 +36,7 @@ def kernel_sources():
 # never committed) and compiled like the .c kernels, into the host library and the card.
 # Re-translated when the .cilk or the translator is newer than the generated file.
 def cilk_sources():
-    srcs = sorted((NATIVE / "dnn").glob("*.cilk"))
+    srcs = sorted(p for d in KERNEL_DIRS for p in (NATIVE / d).glob("*.cilk"))
     if not srcs:
         return []
     # Absolute import: cffi and setup.py run this file outside the package.
@@ -49,7 +53,7 @@ def cilk_sources():
         dst = out_dir / (src.stem + ".c")
         if not dst.exists() or dst.stat().st_mtime < max(src.stat().st_mtime, tool):
             out_dir.mkdir(parents=True, exist_ok=True)
-            text = translate(src.read_text(), str(src.relative_to(ROOT)), [str(NATIVE / "include"), str(NATIVE / "dnn")])
+            text = translate(src.read_text(), str(src.relative_to(ROOT)), [str(NATIVE / "include")] + [str(NATIVE / d) for d in KERNEL_DIRS])
             tmp = dst.with_suffix(f".{os.getpid()}.tmp")
             tmp.write_text(text)
             os.replace(tmp, dst)
@@ -69,7 +73,7 @@ def blas():
     return ob.get_include_dir(), ob.get_lib_dir(), ob.get_library()
 
 
-INCLUDE_DIRS = [str(NATIVE / "include"), str(NATIVE / "offload"), str(NATIVE / "dnn")]
+INCLUDE_DIRS = [str(NATIVE / "include"), str(NATIVE / "offload"), str(NATIVE / "dnn"), str(NATIVE / "arrays")]
 # -ffp-contract=off: no FMA contraction chosen differently in two builds of the same source;
 # no -ffast-math anywhere (reductions are vectorised with omp simd instead). -fno-math-errno and
 # -fno-trapping-math change no result; they let gcc if-convert and vectorise the exp loops.
