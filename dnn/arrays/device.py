@@ -101,11 +101,19 @@ class Device:
                          keep=[buf], fresh=[buf])
         return OffloadArray(self, buf, shape, dtype)
 
+    def result(self, shape, dtype, explicit: bool) -> OffloadArray:
+        """A new array for a kernel to write: its card buffer is allocated by that kernel's
+        call (a clause riding on it), not by a call of its own."""
+        shape, dtype = _shape(shape), np.dtype(dtype)
+        nbytes = math.prod(shape) * dtype.itemsize
+        buf = CardBuffer(self, nbytes) if explicit else SharedBuffer(self, nbytes)
+        return OffloadArray(self, buf, shape, dtype)
+
     def zeros(self, shape, dtype=np.float32, shared: bool = False) -> OffloadArray:
         return self.full(shape, 0, dtype, shared)
 
     def full(self, shape, value, dtype=np.float32, shared: bool = False) -> OffloadArray:
-        out = self.empty(shape, dtype, shared)
+        out = self.result(shape, dtype, explicit=not shared)
         self._arange(out, value, 0)
         return out
 
@@ -117,7 +125,7 @@ class Device:
             raise ZeroDivisionError("arange: step is zero")
         dtype = np.dtype(dtype) if dtype is not None else np.result_type(start, stop, step)
         n = max(0, math.ceil((stop - start) / step))
-        out = self.empty((n,), dtype, shared)
+        out = self.result((n,), dtype, explicit=not shared)
         self._arange(out, start, step)
         return out
 
@@ -160,13 +168,13 @@ class Device:
 
     def update_host(self, arr: OffloadArray) -> None:
         buf = arr.buffer
-        if buf.explicit and not buf.host_current:
+        if buf.explicit and buf.on_card and not buf.host_current:
             self.stream.post("update_host", None, transfers=[Out(buf.mirror, alloc_if=False, free_if=False)],
                              keep=[buf], on_done=[lambda: setattr(buf, "host_current", True)])
 
     def update_device(self, arr: OffloadArray) -> None:
         buf = arr.buffer
-        if buf.explicit:
+        if buf.explicit and buf.on_card:
             self.stream.post("update_device", None, transfers=[In(buf.mirror, alloc_if=False, free_if=False)],
                              keep=[buf])
             buf.host_current = True

@@ -60,14 +60,14 @@ def _explicit(xs) -> bool:
     return any(isinstance(x, OffloadArray) and x.buffer.explicit for x in xs)
 
 
-def _as_operand(dev, x, dtype, shared_result: bool):
+def _as_operand(dev, x, dtype):
     """x as an operand of dtype: an offload array (cast on the card if needed), a scalar in the
     arena, or a host array uploaded for the call."""
     if isinstance(x, OffloadArray):
         return x if x.dtype == dtype else cast(x, dtype)
     a = np.asarray(x)
     if a.ndim == 0:
-        s = dev.empty((), dtype, shared=True)
+        s = dev.result((), dtype, explicit=False)
         s.host_view()[...] = a.astype(dtype)
         return s
     return _Upload(a, dtype)
@@ -82,7 +82,7 @@ def _split(operands):
 def _result(dev, shape, dtype, explicit: bool, out):
     """The array a result goes into, and whether it must then be cast into `out`."""
     if out is None:
-        return dev.empty(shape, dtype, shared=not explicit), None
+        return dev.result(shape, dtype, explicit), None
     if not isinstance(out, OffloadArray):
         raise TypeError("dnn.arrays: out= must be an offload array")
     if tuple(out.shape) != tuple(shape):
@@ -93,7 +93,7 @@ def _result(dev, shape, dtype, explicit: bool, out):
                         "casting rule 'same_kind'")
     if out.dtype == dtype:
         return out, None
-    return dev.empty(shape, dtype, shared=not out.buffer.explicit), out
+    return dev.result(shape, dtype, out.buffer.explicit), out
 
 
 def _finish(tmp, out):
@@ -123,7 +123,7 @@ def binary(name: str, x, y, out=None) -> OffloadArray:
     shape = result_shape(np.shape(x) if not isinstance(x, OffloadArray) else x.shape,
                          np.shape(y) if not isinstance(y, OffloadArray) else y.shape)
     explicit = _explicit([x, y, out])
-    a, b = (_as_operand(dev, v, dt, not explicit) for v in (x, y))
+    a, b = (_as_operand(dev, v, dt) for v in (x, y))
     z, final = _result(dev, shape, res_dt, explicit, out)
     if z.size:
         arrays, uploads = _split([a, b])
@@ -156,7 +156,7 @@ def unary(name: str, x: OffloadArray, out=None) -> OffloadArray:
 def cast(x: OffloadArray, dtype, out=None) -> OffloadArray:
     """x.astype(dtype), on the card; into `out` when given (same shape)."""
     dtype = np.dtype(dtype)
-    z = out if out is not None else x.device.empty(x.shape, dtype, shared=not x.buffer.explicit)
+    z = out if out is not None else x.device.result(x.shape, dtype, x.buffer.explicit)
     if z.size:
         x.device.run("astype", "cilkpp_arr_cast", [codes.code_of(x.dtype), codes.code_of(dtype), z.arg(), x.arg(),
                                                      z.size], outputs=[z], inputs=[x])
@@ -218,7 +218,7 @@ def matmul(x, y, out=None) -> OffloadArray:
     work = np.dtype(np.int64) if dt.kind in "bi" else dt
     codes.code_of(dt)
     explicit = _explicit([x, y, out])
-    a, b = (_as_operand(dev, v, work, not explicit) for v in (x, y))
+    a, b = (_as_operand(dev, v, work) for v in (x, y))
     z, final = _result(dev, shape, work, explicit, out if dt == work else None)
     if M and N:
         arrays, uploads = _split([a, b])
@@ -239,7 +239,7 @@ def transpose(x: OffloadArray) -> OffloadArray:
     if x.ndim > 2:
         raise TypeError(f"dnn.arrays: transpose of a {x.ndim}-D array has no card kernel (2-D only)")
     R, C = x.shape
-    z = x.device.empty((C, R), x.dtype, shared=not x.buffer.explicit)
+    z = x.device.result((C, R), x.dtype, x.buffer.explicit)
     if z.size:
         x.device.run("transpose", "cilkpp_arr_transpose", [codes.code_of(x.dtype), z.arg(), x.arg(), R, C],
                      outputs=[z], inputs=[x])
@@ -268,7 +268,7 @@ def _rows_and_columns(x: OffloadArray, key):
 def pick(x: OffloadArray, key) -> OffloadArray:
     cols, uploads = _rows_and_columns(x, key)
     n, C = x.shape
-    z = x.device.empty((n,), x.dtype, shared=not x.buffer.explicit)
+    z = x.device.result((n,), x.dtype, x.buffer.explicit)
     if n:
         x.device.run("pick", "cilkpp_arr_pick", [codes.code_of(x.dtype), z.arg(), x.arg(), cols.arg(), n, C],
                      outputs=[z], inputs=[x] + ([cols] if isinstance(cols, OffloadArray) else []), uploads=uploads)
