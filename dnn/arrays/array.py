@@ -62,6 +62,7 @@ class OffloadArray:
 
     def get(self) -> np.ndarray:
         """A NumPy copy of the array, after every operation posted before has run."""
+        self.device.sync()  # with transfers="every-op" the last result may be coming back already
         self.device.update_host(self)
         self.device.sync()
         return self.host_view().copy()
