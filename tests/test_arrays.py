@@ -74,8 +74,9 @@ def binary_case(draw):
 def test_binary_ops_equal_numpy_bit_for_bit(card, case):
     ufunc, a, b, shared = case
     try:
-        want = ufunc(a, b)
-    except TypeError as exc:  # bool subtract: NumPy refuses, so must we
+        with np.errstate(all="ignore"):
+            want = ufunc(a, b)
+    except TypeError:  # bool subtract: NumPy refuses, so must we
         with pytest.raises(TypeError):
             ufunc(put(card, a, shared), put(card, b, shared))
         return
