@@ -22,7 +22,7 @@ from .. import errors
 from ..offload import Card, In, InOut, NoCopy, Out, lib
 from . import codes
 from .array import OffloadArray
-from .storage import CardBuffer, SharedBuffer, pointer
+from .storage import CardBuffer, SharedBuffer
 from .stream import Stream
 
 TRANSFER_POLICIES = ("resident", "every-op")
@@ -185,6 +185,3 @@ def _shape(shape) -> tuple[int, ...]:
     if any(s < 0 for s in shape):
         raise errors.DnnValueError(f"negative dimension in shape {shape}")
     return shape
-
-
-__all__ = ["Device", "TRANSFER_POLICIES", "pointer"]
