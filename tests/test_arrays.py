@@ -114,9 +114,11 @@ def test_abs_negative_and_casts_are_exact(card, data, dtype, shared):
         np.testing.assert_array_equal(x.astype(to).get(), a.astype(to))
 
 
-# Stated bound: exp and log within 4 ulp of NumPy in float32 (dnn_expf is ~2 ulp of the
-# correctly rounded result, NumPy's own SIMD exp ~1), 2 ulp in float64 (both within 1 of it).
-ULP = {np.float32: 4, np.float64: 2}
+# Stated bound: exp and log within 5 ulp of NumPy in float32 and 2 in float64. The card's float32
+# exp and log (vectorised polynomials, libm outside their range) are within 1 ulp of the
+# correctly rounded result over 2M samples, NumPy's own SIMD ones within 2 (exp) and 4 (log);
+# in float64 both sides call libm-grade code (< 1 ulp).
+ULP_FROM_NUMPY = {np.float32: 5, np.float64: 2}
 
 
 @SETTINGS
@@ -127,8 +129,10 @@ def test_exp_and_log_within_the_stated_ulp(card, data, dtype, fn):
     a = data.draw(hnp.arrays(dtype, st.integers(1, 300), elements=el))
     with np.errstate(all="ignore"):
         want, got = fn(a), fn(card.bind(a)).get()
+        rounded = fn(a.astype(np.float64)).astype(want.dtype)  # correctly rounded, near enough
     assert got.dtype == want.dtype
-    np.testing.assert_array_max_ulp(got, want, maxulp=ULP[want.dtype.type])
+    np.testing.assert_array_max_ulp(got, want, maxulp=ULP_FROM_NUMPY[want.dtype.type])
+    np.testing.assert_array_max_ulp(got, rounded, maxulp=2)
 
 
 def test_exp_keeps_numpys_zeros_infinities_and_nans(card):
