@@ -242,6 +242,7 @@ def test_out_and_in_place_follow_numpys_casting(card):
 def test_views_and_picks(card):
     a = np.arange(12, dtype=np.float32).reshape(4, 3)
     x = card.bind(a)
+    assert x.strides == a.strides and x[1:3].strides == a[1:3].strides
     np.testing.assert_array_equal(x[1:3].get(), a[1:3])
     np.testing.assert_array_equal(x[-1].get(), a[-1])
     np.testing.assert_array_equal(x.reshape(3, -1).get(), a.reshape(3, -1))
@@ -253,6 +254,11 @@ def test_views_and_picks(card):
     np.testing.assert_array_equal(x.get(), b)
     with pytest.raises(Exception, match="out of bounds"):
         x[np.arange(4), np.array([0, 1, 2, 3])].get()
+
+
+def test_dtypes_without_kernels_are_refused_by_name(card):
+    with pytest.raises(TypeError, match="int32 has no card kernels"):
+        card.bind(np.ones(3, np.int32))
 
 
 def test_arange_zeros_and_bind_round_trip(card):
