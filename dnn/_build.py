@@ -16,7 +16,7 @@ from dnn.cilkpp.build import compile_program, translate_if_stale
 
 
 def cilk_sources():
-    """native/dnn/*.cilk translated into build/cilkpp/native/*.c (again when the .cilk or the
+    """native/{dnn,arrays}/*.cilk translated into build/cilkpp/native/*.c (again when the .cilk or the
     translator is newer), to compile like the .c kernels into the host library and the card."""
     return [translate_if_stale(src, cfg.CILK_OUT / (src.stem + ".c"), cfg.cilk_include_dirs())
             for src in cfg.cilk_programs()]

@@ -21,7 +21,8 @@ RUNTIME = ["arena.c", "ring.c", "util.c", "link.c", "registry.c", "shared.c", "l
 HOST_ONLY = ["host.c", "call.c", "proc.c"]
 CARD_ONLY = ["card.c"]
 
-INCLUDE_DIRS = [str(NATIVE / "include"), str(NATIVE / "offload"), str(NATIVE / "dnn")]
+KERNEL_DIRS = ["dnn", "arrays"]  # native/dnn: the trainer; native/arrays: the kernels of dnn.arrays
+INCLUDE_DIRS = [str(NATIVE / "include"), str(NATIVE / "offload")] + [str(NATIVE / d) for d in KERNEL_DIRS]
 # -ffp-contract=off: no FMA contraction chosen differently in two builds of the same source;
 # no -ffast-math anywhere (reductions are vectorised with omp simd instead). -fno-math-errno and
 # -fno-trapping-math change no result; they let gcc if-convert and vectorise the exp loops.
@@ -49,18 +50,18 @@ def runtime_sources(side):
 
 
 def c_kernel_sources():
-    """The kernels written in C: the trainer's and the runtime's test kernels."""
-    return sorted((NATIVE / "dnn").glob("*.c")) + [NATIVE / "tests" / "kernels_test.c"]
+    """The kernels written in C: the trainer's, the offload arrays' and the runtime's test kernels."""
+    return sorted(p for d in KERNEL_DIRS for p in (NATIVE / d).glob("*.c")) + [NATIVE / "tests" / "kernels_test.c"]
 
 
 def cilk_programs():
     """The kernels written in Cilk Plus, to be translated before they compile."""
-    return sorted((NATIVE / "dnn").glob("*.cilk"))
+    return sorted(p for d in KERNEL_DIRS for p in (NATIVE / d).glob("*.cilk"))
 
 
 def cilk_include_dirs():
-    """Where the translator finds the headers native/dnn/*.cilk include."""
-    return [str(NATIVE / "include"), str(NATIVE / "dnn")]
+    """Where the translator finds the headers the kernels' .cilk files include."""
+    return [str(NATIVE / "include")] + [str(NATIVE / d) for d in KERNEL_DIRS]
 
 
 def blas():
