@@ -26,7 +26,6 @@ from . import checkpoint as ckpt
 from .cli import run_cli
 from .errors import DataError, DnnValueError
 from .network import Arch
-from .offload import Out
 from .trainer import MODES, Config, Trainer
 
 TOP = 3
@@ -122,11 +121,8 @@ def _last_activations(trainer: Trainer, n: int) -> np.ndarray:
     """Y[L] of the last bunch the card ran: after the evaluation kernel, the softmax probabilities."""
     net = trainer.net
     L, classes = net.arch.nlayers, net.arch.sizes[-1]
+    trainer.pull("acts")  # explicit, resident weights: the activations stay on the card until asked for
     acts = net.blocks["acts"]
-    ex = trainer.exec
-    if getattr(ex, "resident", False) and getattr(ex, "on_card", False):
-        # explicit, resident weights: the activations stay on the card until asked for
-        ex.card.transfer([Out(acts, alloc_if=False, free_if=False)])
     off = int(net.layout.y_off[L])
     return acts[off:off + n * classes].reshape(n, classes).copy()
 
