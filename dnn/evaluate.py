@@ -105,10 +105,10 @@ def per_class(confusion: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
 
 def evaluate(model: Model, reader, mode: str = "implicit", threads: int = 1) -> dict:
     """Loss, accuracy and confusion of the model over the reader's split, from the card."""
-    from .session import evaluate as run_eval
+    from .session import run_evaluation
 
     with make_trainer(model, reader, mode, threads) as trainer:
-        ev = run_eval(trainer, reader)
+        ev = run_evaluation(trainer, reader)
     precision, recall, support = per_class(ev["confusion"])
     ev.update(precision=precision, recall=recall, support=support)
     return ev
