@@ -151,7 +151,7 @@ dnn_result dnn_run_shared(int64_t what, int64_t layer, dnn_net *net, dnn_chunk *
 dnn_result dnn_run_flat(int64_t what, int64_t layer, dnn_net *wire, float *params, float *grads, float *moment,
                         float *acts, float *errs, const float *x, const int32_t *y, int64_t rows,
                         int64_t *confusion);
-/* Their host sides for C programs, as the original port wrote them (dnn.trainer drives the
+/* Their host sides for C programs, as the original port wrote them (dnn.executors drives the
  * runtime itself so that Ctrl-C and a dead card reach Python instead of ending the process):
  * `_Cilk_offload dnn_run_shared(...)` on the default card, and the explicit `#pragma offload` that
  * copies the network's five blocks, the rows and the confusion counts in and out around
