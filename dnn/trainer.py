@@ -121,21 +121,21 @@ class Trainer:
                                 f"has {num_classes}: end the arch with {num_classes}")
         self.cfg = cfg
         self.input_dim, self.num_classes = input_dim, num_classes
-        self.exec = None
+        self.executor = None
         need = arena_bytes(cfg, input_dim, num_classes)
         physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
         if need > physical:  # refuse before the kernel's OOM killer decides for us
             raise self._too_big(f"{need / 2**30:.1f} GiB needed, {physical / 2**30:.1f} GiB in this machine")
         try:
-            self.exec = EXECUTORS[cfg.mode](cfg, need)
-            self.net = Network(cfg.arch, cfg.bunch, self.exec.alloc)
+            self.executor = EXECUTORS[cfg.mode](cfg, need)
+            self.net = Network(cfg.arch, cfg.bunch, self.executor.alloc)
             self.net.initialize(cfg.init_scheme, cfg.seed)
             self.net.set_hyper(cfg.lr, cfg.momentum, cfg.weight_decay)
             # Two chunk buffers: the reader fills one while the card trains on the other.
-            self.buffers = [ChunkBuffer(cfg.chunk, input_dim, self.exec.alloc) for _ in range(2)]
+            self.buffers = [ChunkBuffer(cfg.chunk, input_dim, self.executor.alloc) for _ in range(2)]
             # Confusion counts for evaluation; past MAX_CONFUSION_CLASSES (the DNNTK shape has 8,991
             # classes: 647 MB of counts) evaluation gives loss and accuracy only.
-            self.confusion = (self.exec.alloc((num_classes, num_classes), np.int64)
+            self.confusion = (self.executor.alloc((num_classes, num_classes), np.int64)
                               if num_classes <= MAX_CONFUSION_CLASSES else None)
         except BaseException as exc:
             self.close()
@@ -161,11 +161,11 @@ class Trainer:
 
     def stage(self, buf: ChunkBuffer, rows: int) -> None:
         """Overlap: move buf's rows to the card now, so buf may be refilled before they train."""
-        self.exec.stage(buf, rows)
+        self.executor.stage(buf, rows)
 
     def run_op(self, what: int, layer: int, buf: ChunkBuffer, row0: int, rows: int) -> list[float]:
         """One call of the kernel: `what` (a DNN_OP_*, DNN_TRAIN_BUNCH) on rows row0.. of buf."""
-        return self.exec.run(what, layer, self.net, buf, row0, rows)
+        return self.executor.run(what, layer, self.net, buf, row0, rows)
 
     def train_chunk(self, buf: ChunkBuffer, rows: int, ahead: tuple | None = None) -> np.ndarray:
         """Train on the first `rows` rows of buf. Returns the kernels' results summed, indexed by
@@ -175,7 +175,7 @@ class Trainer:
         buf.start(rows)
         g = self.cfg.granularity
         if g == "chunk":
-            total += self.exec.run_chunk(lib.DNN_TRAIN_CHUNK, self.net, buf, rows, ahead)
+            total += self.executor.run_chunk(lib.DNN_TRAIN_CHUNK, self.net, buf, rows, ahead)
             return total
         for row0 in range(0, rows, self.cfg.bunch):
             n = min(self.cfg.bunch, rows - row0)
@@ -186,26 +186,26 @@ class Trainer:
 
     def evaluate_chunk(self, buf: ChunkBuffer, rows: int, ahead: tuple | None = None) -> np.ndarray:
         buf.start(rows)
-        return np.asarray(self.exec.run_chunk(lib.DNN_EVAL_CHUNK, self.net, buf, rows, ahead, self.confusion))
+        return np.asarray(self.executor.run_chunk(lib.DNN_EVAL_CHUNK, self.net, buf, rows, ahead, self.confusion))
 
     def stats(self) -> dict:
-        return self.exec.stats()
+        return self.executor.stats()
 
     def card_pid(self) -> int | None:
-        return self.exec.card_pid()
+        return self.executor.card_pid()
 
     def pull(self, *blocks: str) -> None:
         """Bring these blocks of the network back to the host (explicit resident keeps them on the
         card): evaluation reads "acts", checkpoints "params" and "moment"."""
-        self.exec.pull(self.net, blocks)
+        self.executor.pull(self.net, blocks)
 
     def sync_weights(self) -> None:
         """Make the host's view of the weights and momentum current."""
         self.pull("params", "moment")
 
     def close(self) -> None:
-        if self.exec is not None:
-            self.exec.close()
+        if self.executor is not None:
+            self.executor.close()
 
     def __enter__(self):
         return self
