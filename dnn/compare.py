@@ -24,7 +24,7 @@ from .cli import run_cli
 from .errors import DnnError, DnnValueError
 from .network import Arch
 from .perfmodel import Model, Run, mean_abs_error
-from .session import train
+from .session import run_training
 from .trainer import GRANULARITIES, Config
 
 MODES = ("host", "implicit", "implicit-myo", "explicit-copy", "explicit-resident", "explicit-overlap")
@@ -255,7 +255,7 @@ def main(argv=None) -> int:
     results = []
     for mode, g, link in tqdm(todo, desc="runs", unit="run", file=sys.stderr):
         cfg = config_for(mode, g, link, arch, a)
-        m = train(cfg, a.data, a.epochs, quiet=True, keep_trainer=True)
+        m = run_training(cfg, a.data, a.epochs, quiet=True, keep_trainer=True)
         m.update(mode=mode, link=link, test_accuracy=m["test_accuracy"][-1], chunks=chunks_per_epoch * a.epochs)
         results.append(m)
     host = {r["granularity"]: r["wall_s"] for r in results if r["mode"] == "host"}

@@ -29,6 +29,10 @@ class ArenaFullError(DnnError, MemoryError):
     """The shared arena (Cilk shared memory) has no block large enough."""
 
 
+class HostMemoryError(DnnError, MemoryError):
+    """This machine's memory cannot hold what was asked for (host and explicit modes: no arena)."""
+
+
 class CardMemoryError(DnnError, MemoryError):
     """The card's private memory capacity is exhausted (explicit transfers)."""
 

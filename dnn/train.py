@@ -14,7 +14,7 @@ import sys
 
 from .cli import run_cli
 from .network import ACTIVATIONS, INITS, Arch
-from .session import Schedule, train
+from .session import Schedule, run_training
 from .trainer import GRANULARITIES, MODES, POLICIES, Config
 
 
@@ -101,8 +101,8 @@ def main(argv=None) -> int:
         from .plot import check_png_path
 
         check_png_path(args.plot, "--plot")
-    m = train(cfg, args.data, args.epochs, schedule=Schedule(args.lr_schedule, args.lr_gamma, args.lr_step),
-              checkpoint=args.checkpoint, resume=args.resume, metrics_path=args.metrics, quiet=args.quiet)
+    m = run_training(cfg, args.data, args.epochs, schedule=Schedule(args.lr_schedule, args.lr_gamma, args.lr_step),
+                     checkpoint=args.checkpoint, resume=args.resume, metrics_path=args.metrics, quiet=args.quiet)
     print(summary(m, cfg))
     if args.plot:
         from .plot import plot_metrics

@@ -23,7 +23,7 @@ from conftest import ROOT, card_processes, gone_within, prototype_dataset
 from dnn import checkpoint as ckpt
 from dnn.errors import DnnError
 from dnn.network import Arch
-from dnn.session import train
+from dnn.session import run_training
 from dnn.trainer import Config
 
 # ~50 ms per chunk of 200 rows on one thread: long enough to be hit mid-chunk, 2 epochs in ~2 s.
@@ -107,7 +107,7 @@ def test_card_dies_mid_chunk(tmp_path, fault_dataset, reference, sig, what):
     _, err = proc.communicate(timeout=30)
     assert time.monotonic() - t0 < 1.5  # interpreter exit included
     assert proc.returncode == 2
-    line = assert_one_line(err, "died while running kernel 'cilkpp_dnn'", what, f"--resume {ck}")
+    line = assert_one_line(err, "died while running kernel 'cilkpp_dnn_run_shared'", what, f"--resume {ck}")
     assert "epoch 1, chunk " in line or "epoch 2, chunk " in line
     assert gone_within(card, 1.0)
     assert set(os.listdir("/dev/shm")) == shm
@@ -130,7 +130,7 @@ def test_card_dies_with_a_transfer_on_the_dma_lane(tmp_path, fault_dataset, refe
     assert proc.returncode == 2
     line = assert_one_line(err, "signal 9", f"--resume {ck}")
     # in a kernel, or in the transfer that stages a pass's first chunk
-    assert "died while running kernel 'cilkpp_dnn_x'" in line or "died during a transfer" in line, line
+    assert "died while running kernel 'cilkpp_dnn_run_flat'" in line or "died during a transfer" in line, line
     assert gone_within(card, 1.0)
     assert set(os.listdir("/dev/shm")) == shm
     only_the_checkpoint_left(tmp_path, ck)
@@ -352,10 +352,10 @@ def test_non_finite_weights_never_overwrite_a_checkpoint(tmp_path):
     convert(str(tmp_path / "one.npz"), data, chunk_rows=20, dtype="float32", shuffle=False, quiet=True)
     ck = tmp_path / "ck.h5"
     cfg = dict(arch=Arch.parse("8-16-3", "relu"), mode="host", bunch=20, chunk=20, threads=1)
-    train(Config(**cfg), data, 1, checkpoint=str(ck), quiet=True, evaluate_each_epoch=False)
+    run_training(Config(**cfg), data, 1, checkpoint=str(ck), quiet=True, evaluate_each_epoch=False)
     good = ck.read_bytes()
     with pytest.raises(DnnError, match="no longer finite .* was not overwritten"):
-        train(Config(**cfg, lr=1e39), data, 3, checkpoint=str(ck), resume=str(ck), quiet=True,
+        run_training(Config(**cfg, lr=1e39), data, 3, checkpoint=str(ck), resume=str(ck), quiet=True,
               evaluate_each_epoch=False)
     assert ck.read_bytes() == good
 

@@ -16,7 +16,7 @@ from dnn.data import ChunkReader
 from dnn.evaluate import evaluate, load_model, per_class, predict
 from dnn.export import export, load
 from dnn.network import Arch
-from dnn.session import train
+from dnn.session import run_training
 from dnn.trainer import Config
 
 BUNCH = 16
@@ -49,7 +49,7 @@ def trained(tmp_path_factory, small_dataset):
     ck, metrics = folder / "run.h5", folder / "run.json"
     cfg = Config(arch=Arch.parse("20-32-5", "relu"), mode="implicit", bunch=BUNCH, chunk=128, threads=1,
                  lr=0.1, seed=3)
-    m = train(cfg, small_dataset, epochs=3, checkpoint=str(ck), metrics_path=str(metrics), quiet=True)
+    m = run_training(cfg, small_dataset, epochs=3, checkpoint=str(ck), metrics_path=str(metrics), quiet=True)
     return {"ck": ck, "metrics": metrics, "m": m, "folder": folder}
 
 
