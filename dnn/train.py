@@ -40,6 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--granularity", choices=GRANULARITIES, default="chunk",
                    help="one offload per chunk, per bunch, or per layer operation")
     m.add_argument("--threads", type=int, default=2, help="worker threads on the card (host mode: here)")
+    m.add_argument("--cards", type=int, default=1,
+                   help="data parallelism: split each bunch over this many cards (one process each)")
     m.add_argument("--cpus", help="CPU list the card pins itself to, e.g. 0-1")
     m.add_argument("--coherence", choices=["shared", "myo", "myo-on-demand", "myo-on-acquire"], default="shared",
                    help="implicit mode: one shared copy of the arena, or MYO-style copies on each side kept "
@@ -95,7 +97,8 @@ def main(argv=None) -> int:
                  granularity=args.granularity, bunch=args.bunch, chunk=args.chunk or file_chunk,
                  threads=args.threads, cpus=args.cpus, link=args.link, seed=args.seed, lr=args.lr,
                  momentum=args.momentum, weight_decay=args.weight_decay, init=args.init,
-                 card_memory=int(args.card_memory * 2**20), coherence=args.coherence, overlap=args.overlap)
+                 card_memory=int(args.card_memory * 2**20), coherence=args.coherence, overlap=args.overlap,
+                 cards=args.cards)
     cfg.validate()
     if args.plot:
         from .plot import check_png_path
