@@ -24,7 +24,7 @@ import numpy as np
 from .errors import DnnValueError
 from .executors import SHARED_KERNEL, ExplicitExecutor, Executor, ImplicitExecutor
 from .network import Network
-from .offload import ffi, lib, run_local
+from .offload import In, ffi, lib, run_local
 
 SUM_KERNEL = "cilkpp_dnn_sum_grads"
 
@@ -38,10 +38,16 @@ def check_config(cfg) -> None:
     """What --cards N needs of the rest of the configuration."""
     if cfg.cards < 1:
         raise DnnValueError(f"--cards must be positive, got {cfg.cards}")
-    if cfg.cards == 1:
+    if cfg.sync not in ("bunch", "chunk"):
+        raise DnnValueError(f"unknown --sync '{cfg.sync}': use bunch or chunk")
+    if cfg.sync == "chunk" and (not cfg.distributed or cfg.cards > 1):
+        raise DnnValueError("--sync chunk averages the ranks' weights once per chunk: it needs --distributed "
+                            "and one card per rank")
+    if cfg.cards == 1 and not cfg.distributed:
         return
     if cfg.mode not in ("implicit", "explicit"):
-        raise DnnValueError("--cards N splits each bunch over N cards: it needs --mode implicit or explicit")
+        raise DnnValueError("--cards N and --distributed split each bunch over cards: they need --mode implicit "
+                            "or explicit")
     if cfg.mode == "explicit" and cfg.explicit_weights != "resident":
         raise DnnValueError("--cards N keeps each card's network resident: use --explicit-weights resident")
     if cfg.overlap:
@@ -61,8 +67,9 @@ def replica_arena_bytes(cfg) -> int:
 class ParallelCards(Executor):
     """N cards of one mode behind the Executor protocol, and the data-parallel bunch loop."""
 
-    def __init__(self, cfg, arena_bytes: int):
-        self.cfg, self.k = cfg, cfg.cards
+    def __init__(self, cfg, arena_bytes: int, ranks=None):
+        """ranks: a dnn.distributed.Ranks when this host is one of an MPI job."""
+        self.cfg, self.k, self.ranks = cfg, cfg.cards, ranks
         self.implicit = cfg.mode == "implicit"
         self.cards: list = []
         try:
@@ -98,22 +105,55 @@ class ParallelCards(Executor):
 
     # -- training ---------------------------------------------------------------------------
     def train_chunk(self, net, buf, rows: int) -> np.ndarray:
-        """Train on the first `rows` rows of buf, bunch after bunch split over the cards."""
+        """Train on the first `rows` rows of buf, bunch after bunch split over the cards. Over MPI
+        (ranks) buf holds this rank's share of each global bunch, one after the other, and the
+        results are summed over the ranks."""
         if self.nets is None:
             self._replicate(net)
-        total = np.zeros(lib.DNN_R_COUNT)
-        for row0 in range(0, rows, self.cfg.bunch):
-            n = min(self.cfg.bunch, rows - row0)
-            shares = [(row0 + r0, m) for r0, m in split_rows(n, self.k)]
-            self.weights[...] = [m / n for _, m in shares]
-            for k in range(1, self.k):
-                self.nets[k].net.hyper = net.net.hyper  # the schedule sets the first card's
-            busy = [k for k, (_, m) in enumerate(shares) if m > 0]
-            total += self._all(self._post_grads(k, buf, *shares[k]) for k in busy)
-            total[lib.DNN_R_BUNCHES] -= len(busy) - 1  # one bunch, however many cards shared it
-            self._sum()
-            self._all(self._post_update(k, buf) for k in range(self.k))
+        ranks = self.ranks
+        global_rows = ranks.global_rows(buf.x) if ranks else rows
+        local_sgd = ranks is not None and ranks.sync == "chunk"
+        total, row0, bunches = np.zeros(lib.DNN_R_COUNT), 0, 0
+        for start in range(0, global_rows, self.cfg.bunch):
+            n = min(self.cfg.bunch, global_rows - start)
+            m_rank = ranks.share(n)[1] if ranks else n
+            # Each card's gradients are means over its rows: weighted by its share of the bunch
+            # (of the rank's own rows under local SGD), their sum is the mean over the bunch.
+            shares = [(row0 + r0, m) for r0, m in split_rows(m_rank, self.k)]
+            total += self._step(shares, buf, m_rank if local_sgd else n)
+            row0, bunches = row0 + m_rank, bunches + 1
+        if local_sgd:
+            self._average_weights()
+        if ranks is not None:
+            ranks.allreduce(total)  # every rank reports the job's loss and images
+        total[lib.DNN_R_BUNCHES] = bunches  # however many cards and ranks shared each one
         return total
+
+    def _step(self, shares, buf, n) -> np.ndarray:
+        """One bunch: every card's gradients, their sum (over the ranks too), every card's update."""
+        self.weights[...] = [m / n if n else 0.0 for _, m in shares]
+        for k in range(1, self.k):
+            self.nets[k].net.hyper = self.nets[0].net.hyper  # the schedule sets the first card's
+        got = self._all(self._post_grads(k, buf, *shares[k]) for k, (_, m) in enumerate(shares) if m > 0)
+        self._sum()
+        if self.ranks is not None and self.ranks.sync == "bunch":
+            self.ranks.allreduce(self.nets[0].blocks["grads"])  # in place: in the arena, no copy
+            if self.k > 1:  # the job's sum, from card 0's block into every card's
+                self.weights[...] = [1.0] + [0.0] * (self.k - 1)
+                self._sum()
+        self._all(self._post_update(k, buf) for k in range(self.k))
+        return got
+
+    def _average_weights(self) -> None:
+        """Local SGD: the mean of the ranks' weights, once per chunk (one card per rank)."""
+        ex, params = self.cards[0], self.nets[0].blocks["params"]
+        ex.pull(self.nets[0], ["params"])
+        self.ranks.allreduce(params)
+        scale = np.array([1.0 / self.ranks.size], np.float32)
+        run_local(SUM_KERNEL, 0, 1, 1, np.array([params.ctypes.data], np.uint64), scale, params.size,
+                  threads=self.cfg.threads)
+        if not self.implicit:
+            ex.card.transfer([In(params, alloc_if=False, free_if=False)])
 
     def _all(self, posted) -> np.ndarray:
         """Wait for every posted (card, signal); the results summed. Every call is waited for,
