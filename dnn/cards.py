@@ -211,6 +211,7 @@ class ParallelCards(Executor):
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 out[key] = sum(p[key] for p in per)
         out["cards"], out["per_card"] = self.k, per
+        out["allreduce_s"] = self.ranks.allreduce_s if self.ranks is not None else 0.0
         return out
 
     def card_pid(self):

@@ -18,6 +18,7 @@ and the cause, then aborts the job: MPI ends every other rank, none waits in a c
 from __future__ import annotations
 
 import sys
+import time
 
 import numpy as np
 
@@ -46,6 +47,7 @@ class Ranks:
         self.comm = comm if comm is not None else self.MPI.COMM_WORLD
         self.rank, self.size, self.sync = self.comm.Get_rank(), self.comm.Get_size(), sync
         self.rows_read: dict[int, int] = {}  # rows of each chunk in all, by the buffer it went into
+        self.allreduce_s = 0.0  # time spent in the allreduces (the counters show it)
 
     def global_rows(self, x: np.ndarray) -> int:
         """Rows in all of the chunk whose share of this rank was read into x (RankReader)."""
@@ -56,7 +58,9 @@ class Ranks:
 
     def allreduce(self, a: np.ndarray) -> None:
         """Sum a over the ranks, in place (the same buffer MPI reads is the one it writes)."""
+        t0 = time.perf_counter()
         self.comm.Allreduce(self.MPI.IN_PLACE, a, op=self.MPI.SUM)
+        self.allreduce_s += time.perf_counter() - t0
 
     def share(self, n: int) -> tuple[int, int]:
         """(offset, rows) of this rank's share of a bunch of n rows."""

@@ -286,7 +286,7 @@ def _run_counters(trainer: Trainer, cfg: Config, wall: float, images: int) -> di
         "transfer_real_s": s.get("transfer_real_s", 0.0), "transfer_model_s": s.get("transfer_model_s", 0.0),
         "wait_s": s["wait_s"], "bytes_to_card": int(s["bytes_to_card"]),
         "bytes_from_card": int(s["bytes_from_card"]), "offload_calls": int(s["calls"]),
-        "transfers": int(s.get("transfers", 0)),
+        "transfers": int(s.get("transfers", 0)), "allreduce_s": s.get("allreduce_s", 0.0),
         "images": images, "images_per_s": images / wall if wall > 0 else 0.0,
         "card_pid": trainer.card_pid(), "host_pid": os.getpid(), "coherence": cfg.coherence,
     }
