@@ -92,10 +92,11 @@ def make_data(folder: Path, rows: int, inputs: int, classes: int) -> Path:
 
     rng = np.random.default_rng(0)
     protos = rng.random((classes, inputs)).astype(np.float32)
-    y = rng.integers(0, classes, rows)
-    x = np.clip(protos[y] + 0.2 * rng.standard_normal((rows, inputs)), 0, 1).astype(np.float32)
+    y = rng.integers(0, classes, rows + rows // 8)
+    x = np.clip(protos[y] + 0.2 * rng.standard_normal((y.size, inputs)), 0, 1).astype(np.float32)
+    np.savez(folder / "scale.npz", x_train=x[:rows], y_train=y[:rows], x_test=x[rows:], y_test=y[rows:])
     out = folder / "scale.h5"
-    convert([x, y], out, chunk_rows=rows // 2, test_fraction=0.1, quiet=True)
+    convert(str(folder / "scale.npz"), out, chunk_rows=rows // 2, dtype="float32", shuffle=False, quiet=True)
     return out
 
 
