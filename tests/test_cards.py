@@ -108,7 +108,8 @@ def test_explicit_cards_move_their_gradients_over_their_links_and_implicit_ones_
 
 
 @pytest.mark.parametrize("kw,message", [
-    (dict(mode="host"), "needs --mode implicit or explicit"),
+    (dict(mode="host"), "need --mode implicit or explicit"),
+    (dict(cards=1, sync="chunk"), "--sync chunk .* needs --distributed"),
     (dict(mode="explicit", explicit_weights="copy"), "--explicit-weights resident"),
     (dict(coherence="myo"), "--coherence shared"),
     (dict(bunch=1), "cannot be split"),

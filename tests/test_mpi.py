@@ -152,8 +152,9 @@ def test_a_killed_rank_ends_every_rank(small_dataset):
     os.kill(pids[1], signal.SIGKILL)
     code, out, _ = _ends_within(p, marker, shm, 20)
     assert code != 0
-    # A killed rank says nothing itself: MPICH's mpiexec names its pid and the signal.
-    assert f"PID {pids[1]} " in out and "signal 9" in out, out
+    # A killed rank says nothing itself: MPICH's mpiexec says one of its processes was killed (the pid
+    # it names may be another rank's, taken down in the clean-up).
+    assert "BAD TERMINATION" in out and "signal 9" in out, out
 
 
 def test_ctrl_c_on_mpiexec_leaves_no_process(small_dataset):
