@@ -130,3 +130,20 @@ def test_two_cards_learn_evaluate_and_resume(tmp_path, small_dataset):
     run_training(Config(**cfg), small_dataset, 2, checkpoint=str(ck), quiet=True)
     resumed = run_training(Config(**cfg), small_dataset, 4, resume=str(ck), quiet=True, keep_trainer=True)
     assert np.array_equal(full["_weights"], resumed["_weights"])
+
+
+def test_a_card_that_dies_fails_the_bunch_and_no_call_is_left_in_flight():
+    import os
+    import signal
+
+    cfg = Config(Arch.parse("20-32-4"), mode="implicit", bunch=48, chunk=96, threads=1, cards=2, seed=5)
+    with Trainer(cfg, 20, 4) as t:
+        buf = t.buffers[0]
+        buf.x[:96], buf.y[:96] = 0.5, 1
+        t.train_chunk(buf, 96)
+        sibling = t.executor.cards[1].card
+        os.kill(sibling.pid, signal.SIGKILL)
+        with pytest.raises(dnn.CardDiedError):
+            t.train_chunk(buf, 96)
+        # Card 0's call of that bunch was waited for: it takes the next call (else OFF_EBUSY).
+        assert t.evaluate_chunk(buf, 96)[dnn.offload.lib.DNN_R_IMAGES] == 96
