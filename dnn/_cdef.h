@@ -79,6 +79,7 @@ int off_card_open_device(const off_config *cfg, int device, off_card *arena_of, 
 int off_card_device(const off_card *c);
 int off_number_of_devices(void);
 off_card *off_device(int n);
+int off_offload_to(int n, const char *kernel, const off_arg *args, int nargs);
 int off_card_stop(off_card *c);
 void off_card_destroy(off_card *c);
 int off_card_pid(const off_card *c);

@@ -37,3 +37,12 @@ int off_number_of_devices(void)
 }
 
 off_card *off_device(int n) { return n >= 0 && n < OFF_MAX_DEVICES ? devices_table[n] : NULL; }
+
+int off_offload_to(int n, const char *kernel, const off_arg *args, int nargs)
+{
+    off_card *c = off_device(n);
+    if (!c)
+        return off_fail(OFF_EARG, "target(mic:%d): no card %d is open (%d card(s) in this host)", n, n,
+                        off_number_of_devices());
+    return off_call(c, kernel, args, nargs, NULL, 0, NULL, NULL);
+}
