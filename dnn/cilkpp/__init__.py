@@ -24,9 +24,10 @@ from .lower import Lowerer, find_shared
 __all__ = ["translate", "CilkppError"]
 
 
-def translate(source, filename="<cilk>", include_dirs=()):
-    """Translate .cilk source text into C; raises CilkppError with file:line:col."""
-    unit = read_unit(source, filename, include_dirs)
+def translate(source, filename="<cilk>", include_dirs=(), defines=()):
+    """Translate .cilk source text into C; raises CilkppError with file:line:col. defines: NAME
+    or NAME=VALUE, applied to the source as gcc's -D would."""
+    unit = read_unit(source, filename, include_dirs, defines)
     shared = find_shared(unit)
     program = Lowerer(unit, shared, kernel_prefix(filename)).lower()
     return emit(unit, program)

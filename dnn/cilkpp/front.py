@@ -232,7 +232,7 @@ def scan_typedef_names(text):
     return names
 
 
-def header_typedefs(includes, include_dirs, coord_of):
+def header_typedefs(includes, include_dirs, coord_of, defines=()):
     """Typedef names of the headers named by the #include lines (gcc -E on them alone)."""
     if not includes:
         return set()
@@ -240,7 +240,8 @@ def header_typedefs(includes, include_dirs, coord_of):
         f.write("\n".join(text for _, text in includes) + "\n")
         tmp = f.name
     try:
-        cmd = ["gcc", "-E", "-P", "-std=gnu11", "-fopenmp"] + [f"-I{d}" for d in include_dirs] + [tmp]
+        cmd = (["gcc", "-E", "-P", "-std=gnu11", "-fopenmp"] + [f"-D{d}" for d in defines]
+               + [f"-I{d}" for d in include_dirs] + [tmp])
         r = subprocess.run(cmd, capture_output=True, text=True)
     finally:
         os.unlink(tmp)
@@ -289,8 +290,9 @@ def _directive(line):
     return m.group(1) if m else None
 
 
-def read_unit(source, filename, include_dirs=()):
-    """Parse a .cilk source into a Unit (AST with source coordinates + side tables)."""
+def read_unit(source, filename, include_dirs=(), defines=()):
+    """Parse a .cilk source into a Unit (AST with source coordinates + side tables). defines:
+    NAME or NAME=VALUE, as gcc's -D (the card side's translation defines __MIC__)."""
     src = blank_comments(source.replace("\r\n", "\n"))
     lines = src.split("\n")
     includes, early_defines = [], []
@@ -335,13 +337,14 @@ def read_unit(source, filename, include_dirs=()):
 
     coord_of = lambda line: Coord(filename, line, 1)  # noqa: E731
     base_dir = os.path.dirname(os.path.abspath(filename)) if filename else os.getcwd()
-    typedefs = header_typedefs(includes, [base_dir] + list(include_dirs), coord_of)
+    typedefs = header_typedefs(includes, [base_dir] + list(include_dirs), coord_of, defines)
 
     # source tokens per line, for column recovery
     src_toks = {n + 1: tokenize_line(l) for n, l in enumerate(out_lines)}
 
     text = "\n".join(out_lines) + "\n"
-    r = subprocess.run(["gcc", "-E", "-std=gnu11", "-x", "c"] + _GNU_DEFINES + ["-"], input=text,
+    r = subprocess.run(["gcc", "-E", "-std=gnu11", "-x", "c"] + _GNU_DEFINES + [f"-D{d}" for d in defines] + ["-"],
+                       input=text,
                        capture_output=True, text=True)
     if r.returncode != 0:
         m = re.search(r"<stdin>:(\d+):(\d+): (?:fatal )?error: (.*)", r.stderr)

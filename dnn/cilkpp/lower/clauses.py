@@ -11,7 +11,8 @@ from pycparser import c_ast, c_parser
 
 from .nodes import Env, gen
 
-CLAUSE_NAMES = ("in", "out", "inout", "nocopy", "target", "signal", "wait", "if", "mandatory")
+CLAUSE_NAMES = ("in", "out", "inout", "nocopy", "target", "signal", "wait", "if", "mandatory", "optional",
+                "status")
 _DIRECTIONS = {"in": "OFF_IN", "out": "OFF_OUT", "inout": "OFF_INOUT", "nocopy": "OFF_NOCOPY"}
 
 
@@ -71,7 +72,8 @@ class Clauses:
 
     def read_clauses(self, info, allowed):
         """The clauses of an offload pragma, checked."""
-        res = {"target": "0", "xfers": [], "signal": None, "wait": [], "if": None, "mandatory": False}
+        res = {"target": "-1", "xfers": [], "signal": None, "wait": [], "if": None, "mandatory": False,
+               "status": None}
         saw_target = False
         for name, tok, inner in self.clauses(info):
             if name not in allowed:
@@ -88,6 +90,12 @@ class Clauses:
                     res["target"] = self.clause_expr(inner[2:], tok.coord())
             elif name == "mandatory":
                 res["mandatory"] = True
+            elif name == "optional":
+                res["mandatory"] = False  # without a card the block runs on the host (the default here)
+            elif name == "status":
+                if not inner:
+                    raise self.err(tok.coord(), "status(s) names an _Offload_status variable")
+                res["status"] = self.clause_expr(inner, tok.coord())
             elif name in ("signal", "if"):
                 if not inner:
                     raise self.err(tok.coord(), f"{name}(...) needs an expression")

@@ -75,8 +75,9 @@ class Offload:
         use = res["if"] or "1"
         sig = f"(uintptr_t)({res['signal']})" if res["signal"] else "0"
         kern = f"\"{kernel}\"" if kernel else "NULL"
+        status = f"(void *)&({res['status']})" if res["status"] else "NULL"
         lines.append(f"__cilkpp_call((long)({res['target']}), ({use}) != 0, {int(res['mandatory'])}, {kern}, "
-                     f"{a}, {len(args)}, {x}, {len(xfers)}, {sig}, NULL, NULL, \"{self.where(coord)}\");")
+                     f"{a}, {len(args)}, {x}, {len(xfers)}, {sig}, NULL, NULL, {status}, \"{self.where(coord)}\");")
         lines.extend(post)
         return Raw("{\n" + "\n".join(lines) + "\n}", coord, stmt=True)
 
@@ -87,11 +88,15 @@ class Offload:
         is_async = res["signal"] is not None
         named = {x["var"]: x for x in res["xfers"]}
         ptr_args, frame = self._split_captures(self._captures(body), named, is_async)
-        if 1 + len(ptr_args) + (1 if self.shared_globals else 0) > MAX_ARGS:
+        if 2 + len(ptr_args) + (1 if self.shared_globals else 0) > MAX_ARGS:
             raise self.err(coord, f"this offload block needs {len(ptr_args)} pointer arguments; the runtime "
                            "passes at most 16 (OFF_MAX_ARGS) — group the arrays or use shared memory")
         k = self.fresh("offload")
-        kname = f"{self.kprefix}_{k[9:]}_l{coord.line}"[:60]
+        # named by its place in the source, not by a counter: the host and the card translation
+        # (which differ where the code tests __MIC__) must agree on every kernel's name
+        kname = f"{self.kprefix}_l{coord.line}c{coord.column}"[:60]
+        while kname in self.kernels:
+            kname += "x"
         self.kernels.append(kname)
         self._outline(k, kname, body, ptr_args, frame, coord)
         return self._call_site(k, kname, res, named, ptr_args, frame, coord, is_async)
@@ -146,9 +151,12 @@ class Offload:
         self.pre.append(Raw("\n".join(defs) + f"\nstatic void {k}({', '.join(params) or 'void'})\n", coord))
         self.pre.append(Raw(Gen().visit(comp), None))
         gl = 1 if self.shared_globals else 0
-        pstr = ",".join((["__g:p"] if gl else []) + (["__f:p"] if frame else []) + [f"{n}:p" for n, _ in ptr_args])
+        pstr = ",".join((["__g:p"] if gl else []) + (["__f:p"] if frame else []) + [f"{n}:p" for n, _ in ptr_args]
+                        + ["__dev:i"])
         args = [f"args[{i + gl}].v.p" for i in range((1 if frame else 0) + len(ptr_args))]
-        self.pre.append(Raw(kernel_text(kname, pstr, gl, [f"    {k}({', '.join(args)});"]), None))
+        # the last argument: the device number the offload named (_Offload_get_device_number)
+        self.pre.append(Raw(kernel_text(kname, pstr, gl, ["    __cilkpp_device = (int)args[nargs - 1].v.i;",
+                                                          f"    {k}({', '.join(args)});"]), None))
 
     def _call_site(self, k, kname, res, named, ptr_args, frame, coord, is_async):
         """The host side: fill the frame, call, copy back what may have changed."""
@@ -172,6 +180,7 @@ class Offload:
             xfers.append(f"{{&{fv}, sizeof {fv}, {fdir} | OFF_ALLOC_IF | OFF_FREE_IF, 0, NULL}}")
         for name, decl in ptr_args:
             args.append(f"off_ptr({gen(self.rx(c_ast.ID(name, coord), Env()))})")
+        args.append(f"off_i64(__cilkpp_devnum((long)({res['target']})))")
         xfers.extend(self.xfer_entries(res))
         return self.call_text(kname, res, args, xfers, coord, pre, post)
 

@@ -112,10 +112,16 @@ class Walk:
                 pid = int(it.string.split()[1])
                 info = self.u.pragmas[pid]
                 if info.kind == "offload":
-                    if i + 1 >= len(items):
+                    # the statement may itself carry pragmas (#pragma omp parallel for): they
+                    # are offloaded with it
+                    k = i + 1
+                    while k < len(items) and isinstance(items[k], c_ast.Pragma) and not items[k].string.startswith("cilkpp "):
+                        k += 1
+                    if k >= len(items):
                         raise self.err(info.coord, "#pragma offload must be followed by a statement")
-                    out.append(self.offload_block(info, items[i + 1]))
-                    i += 2
+                    body = items[k] if k == i + 1 else c_ast.Compound(items[i + 1 : k + 1], items[i + 1].coord)
+                    out.append(self.offload_block(info, body))
+                    i = k + 1
                     continue
                 out.append(self.offload_other(info))
                 i += 1
