@@ -280,7 +280,7 @@ class Unit:
     spawns: dict = field(default_factory=dict)  # id -> Coord
     offloads: dict = field(default_factory=dict)
     syncs: dict = field(default_factory=dict)
-    cilk_for: set = field(default_factory=set)  # (line, col) of _Cilk_for
+    cilk_for: set = field(default_factory=set)  # (file, line, col) of _Cilk_for
     shared_names: dict = field(default_factory=dict)  # top-level name -> Coord of _Cilk_shared
     typedefs: set = field(default_factory=set)
 
@@ -290,11 +290,47 @@ def _directive(line):
     return m.group(1) if m else None
 
 
+_QUOTED = re.compile(r'\s*#\s*include\s*"([^"]+)"')
+_PROJECT = os.path.realpath(os.path.join(os.path.dirname(__file__), "..", "..", "native"))
+
+
+def splice_quoted_includes(src, filename, include_dirs, depth=0):
+    """The source's lines with each ``#include "x"`` of a user file (found beside the including
+    file or in include_dirs, and not one of dnn's own headers) replaced by x's lines, so the
+    translator sees the Cilk Plus in headers and included .c files; and, per line, the (file,
+    line) it came from. Include guards still work: gcc -E reads the spliced text."""
+    lines = blank_comments(src.replace("\r\n", "\n")).split("\n")
+    out, origin = [], []
+    here = os.path.dirname(os.path.abspath(filename)) if filename else os.getcwd()
+    for n, ln in enumerate(lines):
+        m = _QUOTED.match(ln)
+        path = None
+        if m and depth < 16:
+            for d in [here] + list(include_dirs):
+                p = os.path.join(d, m.group(1))
+                if os.path.isfile(p):
+                    path = p
+                    break
+        if path and not os.path.realpath(path).startswith(_PROJECT + os.sep):
+            # named as gcc names it: beside the including file's name, or as found
+            shown = os.path.normpath(os.path.join(os.path.dirname(filename), m.group(1))) if os.path.dirname(
+                os.path.abspath(path)) == here else path
+            with open(path) as f:
+                sub, sub_origin = splice_quoted_includes(f.read(), shown, include_dirs, depth + 1)
+            if sub and sub[-1] == "":
+                sub, sub_origin = sub[:-1], sub_origin[:-1]
+            out.extend(sub)
+            origin.extend(sub_origin)
+        else:
+            out.append(ln)
+            origin.append((filename, n + 1))
+    return out, origin
+
+
 def read_unit(source, filename, include_dirs=(), defines=()):
     """Parse a .cilk source into a Unit (AST with source coordinates + side tables). defines:
     NAME or NAME=VALUE, as gcc's -D (the card side's translation defines __MIC__)."""
-    src = blank_comments(source.replace("\r\n", "\n"))
-    lines = src.split("\n")
+    lines, origin = splice_quoted_includes(source, filename, include_dirs)
     includes, early_defines = [], []
     pragma_raw = {}  # id -> (line, col, kind)
     pragma_pos = {}  # line -> (column where the clauses start in the placeholder, [(line, col)])
@@ -335,7 +371,7 @@ def read_unit(source, filename, include_dirs=(), defines=()):
                     out_lines[k] = ""
         i = j + 1
 
-    coord_of = lambda line: Coord(filename, line, 1)  # noqa: E731
+    coord_of = lambda line: Coord(*origin[line - 1], 1)  # noqa: E731
     base_dir = os.path.dirname(os.path.abspath(filename)) if filename else os.getcwd()
     typedefs = header_typedefs(includes, [base_dir] + list(include_dirs), coord_of, defines)
 
@@ -349,7 +385,7 @@ def read_unit(source, filename, include_dirs=(), defines=()):
     if r.returncode != 0:
         m = re.search(r"<stdin>:(\d+):(\d+): (?:fatal )?error: (.*)", r.stderr)
         if m:
-            raise CilkppError(filename, int(m.group(1)), int(m.group(2)), m.group(3))
+            raise CilkppError(*origin[min(int(m.group(1)), len(origin)) - 1], int(m.group(2)), m.group(3))
         raise CilkppError(filename, 1, 1, "preprocessor: " + r.stderr.strip())
 
     # tokens with positions
@@ -363,7 +399,7 @@ def read_unit(source, filename, include_dirs=(), defines=()):
         if oline.startswith("#"):  # a #pragma the preprocessor passed through
             if cur_file == "<stdin>":
                 st = src_toks.get(cur_line, [])
-                toks.append(Tok(oline.strip(), "pragma", filename, cur_line, st[0][2] if st else 1))
+                toks.append(Tok(oline.strip(), "pragma", *_at(origin, cur_line), st[0][2] if st else 1))
             cur_line += 1
             continue
         if cur_file != "<stdin>":
@@ -402,15 +438,20 @@ def read_unit(source, filename, include_dirs=(), defines=()):
                 start, pmap = pragma_pos[cur_line]
                 if 0 <= col - start < len(pmap):
                     line, col = pmap[col - start]
-            toks.append(Tok(t, kind, filename, line, col))
+            toks.append(Tok(t, kind, *_at(origin, line), col))
         cur_line += 1
 
     unit = Unit(filename, None, includes, early_defines, typedefs=typedefs)
     for pid, (line, col, kind) in pragma_raw.items():
-        unit.pragmas[pid] = PragmaInfo(Coord(filename, line, col), kind, [])
+        unit.pragmas[pid] = PragmaInfo(Coord(*_at(origin, line), col), kind, [])
     rewritten = _rewrite(toks, unit)
     unit.ast = _parse(rewritten, unit)
     return unit
+
+
+def _at(origin, line):
+    """(file, line) of a line of the spliced text."""
+    return origin[min(max(line, 1), len(origin)) - 1]
 
 
 # ---- token rewriting ----------------------------------------------------------------------------
@@ -503,7 +544,7 @@ def _rewrite_range(toks, a, b, out, unit, top=False):
             raise error_at(t.coord(), f"unsupported attribute {tx}({inner}): only "
                            "__attribute__((target(mic))) is understood")
         if tx == "_Cilk_for":
-            unit.cilk_for.add((t.line, t.col))
+            unit.cilk_for.add((t.file, t.line, t.col))
             out.put(_syn("for", t))
             i += 1
             continue

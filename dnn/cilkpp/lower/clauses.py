@@ -182,6 +182,7 @@ class Clauses:
                 if kk is None:
                     raise self.err(body[0].coord(), f"'{body[0].text}' in into() is not a variable in scope")
                 into = f"(const void *)({gen(self.rx(c_ast.ID(body[0].text, None), Env()))})"
+            x["nbytes"] = nbytes
             flags = (f"{_DIRECTIONS[x['dir']]} | (({x['alloc_if']}) ? OFF_ALLOC_IF : 0) | "
                      f"(({x['free_if']}) ? OFF_FREE_IF : 0)")
             out.append(f"{{(const void *)({v}), {nbytes}, {flags}, 0, {into}}}")

@@ -58,7 +58,14 @@ class Offload:
             if not _is_array(xx["decl"]):
                 raise self.err(xx["tok"].coord(), "offload_transfer moves arrays and pointers only; "
                                f"'{xx['var']}' is a scalar")
+        if self._card_globals(res):  # the card's copy of a global is written by code on the card
+            return self.offload_block(info, c_ast.Compound([], info.coord))
         return self.call_text(None, res, [], self.xfer_entries(res), info.coord)
+
+    def _card_globals(self, res):
+        """Clauses naming a global that has a card copy (not _Cilk_shared): their data moves into and
+        out of that copy, not a buffer of its own."""
+        return [x for x in res["xfers"] if x["kind"] == "global" and x["var"] not in self.shared_globals]
 
     def _waits(self, res, coord):
         where = self.where(coord)
@@ -88,7 +95,8 @@ class Offload:
         is_async = res["signal"] is not None
         named = {x["var"]: x for x in res["xfers"]}
         ptr_args, frame = self._split_captures(self._captures(body), named, is_async)
-        if 2 + len(ptr_args) + (1 if self.shared_globals else 0) > MAX_ARGS:
+        globs = self._card_globals(res)
+        if 2 + len(ptr_args) + 2 * len(globs) + (1 if self.shared_globals else 0) > MAX_ARGS:
             raise self.err(coord, f"this offload block needs {len(ptr_args)} pointer arguments; the runtime "
                            "passes at most 16 (OFF_MAX_ARGS) — group the arrays or use shared memory")
         k = self.fresh("offload")
@@ -98,8 +106,8 @@ class Offload:
         while kname in self.kernels:
             kname += "x"
         self.kernels.append(kname)
-        self._outline(k, kname, body, ptr_args, frame, coord)
-        return self._call_site(k, kname, res, named, ptr_args, frame, coord, is_async)
+        self._outline(k, kname, body, ptr_args, frame, globs, coord)
+        return self._call_site(k, kname, res, named, ptr_args, frame, globs, coord, is_async)
 
     def _split_captures(self, used, named, is_async):
         """The variables a block uses -> (pointer arguments, frame members), [(name, decl)] each.
@@ -122,7 +130,31 @@ class Offload:
                                    "asynchronous offload (signal); use a pointer with out()")
         return ptr_args, frame
 
-    def _outline(self, k, kname, body, ptr_args, frame, coord):
+    def _global_copies(self, globs):
+        """(parameters, lines before the block, lines after it) that move the data of clauses naming
+        card globals between the transfer buffers and the card's copies (a no-op in host mode,
+        where buffer and global are one)."""
+        params, before, after = [], [], []
+        for x in globs:
+            g, d = x["var"], x["dir"]
+            if _is_array(x["decl"]):
+                b, n = f"__cilkpp_gb_{g}", f"__cilkpp_gn_{g}"
+                params += [f"void *{b}", f"long {n}"]
+                if isinstance(x["decl"].type, c_ast.PtrDecl):
+                    before.append(f"    {g} = {b};")  # the card's pointer now names the card's data
+                else:
+                    if d in ("in", "inout"):
+                        before.append(f"    if ({b} != (void *){g}) memcpy({g}, {b}, (size_t){n});")
+                    if d in ("out", "inout"):
+                        after.append(f"    if ({b} != (void *){g}) memcpy({b}, {g}, (size_t){n});")
+            else:
+                if d in ("in", "inout"):
+                    before.append(f"    {g} = __cilkpp_f->{g};")
+                if d in ("out", "inout"):
+                    after.append(f"    __cilkpp_f->{g} = {g};")
+        return params, before, after
+
+    def _outline(self, k, kname, body, ptr_args, frame, globs, coord):
         """The frame struct, function k running the lowered block, and its kernel, into self.pre."""
         defs, params = [], []
         if frame:
@@ -143,22 +175,31 @@ class Offload:
         # the frame pointer, pointer arguments are its parameters, globals stay globals
         saved = (self.scopes, self.capture, self.capture_mode)
         self.scopes = [self.scopes[0], {name: decl for name, decl in ptr_args}]
-        self.capture = {name: (f"(__cilkpp_f->{name})", decl) for name, decl in frame}
+        gnames = {x["var"] for x in globs}
+        self.capture = {name: (f"(__cilkpp_f->{name})", decl) for name, decl in frame if name not in gnames}
         self.capture_mode = True
         comp = body if isinstance(body, c_ast.Compound) else c_ast.Compound([body], body.coord)
         comp = self.block(comp)
         self.scopes, self.capture, self.capture_mode = saved
+        gparams, before, after = self._global_copies(globs)
+        params += gparams
+        if before or after:
+            comp = c_ast.Compound([Raw("\n".join(before), None, stmt=True), comp, Raw("\n".join(after), None, stmt=True)],
+                                  comp.coord)
         self.pre.append(Raw("\n".join(defs) + f"\nstatic void {k}({', '.join(params) or 'void'})\n", coord))
         self.pre.append(Raw(Gen().visit(comp), None))
         gl = 1 if self.shared_globals else 0
         pstr = ",".join((["__g:p"] if gl else []) + (["__f:p"] if frame else []) + [f"{n}:p" for n, _ in ptr_args]
-                        + ["__dev:i"])
-        args = [f"args[{i + gl}].v.p" for i in range((1 if frame else 0) + len(ptr_args))]
+                        + [f"__gb_{x['var']}:p,__gn_{x['var']}:i" for x in globs] + ["__dev:i"])
+        npos = (1 if frame else 0) + len(ptr_args)
+        args = [f"args[{i + gl}].v.p" for i in range(npos)]
+        for i in range(len(globs)):
+            args += [f"args[{npos + 2 * i + gl}].v.p", f"(long)args[{npos + 2 * i + 1 + gl}].v.i"]
         # the last argument: the device number the offload named (_Offload_get_device_number)
         self.pre.append(Raw(kernel_text(kname, pstr, gl, ["    __cilkpp_device = (int)args[nargs - 1].v.i;",
                                                           f"    {k}({', '.join(args)});"]), None))
 
-    def _call_site(self, k, kname, res, named, ptr_args, frame, coord, is_async):
+    def _call_site(self, k, kname, res, named, ptr_args, frame, globs, coord, is_async):
         """The host side: fill the frame, call, copy back what may have changed."""
         pre, post, args, xfers = [], [], [], []
         if self.shared_globals:
@@ -180,8 +221,11 @@ class Offload:
             xfers.append(f"{{&{fv}, sizeof {fv}, {fdir} | OFF_ALLOC_IF | OFF_FREE_IF, 0, NULL}}")
         for name, decl in ptr_args:
             args.append(f"off_ptr({gen(self.rx(c_ast.ID(name, coord), Env()))})")
+        entries = self.xfer_entries(res)
+        for x in globs:
+            args += [f"off_ptr({x['var']})", f"off_i64((long)({x['nbytes']}))"]
         args.append(f"off_i64(__cilkpp_devnum((long)({res['target']})))")
-        xfers.extend(self.xfer_entries(res))
+        xfers.extend(entries)
         return self.call_text(kname, res, args, xfers, coord, pre, post)
 
     def _captures(self, body):

@@ -178,7 +178,7 @@ class Walk:
             return [s]
         if isinstance(s, c_ast.For):
             self.scopes.append({})
-            par = (s.coord.line, s.coord.column) in self.u.cilk_for
+            par = (s.coord.file, s.coord.line, s.coord.column) in self.u.cilk_for
             if isinstance(s.init, c_ast.DeclList):
                 for d in s.init.decls:
                     self.stmt(d)
