@@ -564,8 +564,22 @@ def _rewrite_range(toks, a, b, out, unit, top=False):
                 e = _match(toks, k)
                 target = toks[k + 1 : e]
                 k = e + 1
-            # the callee: tokens up to the '(' of the call
+            if tx != "_Cilk_spawn" and k < b and toks[k].text == "_Cilk_for":
+                # `_Cilk_offload _Cilk_for (...)`: the loop runs on the card, as under #pragma offload
+                pid = len(unit.pragmas) + 1
+                unit.pragmas[pid] = PragmaInfo(t.coord(), "offload", [_syn(x, t) for x in ("target", "(", "mic", ":")]
+                                               + list(target) + [_syn(")", t)])
+                out.newline()
+                out.put(Tok(f"#pragma cilkpp {pid}", "pragma", t.file, t.line, t.col))
+                out.newline()
+                i = k
+                continue
+            # the callee: tokens up to the '(' of the call (a spawned offload: past its keyword)
             c0 = k
+            if tx == "_Cilk_spawn" and k < b and toks[k].text in ("_Cilk_offload", "_Cilk_offload_to"):
+                k += 1
+                if toks[k - 1].text == "_Cilk_offload_to" and k < b and toks[k].text == "(":
+                    k = _match(toks, k) + 1
             while k < b and toks[k].text != "(" and toks[k].text not in ";{}":
                 k += 1
             if k >= b or toks[k].text != "(" or k == c0:

@@ -49,6 +49,7 @@ class Program:
     shared_globals: list
     main: c_ast.FuncDef | None
     runtime: bool
+    kernel_prefix: str = "cilkpp"
 
 
 class Lowerer(Walk, Sections, SectionStatements, Keywords, Clauses, Offload, SharedFunctions):
@@ -58,7 +59,8 @@ class Lowerer(Walk, Sections, SectionStatements, Keywords, Clauses, Offload, Sha
         self.u = unit
         self.kprefix = kernel_prefix
         self.shared_funcs = set(shared.funcs)
-        self.shared_globals = dict(shared.globals)  # name -> Decl
+        self.shared_globals = {**shared.externs, **shared.globals}  # name -> Decl, renamed where used
+        self.shared_defs = list(shared.globals)  # allocated by this file
         self.n = 0  # counter of fresh names
         self.scopes = [{}]  # [file scope, enclosing blocks...]: name -> Decl
         self.typedefs = {}  # user typedef name -> type node
@@ -101,7 +103,7 @@ class Lowerer(Walk, Sections, SectionStatements, Keywords, Clauses, Offload, Sha
             items.append(item)
             items.extend(inserts.get(i, []))
         runtime = bool(self.kernels or self.shared_globals or main is not None or self.u.pragmas)
-        return Program(items, list(self.shared_globals), main, runtime)
+        return Program(items, self.shared_defs, main, runtime, self.kprefix)
 
     def _file_decl(self, ext):
         self.declare(ext)

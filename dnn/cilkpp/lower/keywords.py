@@ -28,6 +28,8 @@ class Keywords:
         call = call_args(sp)[1]
         if not is_call(call):
             raise self.err(coord, "_Cilk_spawn must call a function by name")
+        if is_call(call, "__cilkpp_offload"):
+            return self._spawn_offload(call, lhs, coord)
         lines, names = [], []
         for a in call_args(call):
             self.no_sections(a, "a spawned call")
@@ -44,6 +46,32 @@ class Keywords:
         fpc = f" firstprivate({', '.join(fp)})" if fp else ""
         lines.append(f"#pragma omp task default(shared){fpc}")
         lines.append(f"{target}{gen(self.rx(call.name, Env()))}({', '.join(names)});")
+        return [Raw("{\n" + "\n".join(lines) + "\n}", coord, stmt=True)]
+
+    def _spawn_offload(self, off, lhs, coord):
+        """`_Cilk_spawn _Cilk_offload[_to(t)] f(x)`: a task that offloads f, with the target and the
+        arguments evaluated here (the offloads of several tasks reach the card one at a time)."""
+        oid, target, call = call_args(off)
+        if not is_call(call):
+            raise self.err(coord, "_Cilk_offload must call a function by name")
+        lines, temps = [], []
+        for a in [target] + list(call_args(call)):
+            self.no_sections(a, "a spawned call")
+            t = self.fresh("a")
+            lines.append(f"__auto_type {t} = ({gen(self.rx(a, Env()))});")
+            temps.append(c_ast.ID(t, coord))
+        fp = [t.name for t in temps]
+        inner = c_ast.FuncCall(call.name, c_ast.ExprList(temps[1:]), call.coord)
+        text = gen(self.offload_call(c_ast.FuncCall(off.name, c_ast.ExprList([oid, temps[0], inner]), off.coord), Env()))
+        target_text = ""
+        if lhs is not None:
+            d = self.fresh("d")
+            lines.append(f"__auto_type {d} = &({gen(self.rx(lhs, Env()))});")
+            fp.append(d)
+            target_text = f"*{d} = "
+        self.spawns = True
+        lines.append(f"#pragma omp task default(shared) firstprivate({', '.join(fp)})")
+        lines.append(f"{target_text}{text};")
         return [Raw("{\n" + "\n".join(lines) + "\n}", coord, stmt=True)]
 
     def sync(self, s):

@@ -26,11 +26,10 @@ from .nodes import Env, Gen, Raw, decl_name_node, gen, type_text
 MAX_ARGS = 16  # OFF_MAX_ARGS of the runtime
 
 
-def kernel_text(kname, pstr, globals_, body_lines):
-    """An OFF_KERNEL that binds the shared globals (when the file has any) and runs body_lines."""
+def kernel_text(kname, pstr, body_lines):
+    """An OFF_KERNEL that runs body_lines (the card learnt where the _Cilk_shared globals are at
+    start-up: emit.py's bind kernel)."""
     lines = [f"OFF_KERNEL({kname}, \"{pstr}\")\n{{"]
-    if globals_:
-        lines.append("    __cilkpp_bind_globals(args[0].v.p);")
     lines.extend(body_lines)
     lines.append("    __cilkpp_card_flush();\n    return OFF_OK;\n}")
     return "\n".join(lines) + "\n"
@@ -96,7 +95,7 @@ class Offload:
         named = {x["var"]: x for x in res["xfers"]}
         ptr_args, frame = self._split_captures(self._captures(body), named, is_async)
         globs = self._card_globals(res)
-        if 2 + len(ptr_args) + 2 * len(globs) + (1 if self.shared_globals else 0) > MAX_ARGS:
+        if 2 + len(ptr_args) + 2 * len(globs) > MAX_ARGS:
             raise self.err(coord, f"this offload block needs {len(ptr_args)} pointer arguments; the runtime "
                            "passes at most 16 (OFF_MAX_ARGS) — group the arrays or use shared memory")
         k = self.fresh("offload")
@@ -188,22 +187,19 @@ class Offload:
                                   comp.coord)
         self.pre.append(Raw("\n".join(defs) + f"\nstatic void {k}({', '.join(params) or 'void'})\n", coord))
         self.pre.append(Raw(Gen().visit(comp), None))
-        gl = 1 if self.shared_globals else 0
-        pstr = ",".join((["__g:p"] if gl else []) + (["__f:p"] if frame else []) + [f"{n}:p" for n, _ in ptr_args]
+        pstr = ",".join((["__f:p"] if frame else []) + [f"{n}:p" for n, _ in ptr_args]
                         + [f"__gb_{x['var']}:p,__gn_{x['var']}:i" for x in globs] + ["__dev:i"])
         npos = (1 if frame else 0) + len(ptr_args)
-        args = [f"args[{i + gl}].v.p" for i in range(npos)]
+        args = [f"args[{i}].v.p" for i in range(npos)]
         for i in range(len(globs)):
-            args += [f"args[{npos + 2 * i + gl}].v.p", f"(long)args[{npos + 2 * i + 1 + gl}].v.i"]
+            args += [f"args[{npos + 2 * i}].v.p", f"(long)args[{npos + 2 * i + 1}].v.i"]
         # the last argument: the device number the offload named (_Offload_get_device_number)
-        self.pre.append(Raw(kernel_text(kname, pstr, gl, ["    __cilkpp_device = (int)args[nargs - 1].v.i;",
+        self.pre.append(Raw(kernel_text(kname, pstr, ["    __cilkpp_device = (int)args[nargs - 1].v.i;",
                                                           f"    {k}({', '.join(args)});"]), None))
 
     def _call_site(self, k, kname, res, named, ptr_args, frame, globs, coord, is_async):
         """The host side: fill the frame, call, copy back what may have changed."""
         pre, post, args, xfers = [], [], [], []
-        if self.shared_globals:
-            args.append("off_ptr(__cilkpp_gtab)")
         if frame:
             fv = self.fresh("frame")
             pre.append(f"{'static ' if is_async else ''}struct {k}_frame {fv};")

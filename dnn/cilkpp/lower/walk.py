@@ -234,5 +234,8 @@ class Walk:
         r, chains = self.rank(s, s.coord)
         if r:
             return [self.array_stmt(s, r, chains)]
-        return [self.rx(s, Env())]
+        e = self.rx(s, Env())
+        if isinstance(e, Raw) and not e.stmt:  # `_Cilk_offload f();`: generated text keeps its ';'
+            return [Raw(e.text + ";", e.coord, stmt=True)]
+        return [e]
 
