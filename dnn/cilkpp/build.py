@@ -86,7 +86,7 @@ def _user_flags(flags):
 def _gcc(cmd, verbose):
     if verbose:
         print(" ".join(cmd), file=sys.stderr)
-    r = subprocess.run(cmd, capture_output=True, text=True)
+    r = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, LC_ALL="C"))
     sys.stderr.write(r.stderr)  # gcc's warnings and errors name the user's file (#line)
     if r.returncode != 0:
         raise RuntimeError(f"gcc failed ({r.returncode})")

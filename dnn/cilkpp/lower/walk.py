@@ -6,6 +6,7 @@ resolved through the scopes (a captured variable or a _Cilk_shared global is ren
 from __future__ import annotations
 
 import os
+import re
 
 from pycparser import c_ast
 
@@ -126,6 +127,11 @@ class Walk:
                 out.append(self.offload_other(info))
                 i += 1
                 continue
+            if isinstance(it, c_ast.Pragma) and it.string.startswith("omp"):
+                k = self._omp_over_shared(items, i, out)
+                if k:
+                    i = k
+                    continue
             run = self.fusible_run(items, i)
             if len(run) > 1:
                 out.append(self.fused(run))
@@ -136,6 +142,27 @@ class Walk:
         self.scopes.pop()
         comp.block_items = out
         return comp
+
+    def _omp_over_shared(self, items, i, out):
+        """`#pragma omp ... reduction(+:g)` naming scalar _Cilk_shared globals: the statement runs on
+        local copies of them under their own names (an OpenMP clause needs a variable, not the
+        arena pointer's target), copied back after it. Returns the index after the statement, or
+        0 when the pragma names none."""
+        names = [g for g, d in self.shared_globals.items() if re.search(rf"\b{re.escape(g)}\b", items[i].string)
+                 and self.resolve(g)[0] == "global" and not isinstance(d.type, c_ast.ArrayDecl)]
+        k = i
+        while k < len(items) and isinstance(items[k], c_ast.Pragma):
+            k += 1
+        if not names or k >= len(items):
+            return 0
+        self.scopes.append({g: self.shared_globals[g] for g in names})
+        body = self.stmt(items[k])
+        self.scopes.pop()
+        coord = items[i].coord
+        copy_in = Raw("\n".join(f"__typeof__(*__cilkpp_g_{g}) {g} = *__cilkpp_g_{g};" for g in names), coord, stmt=True)
+        copy_out = Raw("\n".join(f"*__cilkpp_g_{g} = {g};" for g in names), coord, stmt=True)
+        out.append(c_ast.Compound([copy_in] + list(items[i:k]) + body + [copy_out], coord))
+        return k + 1
 
     def as_stmt(self, lst, coord):
         if len(lst) == 1:
