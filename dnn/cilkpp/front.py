@@ -37,6 +37,9 @@ from dataclasses import dataclass, field
 
 from pycparser import c_ast, c_parser
 from pycparser.c_parser import Coord
+from pycparserext.ext_c_parser import FuncDeclExt, GnuCParser
+
+from .gnu import FuncDeclAttrs
 
 
 class CilkppError(Exception):
@@ -472,6 +475,22 @@ def _match(toks, i):
     raise error_at(toks[i].coord(), f"'{o}' is never closed")
 
 
+def _split_top(toks, a, b):
+    """[(start, end)] of the comma-separated parts of toks[a:b] at bracket depth 0."""
+    parts, d, s = [], 0, a
+    for k in range(a, b):
+        x = toks[k].text
+        if x in "([{":
+            d += 1
+        elif x in ")]}":
+            d -= 1
+        elif x == "," and d == 0:
+            parts.append((s, k))
+            s = k + 1
+    parts.append((s, b))
+    return parts
+
+
 def _syn(text, like):
     return Tok(text, "id" if re.match(r"\w", text) else "punct", like.file, like.line, like.col)
 
@@ -541,8 +560,24 @@ def _rewrite_range(toks, a, b, out, unit, top=False):
             if re.fullmatch(r"\(?\s*target\s*\(\s*mic\s*\)\s*\)?", inner):
                 i = e + 1  # every function is compiled for host and card alike
                 continue
-            raise error_at(t.coord(), f"unsupported attribute {tx}({inner}): only "
-                           "__attribute__((target(mic))) is understood")
+            m = re.search(r"\btarget\s*\(\s*([A-Za-z_]\w*)\s*\)", inner)
+            if tx == "__declspec" or m:  # target(<name>): an offload target; gcc's take strings
+                raise error_at(t.coord(), f"unsupported attribute {tx}({inner}): the only offload target is "
+                               "target(mic)")
+            # any other GNU attribute (noinline, aligned, packed, ...) goes to gcc as it is
+        if tx in ("va_arg", "__builtin_va_arg") and i + 1 < b and toks[i + 1].text == "(":
+            # va_arg(ap, T) names a type where C wants an expression: (T *)0 carries it through
+            # the parser, and the prelude's __cilkpp_va_arg takes it back to a type
+            e = _match(toks, i + 1)
+            parts = _split_top(toks, i + 2, e)
+            if len(parts) == 2:
+                out.put(_syn("__cilkpp_va_arg", t))
+                out.put(toks[i + 1])
+                _rewrite_range(toks, parts[0][0], parts[0][1], out, unit)
+                for s_ in (",", "(", *[x.text for x in toks[parts[1][0]:parts[1][1]]], "*", ")", "0", ")"):
+                    out.put(_syn(s_, toks[parts[1][0]]))
+                i = e + 1
+                continue
         if tx == "_Cilk_for":
             unit.cilk_for.add((t.file, t.line, t.col))
             out.put(_syn("for", t))
@@ -689,7 +724,7 @@ def _parse(out, unit):
             return Coord(unit.filename, 1, 1)
         return Coord(best.file, best.line, best.col)
 
-    parser = c_parser.CParser()
+    parser = GnuCParser()  # GNU C: __asm__, attributes, typeof, statement expressions
     try:
         ast = parser.parse(text, "<cilkpp>")
     except c_parser.ParseError as e:
@@ -710,10 +745,32 @@ def _parse(out, unit):
     ast.ext = ast.ext[npre:]
 
     def walk(n):
-        if n.coord is not None:
+        if getattr(n, "coord", None) is not None:
             n.coord = remap(n.coord)
+        _plain_func_decls(n)
         for _, ch in n.children():
             walk(ch)
 
     walk(ast)
     return ast
+
+
+def _plain_func_decls(n):
+    """The GNU parser's FuncDeclExt children of n become FuncDecl (FuncDeclAttrs when they carry
+    attributes or an asm label), so the lowering sees function types as pycparser makes them."""
+    def plain(f):
+        if not isinstance(f, FuncDeclExt):
+            return f
+        attrs = f.attributes if f.attributes is not None and f.attributes.exprs else None
+        if attrs is None and f.asm is None:
+            return c_ast.FuncDecl(f.args, f.type, f.coord)
+        return FuncDeclAttrs(f.args, f.type, f.coord, attrs, f.asm)
+
+    for name in set(getattr(type(n), "__slots__", ())) | set(getattr(n, "__dict__", {})):
+        if name in ("coord", "__weakref__"):
+            continue
+        v = getattr(n, name, None)
+        if isinstance(v, FuncDeclExt):
+            setattr(n, name, plain(v))
+        elif isinstance(v, list):
+            v[:] = [plain(x) for x in v]

@@ -8,6 +8,7 @@ Clause sections only as ``p[0:n]``; ``alloc()`` and ``status()`` are refused wit
 from __future__ import annotations
 
 from pycparser import c_ast, c_parser
+from pycparserext.ext_c_parser import GnuCParser
 
 from .nodes import Env, gen
 
@@ -25,7 +26,7 @@ class Clauses:
             raise self.err(coord, "empty expression in a clause")
         pre = "".join(f"typedef int {n};\n" for n in sorted(set(self.u.typedefs) | set(self.typedefs)))
         try:
-            ast = c_parser.CParser().parse(pre + f"void __cilkpp_x(void) {{ ({text}); }}\n", "<clause>")
+            ast = GnuCParser().parse(pre + f"void __cilkpp_x(void) {{ ({text}); }}\n", "<clause>")
         except c_parser.ParseError as e:
             raise self.err(toks[0].coord(), f"cannot read the expression '{text}': {e}")
         return ast.ext[-1].body.block_items[0]

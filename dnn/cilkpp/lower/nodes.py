@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import copy
 
-from pycparser import c_ast, c_generator
+from pycparser import c_ast
+from pycparserext.ext_c_generator import GnuCGenerator
+from pycparserext.ext_c_parser import Asm, FuncDeclExt
+
+from ..gnu import FuncDeclAttrs
 
 
 class Raw(c_ast.Node):
@@ -26,12 +30,17 @@ class Raw(c_ast.Node):
         return iter(())
 
 
-class Gen(c_generator.CGenerator):
-    """pycparser's generator + Raw nodes + ``#line`` directives before statements."""
+class Gen(GnuCGenerator):
+    """pycparserext's generator (GNU C) + Raw nodes + ``#line`` directives before statements."""
 
     def __init__(self, lines=True):
         super().__init__()
         self.lines = lines
+
+    def _generate_type(self, n, modifiers=None, emit_declname=True):
+        if isinstance(n, FuncDeclAttrs):
+            n = FuncDeclExt(n.args, n.type, n.attributes or c_ast.ExprList([]), n.asm, n.coord)
+        return super()._generate_type(n, modifiers, emit_declname)
 
     def visit_Raw(self, n):
         if not n.stmt:
@@ -42,6 +51,8 @@ class Gen(c_generator.CGenerator):
         s = super()._generate_stmt(n, add_indent)
         if isinstance(n, Raw) and n.stmt:
             return render_raw(n.text, n.coord if self.lines else None) + "\n"
+        if isinstance(n, Asm):  # an asm statement: the GNU generator leaves out its ';'
+            s = s.rstrip("\n") + ";\n"
         if self.lines and n.coord is not None and not isinstance(n, (c_ast.Compound, c_ast.Pragma)):
             return line_directive(n.coord) + s
         return s
