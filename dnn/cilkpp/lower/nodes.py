@@ -61,10 +61,11 @@ class Gen(GnuCGenerator):
 class Env:
     """Element context: index variables of the current nest and what each section becomes."""
 
-    def __init__(self, idx=None, sec_map=None, hoist=None):
+    def __init__(self, idx=None, sec_map=None, hoist=None, once=False):
         self.idx = idx or []
         self.sec_map = sec_map or {}
         self.hoist = hoist  # list of statements evaluated once before the nest, or None
+        self.once = once  # scalar calls are evaluated once per statement, into hoist
 
 
 def line_directive(coord):
@@ -116,15 +117,27 @@ def const_int(node):
             return int(node.value.rstrip("uUlL"), 0)
         except ValueError:
             return None
-    if isinstance(node, c_ast.UnaryOp) and node.op == "-":
+    if isinstance(node, c_ast.UnaryOp) and node.op in ("-", "+"):
         v = const_int(node.expr)
-        return None if v is None else -v
+        return None if v is None else (-v if node.op == "-" else v)
+    if isinstance(node, c_ast.BinaryOp) and node.op in _FOLD:
+        a, b = const_int(node.left), const_int(node.right)
+        if a is None or b is None or (node.op in ("/", "%") and b == 0):
+            return None
+        return _FOLD[node.op](a, b)
     return None
+
+
+# integer constant expressions folded by const_int (C's truncating division)
+_FOLD = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
+         "/": lambda a, b: int(a / b), "%": lambda a, b: a - b * int(a / b),
+         "<<": lambda a, b: a << b, ">>": lambda a, b: a >> b}
 
 
 def rebuild(node, fn):
     """Apply fn to every direct child (in place) and return node."""
-    for name in node.__slots__:
+    # pycparserext's nodes keep their fields in __dict__, pycparser's in __slots__
+    for name in list(getattr(node, "__slots__", ())) + list(getattr(node, "__dict__", {})):
         if name in ("coord", "__weakref__"):
             continue
         val = getattr(node, name, None)

@@ -11,8 +11,9 @@ import re
 from pycparser import c_ast
 
 from ..front import error_at
-from .nodes import Env, Raw, call_args, const_int, is_call, rebuild
-from .sections import REDUCERS, UNSUPPORTED_CALLS
+from .nodes import Env, Raw, call_args, const_int, gen, is_call, rebuild, walk
+from .section_statements import PURE
+from .sections import GENERIC_REDUCERS, REDUCERS, UNSUPPORTED_CALLS
 
 
 class Walk:
@@ -78,8 +79,15 @@ class Walk:
                 return n
         if isinstance(n, c_ast.FuncCall) and isinstance(n.name, c_ast.ID):
             nm = n.name.name
+            if env.once and env.idx and env.hoist is not None and self._scalar_call(n):
+                # a rank-0 call in a section statement runs once per statement, not per element
+                t = self.fresh("c")
+                env.hoist.append(f"__auto_type {t} = ({gen(self.rx(n, Env(hoist=env.hoist)))});")
+                return Raw(t, n.coord)
             if nm in REDUCERS:
                 return self.reduction(n, env)
+            if nm in GENERIC_REDUCERS:
+                return self.generic_reduction(n, env)
             if nm in UNSUPPORTED_CALLS:
                 raise self.err(n.coord, f"{UNSUPPORTED_CALLS[nm]} is not supported; use the named reductions")
             if nm == "__sec_implicit_index":
@@ -93,12 +101,28 @@ class Walk:
                 return Raw(f"({env.idx[k]})", n.coord)
             if nm == "__cilkpp_offload":
                 return self.offload_call(n, env)
+            if self.resolve(nm)[0] is None and not nm.startswith("__"):
+                # perhaps a macro (assert): what its arguments become must do without directives
+                self.macro_args += 1
+                try:
+                    return rebuild(n, lambda c: self.rx(c, env))
+                finally:
+                    self.macro_args -= 1
             if nm == "__cilkpp_spawn":
                 raise self.err(self.u.spawns[int(call_args(n)[0].value)],
                                "_Cilk_spawn must start a statement: `f(x);` or `v = _Cilk_spawn f(x);`")
             if nm == "__cilkpp_sync":
                 raise self.err(self.u.syncs[int(call_args(n)[0].value)], "_Cilk_sync is a statement")
         return rebuild(n, lambda c: self.rx(c, env))
+
+    def _scalar_call(self, n):
+        """A call of rank 0 that is not a pure math function (it may have side effects)."""
+        nm = n.name.name
+        if nm in PURE or nm in REDUCERS or nm in GENERIC_REDUCERS or nm.startswith("__cilkpp_"):
+            return False
+        if self.chains(n):
+            return False
+        return not any(is_call(x, "__sec_implicit_index") for x in walk(n))
 
     def block(self, comp):
         """Lower a compound statement in place: an offload pragma takes the statement after it,
