@@ -37,6 +37,10 @@ _REGISTER = ("__attribute__((constructor)) static void __cilkpp_register_globals
              "    if (__cilkpp_ninits < 256) __cilkpp_inits[__cilkpp_ninits++] = __cilkpp_init_globals;\n}\n")
 
 
+# A program starts its card only if some file offloads (a Cilk-only program never pays for it).
+_NEEDS_CARD = ("__attribute__((constructor)) static void __cilkpp_note_offloads(void) { __cilkpp_needs_card = 1; }\n")
+
+
 def _template(name):
     return resources.files(__package__).joinpath("templates", name).read_text()
 
@@ -72,7 +76,7 @@ def _epilogue(program):
     return Template(_template("epilogue.c.in")).substitute(
         bind_globals=bind, init_globals=init, main=_main(program.main) if program.main else "",
         bind_kernel=_BIND_KERNEL.substitute(kernel=kernel) if names else "",
-        register=_REGISTER if names else "")
+        register=(_REGISTER if names else "") + (_NEEDS_CARD if program.offloads else ""))
 
 
 def _main(user_main):

@@ -50,6 +50,7 @@ class Program:
     main: c_ast.FuncDef | None
     runtime: bool
     kernel_prefix: str = "cilkpp"
+    offloads: bool = False  # it has kernels, offloads or _Cilk_shared globals: the program needs its card
 
 
 class Lowerer(Walk, Sections, SectionStatements, Keywords, Clauses, Offload, SharedFunctions):
@@ -67,6 +68,9 @@ class Lowerer(Walk, Sections, SectionStatements, Keywords, Clauses, Offload, Sha
         self.capture = {}  # name -> (replacement text, decl) inside an outlined offload block
         self.capture_mode = False  # lowering an outlined #pragma offload block
         self.spawns = False  # the current function spawns
+        self.sync_points = []  # its taskwaits (Raw), made conditional if it spawns
+        self.spawn_calls = []  # its spawns (Raw, callee name)
+        self.split_funcs = set()  # functions split so far (their bodies can be called directly)
         self.pre = []  # Raw items to put before the current function (outlined offload blocks)
         self.stub_needed = set()  # functions some _Cilk_offload calls: they get a host stub
         self.kernels = []  # names of generated kernels
@@ -104,7 +108,9 @@ class Lowerer(Walk, Sections, SectionStatements, Keywords, Clauses, Offload, Sha
             items.append(item)
             items.extend(inserts.get(i, []))
         runtime = bool(self.kernels or self.shared_globals or main is not None or self.u.pragmas)
-        return Program(items, self.shared_defs, main, runtime, self.kprefix)
+        offloads = bool(self.kernels or self.shared_globals or self.stub_needed or
+                        any(p.kind != "offload_attribute" for p in self.u.pragmas.values()))
+        return Program(items, self.shared_defs, main, runtime, self.kprefix, offloads)
 
     def _file_decl(self, ext):
         self.declare(ext)
@@ -120,6 +126,7 @@ class Lowerer(Walk, Sections, SectionStatements, Keywords, Clauses, Offload, Sha
         it spawns)]; main is renamed __cilkpp_user_main and left out of the card build."""
         self.declare(fd.decl)
         self.spawns = False
+        self.sync_points, self.spawn_calls = [], []
         self.pre = []
         self.scopes.append({pname: c_ast.Decl(pname, [], [], [], [], ptype, None, None)
                             for pname, ptype in params(fd.decl.type) or [] if pname})
