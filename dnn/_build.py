@@ -37,7 +37,7 @@ def make_ffi():
     inc, lib, name = cfg.blas()
     ffi.set_source(
         "dnn._native",
-        '#include "offload.h"\n#include "cilk_offload.h"\n#include "dnn.h"\n',
+        '#include "off_runtime.h"\n#include "cilk_offload.h"\n#include "dnn.h"\n',
         sources=cfg.runtime_sources("host") + kernel_sources(),
         include_dirs=cfg.INCLUDE_DIRS + [inc],
         library_dirs=[lib],

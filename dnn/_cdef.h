@@ -1,5 +1,5 @@
 /* What Python sees of the native library (cffi cdef: plain declarations, no preprocessor).
- * Mirrors native/include/offload.h; the C compiler checks the two agree when cffi builds. */
+ * Mirrors native/include/off_runtime.h; the C compiler checks the two agree when cffi builds. */
 
 #define OFF_OK 0
 #define OFF_EARG 1
@@ -115,6 +115,7 @@ double off_link_time(const off_link *l, uint64_t bytes);
 const char *off_link_profile_name(int i);
 
 const char *off_last_error(void);
+int off_last_error_code(void);
 double off_now(void);
 
 /* ---- the trainer (native/include/dnn.h) ---- */

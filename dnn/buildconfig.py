@@ -17,8 +17,8 @@ NATIVE = ROOT / "native"
 # native/dnn/*.cilk are translated by dnn.cilkpp into here (generated C is never committed).
 CILK_OUT = ROOT / "build" / "cilkpp" / "native"
 
-RUNTIME = ["arena.c", "ring.c", "util.c", "link.c", "registry.c", "shared.c", "local.c", "myo.c"]
-HOST_ONLY = ["host.c"]
+RUNTIME = ["arena.c", "ring.c", "util.c", "link.c", "registry.c", "shared.c", "local.c", "myo.c", "resident.c"]
+HOST_ONLY = ["host.c", "call.c", "proc.c"]
 CARD_ONLY = ["card.c"]
 
 INCLUDE_DIRS = [str(NATIVE / "include"), str(NATIVE / "offload"), str(NATIVE / "dnn")]

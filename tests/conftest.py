@@ -5,6 +5,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,16 @@ def card_processes(parent: int | None = None) -> list[int]:
         if parent is None or ppid == parent:
             pids.append(int(d.name))
     return pids
+
+
+def gone_within(pid: int, seconds: float) -> bool:
+    """True as soon as card process `pid` is gone; False if it is still there after `seconds`."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < seconds:
+        if pid not in card_processes():
+            return True
+        time.sleep(0.005)
+    return False
 
 
 def memfd_segments(pid: int) -> list[str]:

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import ROOT, card_processes, prototype_dataset
+from conftest import ROOT, card_processes, gone_within, prototype_dataset
 from dnn import checkpoint as ckpt
 from dnn.errors import DnnError
 from dnn.network import Arch
@@ -66,15 +66,6 @@ def wait_for_card(proc, timeout=20.0) -> int:
         assert proc.poll() is None, proc.communicate()
         time.sleep(0.005)
     raise AssertionError("the card never started")
-
-
-def gone_within(pid, seconds) -> bool:
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < seconds:
-        if pid not in card_processes():
-            return True
-        time.sleep(0.005)
-    return False
 
 
 def assert_one_line(stderr: str, *needles):
