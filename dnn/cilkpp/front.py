@@ -244,7 +244,7 @@ def header_typedefs(includes, include_dirs, coord_of, defines=()):
         tmp = f.name
     try:
         cmd = (["gcc", "-E", "-P", "-std=gnu11", "-fopenmp"] + [f"-D{d}" for d in defines]
-               + [f"-I{d}" for d in include_dirs] + [tmp])
+               + [f"-I{d}" for d in list(include_dirs) + [os.path.join(_PROJECT, "include")]] + [tmp])
         r = subprocess.run(cmd, capture_output=True, text=True)
     finally:
         os.unlink(tmp)
@@ -475,6 +475,9 @@ def _match(toks, i):
     raise error_at(toks[i].coord(), f"'{o}' is never closed")
 
 
+_CILK_ALIASES = {"cilk_spawn": "_Cilk_spawn", "cilk_sync": "_Cilk_sync", "cilk_for": "_Cilk_for"}
+
+
 def _split_top(toks, a, b):
     """[(start, end)] of the comma-separated parts of toks[a:b] at bracket depth 0."""
     parts, d, s = [], 0, a
@@ -578,6 +581,10 @@ def _rewrite_range(toks, a, b, out, unit, top=False):
                     out.put(_syn(s_, toks[parts[1][0]]))
                 i = e + 1
                 continue
+        if tx in _CILK_ALIASES:  # <cilk/cilk.h>'s names for the keywords
+            t = Tok(_CILK_ALIASES[tx], t.kind, t.file, t.line, t.col)
+            toks[i] = t
+            tx = t.text
         if tx == "_Cilk_for":
             unit.cilk_for.add((t.file, t.line, t.col))
             out.put(_syn("for", t))

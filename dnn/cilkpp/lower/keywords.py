@@ -123,8 +123,11 @@ class Keywords:
         a new team (cheapest for the flat loops of a kernel); inside one (a spawned task, another
         _Cilk_for): tasks."""
         inside = c_ast.FuncCall(c_ast.ID("omp_in_parallel", s.coord), c_ast.ExprList([]), s.coord)
-        tasks = c_ast.Compound([c_ast.Pragma("omp taskloop default(shared)", s.coord), s], s.coord)
-        team = c_ast.Compound([c_ast.Pragma("omp parallel for schedule(static) default(shared)", s.coord),
+        g = self.grainsize  # #pragma cilk grainsize = g: chunks of g iterations
+        tasks = c_ast.Compound([c_ast.Pragma("omp taskloop default(shared)" + (f" grainsize({g})" if g else ""),
+                                             s.coord), s], s.coord)
+        sched = f"dynamic, {g}" if g else "static"
+        team = c_ast.Compound([c_ast.Pragma(f"omp parallel for schedule({sched}) default(shared)", s.coord),
                                copy.deepcopy(s)], s.coord)
         return c_ast.If(inside, tasks, team, s.coord)
 

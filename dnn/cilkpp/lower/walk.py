@@ -10,7 +10,7 @@ import re
 
 from pycparser import c_ast
 
-from ..front import error_at
+from ..front import Tok, error_at, tokenize_line
 from .nodes import Env, Raw, call_args, const_int, gen, is_call, rebuild, walk
 from .section_statements import PURE
 from .sections import GENERIC_REDUCERS, REDUCERS, UNSUPPORTED_CALLS
@@ -151,6 +151,12 @@ class Walk:
                 out.append(self.offload_other(info))
                 i += 1
                 continue
+            if isinstance(it, c_ast.Pragma) and re.match(r"cilk\s+grainsize\b", it.string):
+                out.extend(self._grainsize_loop(it, items[i + 1] if i + 1 < len(items) else None))
+                i += 2
+                continue
+            if isinstance(it, c_ast.Pragma) and re.match(r"(cilk\s+)?simd\b", it.string):
+                it = c_ast.Pragma(_omp_simd(it.string), it.coord)  # Cilk Plus's SIMD loop is OpenMP's
             if isinstance(it, c_ast.Pragma) and it.string.startswith("omp"):
                 k = self._omp_over_shared(items, i, out)
                 if k:
@@ -166,6 +172,23 @@ class Walk:
         self.scopes.pop()
         comp.block_items = out
         return comp
+
+    def _grainsize_loop(self, pragma, loop):
+        """`#pragma cilk grainsize = G` + a _Cilk_for: the loop's chunks are G iterations."""
+        m = re.fullmatch(r"cilk\s+grainsize\s*=\s*(.+)", pragma.string.strip())
+        if not m:
+            raise self.err(pragma.coord, "#pragma cilk grainsize = expression expected")
+        if not (isinstance(loop, c_ast.For) and (loop.coord.file, loop.coord.line, loop.coord.column) in self.u.cilk_for):
+            raise self.err(pragma.coord, "#pragma cilk grainsize must be followed by a _Cilk_for loop")
+        self.grainsize = self.clause_expr(self.u_tokens(m.group(1), pragma.coord), pragma.coord)
+        try:
+            return self.stmt(loop)
+        finally:
+            self.grainsize = None
+
+    def u_tokens(self, text, coord):
+        """Tokens of a pragma's text (for clause_expr)."""
+        return [Tok(t, k, coord.file, coord.line, coord.column + c) for k, t, c in tokenize_line(text)]
 
     def _omp_over_shared(self, items, i, out):
         """`#pragma omp ... reduction(+:g)` naming scalar _Cilk_shared globals: the statement runs on
@@ -290,3 +313,10 @@ class Walk:
             return [Raw(e.text + ";", e.coord, stmt=True)]
         return [e]
 
+
+def _omp_simd(text):
+    """`#pragma simd [clauses]` (Cilk Plus) as `omp simd`: vectorlength(n) is simdlen(n)."""
+    clauses = re.sub(r"^(cilk\s+)?simd\b", "", text.strip())
+    clauses = re.sub(r"\bvectorlength(?:for)?\s*\(([^)]*)\)", r"simdlen(\1)", clauses)
+    clauses = re.sub(r"\b(assert|noassert|vecremainder|novecremainder)\b", "", clauses)
+    return "omp simd" + clauses

@@ -1,7 +1,7 @@
 /* offload.h — Intel's offload API, for programs written for Intel's offload compiler and built
  * with dnn-cc (`#include <offload.h>` finds this file). The functions are defined by the code
- * dnn.cilkpp generates (templates/runtime.c.in) on dnn's runtime; the runtime's own header is
- * another file.
+ * dnn.cilkpp generates (templates/runtime.c.in) on dnn's runtime, whose own header is
+ * off_runtime.h.
  *
  *   _Offload_number_of_devices()     cards the program sees: DNN_CARDS (default 1; 0 without a card)
  *   _Offload_get_device_number()     -1 on the host; on the card, the number the offload named
