@@ -136,8 +136,9 @@ _FOLD = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a *
 
 def rebuild(node, fn):
     """Apply fn to every direct child (in place) and return node."""
-    # pycparserext's nodes keep their fields in __dict__, pycparser's in __slots__
-    for name in list(getattr(node, "__slots__", ())) + list(getattr(node, "__dict__", {})):
+    # pycparserext's nodes keep their fields in __dict__ or in __slots__ of several classes
+    slots = [s for k in type(node).__mro__ for s in getattr(k, "__slots__", ())]
+    for name in dict.fromkeys(slots + list(getattr(node, "__dict__", {}))):
         if name in ("coord", "__weakref__"):
             continue
         val = getattr(node, name, None)
@@ -146,6 +147,16 @@ def rebuild(node, fn):
         elif isinstance(val, list):
             setattr(node, name, [fn(v) if isinstance(v, c_ast.Node) else v for v in val])
     return node
+
+
+def without_attributes(t):
+    """A copy of type t without GNU attributes on its declarators (aligned(64) on an array does
+    not go with the pointer parameter it becomes)."""
+    t = copy.deepcopy(t)
+    for n in walk(t):
+        if getattr(n, "attributes", None) is not None and isinstance(n, (c_ast.TypeDecl, c_ast.ArrayDecl)):
+            n.attributes = c_ast.ExprList([])
+    return t
 
 
 def walk(n):

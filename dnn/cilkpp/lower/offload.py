@@ -21,7 +21,7 @@ import copy
 from pycparser import c_ast
 
 from .clauses import CLAUSE_NAMES
-from .nodes import Env, Gen, Raw, decl_name_node, gen, type_text
+from .nodes import Env, Gen, Raw, decl_name_node, gen, type_text, without_attributes
 
 MAX_ARGS = 16  # OFF_MAX_ARGS of the runtime
 
@@ -115,8 +115,7 @@ class Offload:
         for name, decl in used:
             t = decl.type
             x = named.get(name)
-            if isinstance(t, c_ast.PtrDecl) or (isinstance(t, c_ast.ArrayDecl) and x is not None
-                                                and x["length"] is not None):
+            if isinstance(t, c_ast.PtrDecl) or (isinstance(t, c_ast.ArrayDecl) and x is not None):
                 ptr_args.append((name, decl))
             else:
                 frame.append((name, decl))
@@ -168,7 +167,7 @@ class Offload:
         for name, decl in ptr_args:
             t = decl.type
             if isinstance(t, c_ast.ArrayDecl):
-                t = c_ast.PtrDecl([], copy.deepcopy(t.type))
+                t = c_ast.PtrDecl([], without_attributes(t.type))
             params.append(type_text(t, name))
         # lower the block as the body of the outlined function: frame members are read through
         # the frame pointer, pointer arguments are its parameters, globals stay globals
