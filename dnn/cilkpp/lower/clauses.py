@@ -177,8 +177,8 @@ class Clauses:
             into = "NULL"
             if x["into"]:
                 m, body = x["into"]
-                if len(body) != 1 or body[0].kind != "id":
-                    raise self.err(m.coord(), "into() names one variable")
+                if not body or body[0].kind != "id" or (len(body) > 1 and body[1].text != "["):
+                    raise self.err(m.coord(), "into() names one variable (or its section p[0:n])")
                 kk, dd = self.resolve(body[0].text)
                 if kk is None:
                     raise self.err(body[0].coord(), f"'{body[0].text}' in into() is not a variable in scope")

@@ -187,10 +187,11 @@ class Offload:
         self.pre.append(Raw("\n".join(defs) + f"\nstatic void {k}({', '.join(params) or 'void'})\n", coord))
         self.pre.append(Raw(Gen().visit(comp), None))
         pstr = ",".join((["__f:p"] if frame else []) + [f"{n}:p" for n, _ in ptr_args]
-                        + [f"__gb_{x['var']}:p,__gn_{x['var']}:i" for x in globs] + ["__dev:i"])
+                        + [f"__gb_{x['var']}:p,__gn_{x['var']}:i" for x in globs if _is_array(x["decl"])]
+                        + ["__dev:i"])
         npos = (1 if frame else 0) + len(ptr_args)
         args = [f"args[{i}].v.p" for i in range(npos)]
-        for i in range(len(globs)):
+        for i in range(len([x for x in globs if _is_array(x["decl"])])):
             args += [f"args[{npos + 2 * i}].v.p", f"(long)args[{npos + 2 * i + 1}].v.i"]
         # the last argument: the device number the offload named (_Offload_get_device_number)
         self.pre.append(Raw(kernel_text(kname, pstr, ["    __cilkpp_device = (int)args[nargs - 1].v.i;",
@@ -218,7 +219,8 @@ class Offload:
             args.append(f"off_ptr({gen(self.rx(c_ast.ID(name, coord), Env()))})")
         entries = self.xfer_entries(res)
         for x in globs:
-            args += [f"off_ptr({x['var']})", f"off_i64((long)({x['nbytes']}))"]
+            if _is_array(x["decl"]):  # scalars travel in the frame
+                args += [f"off_ptr({x['var']})", f"off_i64((long)({x['nbytes']}))"]
         args.append(f"off_i64(__cilkpp_devnum((long)({res['target']})))")
         xfers.extend(entries)
         return self.call_text(kname, res, args, xfers, coord, pre, post)

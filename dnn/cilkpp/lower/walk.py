@@ -191,23 +191,29 @@ class Walk:
         return [Tok(t, k, coord.file, coord.line, coord.column + c) for k, t, c in tokenize_line(text)]
 
     def _omp_over_shared(self, items, i, out):
-        """`#pragma omp ... reduction(+:g)` naming scalar _Cilk_shared globals: the statement runs on
-        local copies of them under their own names (an OpenMP clause needs a variable, not the
-        arena pointer's target), copied back after it. Returns the index after the statement, or
-        0 when the pragma names none."""
-        names = [g for g, d in self.shared_globals.items() if re.search(rf"\b{re.escape(g)}\b", items[i].string)
-                 and self.resolve(g)[0] == "global" and not isinstance(d.type, c_ast.ArrayDecl)]
+        """`#pragma omp ... reduction(+:g)` naming scalar _Cilk_shared globals, or variables an
+        offload block reads through its frame: the statement runs on local copies of them under
+        their own names (an OpenMP clause needs a variable, not what the name was rewritten to),
+        copied back after it. Returns the index after the statement, or 0 when it names none."""
+        access = {}
+        for g, d in self.shared_globals.items():
+            if self.resolve(g)[0] == "global" and not isinstance(d.type, c_ast.ArrayDecl):
+                access[g] = f"*__cilkpp_g_{g}"
+        for g, (text, d) in self.capture.items():
+            if self.resolve(g)[0] == "capture" and not isinstance(d.type, c_ast.ArrayDecl):
+                access[g] = text
+        names = [g for g in access if re.search(rf"\b{re.escape(g)}\b", items[i].string)]
         k = i
         while k < len(items) and isinstance(items[k], c_ast.Pragma):
             k += 1
         if not names or k >= len(items):
             return 0
-        self.scopes.append({g: self.shared_globals[g] for g in names})
+        self.scopes.append({g: self.resolve(g)[1] for g in names})
         body = self.stmt(items[k])
         self.scopes.pop()
         coord = items[i].coord
-        copy_in = Raw("\n".join(f"__typeof__(*__cilkpp_g_{g}) {g} = *__cilkpp_g_{g};" for g in names), coord, stmt=True)
-        copy_out = Raw("\n".join(f"*__cilkpp_g_{g} = {g};" for g in names), coord, stmt=True)
+        copy_in = Raw("\n".join(f"__typeof__({access[g]}) {g} = {access[g]};" for g in names), coord, stmt=True)
+        copy_out = Raw("\n".join(f"{access[g]} = {g};" for g in names), coord, stmt=True)
         out.append(c_ast.Compound([copy_in] + list(items[i:k]) + body + [copy_out], coord))
         return k + 1
 
