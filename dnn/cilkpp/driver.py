@@ -100,6 +100,8 @@ def parse_args(argv):
             raise UsageError(f"unknown option {a}")
         elif a.endswith((".c", ".cilk")):
             o.sources.append(a)
+        elif a.endswith((".cpp", ".cc", ".cxx", ".C")):
+            raise UsageError(f"{a}: C++ is not supported (dnn.cilkpp reads C)")
         elif a.endswith((".o", ".a", ".so")):
             o.objects.append(a)
         else:
