@@ -356,7 +356,7 @@ def read_unit(source, filename, include_dirs=(), defines=()):
             early_defines.append("\n".join(lines[i : j + 1]))
         elif d == "pragma":
             joined = " ".join(lines[k].rstrip("\\") for k in range(i, j + 1))
-            m = re.match(r"(\s*#\s*pragma\s+)(offload(?:_transfer|_wait|_attribute)?)\b(.*)$", joined)
+            m = re.match(r"(\s*#\s*pragma\s+)(offload(?:_transfer|_wait|_attribute)?|cilk\s+grainsize)\b(.*)$", joined)
             if m:
                 pid = len(pragma_raw) + 1
                 col = ln.index("#") + 1
@@ -367,7 +367,7 @@ def read_unit(source, filename, include_dirs=(), defines=()):
                     posmap.extend((k + 1, c + 1) for c in range(len(seg)))
                     posmap.append((k + 1, len(seg) + 1))
                 head = " " * (col - 1) + f"__cilkpp_pragma({pid}, "
-                pragma_raw[pid] = (i + 1, col, m.group(2))
+                pragma_raw[pid] = (i + 1, col, "grainsize" if m.group(2).startswith("cilk") else m.group(2))
                 pragma_pos[i + 1] = (len(head) + 1, posmap[m.start(3):])
                 out_lines[i] = head + f"{m.group(3)})"
                 for k in range(i + 1, j + 1):

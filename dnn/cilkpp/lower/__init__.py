@@ -110,7 +110,8 @@ class Lowerer(Walk, Sections, SectionStatements, Keywords, Clauses, Offload, Sha
             items.extend(inserts.get(i, []))
         runtime = bool(self.kernels or self.shared_globals or main is not None or self.u.pragmas)
         offloads = bool(self.kernels or self.shared_globals or self.stub_needed or
-                        any(p.kind != "offload_attribute" for p in self.u.pragmas.values()))
+                        any(p.kind.startswith("offload") and p.kind != "offload_attribute"
+                            for p in self.u.pragmas.values()))
         return Program(items, self.shared_defs, main, runtime, self.kprefix, offloads)
 
     def _file_decl(self, ext):

@@ -118,12 +118,12 @@ class Keywords:
             return [c_ast.Compound([self._sync_point(ret.coord), ret], ret.coord)]
         return [ret]
 
-    def cilk_for(self, s):
+    def cilk_for(self, s, g=None):
         """The lowered loop s as a _Cilk_for. Outside a parallel region: a worksharing loop over
         a new team (cheapest for the flat loops of a kernel); inside one (a spawned task, another
         _Cilk_for): tasks."""
         inside = c_ast.FuncCall(c_ast.ID("omp_in_parallel", s.coord), c_ast.ExprList([]), s.coord)
-        g = self.grainsize  # #pragma cilk grainsize = g: chunks of g iterations
+        # g: #pragma cilk grainsize = g, chunks of g iterations
         tasks = c_ast.Compound([c_ast.Pragma("omp taskloop default(shared)" + (f" grainsize({g})" if g else ""),
                                              s.coord), s], s.coord)
         sched = f"dynamic, {g}" if g else "static"

@@ -10,7 +10,7 @@ import re
 
 from pycparser import c_ast
 
-from ..front import Tok, error_at, tokenize_line
+from ..front import error_at
 from .nodes import Env, Raw, call_args, const_int, gen, is_call, rebuild, walk
 from .section_statements import PURE
 from .sections import GENERIC_REDUCERS, REDUCERS, UNSUPPORTED_CALLS
@@ -136,6 +136,10 @@ class Walk:
             if isinstance(it, c_ast.Pragma) and it.string.startswith("cilkpp "):
                 pid = int(it.string.split()[1])
                 info = self.u.pragmas[pid]
+                if info.kind == "grainsize":
+                    out.extend(self._grainsize_loop(info, items[i + 1] if i + 1 < len(items) else None))
+                    i += 2
+                    continue
                 if info.kind == "offload":
                     # the statement may itself carry pragmas (#pragma omp parallel for): they
                     # are offloaded with it
@@ -150,10 +154,6 @@ class Walk:
                     continue
                 out.append(self.offload_other(info))
                 i += 1
-                continue
-            if isinstance(it, c_ast.Pragma) and re.match(r"cilk\s+grainsize\b", it.string):
-                out.extend(self._grainsize_loop(it, items[i + 1] if i + 1 < len(items) else None))
-                i += 2
                 continue
             if isinstance(it, c_ast.Pragma) and re.match(r"(cilk\s+)?simd\b", it.string):
                 it = c_ast.Pragma(_omp_simd(it.string), it.coord)  # Cilk Plus's SIMD loop is OpenMP's
@@ -173,22 +173,15 @@ class Walk:
         comp.block_items = out
         return comp
 
-    def _grainsize_loop(self, pragma, loop):
-        """`#pragma cilk grainsize = G` + a _Cilk_for: the loop's chunks are G iterations."""
-        m = re.fullmatch(r"cilk\s+grainsize\s*=\s*(.+)", pragma.string.strip())
-        if not m:
-            raise self.err(pragma.coord, "#pragma cilk grainsize = expression expected")
+    def _grainsize_loop(self, info, loop):
+        """`#pragma cilk grainsize = G` (macros expanded) + a _Cilk_for: chunks of G iterations."""
+        toks = info.toks
+        if len(toks) < 2 or toks[0].text != "=":
+            raise self.err(info.coord, "#pragma cilk grainsize = expression expected")
         if not (isinstance(loop, c_ast.For) and (loop.coord.file, loop.coord.line, loop.coord.column) in self.u.cilk_for):
-            raise self.err(pragma.coord, "#pragma cilk grainsize must be followed by a _Cilk_for loop")
-        self.grainsize = self.clause_expr(self.u_tokens(m.group(1), pragma.coord), pragma.coord)
-        try:
-            return self.stmt(loop)
-        finally:
-            self.grainsize = None
-
-    def u_tokens(self, text, coord):
-        """Tokens of a pragma's text (for clause_expr)."""
-        return [Tok(t, k, coord.file, coord.line, coord.column + c) for k, t, c in tokenize_line(text)]
+            raise self.err(info.coord, "#pragma cilk grainsize must be followed by a _Cilk_for loop")
+        self.grainsize = self.clause_expr(toks[1:], info.coord)
+        return self.stmt(loop)
 
     def _omp_over_shared(self, items, i, out):
         """`#pragma omp ... reduction(+:g)` naming scalar _Cilk_shared globals, or variables an
@@ -257,6 +250,7 @@ class Walk:
                 s.iffalse = self.as_stmt(self.stmt(s.iffalse), s.coord)
             return [s]
         if isinstance(s, c_ast.For):
+            grain, self.grainsize = self.grainsize, None  # this loop's, not a nested one's
             self.scopes.append({})
             par = (s.coord.file, s.coord.line, s.coord.column) in self.u.cilk_for
             if isinstance(s.init, c_ast.DeclList):
@@ -271,7 +265,7 @@ class Walk:
                     setattr(s, a, self.rx(getattr(s, a), Env()))
             s.stmt = self.as_stmt(self.stmt(s.stmt), s.coord)
             self.scopes.pop()
-            return [self.cilk_for(s) if par else s]
+            return [self.cilk_for(s, grain) if par else s]
         if isinstance(s, (c_ast.While, c_ast.DoWhile)):
             self.no_sections(s.cond, "a loop condition")
             s.cond = self.rx(s.cond, Env())
