@@ -2,7 +2,10 @@
 ``offload_wait`` (target, in/out/inout/nocopy with length/alloc_if/free_if/into/align, signal,
 wait, if, mandatory) and the off_xfer entries of the arrays they name.
 
-Clause sections only as ``p[0:n]``; ``alloc()`` and ``status()`` are refused with an error.
+Clause sections ``p[a:n]`` move elements a .. a+n-1 (the card's p points where p[a] lands);
+``alloc(p[a:n])`` with in() or nocopy() allocates and moves that range (a superset of the
+section named: elements outside it are undefined on the card anyway); with out() it is refused,
+as moving the whole range back would overwrite host elements the card never wrote.
 """
 
 from __future__ import annotations
@@ -120,9 +123,11 @@ class Clauses:
                         raise self.err(m.coord(), f"modifier expected (length, alloc_if, free_if, into, align), got '{m.text}'")
                     e = _close(mod_toks, k + 1)
                     body = mod_toks[k + 2 : e]
-                    if m.text not in ("length", "alloc_if", "free_if", "into", "align"):
+                    if m.text not in ("length", "alloc_if", "free_if", "into", "align", "alloc"):
                         raise self.err(m.coord(), f"unsupported modifier '{m.text}' (supported: length, alloc_if, "
-                                       "free_if, into, align)")
+                                       "free_if, into, align, alloc)")
+                    if m.text == "alloc" and name not in ("in", "nocopy"):
+                        raise self.err(m.coord(), f"alloc() with {name}() is not supported: only with in() or nocopy()")
                     if m.text == "into" and name != "in":
                         raise self.err(m.coord(), "into() goes with in() only")
                     mods[m.text] = (m, body)
@@ -134,15 +139,18 @@ class Clauses:
                     if v.kind != "id":
                         raise self.err(v.coord(), f"a variable name expected in {name}(), got '{v.text}'")
                     length = mods.get("length")
-                    if len(item) > 1:
-                        # p[0:n] form
-                        txt = [t.text for t in item[1:]]
-                        parts = self.split(item[2:-1], ":") if txt[0] == "[" and txt[-1] == "]" else None
-                        if not parts or len(parts) != 2:
-                            raise self.err(item[1].coord(), f"{name}(): a variable or p[0:n] expected")
-                        if " ".join(t.text for t in parts[0]) != "0":
-                            raise self.err(item[1].coord(), f"{name}(): only sections starting at 0 are supported; use p[0:n]")
-                        length = (item[1], parts[1])
+                    start = None
+                    sections = [item[1:]] if len(item) > 1 else []
+                    if "alloc" in mods:  # alloc(p[a:n]): the range allocated, and moved
+                        sections = [mods["alloc"][1][1:]]
+                    for sec in sections:  # p[a:n]
+                        txt = [t.text for t in sec]
+                        parts = self.split(sec[1:-1], ":") if txt and txt[0] == "[" and txt[-1] == "]" else None
+                        if not parts or len(parts) != 2 or not parts[0] or not parts[1]:
+                            raise self.err(sec[0].coord() if sec else v.coord(),
+                                           f"{name}(): a variable or p[start:length] expected")
+                        start = None if " ".join(t.text for t in parts[0]) == "0" else parts[0]
+                        length = (sec[0], parts[1])
                     kind, decl = self.resolve(v.text)
                     if kind is None or not isinstance(decl, c_ast.Decl):
                         raise self.err(v.coord(), f"'{v.text}' in {name}() is not a variable in scope")
@@ -155,6 +163,7 @@ class Clauses:
                         "free_if": (self.clause_expr(mods["free_if"][1], mods["free_if"][0].coord())
                                     if "free_if" in mods else "1"),
                         "into": mods.get("into"),
+                        "start": self.clause_expr(start, v.coord()) if start else None,
                     })
         if not saw_target and "target" in allowed:
             raise self.err(info.coord, f"#pragma {info.kind} needs target(mic)")
@@ -168,6 +177,8 @@ class Clauses:
             if not isinstance(t, (c_ast.PtrDecl, c_ast.ArrayDecl)):
                 continue  # scalars travel in the frame
             v = gen(self.rx(c_ast.ID(x["var"], x["tok"].coord()), Env()))
+            if x.get("start"):
+                v = f"(({v}) + ({x['start']}))"
             if x["length"] is not None:
                 nbytes = f"(size_t)({x['length']}) * sizeof(*({v}))"
             elif isinstance(t, c_ast.ArrayDecl):

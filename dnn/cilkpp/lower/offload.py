@@ -105,7 +105,8 @@ class Offload:
         while kname in self.kernels:
             kname += "x"
         self.kernels.append(kname)
-        self._outline(k, kname, body, ptr_args, frame, globs, coord)
+        offs = [(n, named[n]["start"]) for n, _ in ptr_args if n in named and named[n].get("start")]
+        self._outline(k, kname, body, ptr_args, frame, globs, coord, offs)
         return self._call_site(k, kname, res, named, ptr_args, frame, globs, coord, is_async)
 
     def _split_captures(self, used, named, is_async):
@@ -152,7 +153,7 @@ class Offload:
                     after.append(f"    __cilkpp_f->{g} = {g};")
         return params, before, after
 
-    def _outline(self, k, kname, body, ptr_args, frame, globs, coord):
+    def _outline(self, k, kname, body, ptr_args, frame, globs, coord, offs=()):
         """The frame struct, function k running the lowered block, and its kernel, into self.pre."""
         defs, params = [], []
         if frame:
@@ -180,7 +181,9 @@ class Offload:
         comp = self.block(comp)
         self.scopes, self.capture, self.capture_mode = saved
         gparams, before, after = self._global_copies(globs)
-        params += gparams
+        params += gparams + [f"long __cilkpp_so_{n}" for n, _ in offs]
+        # p[a:n] in a clause: p arrived pointing at the card's p[a]
+        before += [f"    {n} -= __cilkpp_so_{n};" for n, _ in offs]
         if before or after:
             comp = c_ast.Compound([Raw("\n".join(before), None, stmt=True), comp, Raw("\n".join(after), None, stmt=True)],
                                   comp.coord)
@@ -188,11 +191,13 @@ class Offload:
         self.pre.append(Raw(Gen().visit(comp), None))
         pstr = ",".join((["__f:p"] if frame else []) + [f"{n}:p" for n, _ in ptr_args]
                         + [f"__gb_{x['var']}:p,__gn_{x['var']}:i" for x in globs if _is_array(x["decl"])]
-                        + ["__dev:i"])
+                        + [f"__so_{n}:i" for n, _ in offs] + ["__dev:i"])
         npos = (1 if frame else 0) + len(ptr_args)
         args = [f"args[{i}].v.p" for i in range(npos)]
-        for i in range(len([x for x in globs if _is_array(x["decl"])])):
+        nglob = len([x for x in globs if _is_array(x["decl"])])
+        for i in range(nglob):
             args += [f"args[{npos + 2 * i}].v.p", f"(long)args[{npos + 2 * i + 1}].v.i"]
+        args += [f"(long)args[{npos + 2 * nglob + i}].v.i" for i in range(len(offs))]
         # the last argument: the device number the offload named (_Offload_get_device_number)
         self.pre.append(Raw(kernel_text(kname, pstr, ["    __cilkpp_device = (int)args[nargs - 1].v.i;",
                                                           f"    {k}({', '.join(args)});"]), None))
@@ -216,11 +221,14 @@ class Offload:
             fdir = "OFF_INOUT" if post else "OFF_IN"
             xfers.append(f"{{&{fv}, sizeof {fv}, {fdir} | OFF_ALLOC_IF | OFF_FREE_IF, 0, NULL}}")
         for name, decl in ptr_args:
-            args.append(f"off_ptr({gen(self.rx(c_ast.ID(name, coord), Env()))})")
+            p = gen(self.rx(c_ast.ID(name, coord), Env()))
+            start = named[name].get("start") if name in named else None
+            args.append(f"off_ptr(({p}) + ({start}))" if start else f"off_ptr({p})")
         entries = self.xfer_entries(res)
         for x in globs:
             if _is_array(x["decl"]):  # scalars travel in the frame
                 args += [f"off_ptr({x['var']})", f"off_i64((long)({x['nbytes']}))"]
+        args += [f"off_i64((long)({named[n]['start']}))" for n, _ in ptr_args if n in named and named[n].get("start")]
         args.append(f"off_i64(__cilkpp_devnum((long)({res['target']})))")
         xfers.extend(entries)
         return self.call_text(kname, res, args, xfers, coord, pre, post)
