@@ -132,17 +132,24 @@ def build_source(src, o, work, host_obj, card_obj):
     flags = list(o.cflags) + [f"-D{d}" for d in o.defines] + [f"-I{d}" for d in o.include_dirs]
     flags += ["-iquote", str(Path(src).resolve().parent)]
     for side, obj in (("host", host_obj), ("card", card_obj)):
+        unread = None
         try:
             c_text = _translate_side(src, text, o, side)
-        except CilkppError:
+        except CilkppError as e:
             if _CILK_SYNTAX.search(text):
                 raise
-            c_file = src  # plain C the translator does not read: gcc compiles it as it is
+            c_file, unread = src, e  # plain C the translator does not read: gcc compiles it as it is
         else:
             c_file = work / f"{stem}.{side}.c"
             c_file.write_text(c_text)
         side_flags = flags + (["-DDNN_CARD_BUILD", "-D__MIC__=1", "-D__MIC2__=1"] if side == "card" else [])
-        compile_object(c_file, obj, side, side_flags, o.verbose)
+        try:
+            compile_object(c_file, obj, side, side_flags, o.verbose)
+        except RuntimeError:
+            if unread is not None:
+                print(f"dnn-cc: note: compiled {src} untranslated, as dnn.cilkpp could not read it: {unread}",
+                      file=sys.stderr)
+            raise
 
 
 def run(o):

@@ -60,7 +60,7 @@ def emit(unit, program):
             parts.append(item.text if item.text.endswith("\n") else item.text + "\n")
         else:
             txt = g.visit(item)
-            parts.append(txt + (";" if isinstance(item, (c_ast.Decl, c_ast.Typedef)) else "") + "\n")
+            parts.append(txt + (";" if isinstance(item, (c_ast.Decl, c_ast.Typedef, c_ast.StaticAssert)) else "") + "\n")
     if program.runtime:
         parts.append(_epilogue(program))
     return "".join(parts)

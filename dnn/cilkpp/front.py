@@ -142,7 +142,7 @@ ARITH_TYPEDEFS = {
 FLOAT_TYPEDEFS = {"float_t", "double_t"}
 
 _GNU_DEFINES = ["-Dbool=_Bool", "-D__inline=inline", "-D__inline__=inline", "-D__restrict=restrict",
-                "-D__restrict__=restrict", "-D__const=const", "-D__INTEL_OFFLOAD=1", "-D__cilk=200",
+                "-D__restrict__=restrict", "-D__const=const", "-D__thread=_Thread_local", "-D__INTEL_OFFLOAD=1", "-D__cilk=200",
                 "-D__CILKPP__=1"]
 
 
@@ -288,6 +288,13 @@ class Unit:
     typedefs: set = field(default_factory=set)
 
 
+def _type_macros(includes):
+    """Macros of included headers that name a type keyword (the parser must see the keyword)."""
+    if any(re.search(r"[<\"]complex\.h[>\"]", text) for _, text in includes):
+        return ["-Dcomplex=_Complex"]
+    return []
+
+
 def _directive(line):
     m = re.match(r"\s*#\s*(\w+)", line)
     return m.group(1) if m else None
@@ -382,7 +389,7 @@ def read_unit(source, filename, include_dirs=(), defines=()):
     src_toks = {n + 1: tokenize_line(l) for n, l in enumerate(out_lines)}
 
     text = "\n".join(out_lines) + "\n"
-    r = subprocess.run(["gcc", "-E", "-std=gnu11", "-x", "c"] + _GNU_DEFINES + [f"-D{d}" for d in defines] + ["-"],
+    r = subprocess.run(["gcc", "-E", "-std=gnu11", "-x", "c"] + _GNU_DEFINES + _type_macros(includes) + [f"-D{d}" for d in defines] + ["-"],
                        input=text,
                        capture_output=True, text=True)
     if r.returncode != 0:
