@@ -119,10 +119,23 @@ def mic_object(obj):
     return p.with_name(p.stem + "MIC" + p.suffix)
 
 
-def _translate_side(src, text, o, side):
+def _translate_side(src, text, o, side, captures):
     defines = list(o.defines) + (["__MIC__=1", "__MIC2__=1"] if side == "card" else [])
     dirs = [str(Path(src).resolve().parent)] + [str(Path(d).resolve()) for d in o.include_dirs]
-    return translate(text, src, dirs, defines)
+    return translate(text, src, dirs, defines, captures)
+
+
+def translate_sides(src, text, o):
+    """{side: generated C} for the host and the card. Where #ifdef __MIC__ makes an offload block
+    use other variables on each side, the two are translated again with what both use, so both
+    sides agree on what the block carries."""
+    captures = {}
+    out = {"host": _translate_side(src, text, o, "host", captures)}
+    host_view = {k: list(v) for k, v in captures.items()}
+    out["card"] = _translate_side(src, text, o, "card", captures)  # takes the host's names too
+    if captures != host_view:  # the card uses names the host does not: the host carries them too
+        out["host"] = _translate_side(src, text, o, "host", captures)
+    return out
 
 
 def build_source(src, o, work, host_obj, card_obj):
@@ -131,17 +144,18 @@ def build_source(src, o, work, host_obj, card_obj):
     stem = Path(src).stem
     flags = list(o.cflags) + [f"-D{d}" for d in o.defines] + [f"-I{d}" for d in o.include_dirs]
     flags += ["-iquote", str(Path(src).resolve().parent)]
+    unread = None
+    try:
+        c_texts = translate_sides(src, text, o)
+    except CilkppError as e:
+        if _CILK_SYNTAX.search(text):
+            raise
+        c_texts, unread = {}, e  # plain C the translator does not read: gcc compiles it as it is
     for side, obj in (("host", host_obj), ("card", card_obj)):
-        unread = None
-        try:
-            c_text = _translate_side(src, text, o, side)
-        except CilkppError as e:
-            if _CILK_SYNTAX.search(text):
-                raise
-            c_file, unread = src, e  # plain C the translator does not read: gcc compiles it as it is
-        else:
+        c_file = src
+        if side in c_texts:
             c_file = work / f"{stem}.{side}.c"
-            c_file.write_text(c_text)
+            c_file.write_text(c_texts[side])
         side_flags = flags + (["-DDNN_CARD_BUILD", "-D__MIC__=1", "-D__MIC2__=1"] if side == "card" else [])
         try:
             compile_object(c_file, obj, side, side_flags, o.verbose)

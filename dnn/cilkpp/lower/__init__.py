@@ -54,10 +54,12 @@ class Program:
 
 
 class Lowerer(Walk, Sections, SectionStatements, Keywords, Clauses, Offload, SharedFunctions):
-    def __init__(self, unit, shared, kernel_prefix):
+    def __init__(self, unit, shared, kernel_prefix, captures=None):
         """unit: front.read_unit's result; shared: find_shared(unit); kernel_prefix: the name of
-        this file's private kernels (cilkpp_<file>)."""
+        this file's private kernels (cilkpp_<file>); captures: kernel name -> the variables its
+        block carries (read, then updated: see translate)."""
         self.u = unit
+        self.captures_by_kernel = {} if captures is None else captures
         self.kprefix = kernel_prefix
         self.shared_funcs = set(shared.funcs)
         self.shared_globals = {**shared.externs, **shared.globals}  # name -> Decl, renamed where used

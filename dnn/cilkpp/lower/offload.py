@@ -93,11 +93,6 @@ class Offload:
         coord = info.coord
         is_async = res["signal"] is not None
         named = {x["var"]: x for x in res["xfers"]}
-        ptr_args, frame = self._split_captures(self._captures(body), named, is_async)
-        globs = self._card_globals(res)
-        if 2 + len(ptr_args) + 2 * len(globs) > MAX_ARGS:
-            raise self.err(coord, f"this offload block needs {len(ptr_args)} pointer arguments; the runtime "
-                           "passes at most 16 (OFF_MAX_ARGS) — group the arrays or use shared memory")
         k = self.fresh("offload")
         # named by its place in the source, not by a counter: the host and the card translation
         # (which differ where the code tests __MIC__) must agree on every kernel's name
@@ -105,9 +100,26 @@ class Offload:
         while kname in self.kernels:
             kname += "x"
         self.kernels.append(kname)
+        ptr_args, frame = self._split_captures(self._agreed_captures(kname, body), named, is_async)
+        globs = self._card_globals(res)
+        if 2 + len(ptr_args) + 2 * len(globs) > MAX_ARGS:
+            raise self.err(coord, f"this offload block needs {len(ptr_args)} pointer arguments; the runtime "
+                           "passes at most 16 (OFF_MAX_ARGS) — group the arrays or use shared memory")
         offs = [(n, named[n]["start"]) for n, _ in ptr_args if n in named and named[n].get("start")]
         self._outline(k, kname, body, ptr_args, frame, globs, coord, offs)
         return self._call_site(k, kname, res, named, ptr_args, frame, globs, coord, is_async)
+
+    def _agreed_captures(self, kname, body):
+        """The variables the block uses, with those the other side's translation found (in scope
+        here), in name order: both sides then lay the frame and the arguments out alike."""
+        used = dict(self._captures(body))
+        for name in self.captures_by_kernel.get(kname, ()):
+            kind, decl = self.resolve(name)
+            if name not in used and kind in ("local", "capture") and isinstance(decl, c_ast.Decl) \
+                    and not isinstance(decl.type, c_ast.FuncDecl):
+                used[name] = decl
+        self.captures_by_kernel[kname] = sorted(set(self.captures_by_kernel.get(kname, ())) | set(used))
+        return sorted(used.items())
 
     def _split_captures(self, used, named, is_async):
         """The variables a block uses -> (pointer arguments, frame members), [(name, decl)] each.
