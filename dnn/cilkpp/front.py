@@ -629,6 +629,8 @@ def _rewrite_range(toks, a, b, out, unit, top=False):
                 k += 1
                 if toks[k - 1].text == "_Cilk_offload_to" and k < b and toks[k].text == "(":
                     k = _match(toks, k) + 1
+            elif tx == "_Cilk_spawn" and k < b and toks[k].text == "(":  # (*fp)(x): through a pointer
+                k = _match(toks, k) + 1
             while k < b and toks[k].text != "(" and toks[k].text not in ";{}":
                 k += 1
             if k >= b or toks[k].text != "(" or k == c0:

@@ -35,8 +35,8 @@ class Keywords:
         """`f(x);` or `lhs = f(x);` spawned: a task that calls f on arguments evaluated here."""
         self.spawns = True
         call = call_args(sp)[1]
-        if not is_call(call):
-            raise self.err(coord, "_Cilk_spawn must call a function by name")
+        if not isinstance(call, c_ast.FuncCall):
+            raise self.err(coord, "_Cilk_spawn must call a function")
         if is_call(call, "__cilkpp_offload"):
             return self._spawn_offload(call, lhs, coord)
         lines, names = [], []
@@ -48,6 +48,8 @@ class Keywords:
         fp = list(names)
         target, inline, task_pre = "", None, []
         callee = gen(self.rx(call.name, Env()))
+        if not isinstance(call.name, c_ast.ID):
+            callee = f"({callee})"  # (*fp)(x)
         args = f"{callee}({', '.join(names)});"
         if lhs is not None:
             lv = self.rx(lhs, Env())
