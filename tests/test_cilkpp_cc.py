@@ -118,7 +118,13 @@ def test_separate_compilation(tmp_path):
 
 
 def test_usage_errors(tmp_path):
-    r = dnn_cc(["--no-such-flag", "a.c"], tmp_path)
-    assert r.returncode == 2 and "unknown option --no-such-flag" in r.stderr
+    """An option dnn-cc does not know is ignored with a warning (icc's own, in old makefiles);
+    no input or a C++ source is an error."""
+    (tmp_path / "a.c").write_text("int main(void) { return 3; }\n")
+    r = dnn_cc(["-static-intel", "-o", "a", "a.c"], tmp_path)
+    assert r.returncode == 0 and "ignoring unknown option -static-intel" in r.stderr
+    assert subprocess.run([str(tmp_path / "a")]).returncode == 3
+    r = dnn_cc(["b.cpp"], tmp_path)
+    assert r.returncode == 2 and "C++ is not supported" in r.stderr
     r = dnn_cc([], tmp_path)
     assert r.returncode == 2 and "no input files" in r.stderr

@@ -96,8 +96,11 @@ def parse_args(argv):
             continue
         elif re.fullmatch(r"-(O\d?|Os|Ofast|g\d?|std=\S+|W[^l].*|w|f\S+|m\S+|pg|ggdb)", a):
             o.cflags.append("-O3" if a in ("-Ofast", "-O") else a)
+        elif a in ("-MF", "-MT", "-MQ"):  # dependency files are not written: the option and its file
+            next(it, None)
         elif a.startswith("-"):
-            raise UsageError(f"unknown option {a}")
+            # old makefiles pass icc's options (-static-intel, -opt-report...): say so, go on
+            print(f"dnn-cc: warning: ignoring unknown option {a}", file=sys.stderr)
         elif a.endswith((".c", ".cilk")):
             o.sources.append(a)
         elif a.endswith((".cpp", ".cc", ".cxx", ".C")):
