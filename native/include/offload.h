@@ -48,6 +48,11 @@ int _Offload_get_physical_device_number(void);
 int _Offload_signaled(int target_number, void *signal);
 void _Offload_report(int on); /* accepted; the runtime's counters are the report here */
 
+/* The card's OpenMP threads, set and read from the host (target_type is TARGET_MIC). */
+void omp_set_num_threads_target(int target_type, int target_number, int num_threads);
+int omp_get_max_threads_target(int target_type, int target_number);
+int omp_get_num_procs_target(int target_type, int target_number);
+
 void *_Offload_shared_malloc(size_t size);
 void _Offload_shared_free(void *p);
 void *_Offload_shared_aligned_malloc(size_t size, size_t align);

@@ -210,8 +210,9 @@ class Offload:
         for i in range(nglob):
             args += [f"args[{npos + 2 * i}].v.p", f"(long)args[{npos + 2 * i + 1}].v.i"]
         args += [f"(long)args[{npos + 2 * nglob + i}].v.i" for i in range(len(offs))]
-        # the last argument: the device number the offload named (_Offload_get_device_number)
-        self.pre.append(Raw(kernel_text(kname, pstr, ["    __cilkpp_device = (int)args[nargs - 1].v.i;",
+        # the last argument: the device number the offload named (_Offload_get_device_number),
+        # and the card's thread count when omp_set_num_threads_target set one
+        self.pre.append(Raw(kernel_text(kname, pstr, ["    __cilkpp_on_device(args[nargs - 1].v.i);",
                                                           f"    {k}({', '.join(args)});"]), None))
 
     def _call_site(self, k, kname, res, named, ptr_args, frame, globs, coord, is_async):
@@ -241,7 +242,7 @@ class Offload:
             if _is_array(x["decl"]):  # scalars travel in the frame
                 args += [f"off_ptr({x['var']})", f"off_i64((long)({x['nbytes']}))"]
         args += [f"off_i64((long)({named[n]['start']}))" for n, _ in ptr_args if n in named and named[n].get("start")]
-        args.append(f"off_i64(__cilkpp_devnum((long)({res['target']})))")
+        args.append(f"off_i64(__cilkpp_device_arg((long)({res['target']})))")
         xfers.extend(entries)
         return self.call_text(kname, res, args, xfers, coord, pre, post)
 
