@@ -570,10 +570,28 @@ def _rewrite_range(toks, a, b, out, unit, top=False):
             if re.fullmatch(r"\(?\s*target\s*\(\s*mic\s*\)\s*\)?", inner):
                 i = e + 1  # every function is compiled for host and card alike
                 continue
+            if re.fullmatch(r"\(?\s*vector\b.*", inner):
+                i = e + 1  # an elemental function (vector): an ordinary one here, called per element
+                continue
             m = re.search(r"\btarget\s*\(\s*([A-Za-z_]\w*)\s*\)", inner)
-            if tx == "__declspec" or m:  # target(<name>): an offload target; gcc's take strings
+            if m:  # target(<name>): an offload target; gcc's own target attribute takes strings
                 raise error_at(t.coord(), f"unsupported attribute {tx}({inner}): the only offload target is "
                                "target(mic)")
+            if tx == "__declspec":  # __declspec(align(64)), (noinline): gcc spells them as attributes
+                spelled = {"align": "aligned", "noinline": "noinline", "noreturn": "noreturn",
+                           "thread": None, "restrict": None, "noalias": None}
+                m = re.fullmatch(r"(\w+)\s*(\(.*\))?", inner)
+                if not m or m.group(1) not in spelled:
+                    raise error_at(t.coord(), f"unsupported attribute __declspec({inner})")
+                if spelled[m.group(1)]:  # __attribute__((aligned (64))): the name, then its arguments
+                    for x in ("__attribute__", "(", "(", spelled[m.group(1)]):
+                        out.put(_syn(x, t))
+                    for x in toks[i + 3 : e]:
+                        out.put(x)
+                    out.put(_syn(")", t))
+                    out.put(_syn(")", t))
+                i = e + 1
+                continue
             # any other GNU attribute (noinline, aligned, packed, ...) goes to gcc as it is
         if tx in ("va_arg", "__builtin_va_arg") and i + 1 < b and toks[i + 1].text == "(":
             # va_arg(ap, T) names a type where C wants an expression: (T *)0 carries it through
