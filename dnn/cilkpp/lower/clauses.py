@@ -140,6 +140,12 @@ class Clauses:
                         raise self.err(v.coord(), f"a variable name expected in {name}(), got '{v.text}'")
                     length = mods.get("length")
                     start = None
+                    member = ""  # s.p, p->data: a pointer member, moved like a pointer
+                    k = 1
+                    while k + 1 < len(item) and item[k].text in (".", "->") and item[k + 1].kind == "id":
+                        member += item[k].text + item[k + 1].text
+                        k += 2
+                    item = item[:1] + item[k:]
                     sections = [item[1:]] if len(item) > 1 else []
                     if "alloc" in mods:  # alloc(p[a:n]): the range allocated, and moved
                         sections = [mods["alloc"][1][1:]]
@@ -164,6 +170,7 @@ class Clauses:
                                     if "free_if" in mods else "1"),
                         "into": mods.get("into"),
                         "start": self.clause_expr(start, v.coord()) if start else None,
+                        "member": member,
                     })
         if not saw_target and "target" in allowed:
             raise self.err(info.coord, f"#pragma {info.kind} needs target(mic)")
@@ -174,9 +181,12 @@ class Clauses:
         out = []
         for x in res["xfers"]:
             t = x["decl"].type
-            if not isinstance(t, (c_ast.PtrDecl, c_ast.ArrayDecl)):
+            if not isinstance(t, (c_ast.PtrDecl, c_ast.ArrayDecl)) and not x["member"]:
                 continue  # scalars travel in the frame
-            v = gen(self.rx(c_ast.ID(x["var"], x["tok"].coord()), Env()))
+            v = gen(self.rx(c_ast.ID(x["var"], x["tok"].coord()), Env())) + x["member"]
+            if x["member"] and x["length"] is None:
+                raise self.err(x["tok"].coord(), f"{x['dir']}({x['var']}{x['member']}): a pointer member needs "
+                               "length(n) or a section")
             if x.get("start"):
                 v = f"(({v}) + ({x['start']}))"
             if x["length"] is not None:

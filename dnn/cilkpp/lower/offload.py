@@ -17,6 +17,7 @@ Limits: at most 16 pointer arguments per offload (OFF_MAX_ARGS; the frame takes 
 from __future__ import annotations
 
 import copy
+import re
 
 from pycparser import c_ast
 
@@ -92,7 +93,8 @@ class Offload:
         res = self.read_clauses(info, set(CLAUSE_NAMES))
         coord = info.coord
         is_async = res["signal"] is not None
-        named = {x["var"]: x for x in res["xfers"]}
+        named = {x["var"]: x for x in res["xfers"] if not x["member"]}
+        members = [x for x in res["xfers"] if x["member"]]
         k = self.fresh("offload")
         # named by its place in the source, not by a counter: the host and the card translation
         # (which differ where the code tests __MIC__) must agree on every kernel's name
@@ -102,12 +104,12 @@ class Offload:
         self.kernels.append(kname)
         ptr_args, frame = self._split_captures(self._agreed_captures(kname, body), named, is_async)
         globs = self._card_globals(res)
-        if 2 + len(ptr_args) + 2 * len(globs) > MAX_ARGS:
+        if 2 + len(ptr_args) + 2 * len(globs) + len(members) > MAX_ARGS:
             raise self.err(coord, f"this offload block needs {len(ptr_args)} pointer arguments; the runtime "
                            "passes at most 16 (OFF_MAX_ARGS) — group the arrays or use shared memory")
         offs = [(n, named[n]["start"]) for n, _ in ptr_args if n in named and named[n].get("start")]
-        self._outline(k, kname, body, ptr_args, frame, globs, coord, offs)
-        return self._call_site(k, kname, res, named, ptr_args, frame, globs, coord, is_async)
+        self._outline(k, kname, body, ptr_args, frame, globs, coord, offs, members)
+        return self._call_site(k, kname, res, named, ptr_args, frame, globs, coord, is_async, members)
 
     def _agreed_captures(self, kname, body):
         """The variables the block uses, with those the other side's translation found (in scope
@@ -165,7 +167,7 @@ class Offload:
                     after.append(f"    __cilkpp_f->{g} = {g};")
         return params, before, after
 
-    def _outline(self, k, kname, body, ptr_args, frame, globs, coord, offs=()):
+    def _outline(self, k, kname, body, ptr_args, frame, globs, coord, offs=(), mptrs=()):
         """The frame struct, function k running the lowered block, and its kernel, into self.pre."""
         defs, params = [], []
         if frame:
@@ -191,11 +193,17 @@ class Offload:
         self.capture_mode = True
         comp = body if isinstance(body, c_ast.Compound) else c_ast.Compound([body], body.coord)
         comp = self.block(comp)
+        # a pointer member named in a clause (s.p, q->data) points at its card buffer while the
+        # block runs, and at the host's data again after it (the frame goes back to the host)
+        mlvals = [gen(self.rx(self._member_expr(x, coord), Env())) for x in mptrs]
         self.scopes, self.capture, self.capture_mode = saved
         gparams, before, after = self._global_copies(globs)
-        params += gparams + [f"long __cilkpp_so_{n}" for n, _ in offs]
+        params += gparams + [f"long __cilkpp_so_{n}" for n, _ in offs] + [f"void *__cilkpp_m{i}" for i in range(len(mptrs))]
         # p[a:n] in a clause: p arrived pointing at the card's p[a]
         before += [f"    {n} -= __cilkpp_so_{n};" for n, _ in offs]
+        for i, lv in enumerate(mlvals):
+            before.append(f"    __typeof__({lv}) __cilkpp_h{i} = {lv}; {lv} = __cilkpp_m{i};")
+            after.insert(0, f"    {lv} = __cilkpp_h{i};")
         if before or after:
             comp = c_ast.Compound([Raw("\n".join(before), None, stmt=True), comp, Raw("\n".join(after), None, stmt=True)],
                                   comp.coord)
@@ -203,19 +211,25 @@ class Offload:
         self.pre.append(Raw(Gen().visit(comp), None))
         pstr = ",".join((["__f:p"] if frame else []) + [f"{n}:p" for n, _ in ptr_args]
                         + [f"__gb_{x['var']}:p,__gn_{x['var']}:i" for x in globs if _is_array(x["decl"])]
-                        + [f"__so_{n}:i" for n, _ in offs] + ["__dev:i"])
+                        + [f"__so_{n}:i" for n, _ in offs] + [f"__m{i}:p" for i in range(len(mptrs))] + ["__dev:i"])
         npos = (1 if frame else 0) + len(ptr_args)
         args = [f"args[{i}].v.p" for i in range(npos)]
         nglob = len([x for x in globs if _is_array(x["decl"])])
         for i in range(nglob):
             args += [f"args[{npos + 2 * i}].v.p", f"(long)args[{npos + 2 * i + 1}].v.i"]
         args += [f"(long)args[{npos + 2 * nglob + i}].v.i" for i in range(len(offs))]
+        args += [f"args[{npos + 2 * nglob + len(offs) + i}].v.p" for i in range(len(mptrs))]
         # the last argument: the device number the offload named (_Offload_get_device_number),
         # and the card's thread count when omp_set_num_threads_target set one
         self.pre.append(Raw(kernel_text(kname, pstr, ["    __cilkpp_on_device(args[nargs - 1].v.i);",
                                                           f"    {k}({', '.join(args)});"]), None))
 
-    def _call_site(self, k, kname, res, named, ptr_args, frame, globs, coord, is_async):
+    def _member_expr(self, x, coord):
+        """The AST of a clause's pointer member (s.p, q->data), to lower where it is used."""
+        return self.parse_expr([x["tok"]] + [_tok_like(x["tok"], t) for t in re.findall(r"->|\.|\w+", x["member"])],
+                               coord)
+
+    def _call_site(self, k, kname, res, named, ptr_args, frame, globs, coord, is_async, members=()):
         """The host side: fill the frame, call, copy back what may have changed."""
         pre, post, args, xfers = [], [], [], []
         if frame:
@@ -242,6 +256,7 @@ class Offload:
             if _is_array(x["decl"]):  # scalars travel in the frame
                 args += [f"off_ptr({x['var']})", f"off_i64((long)({x['nbytes']}))"]
         args += [f"off_i64((long)({named[n]['start']}))" for n, _ in ptr_args if n in named and named[n].get("start")]
+        args += [f"off_ptr({gen(self.rx(self._member_expr(x, coord), Env()))})" for x in members]
         args.append(f"off_i64(__cilkpp_device_arg((long)({res['target']})))")
         xfers.extend(entries)
         return self.call_text(kname, res, args, xfers, coord, pre, post)
@@ -292,3 +307,8 @@ class Offload:
 
         visit(body)
         return used
+
+
+def _tok_like(tok, text):
+    """A token of generated text placed at tok's position."""
+    return type(tok)(text, "id" if re.match(r"\w", text) else "punct", tok.file, tok.line, tok.col)
