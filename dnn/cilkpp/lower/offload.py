@@ -22,7 +22,7 @@ import re
 from pycparser import c_ast
 
 from .clauses import CLAUSE_NAMES
-from .nodes import Env, Gen, Raw, decl_name_node, gen, type_text, without_attributes
+from .nodes import Env, Gen, Raw, decl_name_node, gen, type_text, walk, without_attributes
 
 MAX_ARGS = 16  # OFF_MAX_ARGS of the runtime
 
@@ -115,7 +115,10 @@ class Offload:
         """The variables the block uses, with those the other side's translation found (in scope
         here), in name order: both sides then lay the frame and the arguments out alike."""
         used = dict(self._captures(body))
-        for name in self.captures_by_kernel.get(kname, ()):
+        wanted = list(self.captures_by_kernel.get(kname, ()))
+        for decl in list(used.values()):  # the sizes of variable-length array types travel too
+            wanted += [n.name for d in _dims(decl.type) for n in walk(d) if isinstance(n, c_ast.ID)]
+        for name in wanted:
             kind, decl = self.resolve(name)
             if name not in used and kind in ("local", "capture") and isinstance(decl, c_ast.Decl) \
                     and not isinstance(decl.type, c_ast.FuncDecl):
@@ -179,11 +182,6 @@ class Offload:
                 members.append(type_text(t, name) + ";")
             defs.append(f"struct {k}_frame {{ {' '.join(members)} }};")
             params.append(f"struct {k}_frame *__cilkpp_f")
-        for name, decl in ptr_args:
-            t = decl.type
-            if isinstance(t, c_ast.ArrayDecl):
-                t = c_ast.PtrDecl([], without_attributes(t.type))
-            params.append(type_text(t, name))
         # lower the block as the body of the outlined function: frame members are read through
         # the frame pointer, pointer arguments are its parameters, globals stay globals
         saved = (self.scopes, self.capture, self.capture_mode)
@@ -191,6 +189,14 @@ class Offload:
         gnames = {x["var"] for x in globs}
         self.capture = {name: (f"(__cilkpp_f->{name})", decl) for name, decl in frame if name not in gnames}
         self.capture_mode = True
+        for name, decl in ptr_args:
+            t = copy.deepcopy(decl.type)
+            if isinstance(t, c_ast.ArrayDecl):
+                t = c_ast.PtrDecl([], without_attributes(t.type))
+            for a in _arrays(t):  # double (*a)[n]: n read through the frame, declared before
+                if a.dim is not None:
+                    a.dim = self.rx(a.dim, Env())
+            params.append(type_text(t, name))
         comp = body if isinstance(body, c_ast.Compound) else c_ast.Compound([body], body.coord)
         comp = self.block(comp)
         # a pointer member named in a clause (s.p, q->data) points at its card buffer while the
@@ -312,3 +318,18 @@ class Offload:
 def _tok_like(tok, text):
     """A token of generated text placed at tok's position."""
     return type(tok)(text, "id" if re.match(r"\w", text) else "punct", tok.file, tok.line, tok.col)
+
+
+def _arrays(t):
+    """The array declarators in type t, outermost first."""
+    out = []
+    while isinstance(t, (c_ast.ArrayDecl, c_ast.PtrDecl)):
+        if isinstance(t, c_ast.ArrayDecl):
+            out.append(t)
+        t = t.type
+    return out
+
+
+def _dims(t):
+    """The size expressions of the array declarators in type t."""
+    return [a.dim for a in _arrays(t) if a.dim is not None]
