@@ -152,6 +152,21 @@ class SectionStatements:
         visit(rhs)
         return bool(found)
 
+    def array_switch(self, s):
+        """`switch (a[:])`: the switch runs once per element, its cases on that element."""
+        r, chains = self.rank(s.cond, s.coord)
+        for n in walk(s.stmt):
+            if isinstance(n, (c_ast.Return, c_ast.Goto, c_ast.Continue)):
+                raise self.err(n.coord, f"{type(n).__name__.lower()} is not allowed in a switch on an array "
+                               "section (the switch runs once per element)")
+        body_rank, body_chains = self.rank(s.stmt, s.coord)
+        if body_rank not in (0, r):
+            raise self.err(s.coord, f"rank mismatch: statements of rank {body_rank} in a switch on rank {r}")
+        pre, env, idx, lens = self.nest(chains + body_chains, r, s.coord, Env())
+        body = gen(self.rx(copy.deepcopy(s), env))
+        return Raw("{\n" + "\n".join(pre + env.hoist + [self.loops(idx, lens, body, pragma=None)]) + "\n}",
+                   s.coord, stmt=True)
+
     def array_if(self, s):
         coord = s.coord
         r, chains = self.rank(s.cond, coord)

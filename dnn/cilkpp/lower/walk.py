@@ -272,7 +272,8 @@ class Walk:
             s.stmt = self.as_stmt(self.stmt(s.stmt), s.coord)
             return [s]
         if isinstance(s, c_ast.Switch):
-            self.no_sections(s.cond, "a switch")
+            if self.rank(s.cond, s.coord)[0]:
+                return [self.array_switch(s)]
             s.cond = self.rx(s.cond, Env())
             s.stmt = self.as_stmt(self.stmt(s.stmt), s.coord)
             return [s]
