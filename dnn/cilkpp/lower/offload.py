@@ -84,7 +84,7 @@ class Offload:
         kern = f"\"{kernel}\"" if kernel else "NULL"
         status = f"(void *)&({res['status']})" if res["status"] else "NULL"
         lines.append(f"__cilkpp_call((long)({res['target']}), ({use}) != 0, {int(res['mandatory'])}, {kern}, "
-                     f"{a}, {len(args)}, {x}, {len(xfers)}, {sig}, NULL, NULL, {status}, \"{self.where(coord)}\");")
+                     f"{a}, {len(args)}, {x}, {len(xfers)}, {sig}, NULL, NULL, {status}, NULL, \"{self.where(coord)}\");")
         lines.extend(post)
         return Raw("{\n" + "\n".join(lines) + "\n}", coord, stmt=True)
 

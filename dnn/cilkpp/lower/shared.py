@@ -193,7 +193,7 @@ class SharedFunctions:
                  f"    off_arg __a[{max(1, len(args))}] = {{{', '.join(args) or 'OFF_ARG_NONE'}}};",
                  "    double __res[OFF_MAX_RESULTS]; int __nres = 0;",
                  f"    __cilkpp_call(__target, 1, 0, \"{self.kernel_name(f, decl)}\", __a, {len(args)}, NULL, 0, 0, "
-                 "__res, &__nres, NULL, __where);"]
+                 f"__res, &__nres, NULL, \"{self.kprefix}__device\", __where);"]
         if not void:
             lines += [f"    {gen(return_decl(decl, '__ret'))};",
                       "    _Static_assert(sizeof __ret <= sizeof __res, \"return value too large\");",
