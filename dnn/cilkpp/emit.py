@@ -29,9 +29,6 @@ _ALLOCATE = Template("    __cilkpp_g_${name} = _Offload_shared_malloc(sizeof *__
 # The card learns where this file's _Cilk_shared globals are once, at start-up.
 _BIND_KERNEL = Template('OFF_KERNEL(${kernel}, "tab:p")\n{\n    __cilkpp_bind_globals(args[0].v.p);\n'
                         "    return OFF_OK;\n}\n")
-# The device number a _Cilk_offload_to(n) function reads on the card (runtime.c.in sends it).
-_DEVICE_KERNEL = Template('OFF_KERNEL(${kernel}, "dev:i")\n{\n    __cilkpp_device = (int)args[0].v.i;\n'
-                          "    return OFF_OK;\n}\n")
 _TELL_CARD = Template("    if (__cilkpp_card) {\n        off_arg __a = off_ptr(__cilkpp_gtab);\n"
                       "        if (off_call(__cilkpp_card, \"${kernel}\", &__a, 1, NULL, 0, NULL, NULL) != OFF_OK)\n"
                       "            __cilkpp_fatal(\"cilkpp\", off_last_error());\n    }\n")
@@ -78,8 +75,7 @@ def _epilogue(program):
             + (_TELL_CARD.substitute(kernel=kernel) if names else ""))
     return Template(_template("epilogue.c.in")).substitute(
         bind_globals=bind, init_globals=init, main=_main(program.main) if program.main else "",
-        bind_kernel=(_BIND_KERNEL.substitute(kernel=kernel) if names else "")
-        + (_DEVICE_KERNEL.substitute(kernel=f"{program.kernel_prefix}__device") if program.stubs else ""),
+        bind_kernel=_BIND_KERNEL.substitute(kernel=kernel) if names else "",
         register=(_REGISTER if names else "") + (_NEEDS_CARD if program.offloads else ""))
 
 

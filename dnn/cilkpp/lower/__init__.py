@@ -51,7 +51,6 @@ class Program:
     runtime: bool
     kernel_prefix: str = "cilkpp"
     offloads: bool = False  # it has kernels, offloads or _Cilk_shared globals: the program needs its card
-    stubs: bool = False  # it calls _Cilk_offload functions (its device kernel tells the card the device)
 
 
 class Lowerer(Walk, Sections, SectionStatements, Keywords, Clauses, Offload, SharedFunctions):
@@ -115,7 +114,7 @@ class Lowerer(Walk, Sections, SectionStatements, Keywords, Clauses, Offload, Sha
         offloads = bool(self.kernels or self.shared_globals or self.stub_needed or
                         any(p.kind.startswith("offload") and p.kind != "offload_attribute"
                             for p in self.u.pragmas.values()))
-        return Program(items, self.shared_defs, main, runtime, self.kprefix, offloads, bool(self.stub_needed))
+        return Program(items, self.shared_defs, main, runtime, self.kprefix, offloads)
 
     def _file_decl(self, ext):
         self.declare(ext)

@@ -193,7 +193,7 @@ class SharedFunctions:
                  f"    off_arg __a[{max(1, len(args))}] = {{{', '.join(args) or 'OFF_ARG_NONE'}}};",
                  "    double __res[OFF_MAX_RESULTS]; int __nres = 0;",
                  f"    __cilkpp_call(__target, 1, 0, \"{self.kernel_name(f, decl)}\", __a, {len(args)}, NULL, 0, 0, "
-                 f"__res, &__nres, NULL, \"{self.kprefix}__device\", __where);"]
+                 f"__res, &__nres, NULL, \"{device_kernel(self.kernel_name(f, decl))}\", __where);"]
         if not void:
             lines += [f"    {gen(return_decl(decl, '__ret'))};",
                       "    _Static_assert(sizeof __ret <= sizeof __res, \"return value too large\");",
@@ -223,4 +223,12 @@ class SharedFunctions:
                     "    _Static_assert(sizeof __ret <= sizeof ctx->result, \"return value too large\");",
                     "    memcpy(ctx->result, &__ret, sizeof __ret);",
                     "    ctx->nresult = (int)((sizeof __ret + sizeof(double) - 1) / sizeof(double));"]
-        return Raw(kernel_text(kname, pstr, body), decl.coord)
+        # its device kernel: the card learns the device number a _Cilk_offload_to(n) named
+        dev = (f'OFF_KERNEL({device_kernel(kname)}, "dev:i")\n{{\n    __cilkpp_device = (int)args[0].v.i;\n'
+               "    return OFF_OK;\n}\n")
+        return Raw(kernel_text(kname, pstr, body) + dev, decl.coord)
+
+
+def device_kernel(kname):
+    """The kernel that tells the card which device a call of kernel kname is on."""
+    return kname[:55] + "__dev"
