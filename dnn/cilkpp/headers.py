@@ -144,6 +144,8 @@ def type_macros(includes):
 
 
 _QUOTED = re.compile(r'\s*#\s*include\s*"([^"]+)"')
+# <cilk/reducer*.h>: macros that declare reducers in the program's text, so they are read with it
+_CILK_REDUCERS = re.compile(r'\s*#\s*include\s*<(cilk/reducer\w*\.h)>')
 PROJECT_NATIVE = os.path.realpath(os.path.join(os.path.dirname(__file__), "..", "..", "native"))
 
 
@@ -156,15 +158,15 @@ def splice_quoted_includes(src, filename, include_dirs, depth=0):
     out, origin = [], []
     here = os.path.dirname(os.path.abspath(filename)) if filename else os.getcwd()
     for n, ln in enumerate(lines):
-        m = _QUOTED.match(ln)
+        m = _QUOTED.match(ln) or _CILK_REDUCERS.match(ln)
         path = None
         if m and depth < 16:
-            for d in [here] + list(include_dirs):
+            for d in [here] + list(include_dirs) + [os.path.join(PROJECT_NATIVE, "include")]:
                 p = os.path.join(d, m.group(1))
                 if os.path.isfile(p):
                     path = p
                     break
-        if path and not os.path.realpath(path).startswith(PROJECT_NATIVE + os.sep):
+        if path and (not os.path.realpath(path).startswith(PROJECT_NATIVE + os.sep) or _CILK_REDUCERS.match(ln)):
             # named as gcc names it: beside the including file's name, or as found
             shown = os.path.normpath(os.path.join(os.path.dirname(filename), m.group(1))) if os.path.dirname(
                 os.path.abspath(path)) == here else path

@@ -23,9 +23,9 @@ from pycparser import c_ast
 
 from .nodes import Env, Raw, call_args, gen, is_call, line_directive, params, rename_decl, return_decl, walk
 
-_TASKWAIT = "#pragma omp taskwait"
+_TASKWAIT = "#pragma omp taskwait\n__cilkpp_settle();"
 # a sync in a function that spawns: only when this frame made a task since the last one
-_FRAME_SYNC = "if (__cilkpp_spawned) {\n#pragma omp taskwait\n__cilkpp_spawned = 0;\n}"
+_FRAME_SYNC = "if (__cilkpp_spawned) {\n#pragma omp taskwait\n__cilkpp_spawned = 0;\n__cilkpp_settle();\n}"
 
 
 class Keywords:
@@ -131,7 +131,9 @@ class Keywords:
         sched = f"dynamic, {g}" if g else "static"
         team = c_ast.Compound([c_ast.Pragma(f"omp parallel for schedule({sched}) default(shared)", s.coord),
                                copy.deepcopy(s)], s.coord)
-        return c_ast.If(inside, tasks, team, s.coord)
+        # then reducers' views merge (<cilk/reducer.h>)
+        return c_ast.Compound([c_ast.If(inside, tasks, team, s.coord), Raw("__cilkpp_settle();", s.coord, stmt=True)],
+                              s.coord)
 
     def split_parallel(self, fd):
         """A function that spawns, fd -> [its prototype, static body, fd that enters a parallel
