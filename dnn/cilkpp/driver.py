@@ -154,6 +154,11 @@ def build_source(src, o, work, host_obj, card_obj):
         if _CILK_SYNTAX.search(text):
             raise
         c_texts, unread = {}, e  # plain C the translator does not read: gcc compiles it as it is
+    except Exception as e:  # a bug of the translator: say which file, not a bare traceback
+        if o.verbose:
+            raise
+        raise RuntimeError(f"{src}: internal error of dnn.cilkpp ({type(e).__name__}: {e}); "
+                           "-v shows where") from e
     for side, obj in (("host", host_obj), ("card", card_obj)):
         c_file = src
         if side in c_texts:
