@@ -1,13 +1,12 @@
 """Checkpoints: HDF5 files holding weights, momentum, architecture and where training stood.
 
-Written atomically (temporary file in the same folder, fsync, rename, fsync of the folder), so a
-crash at any moment leaves the previous checkpoint readable. A CRC of the arrays catches files
+Written atomically by dnn.outputs (temporary file in the same folder, fsync, rename, fsync of the
+folder), so a crash at any moment leaves the previous checkpoint readable. A CRC of the arrays catches files
 that were truncated or corrupted after the fact.
 """
 
 from __future__ import annotations
 
-import glob
 import io
 import json
 import os
@@ -19,6 +18,7 @@ import h5py
 import numpy as np
 
 from .errors import DnnError, no_such_file
+from .outputs import OutputError, write_bytes
 
 FORMAT = "dnn-checkpoint/1"
 USERBLOCK = 512
@@ -50,8 +50,6 @@ def save(path: str | os.PathLike, ck: Checkpoint) -> None:
     path = Path(path)
     if not path.parent.is_dir():
         raise CheckpointError(f"cannot write checkpoint {path}: folder {path.parent} does not exist")
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    _remove_stale_temporaries(path)
     # The HDF5 image is built in memory and written with plain writes: HDF5 writing straight to
     # a full disk leaves its file objects broken (noise on stderr, a crash at exit), while a
     # plain write fails cleanly with ENOSPC.
@@ -72,38 +70,9 @@ def save(path: str | os.PathLike, ck: Checkpoint) -> None:
     mark = FILE_MARK + b"%08x\n" % zlib.crc32(memoryview(data)[USERBLOCK:])
     data[:len(mark)] = mark
     try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        del data
-        os.replace(tmp, path)
-        dir_fd = os.open(path.parent, os.O_DIRECTORY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise CheckpointError(f"cannot write checkpoint {path}: {exc.strerror or exc}; the previous "
-                              "checkpoint, if any, is unchanged; free some space or choose another place") from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def _remove_stale_temporaries(path: Path) -> None:
-    """Temporary files of writers that were killed mid-save (their process is gone)."""
-    for tmp in path.parent.glob(f".{glob.escape(path.name)}.tmp-*"):
-        pid = tmp.name.rsplit("-", 1)[1]
-        if not pid.isdigit() or int(pid) == os.getpid():
-            continue
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
-            tmp.unlink(missing_ok=True)
-        except OSError:
-            pass  # alive, or not ours to judge
+        write_bytes(path, data, "checkpoint")
+    except OutputError as exc:
+        raise CheckpointError(str(exc)) from None
 
 
 def load(path: str | os.PathLike) -> Checkpoint:

@@ -5,13 +5,11 @@ configuration; `dnn.evaluate` uses its evaluation pass (run_evaluation).
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
@@ -22,6 +20,7 @@ from .cli import Terminated
 from .data import ChunkReader
 from .errors import CardDiedError, DnnError
 from .offload import lib
+from .outputs import write_json
 from .trainer import Config, Trainer
 
 
@@ -254,8 +253,7 @@ def run_training(cfg: Config, data: str | os.PathLike, epochs: int, *, schedule:
         train_reader.close()
         test_reader.close()
     if metrics_path:
-        Path(metrics_path).write_text(json.dumps({k: v for k, v in metrics.items() if not k.startswith("_")},
-                                                 indent=2))
+        write_json(metrics_path, {k: v for k, v in metrics.items() if not k.startswith("_")}, "metrics")
     return metrics
 
 
