@@ -18,6 +18,7 @@ import h5py
 import numpy as np
 
 from .errors import DnnError, no_such_file
+from .inputs import refuse_special
 from .outputs import OutputError, write_bytes
 
 FORMAT = "dnn-checkpoint/1"
@@ -79,6 +80,9 @@ def load(path: str | os.PathLike) -> Checkpoint:
     path = Path(path)
     if not path.exists():
         raise CheckpointError(no_such_file(path, "checkpoint", f"python -m dnn.train --checkpoint {path}"))
+    refuse_special(path, CheckpointError, "checkpoint")
+    if path.is_dir():
+        raise CheckpointError(f"{path}: is a folder, not a checkpoint file")
     _check_file_crc(path)
     try:
         with h5py.File(path, "r") as f:

@@ -24,6 +24,7 @@ import numpy as np
 from . import checkpoint as ckpt
 from .cli import run_cli
 from .errors import DataError, DnnValueError
+from .inputs import refuse_special
 from .network import Arch
 from .outputs import check_output, write_json
 from .trainer import MODES, Config, Trainer
@@ -46,6 +47,7 @@ def load_model(path: str | Path) -> Model:
     if not path.exists():
         raise ckpt.CheckpointError(f"checkpoint {path} does not exist; train one with "
                                    f"'python -m dnn.train --checkpoint {path}'")
+    refuse_special(path, ckpt.CheckpointError, "checkpoint")
     try:
         ck = ckpt.load(path)
     except ckpt.CheckpointError as exc:  # its advice is for --resume; here another file is the fix
