@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import os
 import zlib
 from dataclasses import dataclass, field
@@ -101,7 +102,32 @@ def load(path: str | os.PathLike) -> Checkpoint:
     if ck.crc() != stored:
         raise CheckpointError(f"checkpoint {path} is corrupted (its arrays fail their CRC check); use an "
                               "earlier one or start again without --resume")
+    problem = _inconsistency(ck)
+    if problem:
+        raise CheckpointError(f"checkpoint {path} is inconsistent ({problem}); use an earlier one or start "
+                              "again without --resume")
     return ck
+
+
+MAX_LAYER = 2**31 - 1
+
+
+def _inconsistency(ck: Checkpoint) -> str | None:
+    """What makes a checkpoint that passes its CRC unusable (written by a buggy or hostile tool)."""
+    if ck.epoch < 0 or ck.chunk < 0:
+        return f"epoch {ck.epoch}, chunk {ck.chunk}: positions are never negative"
+    if ck.bunch < 1:
+        return f"bunch {ck.bunch}"
+    if ck.params.ndim != 1 or ck.moment.shape != ck.params.shape or ck.params.dtype != np.float32:
+        return f"params {ck.params.dtype} {ck.params.shape} and moment {ck.moment.dtype} {ck.moment.shape}"
+    if re.fullmatch(r"\d+(-\d+)+", ck.arch):  # a fully connected network: its parameter count is known
+        sizes = [int(s) for s in ck.arch.split("-")]
+        if not all(0 < s <= MAX_LAYER for s in sizes):
+            return f"arch {ck.arch}: layer sizes must be in 1..{MAX_LAYER}"
+        want = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+        if want != ck.params.size:
+            return f"arch {ck.arch} has {want:,} parameters but the file holds {ck.params.size:,}"
+    return None
 
 
 def _check_file_crc(path: Path) -> None:

@@ -46,6 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="implicit mode: one shared copy of the arena, or MYO-style copies on each side kept "
                         "coherent page by page (myo = myo-on-demand)")
     m.add_argument("--link", default="none", help="link model: none, knc-pcie, pcie3-x16, pcie4-x16 or BW_GBs,LAT_us")
+    m.add_argument("--card-timeout", type=float, default=10.0, metavar="S",
+                   help="a card silent (no heartbeat) this long is stopped or hung: it ends the run like a dead "
+                        "card (checkpoint of the last complete chunk); 0 = wait for ever")
     m.add_argument("--card-memory", type=float, default=0, metavar="MIB",
                    help="capacity of the card's private memory in MiB (explicit transfers); 0 = unlimited")
     n = p.add_argument_group("network and training")
@@ -103,7 +106,8 @@ def main(argv=None) -> int:
                  granularity=args.granularity, bunch=args.bunch, chunk=args.chunk or file_chunk,
                  threads=args.threads, cpus=args.cpus, link=args.link, seed=args.seed, lr=args.lr,
                  momentum=args.momentum, weight_decay=args.weight_decay, init=args.init,
-                 card_memory=int(args.card_memory * 2**20), coherence=args.coherence, overlap=args.overlap)
+                 card_memory=int(args.card_memory * 2**20), coherence=args.coherence, overlap=args.overlap,
+                 card_timeout=args.card_timeout)
     cfg.validate()
     m = run_training(cfg, args.data, args.epochs, schedule=Schedule(args.lr_schedule, args.lr_gamma, args.lr_step),
                      checkpoint=args.checkpoint, resume=args.resume, metrics_path=args.metrics, quiet=args.quiet)

@@ -16,6 +16,7 @@ MAX_EPOCHS = 1_000_000
 MAX_THREADS = 1024
 MAX_LAYER = 2**31 - 1           # the C trainer keeps layer sizes in int32
 MAX_CARD_MIB = 1 << 24          # 16 TiB: more than any card ever had
+MAX_CARD_TIMEOUT = 86400.0
 OVERSUBSCRIBE = 4               # threads per core beyond which a warning is due
 
 
@@ -55,6 +56,8 @@ def check_ranges(args, *, inputs: int) -> None:
     if not (math.isfinite(args.card_memory) and 0 <= args.card_memory <= MAX_CARD_MIB):
         _usage(f"--card-memory must be a size in MiB from 0 (unlimited) to {MAX_CARD_MIB:,} (16 TiB), "
                f"got {args.card_memory}")
+    if not (math.isfinite(args.card_timeout) and 0 <= args.card_timeout <= MAX_CARD_TIMEOUT):
+        _usage(f"--card-timeout must be seconds in 0..{MAX_CARD_TIMEOUT:g} (0 = wait for ever), got {args.card_timeout}")
     if args.bunch < 1:
         _usage(f"--bunch must be positive, got {args.bunch}")
     if args.chunk is not None:

@@ -45,6 +45,7 @@ class Config:
     card_memory: int = 0
     coherence: str = "shared"  # implicit mode: "shared" or "myo" / "myo-on-demand" / "myo-on-acquire"
     overlap: bool = False  # explicit mode, chunk granularity: the next chunk crosses while this one trains
+    card_timeout: float = 10.0  # seconds without a heartbeat before a live card counts as dead
 
     def validate(self) -> None:
         if self.mode not in MODES:
