@@ -135,8 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     metrics = load_metrics(args.metrics)
-    out = Path(args.out) if args.out else Path(args.metrics).with_suffix(".png")
-    check_png_path(out, "--out", inputs=[args.metrics])
+    out = check_png_path(args.out or Path(args.metrics).with_suffix(".png"), "--out", inputs=[args.metrics])
     plot_metrics(metrics, out, args.title)
     print(f"wrote {out}")
     return 0

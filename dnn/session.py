@@ -191,6 +191,9 @@ def _resume(trainer: Trainer, path: str, cfg: Config, metrics: dict, chunks: int
         raise ckpt.CheckpointError(f"checkpoint {path} stopped after chunk {ck.chunk} of an epoch, but the "
                                    f"dataset has {chunks} chunks of {cfg.chunk} rows: it was made with other "
                                    "data; give the dataset it was trained on")
+    if ck.params.shape != trainer.net.blocks["params"].shape:
+        raise ckpt.CheckpointError(f"checkpoint {path} holds {ck.params.size:,} parameters but a {cfg.arch} network "
+                                   f"has {trainer.net.blocks['params'].size:,}; the file is damaged, use an earlier one")
     trainer.net.blocks["params"][...] = ck.params
     trainer.net.blocks["moment"][...] = ck.moment
     for key in CURVES:
