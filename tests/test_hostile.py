@@ -22,14 +22,13 @@ import subprocess
 import sys
 import time
 import zipfile
-from contextlib import nullcontext
 from pathlib import Path
 
 import h5py
 import numpy as np
 import pytest
 
-from conftest import ROOT, card_processes, memfd_segments, prototype_dataset
+from conftest import ROOT, card_processes, memfd_segments, mounted_tmpfs, prototype_dataset
 from dnn import checkpoint as ckpt
 from dnn.cli import run_cli
 from dnn.data import convert
@@ -279,6 +278,12 @@ CASES = [
      "compression-level", []),
     ("chunk-val-fraction", "dnn.chunk", "{d}/data.npz --out {d}/x.h5 --val-fraction 1.5 --quiet", 2, "--val-fraction",
      []),
+    ("chunk-seed-negative", "dnn.chunk", "{d}/data.npz --out {d}/x.h5 --seed -1 --quiet", 2, "--seed must be in 0..",
+     []),
+    ("chunk-limit-zero", "dnn.chunk", "{d}/data.npz --out {d}/x.h5 --limit 0 --quiet", 2, "--limit must be positive",
+     []),
+    ("chunk-scale-nan", "dnn.chunk", "{d}/data.npz --out {d}/x.h5 --scale nan --quiet", 2, "--scale", []),
+    ("chunk-source-missing", "dnn.chunk", "{d}/none.npz --out {d}/x.h5 --quiet", 2, "no such file or folder", []),
     ("chunk-fifo-csv", "dnn.chunk", "{d}/p.csv --out {d}/x.h5 --quiet", 2, "FIFO", [_fifo("p.csv")]),
     ("chunk-dev-zero-csv", "dnn.chunk", "{d}/z.csv --out {d}/x.h5 --quiet", 2, "character device",
      [_link("z.csv", "/dev/zero")]),
@@ -376,15 +381,8 @@ def test_hostile(tmp_path, world, capsys, prog, argv, status, words, setups):
 @pytest.fixture
 def small_disk(tmp_path):
     """A 1 MB tmpfs at tmp_path/tiny."""
-    folder = tmp_path / "tiny"
-    folder.mkdir()
-    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(folder)],
-                                           capture_output=True).returncode != 0:
-        pytest.skip("cannot mount a tmpfs here (needs root)")
-    try:
+    with mounted_tmpfs(tmp_path / "tiny", "1m") as folder:
         yield folder
-    finally:
-        subprocess.run(["umount", "-l", str(folder)], check=True)
 
 
 def _fill(folder: Path, leave: int) -> None:
@@ -467,3 +465,56 @@ def test_stopped_card_ends_like_a_dead_one(tmp_path, world):
     assert card_processes(parent=proc.pid) == []
     assert ckpt.load(ck).epoch >= 1
     assert _leftovers(tmp_path) == []
+
+
+# ---- files that change under a running job, and resource limits ----------------------------------
+
+
+def test_dataset_shrinking_under_the_reader_is_found(tmp_path, world):
+    from dnn.data import ChunkReader
+    from dnn.errors import DataError
+
+    data = tmp_path / "data.h5"
+    shutil.copy(world / "data.h5", data)
+    with ChunkReader(data, "train", shuffle=False, prefetch=False) as r:
+        x, y = r.make_buffers(1)[0]
+        assert r.read_chunk(0, x, y) == 100
+        os.truncate(data, data.stat().st_size // 2)
+        with pytest.raises(DataError, match=r"shrank from [\d,]+ to [\d,]+ bytes .*/train rows 100-199"):
+            r.read_chunk(1, x, y)
+
+
+def test_few_open_files_name_the_limit(tmp_path, world):
+    """ulimit -n 64 leaves enough descriptors; ulimit -n 8 does not, and the message says which
+    limit to raise."""
+    import resource
+
+    _setup(tmp_path, world, [])
+    argv = [sys.executable, "-m", "dnn.train", *TRAIN.format(d=tmp_path).split()]
+
+    def limit(n):
+        return lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (n, n))
+
+    ok = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, preexec_fn=limit(64), timeout=120)
+    assert ok.returncode == 0, ok.stderr
+    low = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, preexec_fn=limit(8), timeout=120)
+    lines = [l for l in low.stderr.splitlines() if l.strip()]
+    assert low.returncode == 2 and len(lines) == 1 and "ulimit -n" in lines[0], low.stderr
+
+
+def test_resume_restores_the_settings_it_was_not_given(tmp_path, world, capsys):
+    """Seed, lr, chunk, schedule and momentum come from the checkpoint: resuming without them
+    ends with the very weights of an uninterrupted run (one thread)."""
+    shaped = (" --seed 3 --lr 0.1 --chunk 50 --lr-schedule step --lr-step 1 --lr-gamma 0.5 --momentum 0.8"
+              f" --data {world}/data.h5")
+    base = TRAIN.format(d=world).replace(f"--data {world}/data.h5", "")
+    whole, half = tmp_path / "whole.h5", tmp_path / "half.h5"
+    assert _run("dnn.train", base.replace("--epochs 1", "--epochs 2") + shaped + f" --checkpoint {whole}",
+                capsys)[0] == 0
+    assert _run("dnn.train", base + shaped + f" --checkpoint {half}", capsys)[0] == 0
+    status, err = _run("dnn.train", base.replace("--epochs 1", "--epochs 2") + f" --data {world}/data.h5"
+                       f" --resume {half} --checkpoint {half}", capsys)
+    assert status == 0, err
+    a, b = ckpt.load(whole), ckpt.load(half)
+    assert b.epoch == 2 and b.config["lr"] == 0.1 and b.config["chunk"] == 50 and b.seed == 3
+    assert np.array_equal(a.params, b.params) and np.array_equal(a.moment, b.moment)

@@ -36,6 +36,7 @@ from .sources import open_source
 FORMAT = "dnn-chunks/1"
 SPOOL_IN_MEMORY = 256 << 20     # streamed sources up to this size are shuffled in memory
 MAX_CLASSES = 1 << 16           # a larger label is a damaged file, not a real class
+MAX_SEED = 2**32 - 1
 DEFAULT_TEST_FRACTION = 0.2     # for sources with one split only (CSV, x/y npz, mnist-5k)
 
 
@@ -171,7 +172,7 @@ def convert(source, out: str | os.PathLike, *, chunk_rows: int | None = None, dt
             force: bool = False, quiet: bool = False) -> dict:
     """Write SOURCE (name, path, or [images, labels]) to `out` in the chunked layout; returns a summary."""
     out = Path(out)
-    _check_options(chunk_rows, compression, compression_level, val_fraction, test_fraction, limit, scale)
+    _check_options(chunk_rows, compression, compression_level, val_fraction, test_fraction, limit, scale, seed)
     check_output(out, "--out", inputs=_source_paths(source))
     if out.exists() and not force:
         raise DnnValueError(f"--out {out} exists; give --force to overwrite it")
@@ -234,7 +235,9 @@ def _source_paths(source) -> list[str]:
     return [str(s) for s in specs if os.path.exists(s)]
 
 
-def _check_options(chunk_rows, compression, level, val_fraction, test_fraction, limit, scale):
+def _check_options(chunk_rows, compression, level, val_fraction, test_fraction, limit, scale, seed):
+    if not 0 <= seed <= MAX_SEED:
+        raise DnnValueError(f"--seed must be in 0..{MAX_SEED}, got {seed}")
     if chunk_rows is not None and chunk_rows <= 0:
         raise DnnValueError(f"--chunk-rows must be positive, got {chunk_rows}")
     if compression not in ("none", "gzip", "lzf"):
