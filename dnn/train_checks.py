@@ -10,6 +10,8 @@ import os
 import sys
 
 from .errors import DnnValueError
+from .machine import gigabytes as _gb
+from .machine import machine_memory
 
 MAX_SEED = 2**32 - 1
 MAX_EPOCHS = 1_000_000
@@ -18,17 +20,6 @@ MAX_LAYER = 2**31 - 1           # the C trainer keeps layer sizes in int32
 MAX_CARD_MIB = 1 << 24          # 16 TiB: more than any card ever had
 MAX_CARD_TIMEOUT = 86400.0
 OVERSUBSCRIBE = 4               # threads per core beyond which a warning is due
-
-
-def machine_memory() -> int:
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError):
-        return 1 << 40
-
-
-def _gb(n: float) -> str:
-    return f"{n / 1e9:,.0f} GB" if n >= 1e10 else f"{n / 1e9:,.1f} GB"
 
 
 def _usage(msg: str):

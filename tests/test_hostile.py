@@ -150,6 +150,32 @@ def _idx_gz_huge(folder):
     return make
 
 
+def _attr(name, key, value):
+    def make(d):
+        shutil.copy(d / "data.h5", d / name)
+        with h5py.File(d / name, "r+") as f:
+            f.attrs[key] = value
+    return make
+
+
+def _wide(name):
+    """A dataset whose /train/x declares a billion columns (chunked, nothing written: a few kB)."""
+    def make(d):
+        with h5py.File(d / name, "w") as f:
+            f.attrs["num_classes"] = 5
+            f.attrs["chunk_rows"] = 100
+            for split in ("train", "test"):
+                f.create_dataset(f"{split}/x", shape=(200, 10**9), chunks=(1, 1 << 20), dtype=np.float32)
+                f.create_dataset(f"{split}/y", data=np.zeros(200, np.int32))
+    return make
+
+
+def _csv_without_line_ends(name):
+    def make(d):
+        (d / name).write_bytes(gzip.compress(b"1," * 35_000_000, compresslevel=1))
+    return make
+
+
 def _text(name, text):
     return lambda d: (d / name).write_text(text)
 
@@ -239,6 +265,12 @@ CASES = [
      [_data_with("nan.h5", "train", 137, 3, np.nan)]),
     ("data-inf-test", "dnn.train", TRAIN.replace("data.h5", "inf.h5"), 2, "/test/x row 5 holds NaN or infinity",
      [_data_with("inf.h5", "test", 5, 0, np.inf)]),
+    ("data-chunk-rows-absurd", "dnn.train", TRAIN.replace("data.h5", "c.h5"), 2, "this machine has",
+     [_attr("c.h5", "chunk_rows", 10**12)]),
+    ("data-chunk-rows-zero", "dnn.train", TRAIN.replace("data.h5", "c.h5"), 2, "is not a row count",
+     [_attr("c.h5", "chunk_rows", 0)]),
+    ("data-billion-columns", "dnn.train", TRAIN.replace("data.h5", "w.h5").replace("20-16-5", "1000000000-2-5"), 2,
+     "this machine has", [_wide("w.h5")]),
     ("data-gzip-damaged", "dnn.train", TRAIN.replace("data.h5", "gz.h5"), 2, "/train/x or /train/y rows 100-199",
      [_gzip_damaged("gz.h5")]),
     ("eval-gzip-damaged", "dnn.evaluate", "--checkpoint {d}/ck.h5 --data {d}/gz.h5 --split train", 2,
@@ -287,6 +319,8 @@ CASES = [
     ("chunk-fifo-csv", "dnn.chunk", "{d}/p.csv --out {d}/x.h5 --quiet", 2, "FIFO", [_fifo("p.csv")]),
     ("chunk-dev-zero-csv", "dnn.chunk", "{d}/z.csv --out {d}/x.h5 --quiet", 2, "character device",
      [_link("z.csv", "/dev/zero")]),
+    ("chunk-csv-no-line-ends", "dnn.chunk", "{d}/b.csv.gz --out {d}/x.h5 --quiet", 2, "longer than",
+     [_csv_without_line_ends("b.csv.gz")]),
     ("chunk-npz-huge-header", "dnn.chunk", "{d}/h.npz --out {d}/x.h5 --quiet", 2, "declares shape", [_npz_huge("h.npz")]),
     ("chunk-idx-gz-huge-header", "dnn.chunk", "{d}/idx --out {d}/x.h5 --quiet", 2, "more than a",
      [_idx_gz_huge("idx")]),

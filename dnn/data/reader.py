@@ -26,6 +26,7 @@ import numpy as np
 
 from ..errors import DataError, DnnError, DnnValueError, no_such_file
 from ..inputs import refuse_special
+from ..machine import gigabytes, machine_memory
 
 SPLITS = ("train", "val", "test")
 
@@ -100,8 +101,14 @@ class ChunkReader:
             self.class_names = [str(n) for n in names] if names is not None else None
             self.file_chunk_rows = int(attrs.get("chunk_rows", (self._x.chunks or (self.num_rows,))[0]))
             self.chunk_rows = int(chunk_rows or self.file_chunk_rows)
+            if self.file_chunk_rows <= 0:
+                raise DataError(f"{self.path}: chunk_rows attribute {self.file_chunk_rows} is not a row count")
             if self.chunk_rows <= 0:
                 raise DnnValueError(f"chunk_rows must be positive, got {self.chunk_rows}")
+            need = self.chunk_rows * self.input_dim * 4
+            if need > machine_memory() // 2:
+                raise DataError(f"{self.path}: chunks of {self.chunk_rows:,} rows of {self.input_dim:,} inputs need "
+                                f"{gigabytes(need)} each; this machine has {gigabytes(machine_memory())}")
             self.scale = stored_scale(self._file, self._x)
             self.stored_dtype = self._x.dtype
             self._check_labels()
