@@ -552,3 +552,29 @@ def test_resume_restores_the_settings_it_was_not_given(tmp_path, world, capsys):
     a, b = ckpt.load(whole), ckpt.load(half)
     assert b.epoch == 2 and b.config["lr"] == 0.1 and b.config["chunk"] == 50 and b.seed == 3
     assert np.array_equal(a.params, b.params) and np.array_equal(a.moment, b.moment)
+
+
+def test_long_kernels_keep_beating(tmp_path, world, capsys):
+    """One chunk of 40 bunches through a 20-2048-2048-5 network runs for over a second in one
+    kernel; a --card-timeout of half a second does not mistake it for a hung card."""
+    argv = (TRAIN.format(d=world).replace("20-16-5", "20-2048-2048-5") + " --chunk 400 --card-timeout 0.5"
+            f" --metrics {tmp_path}/m.json")
+    status, err = _run("dnn.train", argv, capsys)
+    assert status == 0, err
+    import json
+
+    assert json.loads((tmp_path / "m.json").read_text())["epoch_s"][0] > 0.5  # the test proved something
+
+
+def test_threads_far_above_the_cores_warn_once(capsys):
+    from argparse import Namespace
+
+    from dnn.train import build_parser
+    from dnn.train_checks import check_ranges
+
+    args = build_parser().parse_args(["--threads", str(4 * (os.cpu_count() or 1) + 1)])
+    check_ranges(args, inputs=20)
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1 and "oversubscribes" in lines[0]
+    check_ranges(Namespace(**{**vars(args), "threads": 1}), inputs=20)
+    assert capsys.readouterr().err == ""
