@@ -77,7 +77,11 @@ def check_split(f: h5py.File, split: str) -> tuple[h5py.Dataset, h5py.Dataset]:
 def stored_scale(f: h5py.File, x: h5py.Dataset) -> float:
     """What stored values are multiplied by when read: the `scale` attribute, else 1/255 for
     8-bit storage and 1 for floats."""
-    return float(f.attrs.get("scale", 1 / 255 if x.dtype == np.uint8 else 1.0))
+    scale = float(f.attrs.get("scale", 1 / 255 if x.dtype == np.uint8 else 1.0))
+    if not (np.isfinite(scale) and scale > 0):
+        raise DataError(f"{f.filename}: scale attribute {scale} is not a positive number; re-create the file "
+                        "with 'python -m dnn.chunk'")
+    return scale
 
 
 class ChunkReader:
