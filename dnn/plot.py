@@ -119,6 +119,11 @@ def load_metrics(path: str | Path) -> dict:
                             "'python -m dnn.train --metrics FILE.json'") from None
     if not isinstance(m, dict):
         raise DnnValueError(f"{path}: not a metrics JSON file (expected an object with train_loss, ...)")
+    for key in CURVES:
+        values = m.get(key)
+        if values is not None and not (isinstance(values, list) and all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)):
+            raise DnnValueError(f"{path}: {key} must be a list of numbers, one per epoch")
     return m
 
 

@@ -353,6 +353,14 @@ CASES = [
     # dnn.plot
     ("plot-metrics-dev-zero", "dnn.plot", "{d}/z.json --out {d}/p.png", 2, "no such metrics file",
      [_link("z.json", "/dev/zero")]),
+    ("plot-curve-not-numbers", "dnn.plot", "{d}/m.json --out {d}/p.png", 2, "train_loss must be a list of numbers",
+     [_text("m.json", '{"train_loss": "abc"}')]),
+    ("plot-metrics-fifo", "dnn.plot", "{d}/m.json --out {d}/p.png", 2, "no such metrics file", [_fifo("m.json")]),
+    ("data-is-folder", "dnn.train", TRAIN.replace("data.h5", "sub"), 2, "is a folder", [_folder("sub")]),
+    ("eval-split-unknown", "dnn.evaluate", EVAL + " --split nope", 2, "no split /nope", []),
+    ("eval-predict-zero", "dnn.evaluate", EVAL + " --predict 0", 2, "--predict 0", []),
+    ("chunk-info-fifo", "dnn.chunk", "info {d}/p.h5", 2, "FIFO", [_fifo("p.h5")]),
+    ("train-cpus-garbage", "dnn.train", TRAIN + " --cpus abc", 2, "abc", []),
     ("plot-out-folder", "dnn.plot", "{d}/m.json --out {d}/p.png/", 2, "is a folder", [_text("m.json", "{}")]),
 ]
 
@@ -582,3 +590,25 @@ def test_threads_far_above_the_cores_warn_once(capsys):
     assert len(lines) == 1 and "oversubscribes" in lines[0]
     check_ranges(Namespace(**{**vars(args), "threads": 1}), inputs=20)
     assert capsys.readouterr().err == ""
+
+
+def test_ctrl_c_on_the_slowest_link_ends_at_once(tmp_path, world):
+    """The slowest link allowed (1 MB/s, 1 s per transfer): Ctrl-C is not held up by the model."""
+    argv = TRAIN.format(d=world).replace("--epochs 1", "--epochs 50") + " --mode explicit --link 0.001,1000000"
+    proc = subprocess.Popen([sys.executable, "-m", "dnn.train", *argv.split()], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        t0 = time.monotonic()
+        while not card_processes(parent=proc.pid):
+            assert proc.poll() is None and time.monotonic() - t0 < 30, proc.communicate()
+            time.sleep(0.02)
+        time.sleep(1.5)  # inside a modelled transfer
+        proc.send_signal(signal.SIGINT)
+        t0 = time.monotonic()
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert time.monotonic() - t0 < 3, err
+    assert proc.returncode == 130 and err.strip().splitlines() == ["dnn.train: interrupted"], err

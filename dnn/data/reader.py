@@ -35,6 +35,8 @@ def open_dataset(path: str | os.PathLike) -> h5py.File:
     """Open a file written by dnn.chunk; DataError if it is not one."""
     path = Path(path)
     refuse_special(path, DataError, "dataset")
+    if path.is_dir():
+        raise DataError(f"{path}: is a folder; give the .h5 file written by 'python -m dnn.chunk'")
     if not path.is_file():
         raise DataError(no_such_file(path, "dataset file", f"python -m dnn.chunk SOURCE --out {path}"))
     try:
