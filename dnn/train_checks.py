@@ -11,7 +11,7 @@ import sys
 
 from .errors import DnnValueError
 from .machine import gigabytes as _gb
-from .machine import machine_memory
+from .machine import memory_limit
 
 MAX_SEED = 2**32 - 1
 MAX_EPOCHS = 1_000_000
@@ -54,10 +54,10 @@ def check_ranges(args, *, inputs: int) -> None:
     if args.chunk is not None:
         if args.chunk < 1:
             _usage(f"--chunk must be positive, got {args.chunk}")
-        need, have = 2 * args.chunk * (inputs * 4 + 4), machine_memory()
+        need, (have, what) = 2 * args.chunk * (inputs * 4 + 4), memory_limit()
         if need > have:
             _usage(f"--chunk {args.chunk:,} rows of {inputs:,} floats needs {_gb(need)} (two buffers); "
-                   f"this machine has {_gb(have)}")
+                   f"{what} {_gb(have)}")
     cores = os.cpu_count() or 1
     if args.threads > OVERSUBSCRIBE * cores:
         print(f"dnn.train: warning: --threads {args.threads} oversubscribes this machine's {cores} cores; "
@@ -72,8 +72,8 @@ def check_arch_fits(sizes, bunch: int) -> None:
             _usage(f"--arch: a layer of {s:,} units is more than the limit of {MAX_LAYER:,}")
     weights = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
     need = 3 * 4 * weights + 2 * 4 * bunch * sum(sizes)
-    have = machine_memory()
+    have, what = memory_limit()
     if need > have:
         arch = "-".join(map(str, sizes))
         _usage(f"--arch {arch}: {weights:,} parameters and the activations of --bunch {bunch} need {_gb(need)} "
-               f"and this machine has {_gb(have)}: they do not fit in memory; use a smaller --arch or --bunch")
+               f"and {what} {_gb(have)}: they do not fit in memory; use a smaller --arch or --bunch")

@@ -612,3 +612,13 @@ def test_ctrl_c_on_the_slowest_link_ends_at_once(tmp_path, world):
             proc.wait()
     assert time.monotonic() - t0 < 3, err
     assert proc.returncode == 130 and err.strip().splitlines() == ["dnn.train: interrupted"], err
+
+
+def test_address_space_limit_is_named(tmp_path, world):
+    import resource
+
+    argv = [sys.executable, "-m", "dnn.train", *TRAIN.format(d=world).replace("20-16-5", "20-20000-20000-5").split()]
+    r = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, timeout=120,
+                       preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30)))
+    lines = [l for l in r.stderr.splitlines() if l.strip()]
+    assert r.returncode == 2 and len(lines) == 1 and "ulimit -v" in lines[0], r.stderr
