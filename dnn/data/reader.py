@@ -95,7 +95,7 @@ class ChunkReader:
         self.path, self.split = Path(path), split
         self.shuffle, self.seed, self.prefetch, self.shuffle_rows = shuffle, seed, prefetch, shuffle_rows
         self._file = open_dataset(self.path)
-        self._size = os.stat(self.path).st_size  # a file that shrinks under us is found at the next read
+        self._size = self._file_size()  # a file that shrinks under us is found at the next read
         self._epochs: weakref.WeakSet = weakref.WeakSet()
         try:
             self._x, self._y = check_split(self._file, split)
@@ -172,7 +172,7 @@ class ChunkReader:
         """Rows a..b into x, y; a failed read, a file that shrank since it was opened, or an input
         that is NaN or infinite is a DataError naming the file, the dataset and the rows."""
         try:
-            size = os.stat(self.path).st_size
+            size = self._file_size()
         except OSError as exc:
             raise DataError(f"{self.path}: cannot be read any more ({exc.strerror}) while reading /{self.split} "
                             f"rows {a:,}-{b - 1:,}") from None
@@ -192,6 +192,14 @@ class ChunkReader:
                 raise DataError(f"{self.path}: /{self.split}/x row {row:,} holds NaN or infinity; the data file "
                                 "is damaged or was written wrongly, not a training problem")
         return n
+
+    def _file_size(self) -> int:
+        """The size of the file HDF5 has open (by its descriptor: a file replaced by rename under
+        the same name is not ours, and ours is still whole)."""
+        try:
+            return os.fstat(self._file.id.get_vfd_handle()).st_size
+        except (TypeError, ValueError, RuntimeError):
+            return os.stat(self.path).st_size
 
     def _read_rows_unchecked(self, a: int, b: int, x, y, scratch) -> int:
         n = b - a
