@@ -55,6 +55,7 @@ typedef struct {
     const char *card_exe;
     const char *coherence;
     int race_check;
+    double card_timeout;
 } off_config;
 
 typedef struct {

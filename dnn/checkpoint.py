@@ -1,15 +1,15 @@
 """Checkpoints: HDF5 files holding weights, momentum, architecture and where training stood.
 
-Written atomically (temporary file in the same folder, fsync, rename, fsync of the folder), so a
-crash at any moment leaves the previous checkpoint readable. A CRC of the arrays catches files
+Written atomically by dnn.outputs (temporary file in the same folder, fsync, rename, fsync of the
+folder), so a crash at any moment leaves the previous checkpoint readable. A CRC of the arrays catches files
 that were truncated or corrupted after the fact.
 """
 
 from __future__ import annotations
 
-import glob
 import io
 import json
+import re
 import os
 import zlib
 from dataclasses import dataclass, field
@@ -19,6 +19,8 @@ import h5py
 import numpy as np
 
 from .errors import DnnError, no_such_file
+from .inputs import refuse_special
+from .outputs import OutputError, write_bytes
 
 FORMAT = "dnn-checkpoint/1"
 USERBLOCK = 512
@@ -50,8 +52,6 @@ def save(path: str | os.PathLike, ck: Checkpoint) -> None:
     path = Path(path)
     if not path.parent.is_dir():
         raise CheckpointError(f"cannot write checkpoint {path}: folder {path.parent} does not exist")
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    _remove_stale_temporaries(path)
     # The HDF5 image is built in memory and written with plain writes: HDF5 writing straight to
     # a full disk leaves its file objects broken (noise on stderr, a crash at exit), while a
     # plain write fails cleanly with ENOSPC.
@@ -72,44 +72,18 @@ def save(path: str | os.PathLike, ck: Checkpoint) -> None:
     mark = FILE_MARK + b"%08x\n" % zlib.crc32(memoryview(data)[USERBLOCK:])
     data[:len(mark)] = mark
     try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        del data
-        os.replace(tmp, path)
-        dir_fd = os.open(path.parent, os.O_DIRECTORY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise CheckpointError(f"cannot write checkpoint {path}: {exc.strerror or exc}; the previous "
-                              "checkpoint, if any, is unchanged; free some space or choose another place") from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def _remove_stale_temporaries(path: Path) -> None:
-    """Temporary files of writers that were killed mid-save (their process is gone)."""
-    for tmp in path.parent.glob(f".{glob.escape(path.name)}.tmp-*"):
-        pid = tmp.name.rsplit("-", 1)[1]
-        if not pid.isdigit() or int(pid) == os.getpid():
-            continue
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
-            tmp.unlink(missing_ok=True)
-        except OSError:
-            pass  # alive, or not ours to judge
+        write_bytes(path, data, "checkpoint")
+    except OutputError as exc:
+        raise CheckpointError(str(exc)) from None
 
 
 def load(path: str | os.PathLike) -> Checkpoint:
     path = Path(path)
     if not path.exists():
         raise CheckpointError(no_such_file(path, "checkpoint", f"python -m dnn.train --checkpoint {path}"))
+    refuse_special(path, CheckpointError, "checkpoint")
+    if path.is_dir():
+        raise CheckpointError(f"{path}: is a folder, not a checkpoint file")
     _check_file_crc(path)
     try:
         with h5py.File(path, "r") as f:
@@ -128,7 +102,34 @@ def load(path: str | os.PathLike) -> Checkpoint:
     if ck.crc() != stored:
         raise CheckpointError(f"checkpoint {path} is corrupted (its arrays fail their CRC check); use an "
                               "earlier one or start again without --resume")
+    problem = _inconsistency(ck)
+    if problem:
+        raise CheckpointError(f"checkpoint {path} is inconsistent ({problem}); use an earlier one or start "
+                              "again without --resume")
     return ck
+
+
+MAX_LAYER = 2**31 - 1
+PAD_FLOATS = 64  # at most this much alignment padding per tensor (dnn_plan aligns to 64 bytes)
+
+
+def _inconsistency(ck: Checkpoint) -> str | None:
+    """What makes a checkpoint that passes its CRC unusable (written by a buggy or hostile tool)."""
+    if ck.epoch < 0 or ck.chunk < 0:
+        return f"epoch {ck.epoch}, chunk {ck.chunk}: positions are never negative"
+    if ck.bunch < 1:
+        return f"bunch {ck.bunch}"
+    if ck.params.ndim != 1 or ck.moment.shape != ck.params.shape or ck.params.dtype != np.float32:
+        return f"params {ck.params.dtype} {ck.params.shape} and moment {ck.moment.dtype} {ck.moment.shape}"
+    if re.fullmatch(r"\d+(-\d+)+", ck.arch):  # a fully connected network: its parameter count is known
+        sizes = [int(s) for s in ck.arch.split("-")]
+        if not all(0 < s <= MAX_LAYER for s in sizes):
+            return f"arch {ck.arch}: layer sizes must be in 1..{MAX_LAYER}"
+        want = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+        slack = PAD_FLOATS * 2 * len(sizes)  # the C layout aligns each tensor: a little more is padding
+        if not want <= ck.params.size <= want + slack:
+            return f"arch {ck.arch} has {want:,} parameters but the file holds {ck.params.size:,}"
+    return None
 
 
 def _check_file_crc(path: Path) -> None:

@@ -15,7 +15,6 @@ probabilities of --predict are the softmax the kernel leaves in the last layer's
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +24,9 @@ import numpy as np
 from . import checkpoint as ckpt
 from .cli import run_cli
 from .errors import DataError, DnnValueError
+from .inputs import refuse_special
 from .network import Arch
+from .outputs import check_output, write_json
 from .trainer import MODES, Config, Trainer
 
 TOP = 3
@@ -46,6 +47,7 @@ def load_model(path: str | Path) -> Model:
     if not path.exists():
         raise ckpt.CheckpointError(f"checkpoint {path} does not exist; train one with "
                                    f"'python -m dnn.train --checkpoint {path}'")
+    refuse_special(path, ckpt.CheckpointError, "checkpoint")
     try:
         ck = ckpt.load(path)
     except ckpt.CheckpointError as exc:  # its advice is for --resume; here another file is the fix
@@ -219,10 +221,13 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     if args.threads < 1:
         raise DnnValueError(f"--threads must be at least 1, got {args.threads}; e.g. --threads 1")
+    inputs = [args.checkpoint, args.data]
     if args.confusion_png:
         from .plot import check_png_path
 
-        check_png_path(args.confusion_png, "--confusion-png")
+        check_png_path(args.confusion_png, "--confusion-png", inputs)
+    if args.json:
+        check_output(args.json, "--json", inputs=inputs)
     model = load_model(args.checkpoint)
     with open_reader(args.data, args.split, model.ck.bunch) as reader:
         names = class_labels(reader)
@@ -242,8 +247,7 @@ def main(argv=None) -> int:
         out = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in ev.items()}
         out = {k: ([None if isinstance(x, float) and np.isnan(x) else x for x in v] if isinstance(v, list)
                    and k in ("precision", "recall") else v) for k, v in out.items()}
-        Path(args.json).write_text(json.dumps(out | {"class_names": names, "split": args.split,
-                                                     "checkpoint": str(model.path)}, indent=2))
+        write_json(args.json, out | {"class_names": names, "split": args.split, "checkpoint": str(model.path)})
     return 0
 
 

@@ -174,7 +174,8 @@ class ImplicitExecutor(_OnCard):
     def __init__(self, cfg, arena_bytes: int, arena_of: Card | None = None):
         """arena_of: a card whose arena this one maps too (dnn.cards: several cards, one arena)."""
         self.card = Card(threads=cfg.threads, cpus=cfg.cpus, link=cfg.link, arena_bytes=arena_bytes,
-                         card_memory=cfg.card_memory, coherence=cfg.coherence, arena_of=arena_of)
+                         card_memory=cfg.card_memory, coherence=cfg.coherence, arena_of=arena_of,
+                         card_timeout=cfg.card_timeout)
 
     def alloc(self, shape, dtype):
         return self.card.shared_zeros(shape, dtype)
@@ -189,7 +190,7 @@ class ExplicitExecutor(_OnCard):
     def __init__(self, cfg, arena_bytes: int):
         self.policy, self.overlap = cfg.explicit_weights, cfg.overlap
         self.card = Card(threads=cfg.threads, cpus=cfg.cpus, link=cfg.link, arena_bytes=EXPLICIT_ARENA_BYTES,
-                         card_memory=cfg.card_memory)
+                         card_memory=cfg.card_memory, card_timeout=cfg.card_timeout)
         self.on_card = False  # resident: the network went to the card
         self.staged = None  # overlap: (buffer, rows) whose rows are on the card already
 

@@ -25,6 +25,7 @@ import numpy as np
 
 from .cli import run_cli
 from .errors import DnnValueError, no_such_file
+from .outputs import atomic_path, check_output
 
 FORMAT = "dnn-export/1"
 
@@ -45,9 +46,7 @@ def layers_of(ck) -> list[tuple[np.ndarray, np.ndarray]]:
 def export(checkpoint: str | Path, out: str | Path, class_names=None) -> Path:
     from .evaluate import load_model
 
-    from .plot import check_output_path
-
-    out = check_output_path(out, "--out", ".npz", "a NumPy .npz file")
+    out = check_export_path(out, checkpoint)
     model = load_model(checkpoint)
     arrays = {}
     for l, (w, b) in enumerate(layers_of(model.ck)):
@@ -56,8 +55,13 @@ def export(checkpoint: str | Path, out: str | Path, class_names=None) -> Path:
                   activation=np.array(model.arch.activation), format=np.array(FORMAT))
     if class_names:
         arrays["class_names"] = np.array([str(n) for n in class_names])
-    np.savez(out, **arrays)
+    with atomic_path(out, "model") as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, **arrays)
     return out
+
+
+def check_export_path(out, *inputs) -> Path:
+    return check_output(out, "--out", inputs=inputs, suffix=".npz", kind="a NumPy .npz file")
 
 
 def load(path: str | Path) -> dict:
@@ -88,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    check_export_path(args.out, args.checkpoint, args.data)
     names = None
     if args.data:
         from .data import ChunkReader

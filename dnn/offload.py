@@ -198,6 +198,9 @@ class _Handle:
 _open_cards: "weakref.WeakSet[Card]" = weakref.WeakSet()
 
 
+DEFAULT_CARD_TIMEOUT = 10.0  # the card beats every 50 ms, even inside a long kernel
+
+
 @atexit.register
 def _stop_all_cards():  # Ctrl-C or an exception at top level: no card outlives the host
     for card in list(_open_cards):
@@ -209,20 +212,24 @@ class Card:
 
     def __init__(self, threads: int = 1, cpus: str | None = None, link: str = "none",
                  arena_bytes: int = 64 << 20, card_memory: int = 0, coherence: str = "shared",
-                 race_check: bool = False, device: int | None = None, arena_of: "Card | None" = None):
+                 race_check: bool = False, device: int | None = None, arena_of: "Card | None" = None,
+                 card_timeout: float = DEFAULT_CARD_TIMEOUT):
         """coherence: "shared" (one copy of the arena, coherent for free) or "myo" / "myo-on-demand"
         / "myo-on-acquire" (each side its own copy, kept coherent page by page at offload
         boundaries, as Intel's MYO did); race_check reports pages both sides wrote in between.
 
         device: this host's card number (target(mic:n)); None takes the lowest free one.
         arena_of: another open card whose shared arena this one maps too (several cards, one
-        Cilk shared memory; arena_bytes is then that card's)."""
+        Cilk shared memory; arena_bytes is then that card's).
+        card_timeout: seconds the card may go without a heartbeat (stopped, hung) before it is
+        killed and reported dead; 0 = wait for ever."""
         cfg = ffi.new("off_config *")
         keep = [ffi.new("char[]", (cpus or "").encode()), ffi.new("char[]", link.encode()),
                 ffi.new("char[]", card_executable().encode()), ffi.new("char[]", coherence.encode())]
         cfg.threads, cfg.cpus, cfg.link = int(threads), keep[0], keep[1]
         cfg.arena_bytes, cfg.card_memory, cfg.card_exe = int(arena_bytes), int(card_memory), keep[2]
         cfg.coherence, cfg.race_check = keep[3], int(bool(race_check))
+        cfg.card_timeout = float(card_timeout)
         out = ffi.new("off_card **")
         sibling = arena_of._ptr if arena_of is not None else ffi.NULL
         check(lib.off_card_open_device(cfg, -1 if device is None else int(device), sibling, out))

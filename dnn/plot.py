@@ -18,8 +18,10 @@ import numpy as np
 
 from .cli import run_cli
 from .errors import DnnValueError, no_such_file
+from .outputs import atomic_path, check_output
 
 CURVES = ("train_loss", "train_accuracy", "test_loss", "test_accuracy")
+MAX_METRICS_BYTES = 64 << 20
 
 
 def _pyplot():
@@ -31,21 +33,14 @@ def _pyplot():
     return plt
 
 
-def check_output_path(path: str | Path, option: str, suffix: str, kind: str) -> Path:
-    """A path a `kind` file ending in `suffix` can be written to, or an error that says what to
-    type instead (shared by the commands that write files: plots, exported models)."""
-    path = Path(path)
-    if path.suffix.lower() != suffix:
-        raise DnnValueError(f"{option} {path}: the output is {kind}, give a name ending in {suffix}, "
-                            f"e.g. {option} {path.with_suffix(suffix).name}")
-    if not path.parent.is_dir():
-        raise DnnValueError(f"{option} {path}: folder {path.parent} does not exist; create it first "
-                            f"(mkdir -p {path.parent}) or write to another folder")
-    return path
+def check_png_path(path: str | Path, option: str, inputs=()) -> Path:
+    """A path a PNG can be written to, checked before any work (dnn.outputs.check_output)."""
+    return check_output(path, option, inputs=inputs, suffix=".png", kind="a PNG image")
 
 
-def check_png_path(path: str | Path, option: str) -> Path:
-    return check_output_path(path, option, ".png", "a PNG image")
+def _save_png(fig, out: Path) -> None:
+    with atomic_path(out, "image") as tmp:
+        fig.savefig(tmp, format="png")
 
 
 def plot_metrics(metrics: dict, out: str | Path, title: str | None = None) -> Path:
@@ -73,8 +68,10 @@ def plot_metrics(metrics: dict, out: str | Path, title: str | None = None) -> Pa
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(out)
-    plt.close(fig)
+    try:
+        _save_png(fig, out)
+    finally:
+        plt.close(fig)
     return out
 
 
@@ -101,8 +98,10 @@ def plot_confusion(confusion, out: str | Path, class_names=None, title: str = "c
                 ax.text(j, i, f"{int(cm[i, j])}", ha="center", va="center", fontsize=8,
                         color="white" if hi and cm[i, j] > hi / 2 else "black")
     fig.tight_layout()
-    fig.savefig(out)
-    plt.close(fig)
+    try:
+        _save_png(fig, out)
+    finally:
+        plt.close(fig)
     return out
 
 
@@ -110,6 +109,9 @@ def load_metrics(path: str | Path) -> dict:
     path = Path(path)
     if not path.is_file():
         raise DnnValueError(no_such_file(path, "metrics file", f"python -m dnn.train --metrics {path}"))
+    if path.stat().st_size > MAX_METRICS_BYTES:
+        raise DnnValueError(f"{path}: {path.stat().st_size:,} bytes is not a metrics file (they are a few kB; "
+                            f"the limit is {MAX_METRICS_BYTES:,})")
     try:
         m = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
@@ -117,6 +119,11 @@ def load_metrics(path: str | Path) -> dict:
                             "'python -m dnn.train --metrics FILE.json'") from None
     if not isinstance(m, dict):
         raise DnnValueError(f"{path}: not a metrics JSON file (expected an object with train_loss, ...)")
+    for key in CURVES:
+        values = m.get(key)
+        if values is not None and not (isinstance(values, list) and all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)):
+            raise DnnValueError(f"{path}: {key} must be a list of numbers, one per epoch")
     return m
 
 
@@ -133,7 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     metrics = load_metrics(args.metrics)
-    out = Path(args.out) if args.out else Path(args.metrics).with_suffix(".png")
+    out = check_png_path(args.out or Path(args.metrics).with_suffix(".png"), "--out", inputs=[args.metrics])
     plot_metrics(metrics, out, args.title)
     print(f"wrote {out}")
     return 0

@@ -6,13 +6,11 @@ configuration; `dnn.evaluate` uses its evaluation pass (run_evaluation).
 from __future__ import annotations
 
 import functools
-import json
 import os
 import sys
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
@@ -22,7 +20,9 @@ from . import checkpoint as ckpt
 from .cli import Terminated
 from .data import ChunkReader
 from .errors import CardDiedError, DnnError
+from .lock import exclusive
 from .offload import lib
+from .outputs import write_json
 from .trainer import Config, Trainer
 
 
@@ -140,8 +140,8 @@ class Snapshot:
     so the checkpoint written on Ctrl-C or a dead card comes from this copy, never from the live
     weights. Without a checkpoint path it keeps nothing."""
 
-    def __init__(self, path: str | None, cfg: Config):
-        self.path, self.cfg = path, cfg
+    def __init__(self, path: str | None, cfg: Config, schedule: Schedule):
+        self.path, self.cfg, self.schedule = path, cfg, schedule
         self.kept: _Kept | None = None
         self._spare: _Kept | None = None
 
@@ -168,7 +168,8 @@ class Snapshot:
                            f"{self.path} was not overwritten; lower the learning rate")
         ckpt.save(self.path, ckpt.Checkpoint(
             arch=str(cfg.arch), activation=cfg.arch.activation, bunch=cfg.bunch, params=k.params,
-            moment=k.moment, epoch=k.epoch, chunk=k.chunk, seed=cfg.seed, config=_config_dict(cfg),
+            moment=k.moment, epoch=k.epoch, chunk=k.chunk, seed=cfg.seed,
+            config=_config_dict(cfg) | _schedule_dict(self.schedule),
             metrics={key: metrics[key] for key in CURVES}))
 
     def where(self) -> str:
@@ -183,10 +184,17 @@ def _copy_into(dst: np.ndarray, src: np.ndarray) -> np.ndarray:
 CURVES = ("train_loss", "train_accuracy", "test_loss", "test_accuracy", "epoch_s")
 
 
-def _resume(trainer: Trainer, path: str, cfg: Config, metrics: dict) -> tuple[int, int]:
+def _resume(trainer: Trainer, path: str, cfg: Config, metrics: dict, chunks: int) -> tuple[int, int]:
     """Load a checkpoint's weights and curves; returns (epoch, chunk) where it stopped."""
     ck = ckpt.load(path)
     ckpt.check_fits(ck, str(cfg.arch), cfg.arch.activation, cfg.bunch, path)
+    if ck.chunk > chunks:
+        raise ckpt.CheckpointError(f"checkpoint {path} stopped after chunk {ck.chunk} of an epoch, but the "
+                                   f"dataset has {chunks} chunks of {cfg.chunk} rows: it was made with other "
+                                   "data; give the dataset it was trained on")
+    if ck.params.shape != trainer.net.blocks["params"].shape:
+        raise ckpt.CheckpointError(f"checkpoint {path} holds {ck.params.size:,} parameters but a {cfg.arch} network "
+                                   f"has {trainer.net.blocks['params'].size:,}; the file is damaged, use an earlier one")
     trainer.net.blocks["params"][...] = ck.params
     trainer.net.blocks["moment"][...] = ck.moment
     for key in CURVES:
@@ -194,12 +202,22 @@ def _resume(trainer: Trainer, path: str, cfg: Config, metrics: dict) -> tuple[in
     return ck.epoch, ck.chunk
 
 
-def run_training(cfg: Config, data: str | os.PathLike, epochs: int, *, schedule: Schedule | None = None,
-                 checkpoint: str | None = None, resume: str | None = None, metrics_path: str | None = None,
-                 quiet: bool = False, prefetch: bool = True, evaluate_each_epoch: bool = True,
-                 keep_trainer: bool = False, ranks=None) -> dict:
-    """Train; returns the metrics dict (also written to metrics_path as JSON). ranks: one rank of an
-    MPI job (dnn.distributed): it reads its rows only, and rank 0 alone writes checkpoint and metrics."""
+def run_training(cfg: Config, data: str | os.PathLike, epochs: int, **options) -> dict:
+    """Train; returns the metrics dict (also written to metrics_path as JSON). Options: those of
+    _train. The checkpoint path is locked for the whole run: a second writer is refused (in an MPI
+    job only rank 0 writes it, so only rank 0 locks it)."""
+    checkpoint, ranks = options.get("checkpoint"), options.get("ranks")
+    writes = checkpoint and (ranks is None or ranks.rank == 0)
+    with exclusive(checkpoint, "--checkpoint") if writes else nullcontext():
+        return _train(cfg, data, epochs, **options)
+
+
+def _train(cfg: Config, data: str | os.PathLike, epochs: int, *, schedule: Schedule | None = None,
+           checkpoint: str | None = None, resume: str | None = None, metrics_path: str | None = None,
+           quiet: bool = False, prefetch: bool = True, evaluate_each_epoch: bool = True,
+           keep_trainer: bool = False, ranks=None) -> dict:
+    """ranks: one rank of an MPI job (dnn.distributed): it reads its rows only, and rank 0 alone
+    writes checkpoint and metrics."""
     schedule = schedule or Schedule()
     # Under MYO the arena is write-protected page by page: HDF5 must not read() into it directly.
     direct = not (cfg.mode == "implicit" and cfg.coherence != "shared")
@@ -213,8 +231,9 @@ def run_training(cfg: Config, data: str | os.PathLike, epochs: int, *, schedule:
     metrics = _run_description(cfg, data, epochs) | {key: [] for key in CURVES}
     trainer = Trainer(cfg, train_reader.input_dim, train_reader.num_classes, ranks)
     try:
-        start_epoch, start_chunk = _resume(trainer, resume, cfg, metrics) if resume else (0, 0)
-        snapshot = Snapshot(checkpoint, cfg)
+        start_epoch, start_chunk = (_resume(trainer, resume, cfg, metrics, train_reader.num_chunks) if resume
+                                    else (0, 0))
+        snapshot = Snapshot(checkpoint, cfg, schedule)
         snapshot.take(trainer, start_epoch, start_chunk)
         t_start, images = time.perf_counter(), 0
         try:
@@ -259,8 +278,7 @@ def run_training(cfg: Config, data: str | os.PathLike, epochs: int, *, schedule:
         train_reader.close()
         test_reader.close()
     if metrics_path:
-        Path(metrics_path).write_text(json.dumps({k: v for k, v in metrics.items() if not k.startswith("_")},
-                                                 indent=2))
+        write_json(metrics_path, {k: v for k, v in metrics.items() if not k.startswith("_")}, "metrics")
     return metrics
 
 
@@ -301,6 +319,10 @@ def _epoch_line(m: dict, epoch: int, epochs: int) -> str:
     if m["test_loss"]:
         line += f" | test loss {m['test_loss'][-1]:.4f} acc {m['test_accuracy'][-1]:.4f}"
     return line + f" | {m['epoch_s'][-1]:.1f} s"
+
+
+def _schedule_dict(s: Schedule) -> dict:
+    return {"lr_schedule": s.kind, "lr_gamma": s.gamma, "lr_step": s.step}
 
 
 def _config_dict(cfg: Config) -> dict:

@@ -15,12 +15,13 @@ import sys
 from .cli import run_cli
 from .network import ACTIVATIONS, INITS, Arch
 from .session import Schedule, run_training
+from .train_checks import check_arch_fits, check_ranges
 from .trainer import GRANULARITIES, MODES, POLICIES, Config
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m dnn.train",
+        prog="python -m dnn.train", allow_abbrev=False,  # --resume needs to know which options were given
         description="Train a fully connected network with the forward/backward/update loop offloaded "
                     "to dnn's emulated coprocessor card.",
         epilog="Modes: host = no card (the reference); implicit = network and data in Cilk shared "
@@ -51,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="implicit mode: one shared copy of the arena, or MYO-style copies on each side kept "
                         "coherent page by page (myo = myo-on-demand)")
     m.add_argument("--link", default="none", help="link model: none, knc-pcie, pcie3-x16, pcie4-x16 or BW_GBs,LAT_us")
+    m.add_argument("--card-timeout", type=float, default=10.0, metavar="S",
+                   help="a card silent (no heartbeat) this long is stopped or hung: it ends the run like a dead "
+                        "card (checkpoint of the last complete chunk); 0 = wait for ever")
     m.add_argument("--card-memory", type=float, default=0, metavar="MIB",
                    help="capacity of the card's private memory in MiB (explicit transfers); 0 = unlimited")
     n = p.add_argument_group("network and training")
@@ -80,29 +84,36 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     from .data import ChunkReader  # imported late: --help stays fast
 
     if args.next_steps and not args.checkpoint:
         raise_usage("--next-steps prints commands that use the checkpoint: give --checkpoint FILE.h5 too")
+    if args.resume:
+        from . import checkpoint as ckpt
+        from .train_resume import given_options, restore
+
+        ck = ckpt.load(args.resume)
+        restore(args, given_options(parser, argv), ck.config | {"seed": ck.seed}, args.resume)
     data_given = args.data
     if args.data is None:
         from .data import default_dataset
 
         args.data = str(default_dataset(quiet=args.quiet))
+    check_outputs(args)
     with ChunkReader(args.data, "train", shuffle=False, prefetch=False) as probe:
         inputs, classes, file_chunk = probe.input_dim, probe.num_classes, probe.chunk_rows
+    check_ranges(args, inputs=inputs)
     arch = Arch.parse(args.arch or f"{inputs}-800-800-{classes}", args.activation)
-    if args.epochs < 1:
-        raise_usage(f"--epochs must be at least 1, got {args.epochs}")
-    if not args.card_memory >= 0:
-        raise_usage(f"--card-memory must be a size in MiB (0 = unlimited), got {args.card_memory}")
+    check_arch_fits(arch.sizes, args.bunch)
     cfg = Config(arch=arch, mode=args.mode, explicit_weights=args.explicit_weights,
                  granularity=args.granularity, bunch=args.bunch, chunk=args.chunk or file_chunk,
                  threads=args.threads, cpus=args.cpus, link=args.link, seed=args.seed, lr=args.lr,
                  momentum=args.momentum, weight_decay=args.weight_decay, init=args.init,
                  card_memory=int(args.card_memory * 2**20), coherence=args.coherence, overlap=args.overlap,
-                 cards=args.cards, distributed=args.distributed, sync=args.sync)
+                 cards=args.cards, distributed=args.distributed, sync=args.sync, card_timeout=args.card_timeout)
     cfg.validate()
     ranks = None
     if args.distributed:
@@ -110,10 +121,6 @@ def main(argv=None) -> int:
 
         ranks = Ranks(sync=args.sync)
         args.quiet = args.quiet or ranks.rank != 0
-    if args.plot:
-        from .plot import check_png_path
-
-        check_png_path(args.plot, "--plot")
     try:
         m = run_training(cfg, args.data, args.epochs, schedule=Schedule(args.lr_schedule, args.lr_gamma, args.lr_step),
                          checkpoint=args.checkpoint, resume=args.resume, metrics_path=args.metrics, quiet=args.quiet,
@@ -134,6 +141,20 @@ def main(argv=None) -> int:
 
         print(next_steps(args.checkpoint, data_given, args.data))
     return 0
+
+
+def check_outputs(args) -> None:
+    """Every output path writable and none of them an input, before any work."""
+    from .outputs import check_output
+
+    if args.checkpoint:  # the checkpoint may be the one resumed from, never the dataset
+        check_output(args.checkpoint, "--checkpoint", inputs=[args.data])
+    if args.metrics:
+        check_output(args.metrics, "--metrics", inputs=[args.data, args.resume, args.checkpoint])
+    if args.plot:
+        from .plot import check_png_path
+
+        check_png_path(args.plot, "--plot", [args.data, args.resume, args.checkpoint, args.metrics])
 
 
 def raise_usage(msg: str):

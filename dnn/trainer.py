@@ -50,6 +50,7 @@ class Config:
     cards: int = 1  # data parallelism: each bunch split over this many cards (dnn.cards)
     distributed: bool = False  # one rank of an MPI job (dnn.distributed)
     sync: str = "bunch"  # distributed: allreduce the gradients per bunch, or average weights per chunk
+    card_timeout: float = 10.0  # seconds without a heartbeat before a live card counts as dead
 
     def validate(self) -> None:
         if self.mode not in MODES:

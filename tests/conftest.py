@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -125,3 +126,18 @@ def newcomer_env(tmp_path_factory, small_dataset) -> dict:
                 PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
                 PYTHONPATH=str(ROOT) + (os.pathsep + os.environ["PYTHONPATH"] if "PYTHONPATH" in os.environ else ""),
                 MPLBACKEND="Agg")
+
+
+@contextmanager
+def mounted_tmpfs(folder: Path, size: str):
+    """A tmpfs of `size` ("64k", "1m") mounted on a new folder for the block; the test is skipped
+    where mounting is refused (it needs root)."""
+    folder.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)],
+                                           capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here (needs root)")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=True)
+

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import ROOT, card_processes, gone_within, prototype_dataset
+from conftest import ROOT, card_processes, gone_within, mounted_tmpfs, prototype_dataset
 from dnn import checkpoint as ckpt
 from dnn.errors import DnnError
 from dnn.network import Arch
@@ -299,15 +299,8 @@ def test_network_too_large_for_memory(fault_dataset, mode):
 @pytest.fixture
 def tiny_disk(tmp_path):
     """A 64 KiB tmpfs: room for one checkpoint of a 20-200-5 network (~45 KB) but not two."""
-    folder = tmp_path / "tiny"
-    folder.mkdir()
-    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(folder)],
-                                           capture_output=True).returncode != 0:
-        pytest.skip("cannot mount a tmpfs here (needs root)")
-    try:
+    with mounted_tmpfs(tmp_path / "tiny", "64k") as folder:
         yield folder
-    finally:
-        subprocess.run(["umount", str(folder)], check=True)
 
 
 def test_disk_full_keeps_the_previous_checkpoint(tiny_disk, small_dataset):

@@ -11,6 +11,8 @@ import numpy as np
 from ..errors import DataError
 from .rows import SplitSource, as_inputs, as_labels, reading
 
+MAX_LINE_CHARS = 1 << 26   # 64 Mi characters: a million features written out at length
+
 
 def _is_number(s: str) -> bool:
     try:
@@ -63,7 +65,14 @@ class CsvSplit(SplitSource):
         """(line number, text) of the non-blank lines."""
         with reading(self.where_), self.opener() as raw:
             text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
-            for no, line in enumerate(text, 1):
+            no = 0
+            # A line is read up to a cap, so memory stays bounded on a file with no line ends (a
+            # gzip bomb, a binary file named .csv).
+            while line := text.readline(MAX_LINE_CHARS + 1):
+                no += 1
+                if len(line) > MAX_LINE_CHARS:
+                    raise DataError(f"{self.where_}: line {no:,} is longer than {MAX_LINE_CHARS:,} characters; "
+                                    "not a CSV file of rows?")
                 if line.strip():
                     yield no, line
 

@@ -48,12 +48,25 @@ def idx_array(path: Path, role: str):
     if role == "images" and len(shape) < 2:
         raise DataError(f"{path}: an images file has 2 or more dimensions, this one has 1 {shape}")
     if gz:
+        _check_gzip_claim(path, hlen + int(np.prod(shape, dtype=object)) * dtype.itemsize, shape, dtype)
         return RowStream(opener, str(path), hlen, dtype, shape)
     expect = hlen + int(np.prod(shape, dtype=object)) * dtype.itemsize
     size = path.stat().st_size
     if size != expect:
         raise DataError(f"{path}: {size:,} bytes, but its header {shape} of {dtype.name} says {expect:,}")
     return np.memmap(path, dtype=dtype, mode="r", offset=hlen, shape=shape)
+
+
+GZIP_MAX_RATIO = 1100   # deflate cannot expand data more than ~1032 times
+
+
+def _check_gzip_claim(path: Path, expect: int, shape, dtype) -> None:
+    """A gzipped IDX header's size against what its compressed bytes can hold, before anything is
+    allocated for it (a 2 KB file claiming 2^31 rows). A smaller mismatch is found while streaming."""
+    size = path.stat().st_size
+    if expect > size * GZIP_MAX_RATIO:
+        raise DataError(f"{path}: its header {shape} of {dtype.name} says {expect:,} bytes, more than a "
+                        f"{size:,}-byte gzip file can hold; the file is damaged")
 
 
 def idx_split(images: Path, labels: Path, where: str) -> SplitSource:

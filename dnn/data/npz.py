@@ -27,6 +27,11 @@ def _npz_member(path: Path, zf: zipfile.ZipFile, key: str):
         hlen = f.tell()
     if dtype.hasobject:
         raise DataError(f"{where}: holds Python objects ({dtype}), not numbers")
+    # The header's shape against the bytes the zip directory says are there, before allocating.
+    declared = hlen + int(np.prod(shape, dtype=object)) * dtype.itemsize
+    if declared != info.file_size:
+        raise DataError(f"{where}: its header declares shape {shape} of {dtype} ({declared:,} bytes) but the "
+                        f"member holds {info.file_size:,} bytes; the file is damaged")
     if not shape:
         raise DataError(f"{where}: a scalar, not an array of rows")
     if fortran:  # rare: no row-by-row layout to stream, so load it whole

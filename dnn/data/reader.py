@@ -25,6 +25,8 @@ import h5py
 import numpy as np
 
 from ..errors import DataError, DnnError, DnnValueError, no_such_file
+from ..inputs import refuse_special
+from ..machine import gigabytes, machine_memory
 
 SPLITS = ("train", "val", "test")
 
@@ -32,6 +34,9 @@ SPLITS = ("train", "val", "test")
 def open_dataset(path: str | os.PathLike) -> h5py.File:
     """Open a file written by dnn.chunk; DataError if it is not one."""
     path = Path(path)
+    refuse_special(path, DataError, "dataset")
+    if path.is_dir():
+        raise DataError(f"{path}: is a folder; give the .h5 file written by 'python -m dnn.chunk'")
     if not path.is_file():
         raise DataError(no_such_file(path, "dataset file", f"python -m dnn.chunk SOURCE --out {path}"))
     try:
@@ -74,7 +79,11 @@ def check_split(f: h5py.File, split: str) -> tuple[h5py.Dataset, h5py.Dataset]:
 def stored_scale(f: h5py.File, x: h5py.Dataset) -> float:
     """What stored values are multiplied by when read: the `scale` attribute, else 1/255 for
     8-bit storage and 1 for floats."""
-    return float(f.attrs.get("scale", 1 / 255 if x.dtype == np.uint8 else 1.0))
+    scale = float(f.attrs.get("scale", 1 / 255 if x.dtype == np.uint8 else 1.0))
+    if not (np.isfinite(scale) and scale > 0):
+        raise DataError(f"{f.filename}: scale attribute {scale} is not a positive number; re-create the file "
+                        "with 'python -m dnn.chunk'")
+    return scale
 
 
 class ChunkReader:
@@ -86,6 +95,7 @@ class ChunkReader:
         self.path, self.split = Path(path), split
         self.shuffle, self.seed, self.prefetch, self.shuffle_rows = shuffle, seed, prefetch, shuffle_rows
         self._file = open_dataset(self.path)
+        self._size = self._file_size()  # a file that shrinks under us is found at the next read
         self._epochs: weakref.WeakSet = weakref.WeakSet()
         try:
             self._x, self._y = check_split(self._file, split)
@@ -97,16 +107,24 @@ class ChunkReader:
             self.class_names = [str(n) for n in names] if names is not None else None
             self.file_chunk_rows = int(attrs.get("chunk_rows", (self._x.chunks or (self.num_rows,))[0]))
             self.chunk_rows = int(chunk_rows or self.file_chunk_rows)
+            if self.file_chunk_rows <= 0:
+                raise DataError(f"{self.path}: chunk_rows attribute {self.file_chunk_rows} is not a row count")
             if self.chunk_rows <= 0:
                 raise DnnValueError(f"chunk_rows must be positive, got {self.chunk_rows}")
+            need = self.chunk_rows * self.input_dim * 4
+            if need > machine_memory() // 2:
+                raise DataError(f"{self.path}: chunks of {self.chunk_rows:,} rows of {self.input_dim:,} inputs need "
+                                f"{gigabytes(need)} each; this machine has {gigabytes(machine_memory())}")
             self.scale = stored_scale(self._file, self._x)
             self.stored_dtype = self._x.dtype
             self._check_labels()
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OSError, RuntimeError, KeyError) as exc:
             self._file.close()
             if isinstance(exc, DnnError):
                 raise
-            raise DataError(f"{self.path}: malformed attributes ({exc}); re-create the file with "
+            what = "malformed attributes" if isinstance(exc, (TypeError, ValueError)) else "damaged"
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise DataError(f"{self.path}: {what} ({first}) in /{split}; re-create the file with "
                             "'python -m dnn.chunk'") from None
         except BaseException:
             self._file.close()
@@ -151,6 +169,39 @@ class ChunkReader:
         return self._read_rows(a, b, x, y, self._scratch)
 
     def _read_rows(self, a: int, b: int, x, y, scratch) -> int:
+        """Rows a..b into x, y; a failed read, a file that shrank since it was opened, or an input
+        that is NaN or infinite is a DataError naming the file, the dataset and the rows."""
+        try:
+            size = self._file_size()
+        except OSError as exc:
+            raise DataError(f"{self.path}: cannot be read any more ({exc.strerror}) while reading /{self.split} "
+                            f"rows {a:,}-{b - 1:,}") from None
+        if size < self._size:
+            raise DataError(f"{self.path}: the file shrank from {self._size:,} to {size:,} bytes while being read "
+                            f"(at /{self.split} rows {a:,}-{b - 1:,}); was it overwritten? re-create it")
+        try:
+            n = self._read_rows_unchecked(a, b, x, y, scratch)
+        except (OSError, RuntimeError) as exc:
+            raise DataError(f"{self.path}: cannot read /{self.split}/x or /{self.split}/y rows {a:,}-{b - 1:,} "
+                            f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}); the file is damaged, "
+                            "re-create it with 'python -m dnn.chunk'") from None
+        if self.stored_dtype.kind == "f":
+            finite = np.isfinite(x[:n]).all(axis=1)
+            if not finite.all():
+                row = a + int(np.flatnonzero(~finite)[0])
+                raise DataError(f"{self.path}: /{self.split}/x row {row:,} holds NaN or infinity; the data file "
+                                "is damaged or was written wrongly, not a training problem")
+        return n
+
+    def _file_size(self) -> int:
+        """The size of the file HDF5 has open (by its descriptor: a file replaced by rename under
+        the same name is not ours, and ours is still whole)."""
+        try:
+            return os.fstat(self._file.id.get_vfd_handle()).st_size
+        except (TypeError, ValueError, RuntimeError):
+            return os.stat(self.path).st_size
+
+    def _read_rows_unchecked(self, a: int, b: int, x, y, scratch) -> int:
         n = b - a
         src, dst = np.s_[a:b], np.s_[0:n]
         if scratch is None:

@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 from ..errors import DataError, DnnValueError
+from ..inputs import refuse_special
 from .csvfile import csv_split
 from .idx import idx_folder_splits, idx_pair
 from .named import NAMED, open_named
@@ -37,6 +38,7 @@ def _open(spec, label_column, label_last, pixels, quiet) -> Source:
     for p in paths:
         if not p.exists():
             raise DataError(f"{p}: no such file or folder, and not a named dataset ({', '.join(NAMED)})")
+        refuse_special(p, DataError, "input")
     if len(paths) == 2:
         return Source(f"{paths[0]} + {paths[1]}", {"all": idx_pair(*paths)})
     if len(paths) != 1:

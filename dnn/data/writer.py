@@ -21,7 +21,6 @@ from __future__ import annotations
 import os
 import sys
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,12 +29,14 @@ import numpy as np
 from tqdm import tqdm
 
 from ..errors import DataError, DnnValueError
+from ..outputs import atomic_path, check_output, ensure_space, temporary_for
 from .rows import ArraySplit, Source, SplitSource
 from .sources import open_source
 
 FORMAT = "dnn-chunks/1"
 SPOOL_IN_MEMORY = 256 << 20     # streamed sources up to this size are shuffled in memory
 MAX_CLASSES = 1 << 16           # a larger label is a damaged file, not a real class
+MAX_SEED = 2**32 - 1
 DEFAULT_TEST_FRACTION = 0.2     # for sources with one split only (CSV, x/y npz, mnist-5k)
 
 
@@ -94,8 +95,8 @@ def plan(src: Source, *, shuffle: bool, seed: int, val_fraction: float,
 class Scratch:
     """Streamed sources copied, in order, to arrays that can be read at random (for shuffling)."""
 
-    def __init__(self, folder: Path, block_rows: int, quiet: bool):
-        self.folder, self.block_rows, self.quiet = folder, block_rows, quiet
+    def __init__(self, out: Path, block_rows: int, quiet: bool):
+        self.out, self.block_rows, self.quiet = out, block_rows, quiet
         self.files: list[Path] = []
         self.copies: dict[int, ArraySplit] = {}
 
@@ -112,7 +113,8 @@ class Scratch:
         if rows * s.input_dim * np.dtype(dtype).itemsize <= SPOOL_IN_MEMORY:
             x = np.empty(shape, dtype)
         else:
-            path = self.folder / f".dnn-chunk-scratch-{uuid.uuid4().hex}.npy"
+            # Named like the output's temporaries, so a later run sweeps it if this one is killed.
+            path = temporary_for(self.out).with_suffix(".scratch.npy")
             self.files.append(path)
             x = np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=shape)
         y = np.empty(rows, np.int64)
@@ -170,9 +172,8 @@ def convert(source, out: str | os.PathLike, *, chunk_rows: int | None = None, dt
             force: bool = False, quiet: bool = False) -> dict:
     """Write SOURCE (name, path, or [images, labels]) to `out` in the chunked layout; returns a summary."""
     out = Path(out)
-    _check_options(chunk_rows, compression, compression_level, val_fraction, test_fraction, limit, scale)
-    if not out.parent.is_dir():
-        raise DnnValueError(f"--out {out}: folder {out.parent} does not exist")
+    _check_options(chunk_rows, compression, compression_level, val_fraction, test_fraction, limit, scale, seed)
+    check_output(out, "--out", inputs=_source_paths(source))
     if out.exists() and not force:
         raise DnnValueError(f"--out {out} exists; give --force to overwrite it")
     t0 = time.perf_counter()
@@ -184,13 +185,15 @@ def convert(source, out: str | os.PathLike, *, chunk_rows: int | None = None, dt
     parts = plan(src, shuffle=shuffle, seed=seed, val_fraction=val_fraction, test_fraction=test_fraction,
                  limit=limit)
     chunk_rows = chunk_rows or default_chunk_rows(len(parts[0].rows))
-    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
-    scratch = Scratch(out.parent, chunk_rows, quiet)
+    _check_chunk_rows(chunk_rows, parts, stored)
+    if compression == "none":  # compressed sizes are unknown until written: checked block by block
+        ensure_space(out, sum(len(p.rows) * (p.src.input_dim * stored.itemsize + 4) for p in parts), "the dataset")
+    scratch = Scratch(out, chunk_rows, quiet)
     try:
         for part in parts:  # shuffled streamed sources are copied first (own progress bar)
             if not part.contiguous:
                 scratch.random_access(part)
-        with h5py.File(tmp, "w") as f:
+        with atomic_path(out, "dataset") as tmp, h5py.File(tmp, "w") as f:
             counts = _write_parts(f, parts, stored, scale, chunk_rows, compression, compression_level, scratch, quiet)
             num_classes = _num_classes(src, counts)
             a = f.attrs
@@ -207,10 +210,6 @@ def convert(source, out: str | os.PathLike, *, chunk_rows: int | None = None, dt
             a["shuffled"] = shuffle
             a["seed"] = seed
             a["val_fraction"] = val_fraction
-        os.replace(tmp, out)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     finally:
         scratch.remove()
     return {"out": out, "rows": {p.name: len(p.rows) for p in parts}, "input_shape": src.input_shape,
@@ -219,7 +218,26 @@ def convert(source, out: str | os.PathLike, *, chunk_rows: int | None = None, dt
             "source": src.description}
 
 
-def _check_options(chunk_rows, compression, level, val_fraction, test_fraction, limit, scale):
+MAX_CHUNK_BYTES = 1 << 31   # one HDF5 chunk is limited to 4 GiB; half of it keeps reading buffers sane
+
+
+def _check_chunk_rows(chunk_rows: int, parts, stored) -> None:
+    d = parts[0].src.input_dim
+    if chunk_rows * d * stored.itemsize > MAX_CHUNK_BYTES:
+        raise DnnValueError(f"--chunk-rows {chunk_rows:,} rows of {d:,} {stored.name} values makes chunks of "
+                            f"{chunk_rows * d * stored.itemsize / 2**30:,.1f} GiB; the limit is "
+                            f"{MAX_CHUNK_BYTES / 2**30:.0f} GiB ({MAX_CHUNK_BYTES // (d * stored.itemsize):,} rows)")
+
+
+def _source_paths(source) -> list[str]:
+    """The files a SOURCE argument reads (a named dataset reads none the user gave)."""
+    specs = [source] if isinstance(source, (str, os.PathLike)) else list(source)
+    return [str(s) for s in specs if os.path.exists(s)]
+
+
+def _check_options(chunk_rows, compression, level, val_fraction, test_fraction, limit, scale, seed):
+    if not 0 <= seed <= MAX_SEED:
+        raise DnnValueError(f"--seed must be in 0..{MAX_SEED}, got {seed}")
     if chunk_rows is not None and chunk_rows <= 0:
         raise DnnValueError(f"--chunk-rows must be positive, got {chunk_rows}")
     if compression not in ("none", "gzip", "lzf"):
@@ -253,6 +271,12 @@ def _write_parts(f, parts, stored, scale, chunk_rows, compression, level, scratc
                 if y.max() >= MAX_CLASSES:
                     raise DataError(f"{part.src.where}: label {y.max()} is implausible (more than {MAX_CLASSES} "
                                     "classes); is the label column right?")
+                # HDF5 must never meet a full disk: h5py then crashes closing the file (segfault).
+                # (after a flush, so that earlier chunks are on disk, not in HDF5's chunk cache;
+                # a compressed chunk may be a little larger than its raw bytes).
+                f.flush()
+                ensure_space(f.filename, x.shape[0] * (d * stored.itemsize + 4) * 102 // 100 + 8192,
+                             "the next chunk")
                 n0 = dx.shape[0]
                 dx.resize(n0 + len(x), axis=0)
                 dy.resize(n0 + len(y), axis=0)

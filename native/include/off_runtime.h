@@ -145,6 +145,8 @@ typedef struct {
      * offload boundaries, as Intel's MYO did on the Xeon Phi). */
     const char *coherence;
     int race_check;        /* myo: report pages written by both sides between two boundaries */
+    double card_timeout;   /* seconds a live card may go without a heartbeat before the host kills it
+                            * and reports it dead (stopped, hung); 0 = never */
 } off_config;
 
 int off_card_open(const off_config *cfg, off_card **out);

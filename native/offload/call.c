@@ -7,6 +7,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/wait.h>
 
 /* ---- the lanes and the card's death ------------------------------------------------------- */
@@ -27,12 +28,35 @@ static int call_died(off_card *c)
     return off_fail(OFF_EDIED, "the card (pid %d) died during a transfer: %s", pid, c->proc.death);
 }
 
+/* Dead, or alive but without a heartbeat for longer than card_timeout: then it is killed, so
+ * that it is dead for everything that follows, and reported as a death. */
+static int call_card_check(off_card *c)
+{
+    if (!off_card_alive(c)) return call_died(c);
+    uint64_t beat = atomic_load_explicit(&c->ctl->heartbeat, memory_order_relaxed);
+    double now = off_now();
+    if (beat != c->beat_seen || c->beat_time == 0) {
+        c->beat_seen = beat;
+        c->beat_time = now;
+        return OFF_OK;
+    }
+    if (c->cfg.card_timeout > 0 && now - c->beat_time > c->cfg.card_timeout) {
+        int pid = off_proc_pid(&c->proc);
+        kill(pid, SIGKILL);
+        off_proc_reap(&c->proc, 0);
+        snprintf(c->proc.death, sizeof c->proc.death,
+                 "it stopped answering (no heartbeat for %.1f s, --card-timeout %g) and was killed",
+                 now - c->beat_time, c->cfg.card_timeout);
+        return call_died(c);
+    }
+    return OFF_OK;
+}
+
 static int call_abort_check(void *arg)
 {
     host_lane *h = arg;
     if (atomic_load_explicit(&h->wire->rep_seq, memory_order_acquire) == h->seq) return OFF_EKERNEL;
-    if (!off_card_alive(h->card)) return call_died(h->card);
-    return OFF_OK;
+    return call_card_check(h->card);
 }
 
 void off_host_lanes_init(off_card *c)
@@ -207,7 +231,8 @@ static int call_wait_reply_or(host_lane *h, _Atomic uint64_t *word, double deadl
         uint32_t seen = atomic_load_explicit(&L->ev_host, memory_order_acquire);
         if (atomic_load_explicit(word, memory_order_acquire) == h->seq) return OFF_OK;
         if (atomic_load_explicit(&L->rep_seq, memory_order_acquire) == h->seq) return OFF_OK;
-        if (!off_card_alive(h->card)) return call_died(h->card);
+        int alive = call_card_check(h->card);
+        if (alive != OFF_OK) return alive;
         double now = off_now();
         if (deadline >= 0 && now >= deadline) return OFF_ETIMEDOUT;
         double t = deadline >= 0 ? deadline - now : 0.02;

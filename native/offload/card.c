@@ -16,6 +16,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -269,6 +270,18 @@ static void *card_lifeline(void *arg)
     return NULL;
 }
 
+/* The heartbeat (internal.h): a thread of its own, so that a long kernel keeps beating. */
+static void *card_beat(void *arg)
+{
+    (void)arg;
+    struct timespec ts = {0, (long)(OFF_BEAT_S * 1e9)};
+    while (!atomic_load(&card.ctl->quit)) {
+        atomic_fetch_add_explicit(&card.ctl->heartbeat, 1, memory_order_relaxed);
+        nanosleep(&ts, NULL);
+    }
+    return NULL;
+}
+
 static int card_pin_all_threads(const char *cpus)
 {
     cpu_set_t set;
@@ -325,6 +338,9 @@ int main(int argc, char **argv)
     pthread_t life;
     if (pthread_create(&life, NULL, card_lifeline, NULL) != 0) card_start_failed(ctl, "cannot start the lifeline thread");
     pthread_detach(life);
+    pthread_t beat;
+    if (pthread_create(&beat, NULL, card_beat, NULL) != 0) card_start_failed(ctl, "cannot start the heartbeat thread");
+    pthread_detach(beat);
 
     const char *addr_s = card_opt(argc, argv, "--arena-addr"), *size_s = card_opt(argc, argv, "--arena-size");
     const char *threads_s = card_opt(argc, argv, "--threads"), *cpus = card_opt(argc, argv, "--cpus");

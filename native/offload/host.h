@@ -45,6 +45,8 @@ struct off_card {
     off_resident_table resident; /* mirror of the card's resident buffers */
 
     off_stats total, last;
+    uint64_t beat_seen; /* the card's heartbeat as last seen by a wait, and when it changed */
+    double beat_time;
 };
 
 /* Binds each lane's host end to the control channel (call.c: the ring's abort check is there). */

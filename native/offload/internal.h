@@ -82,6 +82,8 @@ typedef struct {
     char data[OFF_RING_SLOTS][OFF_SLOT_BYTES] __attribute__((aligned(64)));
 } off_lane;
 
+#define OFF_BEAT_S 0.05
+
 typedef struct {
     uint64_t magic;
     _Atomic uint32_t quit;
@@ -89,6 +91,9 @@ typedef struct {
     int32_t card_pid;
     char start_error[256];
     off_link link;
+    /* Bumped by the card's beat thread every OFF_BEAT_S, whatever its kernels do; a card alive but
+     * silent (SIGSTOP, a hung machine) stops beating, and the host's waits notice (call.c). */
+    _Atomic uint64_t heartbeat;
     /* card memory as of the last reply of either lane */
     _Atomic uint64_t mem_used, mem_peak, mem_buffers;
     off_lane lane[OFF_LANES];

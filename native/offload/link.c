@@ -8,6 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define LINK_MIN_GBS 0.001        /* 1 MB/s */
+#define LINK_MAX_GBS 100000.0     /* 100 TB/s */
+#define LINK_MAX_LAT_US 1000000.0 /* 1 s */
+
 typedef struct {
     const char *name;
     double gbytes_per_s;
@@ -48,7 +52,15 @@ int off_link_parse(const char *spec, off_link *out)
     if (end != spec && *end == ',') {
         const char *lat_s = end + 1;
         double lat = strtod(lat_s, &end);
-        if (end != lat_s && *end == 0 && bw > 0 && lat >= 0) {
+        if (end != lat_s && *end == 0) {
+            /* A physical range (NaN fails every comparison): slower than 1 MB/s or a fixed cost
+             * above one second per transfer would make a run last for ever and its waits long
+             * enough to look hung. */
+            if (!(bw >= LINK_MIN_GBS && bw <= LINK_MAX_GBS && lat >= 0 && lat <= LINK_MAX_LAT_US))
+                return off_fail(OFF_EARG,
+                                "link '%s' is outside a physical range: bandwidth %g..%g GB/s, latency "
+                                "0..%g us",
+                                spec, LINK_MIN_GBS, LINK_MAX_GBS, LINK_MAX_LAT_US);
             snprintf(out->name, sizeof out->name, "%g,%g", bw, lat);
             out->bandwidth = bw * 1e9;
             out->latency = lat * 1e-6;

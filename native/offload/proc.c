@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -91,8 +92,9 @@ static void proc_close_fds(proc_fds *f)
     }
 }
 
-/* Move our descriptors above the three the card expects, so the dup2s cannot clobber. */
-static int proc_lift(int fd) { return fd < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, 64); }
+/* Move our descriptors above the ones the card expects, so the dup2s cannot clobber. (Just
+ * above, not far above: a low `ulimit -n` must still leave room.) */
+static int proc_lift(int fd) { return fd < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, OFF_CARD_MYO_SHARED_FD + 1); }
 
 static int proc_prepare_fds(const off_proc_start *s, proc_fds *f)
 {
@@ -103,6 +105,11 @@ static int proc_prepare_fds(const off_proc_start *s, proc_fds *f)
     if (f->arena < 0 || f->ctl < 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
         int e = errno;
         proc_close_fds(f);
+        struct rlimit rl;
+        if ((e == EMFILE || e == EINVAL) && getrlimit(RLIMIT_NOFILE, &rl) == 0)
+            return off_fail(OFF_ESYS, "cannot prepare the card's descriptors: the limit on open files "
+                            "(ulimit -n) is %llu and all are in use; raise it, e.g. ulimit -n 1024",
+                            (unsigned long long)rl.rlim_cur);
         return off_fail(OFF_ESYS, "cannot prepare the card's descriptors: %s", strerror(e));
     }
     f->host_life = sv[0];
@@ -223,6 +230,8 @@ int off_proc_spawn(off_proc *p, const off_proc_start *s)
     return OFF_OK;
 }
 
+#define PROC_FEW_FILES 32 /* below this limit on open files, a card that dies at start is blamed on it */
+
 int off_proc_wait_ready(off_proc *p, off_ctl *ctl, const char *exe)
 {
     double t0 = off_now();
@@ -235,8 +244,15 @@ int off_proc_wait_ready(off_proc *p, off_ctl *ctl, const char *exe)
             off_proc_reap(p, 0);
             return off_fail(OFF_ESTART, "the card could not start: %s", ctl->start_error);
         }
-        if (off_proc_reap(p, WNOHANG))
+        if (off_proc_reap(p, WNOHANG)) {
+            /* Its threads and libraries need descriptors too: a very low limit ends it early. */
+            struct rlimit rl;
+            if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < PROC_FEW_FILES)
+                return off_fail(OFF_ESTART, "the card (%s) %s before it was ready: the limit on open files "
+                                "(ulimit -n) is %llu; raise it, e.g. ulimit -n 1024", exe, p->death,
+                                (unsigned long long)rl.rlim_cur);
             return off_fail(OFF_ESTART, "the card (%s) %s before it was ready", exe, p->death);
+        }
         if (off_now() - t0 > 30.0) return off_fail(OFF_ESTART, "the card did not become ready within 30 s");
         off_futex_wait(&first->ev_host, seen, &first->host_sleeping, 0.02);
     }
