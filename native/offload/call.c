@@ -35,6 +35,13 @@ static int call_abort_check(void *arg)
     return OFF_OK;
 }
 
+/* The out-data's modelled wait stops only for a dead card: the reply may land before it ends. */
+static int call_card_gone(void *arg)
+{
+    off_card *c = arg;
+    return off_card_alive(c) ? OFF_OK : call_died(c);
+}
+
 void off_host_lanes_init(off_card *c)
 {
     for (int i = 0; i < OFF_LANES; i++) {
@@ -223,7 +230,7 @@ static int call_finish_out(host_lane *h, double deadline)
 {
     if (h->out_done) return OFF_OK;
     off_lane *L = h->wire;
-    off_link_clock_start(&h->out_clock, &h->card->link);
+    off_link_clock_start(&h->out_clock, &h->card->ctl->bus, OFF_BUS_FROM_CARD, call_card_gone, h->card);
     int rc = call_wait_reply_or(h, &L->kernel_done_seq, deadline);
     if (rc != OFF_OK) return rc;
     for (int i = 0; i < h->nxf; i++) {
@@ -231,7 +238,7 @@ static int call_finish_out(host_lane *h, double deadline)
         rc = off_ring_recv(&h->ring, (void *)h->xf[i].host, h->xf[i].bytes);
         if (rc == OFF_EKERNEL) break; /* the call failed on the card: its reply says why */
         if (rc != OFF_OK) return rc;
-        off_link_clock_arrived(&h->out_clock, L->xf[i].t_start, h->xf[i].bytes);
+        if ((rc = off_link_clock_arrived(&h->out_clock, L->xf[i].t_start, h->xf[i].bytes)) != OFF_OK) return rc;
     }
     h->out_done = 1;
     return OFF_OK;

@@ -31,7 +31,7 @@ static int host_open_channel(off_card *c)
         return off_fail(OFF_ESYS, "cannot map the control channel: %s", strerror(errno));
     }
     c->ctl->magic = OFF_CTL_MAGIC;
-    c->ctl->link = c->link;
+    c->ctl->bus.link = c->link;
     return OFF_OK;
 }
 
@@ -64,9 +64,9 @@ int off_card_open(const off_config *cfg, off_card **out)
     if ((rc = off_link_parse(cfg->link, &c->link)) != OFF_OK) goto fail;
     if ((rc = off_myo_parse_coherence(cfg->coherence, &c->myo, &c->myo_policy)) != OFF_OK) goto fail;
     if ((rc = off_arena_create(cfg->arena_bytes ? cfg->arena_bytes : (64u << 20), &c->arena)) != OFF_OK) goto fail;
-    if (c->myo && (rc = off_myo_host_open(&c->myo_host, c->arena, c->myo_policy, cfg->race_check, &c->link)) != OFF_OK)
-        goto fail;
     if ((rc = host_open_channel(c)) != OFF_OK) goto fail;
+    if (c->myo && (rc = off_myo_host_open(&c->myo_host, c->arena, c->myo_policy, cfg->race_check, &c->ctl->bus)) != OFF_OK)
+        goto fail;
     if ((rc = host_start_card(c)) != OFF_OK) goto fail;
     off_host_lanes_init(c);
     if (!off_default_card()) off_set_default_card(c);
@@ -88,6 +88,7 @@ int off_card_stop(off_card *c)
     }
     off_proc_stop(&c->proc, off_in_flight(c) ? 0.05 : 1.0);
     for (int i = 0; i < OFF_LANES; i++) c->lane[i].in_flight = 0;
+    off_myo_set_bus(c->myo_host.view, NULL); /* the bus lives in the control block */
     if (c->ctl) munmap(c->ctl, sizeof(off_ctl));
     c->ctl = NULL;
     if (c->ctl_fd >= 0) close(c->ctl_fd);

@@ -48,7 +48,7 @@ struct myo_view {
     _Atomic uint8_t *state;    /* per page, this side (private memory) */
     _Atomic uint8_t *lock;     /* per page: taken while a fault handles the page */
     off_myo_shared *sh;
-    off_link link;
+    off_bus *bus;              /* the modelled link, shared with the explicit channel; NULL: none */
 };
 
 #define MAX_VIEWS 8
@@ -75,14 +75,22 @@ size_t off_myo_shared_bytes(size_t arena_size)
 
 /* ---- the fault handler ---------------------------------------------------------------------- */
 
+/* Pages moved since t0 cross the bus in this side's sending direction (one transfer for the
+ * batch) and take at least what the model says, queued behind whatever else uses it. */
+static void myo_charge_link(myo_view *v, double t0, uint64_t pages, int dir)
+{
+    if (!pages || !v->bus) return;
+    double end = off_bus_reserve(v->bus, dir, t0, pages * PAGE, NULL);
+    if (end > off_now()) off_sleep_until(end, NULL, NULL);
+}
+
 static void myo_page_fetch(myo_view *v, size_t p)
 {
     /* One page crosses the link: latency + 4 KiB / bandwidth, never faster than the copy. */
     double t0 = off_now();
     mprotect(v->base + p * PAGE, PAGE, PROT_READ | PROT_WRITE);
     memcpy(v->base + p * PAGE, v->peer + p * PAGE, PAGE);
-    double model = off_link_time(&v->link, PAGE);
-    if (t0 + model > off_now()) off_sleep_until(t0 + model);
+    myo_charge_link(v, t0, 1, v->side == OFF_MYO_HOST ? OFF_BUS_FROM_CARD : OFF_BUS_TO_CARD);
     if (v->side == OFF_MYO_HOST) atomic_fetch_add(&v->sh->pages_from_card, 1);
     else atomic_fetch_add(&v->sh->pages_to_card, 1);
     atomic_fetch_add(v->side == OFF_MYO_HOST ? &v->sh->fetch_ns_host : &v->sh->fetch_ns_card,
@@ -150,12 +158,12 @@ static int myo_install_handler(void)
 
 /* ---- set-up ----------------------------------------------------------------------------------- */
 
-myo_view *off_myo_attach(int side, void *base, void *peer, size_t size, off_myo_shared *sh, const off_link *link)
+myo_view *off_myo_attach(int side, void *base, void *peer, size_t size, off_myo_shared *sh, off_bus *bus)
 {
     myo_view *v = calloc(1, sizeof *v);
     if (!v) return NULL;
     v->base = base, v->peer = peer, v->size = size, v->npages = size / PAGE, v->side = side, v->sh = sh;
-    v->link = *link;
+    v->bus = bus;
     v->state = calloc(v->npages, 1);
     v->lock = calloc(v->npages, 1);
     int slot = -1;
@@ -177,6 +185,11 @@ myo_view *off_myo_attach(int side, void *base, void *peer, size_t size, off_myo_
     mprotect(base, size, PROT_READ);
     views[slot] = v;
     return v;
+}
+
+void off_myo_set_bus(myo_view *v, off_bus *bus)
+{
+    if (v) v->bus = bus;
 }
 
 void off_myo_detach(myo_view *v)
@@ -261,12 +274,6 @@ static int myo_acquire(myo_view *v, const char *when)
     return rc;
 }
 
-static void myo_charge_link(myo_view *v, double t0, uint64_t pages)
-{
-    if (!pages) return;
-    double model = off_link_time(&v->link, pages * PAGE); /* one transfer for the batch */
-    if (t0 + model > off_now()) off_sleep_until(t0 + model);
-}
 
 /* ---- the four boundary steps: host release (before posting an offload) -> card acquire (before
  * the kernel) -> card release (before the reply) -> host acquire (after the reply) ---------------- */
@@ -276,7 +283,7 @@ static int myo_release_step(myo_view *v, _Atomic uint64_t *moved, uint64_t *ns)
 {
     double t0 = off_now();
     uint64_t pages = myo_release(v);
-    myo_charge_link(v, t0, pages);
+    myo_charge_link(v, t0, pages, v->side == OFF_MYO_HOST ? OFF_BUS_TO_CARD : OFF_BUS_FROM_CARD);
     atomic_fetch_add(moved, pages);
     *ns += (uint64_t)((off_now() - t0) * 1e9);
     return OFF_OK;
@@ -322,7 +329,7 @@ void off_myo_host_init(off_myo_host *m)
     m->copy_fd = m->shared_fd = -1;
 }
 
-int off_myo_host_open(off_myo_host *m, const off_arena *arena, int policy, int race_check, const off_link *link)
+int off_myo_host_open(off_myo_host *m, const off_arena *arena, int policy, int race_check, off_bus *bus)
 {
     size_t size = arena->size;
     m->copy_bytes = size;
@@ -342,7 +349,7 @@ int off_myo_host_open(off_myo_host *m, const off_arena *arena, int policy, int r
     m->shared->policy = policy;
     m->shared->race_check = race_check;
     m->shared->npages = size / PAGE;
-    m->view = off_myo_attach(OFF_MYO_HOST, arena->base, m->copy, size, m->shared, link);
+    m->view = off_myo_attach(OFF_MYO_HOST, arena->base, m->copy, size, m->shared, bus);
     return m->view ? OFF_OK : OFF_ESYS;
 }
 

@@ -24,7 +24,8 @@ typedef struct myo_view myo_view;
 
 size_t off_myo_shared_bytes(size_t arena_size);
 /* base: this side's copy; peer: the other side's copy mapped here read-write. */
-myo_view *off_myo_attach(int side, void *base, void *peer, size_t size, off_myo_shared *sh, const off_link *link);
+myo_view *off_myo_attach(int side, void *base, void *peer, size_t size, off_myo_shared *sh, off_bus *bus);
+void off_myo_set_bus(myo_view *v, off_bus *bus); /* NULL: page moves are not modelled (card stopped) */
 void off_myo_detach(myo_view *v);
 int off_myo_host_release(myo_view *v);
 int off_myo_host_acquire(myo_view *v);
@@ -46,7 +47,7 @@ typedef struct {
 } off_myo_host;
 
 void off_myo_host_init(off_myo_host *m); /* nothing open: safe to close */
-int off_myo_host_open(off_myo_host *m, const off_arena *arena, int policy, int race_check, const off_link *link);
+int off_myo_host_open(off_myo_host *m, const off_arena *arena, int policy, int race_check, off_bus *bus);
 /* Brings back into the host's copy the pages only the card's copy holds, then unmaps and closes. */
 void off_myo_host_close(off_myo_host *m);
 void off_myo_host_stats(const off_myo_host *m, off_myo_stats *out); /* zeros when not open */
