@@ -89,12 +89,12 @@ def label(r: dict) -> str:
 
 
 def to_run(r: dict, arch: Arch) -> Run:
-    # MYO moves pages: each on-demand page is one transfer on the link; its copies' real time is
-    # the coherence time.
+    # MYO moves pages: each on-demand page is one transfer on the link (their bytes are in the
+    # totals already); its copies' real time is the coherence time.
     pages = r.get("myo_pages_to_card", 0) + r.get("myo_pages_from_card", 0)
     return Run(arch=r["arch"], threads=r["threads"], flops=arch.flops_per_image() * r["images"],
                calls=r["offload_calls"], chunks=r["chunks"], transfers=r["transfers"] + pages,
-               bytes=r["bytes_to_card"] + r["bytes_from_card"] + 4096 * pages, wall_s=r["wall_s"],
+               bytes=r["bytes_to_card"] + r["bytes_from_card"], wall_s=r["wall_s"],
                compute_s=r["compute_s"], transfer_real_s=r["transfer_real_s"] + r.get("coherence_s", 0.0),
                link=r["link"] if r["link"] != "-" else "none", mode=r["mode"], granularity=r["granularity"],
                overlap=r["mode"] == "explicit-overlap")
@@ -144,15 +144,23 @@ def write_outputs(out: Path, rows: list[dict], meta: dict) -> None:
 
 
 def table(rows: list[dict]) -> str:
+    """Transfer time and bytes are totals, MYO page traffic included; its share follows in brackets."""
     head = ("| mode | granularity | link | wall s | compute s | transfer s | host wait s | MB to card | MB from card | "
             "calls | images/s | test acc | vs host |")
     lines = [head, "|" + "---|" * 13]
     for r in rows:
         lines.append(f"| {r['mode']} | {r['granularity']} | {r['link']} | {r['wall_s']:.2f} | {r['compute_s']:.2f} | "
-                     f"{r['transfer_s']:.3f} | {r['wait_s']:.2f} | {r['bytes_to_card'] / 1e6:,.1f} | "
-                     f"{r['bytes_from_card'] / 1e6:,.1f} | {r['offload_calls']:,} | {r['images_per_s']:,.0f} | "
-                     f"{r['test_accuracy']:.4f} | {r['slowdown']:.2f}x |")
+                     f"{r['transfer_s']:.3f}{_myo_share(r, 'myo_transfer_s', 1, '.3f')} | {r['wait_s']:.2f} | "
+                     f"{r['bytes_to_card'] / 1e6:,.1f}{_myo_share(r, 'myo_bytes_to_card', 1e6, ',.1f')} | "
+                     f"{r['bytes_from_card'] / 1e6:,.1f}{_myo_share(r, 'myo_bytes_from_card', 1e6, ',.1f')} | "
+                     f"{r['offload_calls']:,} | {r['images_per_s']:,.0f} | {r['test_accuracy']:.4f} | "
+                     f"{r['slowdown']:.2f}x |")
     return "\n".join(lines)
+
+
+def _myo_share(r: dict, key: str, unit: float, fmt: str) -> str:
+    """' (MYO x)' when the run moved MYO pages, else nothing."""
+    return f" (MYO {r[key] / unit:{fmt}})" if key in r else ""
 
 
 def plots(out: Path, rows: list[dict]) -> None:

@@ -164,6 +164,9 @@ def _stats_dict(s) -> dict:
         "compute_s": s.compute_s,
         "wait_s": s.wait_s,
         "wall_s": s.wall_s,
+        "myo_bytes_to_card": int(s.myo_bytes_to_card),  # MYO's share of the bytes and time above
+        "myo_bytes_from_card": int(s.myo_bytes_from_card),
+        "myo_transfer_s": s.myo_transfer_s,
     }
 
 
@@ -345,12 +348,12 @@ class Card:
         lib.off_card_stats(self._ptr, total, last)
         used, peak, nbuf = ffi.new("uint64_t *"), ffi.new("uint64_t *"), ffi.new("uint64_t *")
         lib.off_card_memory(self._ptr, used, peak, nbuf)
-        d = _stats_dict(total)
+        d = self.coherence_stats()
+        d.update(_stats_dict(total))  # its myo_bytes_* count since reset_stats, as the totals do
         d["last"] = _stats_dict(last)
         d["card_memory_used"], d["card_memory_peak"], d["card_buffers"] = used[0], peak[0], nbuf[0]
         d["arena_used"] = lib.off_arena_used(self._arena)
         d["link"] = ffi.string(lib.off_card_link_name(self._ptr)).decode()
-        d.update(self.coherence_stats())
         return d
 
     def coherence_stats(self) -> dict:

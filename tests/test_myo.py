@@ -129,3 +129,40 @@ def test_training_under_myo_matches_shared(small_dataset, coherence):
     assert myo["test_accuracy"] == shared["test_accuracy"]
     chunk_bytes = 2 * (300 + 100) * (20 * 4 + 4)  # two epochs of train + test rows
     assert myo["myo_bytes_to_card"] >= chunk_bytes
+
+
+@pytest.mark.parametrize("coherence", POLICIES)
+def test_a_host_write_after_the_release_waits_for_the_next_offload(coherence):
+    """What the host writes while an offload runs belongs to the next one. Two ways to get it
+    wrong: the running offload sees it (on-demand once fetched the page's current contents), or
+    it is lost (the next offload reads the released contents)."""
+    with Card(coherence=coherence) as card:
+        x = card.shared_zeros(1024)
+        y = card.shared_zeros(1024)  # its own page: released, not touched by the first offload
+        x[:] = 1
+        y[:] = 1
+        sig = card.call_async("off_test_sleep_sum", 0.2, 1024, x)
+        x[:] = 5
+        y[:] = 7
+        assert card.wait(sig)[0] == 1024, "the card saw a write made after the release"
+        assert card.call("off_test_sleep_sum", 0.0, 1024, x)[0] == 5 * 1024, "the later write was lost"
+        assert card.call("off_test_sleep_sum", 0.0, 1024, y)[0] == 7 * 1024
+
+
+@pytest.mark.parametrize("coherence", POLICIES)
+def test_page_traffic_is_in_every_total(coherence):
+    """MYO pages are bytes that crossed: in bytes_to_card / bytes_from_card / transfer_s, with the
+    MYO share beside them, pages the host fetches after the call included."""
+    with Card(coherence=coherence, link="6.4,12") as card:
+        x = card.shared_zeros(4 * PAGE // 4)
+        y = card.shared_zeros(PAGE // 4)
+        card.call("off_test_nop")
+        card.reset_stats()
+        x[:] = 1  # 4 dirty pages on the host
+        card.call("off_test_fill", PAGE // 4, 2.0, y)  # the card writes y's page
+        assert y.sum() == 2 * PAGE // 4  # the host acquires it (on-demand: fetches it now)
+        s = card.stats()
+        moved_to = 4 * PAGE if coherence == "myo-on-acquire" else PAGE  # on-demand: only y, which it wrote
+        assert s["bytes_to_card"] == s["myo_bytes_to_card"] == moved_to
+        assert s["bytes_from_card"] == s["myo_bytes_from_card"] == PAGE
+        assert s["transfer_s"] == pytest.approx(s["myo_transfer_s"]) and s["transfer_s"] >= 12e-6

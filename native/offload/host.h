@@ -44,6 +44,7 @@ struct off_card {
     off_resident_table resident; /* mirror of the card's resident buffers */
 
     off_stats total, last;
+    off_myo_stats myo_counted; /* MYO counters as of the last call accounted (call.c) */
 };
 
 /* Binds each lane's host end to the control channel (call.c: the ring's abort check is there). */

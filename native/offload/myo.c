@@ -61,16 +61,22 @@ static int handler_installed;
  *   dirty[side]     written by that side since its last release (its write faults set them);
  *   released[side]  released by that side at its last boundary, not yet acquired by the other.
  * Keeping the two apart matters: the host may go on writing (a prefetch thread filling the next
- * chunk) while an offload runs, and those writes must not be lost when the card acquires. */
+ * chunk) while an offload runs, and those writes must not be lost when the card acquires.
+ * Two more serve on-demand, where the card fetches a released page from the host's copy later:
+ *   pending         the host released the page and the card has not fetched it yet; a host write
+ *                   to it first pushes the released contents into the card's copy (PENDING_PUSHED)
+ *                   so the card reads what was released, not what was written after;
+ *   moving          a lock both processes take while such a page moves. */
 static _Atomic uint8_t *myo_map(off_myo_shared *sh, int which) { return (_Atomic uint8_t *)(sh + 1) + which * sh->npages; }
-enum { DIRTY_HOST = 0, DIRTY_CARD = 1, RELEASED_HOST = 2, RELEASED_CARD = 3 };
+enum { DIRTY_HOST = 0, DIRTY_CARD = 1, RELEASED_HOST = 2, RELEASED_CARD = 3, PENDING = 4, MOVING = 5, MAPS = 6 };
+enum { PENDING_NONE = 0, PENDING_IN_HOST = 1, PENDING_PUSHED = 2 };
 static _Atomic uint8_t *myo_my_dirty(myo_view *v) { return myo_map(v->sh, v->side == OFF_MYO_HOST ? DIRTY_HOST : DIRTY_CARD); }
 static _Atomic uint8_t *myo_my_released(myo_view *v) { return myo_map(v->sh, v->side == OFF_MYO_HOST ? RELEASED_HOST : RELEASED_CARD); }
 static _Atomic uint8_t *myo_peer_released(myo_view *v) { return myo_map(v->sh, v->side == OFF_MYO_HOST ? RELEASED_CARD : RELEASED_HOST); }
 
 size_t off_myo_shared_bytes(size_t arena_size)
 {
-    return sizeof(off_myo_shared) + 4 * (arena_size / PAGE);
+    return sizeof(off_myo_shared) + MAPS * (arena_size / PAGE);
 }
 
 /* ---- the fault handler ---------------------------------------------------------------------- */
@@ -84,17 +90,54 @@ static void myo_charge_link(myo_view *v, double t0, uint64_t pages, int dir)
     if (end > off_now()) off_sleep_until(end, NULL, NULL);
 }
 
+static void myo_lock_moving(myo_view *v, size_t p)
+{
+    while (atomic_exchange_explicit(&myo_map(v->sh, MOVING)[p], 1, memory_order_acquire)) __builtin_ia32_pause();
+}
+static void myo_unlock_moving(myo_view *v, size_t p) { atomic_store_explicit(&myo_map(v->sh, MOVING)[p], 0, memory_order_release); }
+
 static void myo_page_fetch(myo_view *v, size_t p)
 {
-    /* One page crosses the link: latency + 4 KiB / bandwidth, never faster than the copy. */
+    /* One page crosses the link: latency + 4 KiB / bandwidth, never faster than the copy. A page
+     * the host pushed when it wrote over it after the release is here already and moved then. */
     double t0 = off_now();
     mprotect(v->base + p * PAGE, PAGE, PROT_READ | PROT_WRITE);
-    memcpy(v->base + p * PAGE, v->peer + p * PAGE, PAGE);
+    int moves = 1;
+    if (v->side == OFF_MYO_CARD) {
+        myo_lock_moving(v, p);
+        moves = atomic_exchange(&myo_map(v->sh, PENDING)[p], PENDING_NONE) != PENDING_PUSHED;
+        if (moves) memcpy(v->base + p * PAGE, v->peer + p * PAGE, PAGE);
+        myo_unlock_moving(v, p);
+    } else {
+        memcpy(v->base + p * PAGE, v->peer + p * PAGE, PAGE);
+    }
+    if (!moves) return;
     myo_charge_link(v, t0, 1, v->side == OFF_MYO_HOST ? OFF_BUS_FROM_CARD : OFF_BUS_TO_CARD);
     if (v->side == OFF_MYO_HOST) atomic_fetch_add(&v->sh->pages_from_card, 1);
     else atomic_fetch_add(&v->sh->pages_to_card, 1);
-    atomic_fetch_add(v->side == OFF_MYO_HOST ? &v->sh->fetch_ns_host : &v->sh->fetch_ns_card,
-                     (uint64_t)((off_now() - t0) * 1e9));
+    uint64_t ns = (uint64_t)((off_now() - t0) * 1e9);
+    atomic_fetch_add(v->side == OFF_MYO_HOST ? &v->sh->fetch_ns_host : &v->sh->fetch_ns_card, ns);
+    atomic_fetch_add(&v->sh->move_ns, ns);
+}
+
+/* The host is about to write a page it released that the card has not fetched yet (on-demand):
+ * the released contents cross now, so the card reads them and not this later write. */
+static void myo_push_if_pending(myo_view *v, size_t p)
+{
+    _Atomic uint8_t *pending = &myo_map(v->sh, PENDING)[p];
+    if (atomic_load(pending) != PENDING_IN_HOST) return;
+    double t0 = off_now();
+    myo_lock_moving(v, p);
+    int push = atomic_load(pending) == PENDING_IN_HOST;
+    if (push) {
+        memcpy(v->peer + p * PAGE, v->base + p * PAGE, PAGE);
+        atomic_store(pending, PENDING_PUSHED);
+    }
+    myo_unlock_moving(v, p);
+    if (!push) return;
+    myo_charge_link(v, t0, 1, OFF_BUS_TO_CARD);
+    atomic_fetch_add(&v->sh->pages_to_card, 1);
+    atomic_fetch_add(&v->sh->move_ns, (uint64_t)((off_now() - t0) * 1e9));
 }
 
 static int myo_handle_fault(myo_view *v, char *addr, int write)
@@ -107,6 +150,7 @@ static int myo_handle_fault(myo_view *v, char *addr, int write)
         myo_page_fetch(v, p);
         st = PG_CLEAN;
     }
+    if (write && v->side == OFF_MYO_HOST) myo_push_if_pending(v, p);
     if (write) {
         atomic_store(&myo_my_dirty(v)[p], 1);
         atomic_store(&v->state[p], PG_DIRTY);
@@ -236,6 +280,7 @@ static uint64_t myo_release(myo_view *v)
         mprotect(v->base + p * PAGE, (q - p) * PAGE, PROT_READ);
         for (size_t i = p; i < q; i++) {
             if (copy) memcpy(v->peer + i * PAGE, v->base + i * PAGE, PAGE);
+            else if (v->side == OFF_MYO_HOST) atomic_store(&myo_map(v->sh, PENDING)[i], PENDING_IN_HOST);
             atomic_store(&released[i], 1);
             atomic_store(&dirty[i], 0);
             atomic_store(&v->state[i], PG_CLEAN);
@@ -251,10 +296,13 @@ static uint64_t myo_release(myo_view *v)
  * on-acquire their new contents are already in this copy. Returns a race error if asked to look. */
 static int myo_acquire(myo_view *v, const char *when)
 {
-    _Atomic uint8_t *released = myo_peer_released(v), *dirty = myo_my_dirty(v);
+    _Atomic uint8_t *released = myo_peer_released(v), *dirty = myo_my_dirty(v), *pending = myo_map(v->sh, PENDING);
     const int invalidate = v->sh->policy == OFF_MYO_ON_DEMAND;
     int rc = OFF_OK;
     for (size_t p = 0; p < v->npages; p++) {
+        /* The host acquires once the card's kernel has ended: what it did not fetch it never
+         * will in this offload, and a host write to it now is released at the next entry. */
+        if (v->side == OFF_MYO_HOST && atomic_load(&pending[p])) atomic_store(&pending[p], PENDING_NONE);
         if (!atomic_load(&released[p])) continue;
         if (v->sh->race_check && atomic_load(&dirty[p]) && rc == OFF_OK) {
             atomic_fetch_add(&v->sh->races, 1);
@@ -285,7 +333,9 @@ static int myo_release_step(myo_view *v, _Atomic uint64_t *moved, uint64_t *ns)
     uint64_t pages = myo_release(v);
     myo_charge_link(v, t0, pages, v->side == OFF_MYO_HOST ? OFF_BUS_TO_CARD : OFF_BUS_FROM_CARD);
     atomic_fetch_add(moved, pages);
-    *ns += (uint64_t)((off_now() - t0) * 1e9);
+    uint64_t took = (uint64_t)((off_now() - t0) * 1e9);
+    *ns += took;
+    if (pages) atomic_fetch_add(&v->sh->move_ns, took);
     return OFF_OK;
 }
 
@@ -378,4 +428,5 @@ void off_myo_host_stats(const off_myo_host *m, off_myo_stats *out)
     out->races = sh->races;
     out->coherence_s = 1e-9 * (double)(sh->coherence_ns_host + sh->coherence_ns_card + sh->fetch_ns_host +
                                        sh->fetch_ns_card);
+    out->transfer_s = 1e-9 * (double)sh->move_ns;
 }

@@ -15,6 +15,7 @@ typedef struct {
     _Atomic uint64_t faults_host, faults_card;
     _Atomic uint64_t fetch_ns_host, fetch_ns_card;
     uint64_t coherence_ns_host, coherence_ns_card;
+    _Atomic uint64_t move_ns; /* of the above, moving pages: release copies and fetches, link model included */
     _Atomic uint64_t races;
     uint64_t npages;
     /* followed by: dirty_host[npages], dirty_card[npages] */
