@@ -119,16 +119,25 @@ def test_training_under_myo_matches_shared(small_dataset, coherence):
     from dnn.session import run_training
     from dnn.trainer import Config
 
+    from dnn.train import summary
+
+    def config(coh):
+        return Config(Arch.parse("20-32-5", "relu"), mode="implicit", bunch=16, chunk=128, threads=1, lr=0.1, seed=3,
+                      coherence=coh)
+
     def run(coh):
-        cfg = Config(Arch.parse("20-32-5", "relu"), mode="implicit", bunch=16, chunk=128, threads=1, lr=0.1, seed=3,
-                     coherence=coh)
-        return run_training(cfg, small_dataset, 2, quiet=True, keep_trainer=True)
+        return run_training(config(coh), small_dataset, 2, quiet=True, keep_trainer=True)
 
     shared, myo = run("shared"), run(coherence)
     assert np.array_equal(shared["_weights"], myo["_weights"])
     assert myo["test_accuracy"] == shared["test_accuracy"]
     chunk_bytes = 2 * (300 + 100) * (20 * 4 + 4)  # two epochs of train + test rows
     assert myo["myo_bytes_to_card"] >= chunk_bytes
+    # The pages are the run's traffic: in the totals and the summary line, their share beside them.
+    assert myo["bytes_to_card"] == myo["myo_bytes_to_card"] and myo["transfer_s"] >= myo["myo_transfer_s"] > 0
+    assert shared["bytes_to_card"] == 0 and "myo_bytes_to_card" not in shared
+    line = summary(myo, config(coherence))
+    assert f"{myo['bytes_to_card'] / 1e6:,.1f} MB to card" in line and "of which MYO pages" in line
 
 
 @pytest.mark.parametrize("coherence", POLICIES)
