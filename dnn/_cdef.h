@@ -65,6 +65,7 @@ typedef struct {
     uint64_t races;
     double coherence_s;
     double transfer_s;
+    int32_t tracking_host, tracking_card;
 } off_myo_stats;
 
 typedef struct {

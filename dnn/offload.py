@@ -152,6 +152,9 @@ def _pack_transfers(transfers, keep):
     return xf
 
 
+_TRACKING = {1: "mprotect", 2: "uffd"}  # how each side of MYO tracks writes (off_myo_stats)
+
+
 def _stats_dict(s) -> dict:
     return {
         "calls": int(s.calls),
@@ -363,7 +366,8 @@ class Card:
         return {"myo_pages_to_card": int(m.pages_to_card), "myo_pages_from_card": int(m.pages_from_card),
                 "myo_bytes_to_card": 4096 * int(m.pages_to_card), "myo_bytes_from_card": 4096 * int(m.pages_from_card),
                 "myo_faults_host": int(m.faults_host), "myo_faults_card": int(m.faults_card),
-                "myo_races": int(m.races), "coherence_s": m.coherence_s}
+                "myo_races": int(m.races), "coherence_s": m.coherence_s,
+                "myo_tracking": [_TRACKING.get(m.tracking_host), _TRACKING.get(m.tracking_card)]}
 
     def reset_stats(self) -> None:
         lib.off_card_reset_stats(self._ptr)

@@ -175,3 +175,47 @@ def test_page_traffic_is_in_every_total(coherence):
         assert s["bytes_to_card"] == s["myo_bytes_to_card"] == moved_to
         assert s["bytes_from_card"] == s["myo_bytes_from_card"] == PAGE
         assert s["transfer_s"] == pytest.approx(s["myo_transfer_s"]) and s["transfer_s"] >= 12e-6
+
+
+@pytest.mark.parametrize("tracking", ["mprotect", "uffd"])
+def test_each_way_of_tracking_writes_moves_the_same_pages(tracking, monkeypatch):
+    """DNN_MYO_TRACKING forces a way; both move exactly the pages written, and only uffd takes no
+    fault for a write (the card's faults are then its on-demand fetches alone)."""
+    monkeypatch.setenv("DNN_MYO_TRACKING", tracking)
+    with Card(coherence="myo-on-demand") as card:
+        assert card.stats()["myo_tracking"] == [tracking, tracking]
+        x = card.shared_zeros(8 * PAGE // 4)
+        y = card.shared_zeros(8 * PAGE // 4)
+        x[:] = 1
+        card.call("off_test_nop")
+        card.call("off_test_axpy", 3 * PAGE // 4, 2.0, x, y)  # reads 3 pages of x, writes 3 of y
+        assert y.sum() == 6 * PAGE // 4
+        s = card.stats()
+        assert (s["myo_pages_to_card"], s["myo_pages_from_card"]) == (6, 3)
+        assert s["myo_faults_card"] == (6 if tracking == "uffd" else 9)
+
+
+@pytest.mark.parametrize("coherence", POLICIES)
+def test_training_is_the_same_whichever_way_writes_are_tracked(small_dataset, coherence, monkeypatch):
+    from dnn.network import Arch
+    from dnn.session import run_training
+    from dnn.trainer import Config
+
+    def run(tracking):
+        monkeypatch.setenv("DNN_MYO_TRACKING", tracking)
+        cfg = Config(Arch.parse("20-32-5", "relu"), mode="implicit", bunch=16, chunk=128, threads=1, lr=0.1, seed=3,
+                     coherence=coherence, granularity="op")
+        return run_training(cfg, small_dataset, 1, quiet=True, keep_trainer=True)
+
+    by_fault, by_scan = run("mprotect"), run("uffd")
+    assert by_scan["myo_tracking"] == ["uffd", "uffd"] and by_fault["myo_tracking"] == ["mprotect", "mprotect"]
+    assert np.array_equal(by_fault["_weights"], by_scan["_weights"])
+    assert (by_fault["myo_pages_to_card"], by_fault["myo_pages_from_card"]) == \
+        (by_scan["myo_pages_to_card"], by_scan["myo_pages_from_card"])
+    assert by_scan["myo_faults_card"] < by_fault["myo_faults_card"]
+
+
+def test_an_unknown_way_of_tracking_is_refused(monkeypatch):
+    monkeypatch.setenv("DNN_MYO_TRACKING", "dirtybit")
+    with pytest.raises(dnn.DnnError, match="DNN_MYO_TRACKING must be uffd or mprotect"):
+        Card(coherence="myo")

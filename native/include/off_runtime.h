@@ -164,6 +164,7 @@ typedef struct {
     uint64_t races;                          /* same-page conflicts found (race_check) */
     double coherence_s;                      /* time spent keeping the copies coherent */
     double transfer_s;                       /* of which moving pages (copies and the link model) */
+    int32_t tracking_host, tracking_card;    /* how writes are tracked: 1 mprotect + SIGSEGV, 2 userfaultfd */
 } off_myo_stats;
 void off_card_myo_stats(off_card *c, off_myo_stats *out);
 

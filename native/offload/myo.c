@@ -4,8 +4,10 @@
  * Xeon Phi (Intel's MYO), the host's copy H and the card's copy C are different memory mapped at
  * the same virtual address, and software keeps them coherent at offload boundaries:
  *
- *   writes are tracked per page on each side: pages are read-only after a synchronisation point,
- *   the first write faults (SIGSEGV), the handler marks the page dirty and makes it writable;
+ *   writes are tracked per page on each side (myo_track.c): by userfaultfd write-protection and
+ *   PAGEMAP_SCAN where the kernel has them, with no fault; otherwise pages are read-only after a
+ *   synchronisation point, the first write faults (SIGSEGV), the handler marks the page dirty and
+ *   makes it writable;
  *
  *   offload entry (host releases, card acquires) and exit (card releases, host acquires) move the
  *   dirty pages of the releasing side:
@@ -49,7 +51,10 @@ struct myo_view {
     _Atomic uint8_t *lock;     /* per page: taken while a fault handles the page */
     off_myo_shared *sh;
     off_bus *bus;              /* the modelled link, shared with the explicit channel; NULL: none */
+    off_myo_tracker track;
 };
+
+static int myo_by_fault(const myo_view *v) { return v->track.kind == OFF_MYO_TRACK_MPROTECT; }
 
 #define MAX_VIEWS 8
 static myo_view *views[MAX_VIEWS];
@@ -111,6 +116,7 @@ static void myo_page_fetch(myo_view *v, size_t p)
     } else {
         memcpy(v->base + p * PAGE, v->peer + p * PAGE, PAGE);
     }
+    off_myo_track_forget(&v->track, p);
     if (!moves) return;
     myo_charge_link(v, t0, 1, v->side == OFF_MYO_HOST ? OFF_BUS_FROM_CARD : OFF_BUS_TO_CARD);
     if (v->side == OFF_MYO_HOST) atomic_fetch_add(&v->sh->pages_from_card, 1);
@@ -151,7 +157,11 @@ static int myo_handle_fault(myo_view *v, char *addr, int write)
         st = PG_CLEAN;
     }
     if (write && v->side == OFF_MYO_HOST) myo_push_if_pending(v, p);
-    if (write) {
+    if (!myo_by_fault(v)) {
+        /* Only invalid and pushable pages fault here; the write itself is tracked by uffd. */
+        atomic_store(&v->state[p], PG_CLEAN);
+        mprotect(v->base + p * PAGE, PAGE, PROT_READ | PROT_WRITE);
+    } else if (write) {
         atomic_store(&myo_my_dirty(v)[p], 1);
         atomic_store(&v->state[p], PG_DIRTY);
         mprotect(v->base + p * PAGE, PAGE, PROT_READ | PROT_WRITE);
@@ -216,8 +226,9 @@ myo_view *off_myo_attach(int side, void *base, void *peer, size_t size, off_myo_
             slot = i;
             break;
         }
-    if (!v->state || !v->lock || slot < 0 || myo_install_handler() != OFF_OK) {
-        if (slot < 0) off_fail(OFF_ESYS, "too many MYO arenas in one process (at most %d)", MAX_VIEWS);
+    if (slot < 0) off_fail(OFF_ESYS, "too many MYO arenas in one process (at most %d)", MAX_VIEWS);
+    if (!v->state || !v->lock || slot < 0 || myo_install_handler() != OFF_OK ||
+        off_myo_track_start(&v->track, base, size) != OFF_OK) {
         free(v->state);
         free(v->lock);
         free(v);
@@ -226,7 +237,8 @@ myo_view *off_myo_attach(int side, void *base, void *peer, size_t size, off_myo_
     /* Invariant from here on: a page dirty on neither side is equal in both copies. The host
      * starts it by copying what it wrote before (the allocator's header) into the card's copy. */
     if (side == OFF_MYO_HOST) memcpy(peer, base, size);
-    mprotect(base, size, PROT_READ);
+    if (myo_by_fault(v)) mprotect(base, size, PROT_READ);
+    sh->tracking[side] = v->track.kind;
     views[slot] = v;
     return v;
 }
@@ -239,6 +251,7 @@ void off_myo_set_bus(myo_view *v, off_bus *bus)
 void off_myo_detach(myo_view *v)
 {
     if (!v) return;
+    off_myo_track_stop(&v->track);
     /* Leave the memory usable: bring back what only the peer has, then open it for writing. */
     for (size_t p = 0; p < v->npages; p++)
         if (atomic_load(&v->state[p]) == PG_INVALID) {
@@ -268,8 +281,12 @@ static uint64_t myo_release(myo_view *v)
 {
     _Atomic uint8_t *dirty = myo_my_dirty(v), *released = myo_my_released(v);
     const int copy = v->sh->policy == OFF_MYO_ON_ACQUIRE;
+    /* Read-only again: to track the next write by fault, or (uffd) to catch a host write over a
+     * page the card may still fetch, which must push the released contents first. */
+    const int protect = myo_by_fault(v) || (!copy && v->side == OFF_MYO_HOST);
     uint64_t copied = 0;
     size_t p = 0;
+    off_myo_track_scan(&v->track, dirty);
     while (p < v->npages) {
         if (!atomic_load(&dirty[p])) {
             p++;
@@ -277,7 +294,7 @@ static uint64_t myo_release(myo_view *v)
         }
         size_t q = p;
         while (q < v->npages && atomic_load(&dirty[q])) myo_lock_page(v, q++);
-        mprotect(v->base + p * PAGE, (q - p) * PAGE, PROT_READ);
+        if (protect) mprotect(v->base + p * PAGE, (q - p) * PAGE, PROT_READ);
         for (size_t i = p; i < q; i++) {
             if (copy) memcpy(v->peer + i * PAGE, v->base + i * PAGE, PAGE);
             else if (v->side == OFF_MYO_HOST) atomic_store(&myo_map(v->sh, PENDING)[i], PENDING_IN_HOST);
@@ -299,6 +316,7 @@ static int myo_acquire(myo_view *v, const char *when)
     _Atomic uint8_t *released = myo_peer_released(v), *dirty = myo_my_dirty(v), *pending = myo_map(v->sh, PENDING);
     const int invalidate = v->sh->policy == OFF_MYO_ON_DEMAND;
     int rc = OFF_OK;
+    if (v->sh->race_check) off_myo_track_scan(&v->track, dirty); /* this side's writes, to compare */
     for (size_t p = 0; p < v->npages; p++) {
         /* The host acquires once the card's kernel has ended: what it did not fetch it never
          * will in this offload, and a host write to it now is released at the next entry. */
@@ -429,4 +447,6 @@ void off_myo_host_stats(const off_myo_host *m, off_myo_stats *out)
     out->coherence_s = 1e-9 * (double)(sh->coherence_ns_host + sh->coherence_ns_card + sh->fetch_ns_host +
                                        sh->fetch_ns_card);
     out->transfer_s = 1e-9 * (double)sh->move_ns;
+    out->tracking_host = sh->tracking[OFF_MYO_HOST];
+    out->tracking_card = sh->tracking[OFF_MYO_CARD];
 }
