@@ -348,8 +348,8 @@ int main(int argc, char **argv)
         struct stat sst;
         off_myo_shared *sh = NULL;
         if (fstat(OFF_CARD_MYO_SHARED_FD, &sst) == 0)
-            sh = mmap(NULL, (size_t)sst.st_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
-                      OFF_CARD_MYO_SHARED_FD, 0);
+            sh = mmap(NULL, (size_t)sst.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, /* not populated: */
+                      OFF_CARD_MYO_SHARED_FD, 0);                 /* its stash is mostly never used */
         if (host_copy == MAP_FAILED || !sh || sh == MAP_FAILED) card_start_failed(ctl, "cannot map the host's arena copy");
         card.myo = off_myo_attach(OFF_MYO_CARD, addr, host_copy, size, sh, &ctl->bus);
         if (!card.myo) card_start_failed(ctl, off_last_error());

@@ -69,19 +69,23 @@ static int handler_installed;
  * chunk) while an offload runs, and those writes must not be lost when the card acquires.
  * Two more serve on-demand, where the card fetches a released page from the host's copy later:
  *   pending         the host released the page and the card has not fetched it yet; a host write
- *                   to it first pushes the released contents into the card's copy (PENDING_PUSHED)
- *                   so the card reads what was released, not what was written after;
- *   moving          a lock both processes take while such a page moves. */
+ *                   to it first keeps the released contents aside (PENDING_STASHED, in the stash:
+ *                   one page per arena page, at the end of the segment, touched only when used),
+ *                   and the card's fetch takes them from there, not what was written after. Host
+ *                   memory to host memory: no traffic until the card fetches, as for any page;
+ *   moving          a lock both processes take while such a page is stashed or fetched. */
 static _Atomic uint8_t *myo_map(off_myo_shared *sh, int which) { return (_Atomic uint8_t *)(sh + 1) + which * sh->npages; }
 enum { DIRTY_HOST = 0, DIRTY_CARD = 1, RELEASED_HOST = 2, RELEASED_CARD = 3, PENDING = 4, MOVING = 5, MAPS = 6 };
-enum { PENDING_NONE = 0, PENDING_IN_HOST = 1, PENDING_PUSHED = 2 };
+enum { PENDING_NONE = 0, PENDING_IN_HOST = 1, PENDING_STASHED = 2 };
+static size_t myo_stash_offset(size_t npages) { return (sizeof(off_myo_shared) + MAPS * npages + PAGE - 1) / PAGE * PAGE; }
+static char *myo_stash(off_myo_shared *sh) { return (char *)sh + myo_stash_offset(sh->npages); }
 static _Atomic uint8_t *myo_my_dirty(myo_view *v) { return myo_map(v->sh, v->side == OFF_MYO_HOST ? DIRTY_HOST : DIRTY_CARD); }
 static _Atomic uint8_t *myo_my_released(myo_view *v) { return myo_map(v->sh, v->side == OFF_MYO_HOST ? RELEASED_HOST : RELEASED_CARD); }
 static _Atomic uint8_t *myo_peer_released(myo_view *v) { return myo_map(v->sh, v->side == OFF_MYO_HOST ? RELEASED_CARD : RELEASED_HOST); }
 
 size_t off_myo_shared_bytes(size_t arena_size)
 {
-    return sizeof(off_myo_shared) + MAPS * (arena_size / PAGE);
+    return myo_stash_offset(arena_size / PAGE) + arena_size;
 }
 
 /* ---- the fault handler ---------------------------------------------------------------------- */
@@ -103,21 +107,19 @@ static void myo_unlock_moving(myo_view *v, size_t p) { atomic_store_explicit(&my
 
 static void myo_page_fetch(myo_view *v, size_t p)
 {
-    /* One page crosses the link: latency + 4 KiB / bandwidth, never faster than the copy. A page
-     * the host pushed when it wrote over it after the release is here already and moved then. */
+    /* One page crosses the link: latency + 4 KiB / bandwidth, never faster than the copy. The
+     * card takes a page the host wrote over after releasing it from the stash. */
     double t0 = off_now();
     mprotect(v->base + p * PAGE, PAGE, PROT_READ | PROT_WRITE);
-    int moves = 1;
     if (v->side == OFF_MYO_CARD) {
         myo_lock_moving(v, p);
-        moves = atomic_exchange(&myo_map(v->sh, PENDING)[p], PENDING_NONE) != PENDING_PUSHED;
-        if (moves) memcpy(v->base + p * PAGE, v->peer + p * PAGE, PAGE);
+        int stashed = atomic_exchange(&myo_map(v->sh, PENDING)[p], PENDING_NONE) == PENDING_STASHED;
+        memcpy(v->base + p * PAGE, (stashed ? myo_stash(v->sh) : v->peer) + p * PAGE, PAGE);
         myo_unlock_moving(v, p);
     } else {
         memcpy(v->base + p * PAGE, v->peer + p * PAGE, PAGE);
     }
     off_myo_track_forget(&v->track, p);
-    if (!moves) return;
     myo_charge_link(v, t0, 1, v->side == OFF_MYO_HOST ? OFF_BUS_FROM_CARD : OFF_BUS_TO_CARD);
     if (v->side == OFF_MYO_HOST) atomic_fetch_add(&v->sh->pages_from_card, 1);
     else atomic_fetch_add(&v->sh->pages_to_card, 1);
@@ -127,23 +129,17 @@ static void myo_page_fetch(myo_view *v, size_t p)
 }
 
 /* The host is about to write a page it released that the card has not fetched yet (on-demand):
- * the released contents cross now, so the card reads them and not this later write. */
-static void myo_push_if_pending(myo_view *v, size_t p)
+ * the released contents go aside, so the card reads them and not this later write. */
+static void myo_stash_if_pending(myo_view *v, size_t p)
 {
     _Atomic uint8_t *pending = &myo_map(v->sh, PENDING)[p];
     if (atomic_load(pending) != PENDING_IN_HOST) return;
-    double t0 = off_now();
     myo_lock_moving(v, p);
-    int push = atomic_load(pending) == PENDING_IN_HOST;
-    if (push) {
-        memcpy(v->peer + p * PAGE, v->base + p * PAGE, PAGE);
-        atomic_store(pending, PENDING_PUSHED);
+    if (atomic_load(pending) == PENDING_IN_HOST) {
+        memcpy(myo_stash(v->sh) + p * PAGE, v->base + p * PAGE, PAGE);
+        atomic_store(pending, PENDING_STASHED);
     }
     myo_unlock_moving(v, p);
-    if (!push) return;
-    myo_charge_link(v, t0, 1, OFF_BUS_TO_CARD);
-    atomic_fetch_add(&v->sh->pages_to_card, 1);
-    atomic_fetch_add(&v->sh->move_ns, (uint64_t)((off_now() - t0) * 1e9));
 }
 
 static int myo_handle_fault(myo_view *v, char *addr, int write)
@@ -156,9 +152,9 @@ static int myo_handle_fault(myo_view *v, char *addr, int write)
         myo_page_fetch(v, p);
         st = PG_CLEAN;
     }
-    if (write && v->side == OFF_MYO_HOST) myo_push_if_pending(v, p);
+    if (write && v->side == OFF_MYO_HOST) myo_stash_if_pending(v, p);
     if (!myo_by_fault(v)) {
-        /* Only invalid and pushable pages fault here; the write itself is tracked by uffd. */
+        /* Only invalid pages and pages to stash fault here; the write itself is tracked by uffd. */
         atomic_store(&v->state[p], PG_CLEAN);
         mprotect(v->base + p * PAGE, PAGE, PROT_READ | PROT_WRITE);
     } else if (write) {
@@ -282,7 +278,7 @@ static uint64_t myo_release(myo_view *v)
     _Atomic uint8_t *dirty = myo_my_dirty(v), *released = myo_my_released(v);
     const int copy = v->sh->policy == OFF_MYO_ON_ACQUIRE;
     /* Read-only again: to track the next write by fault, or (uffd) to catch a host write over a
-     * page the card may still fetch, which must push the released contents first. */
+     * page the card may still fetch, which must stash the released contents first. */
     const int protect = myo_by_fault(v) || (!copy && v->side == OFF_MYO_HOST);
     uint64_t copied = 0;
     size_t p = 0;
@@ -408,7 +404,7 @@ int off_myo_host_open(off_myo_host *m, const off_arena *arena, int policy, int r
         ftruncate(m->shared_fd, (off_t)m->shared_bytes) != 0)
         return off_fail(OFF_ESYS, "cannot create the card's copy of the arena: %s", strerror(errno));
     m->copy = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, m->copy_fd, 0);
-    m->shared = mmap(NULL, m->shared_bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, m->shared_fd, 0);
+    m->shared = mmap(NULL, m->shared_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, m->shared_fd, 0);
     if (m->copy == MAP_FAILED || m->shared == MAP_FAILED) {
         m->copy = m->copy == MAP_FAILED ? NULL : m->copy;
         m->shared = m->shared == MAP_FAILED ? NULL : m->shared;
