@@ -21,7 +21,7 @@
  * race checking on it is reported instead of one write being silently lost.
  *
  * The dirty maps and counters live in a small shared segment (off_myo_shared) both sides map.
- * The host creates both segments (off_myo_host_open, at the end of this file) and hands their
+ * The host creates both segments (off_myo_host_open, in myo_host.c) and hands their
  * descriptors to the card.
  */
 #define _GNU_SOURCE
@@ -307,35 +307,50 @@ static uint64_t myo_release(myo_view *v)
 
 /* Acquire: pages the peer released are invalidated here (on-demand: fetched at first touch); with
  * on-acquire their new contents are already in this copy. Returns a race error if asked to look. */
+static int myo_race(myo_view *v, size_t p, const char *when)
+{
+    atomic_fetch_add(&v->sh->races, 1);
+    return off_fail(OFF_EKERNEL,
+                    "data race in Cilk shared memory: page %zu (address %p) was written by both host "
+                    "and card between two synchronisation points (%s); one write would be lost",
+                    p, (void *)(v->base + p * PAGE), when);
+}
+
 static int myo_acquire(myo_view *v, const char *when)
 {
     _Atomic uint8_t *released = myo_peer_released(v), *dirty = myo_my_dirty(v), *pending = myo_map(v->sh, PENDING);
     const int invalidate = v->sh->policy == OFF_MYO_ON_DEMAND;
     int rc = OFF_OK;
     if (v->sh->race_check) off_myo_track_scan(&v->track, dirty); /* this side's writes, to compare */
-    for (size_t p = 0; p < v->npages; p++) {
-        /* The host acquires once the card's kernel has ended: what it did not fetch it never
-         * will in this offload, and a host write to it now is released at the next entry. */
-        if (v->side == OFF_MYO_HOST && atomic_load(&pending[p])) atomic_store(&pending[p], PENDING_NONE);
-        if (!atomic_load(&released[p])) continue;
-        if (v->sh->race_check && atomic_load(&dirty[p]) && rc == OFF_OK) {
-            atomic_fetch_add(&v->sh->races, 1);
-            rc = off_fail(OFF_EKERNEL,
-                          "data race in Cilk shared memory: page %zu (address %p) was written by both host "
-                          "and card between two synchronisation points (%s); one write would be lost",
-                          p, (void *)(v->base + p * PAGE), when);
+    /* The host acquires once the card's kernel has ended: what it did not fetch it never will in
+     * this offload, and a host write to it now is released at the next entry. */
+    if (v->side == OFF_MYO_HOST)
+        for (size_t p = 0; p < v->npages; p++)
+            if (atomic_load(&pending[p])) atomic_store(&pending[p], PENDING_NONE);
+    size_t p = 0;
+    while (p < v->npages) {
+        if (!atomic_load(&released[p])) {
+            p++;
+            continue;
         }
-        if (invalidate) {
-            myo_lock_page(v, p);
-            mprotect(v->base + p * PAGE, PAGE, PROT_NONE);
-            atomic_store(&v->state[p], PG_INVALID);
-            myo_unlock_page(v, p);
+        /* A run of released pages: checked page by page, invalidated in one mprotect. */
+        size_t q = p;
+        for (; q < v->npages && atomic_load(&released[q]); q++) {
+            if (v->sh->race_check && atomic_load(&dirty[q]) && rc == OFF_OK) rc = myo_race(v, q, when);
+            if (invalidate) myo_lock_page(v, q);
         }
-        atomic_store(&released[p], 0);
+        if (invalidate) mprotect(v->base + p * PAGE, (q - p) * PAGE, PROT_NONE);
+        for (size_t i = p; i < q; i++) {
+            if (invalidate) {
+                atomic_store(&v->state[i], PG_INVALID);
+                myo_unlock_page(v, i);
+            }
+            atomic_store(&released[i], 0);
+        }
+        p = q;
     }
     return rc;
 }
-
 
 /* ---- the four boundary steps: host release (before posting an offload) -> card acquire (before
  * the kernel) -> card release (before the reply) -> host acquire (after the reply) ---------------- */
@@ -370,79 +385,4 @@ int off_myo_host_acquire(myo_view *v)
     int rc = myo_acquire(v, "during an offload");
     v->sh->coherence_ns_host += (uint64_t)((off_now() - t0) * 1e9);
     return rc;
-}
-
-/* ---- the host's set-up ------------------------------------------------------------------------ */
-
-int off_myo_parse_coherence(const char *spec, int *myo, int *policy)
-{
-    *myo = 0;
-    *policy = OFF_MYO_ON_DEMAND;
-    if (!spec || !*spec || strcmp(spec, "shared") == 0) return OFF_OK;
-    if (strcmp(spec, "myo") == 0 || strcmp(spec, "myo-on-demand") == 0) *policy = OFF_MYO_ON_DEMAND;
-    else if (strcmp(spec, "myo-on-acquire") == 0) *policy = OFF_MYO_ON_ACQUIRE;
-    else
-        return off_fail(OFF_EARG, "unknown coherence '%s': use shared, myo, myo-on-demand or myo-on-acquire", spec);
-    *myo = 1;
-    return OFF_OK;
-}
-
-void off_myo_host_init(off_myo_host *m)
-{
-    memset(m, 0, sizeof *m);
-    m->copy_fd = m->shared_fd = -1;
-}
-
-int off_myo_host_open(off_myo_host *m, const off_arena *arena, int policy, int race_check, off_bus *bus)
-{
-    size_t size = arena->size;
-    m->copy_bytes = size;
-    m->shared_bytes = off_myo_shared_bytes(size);
-    m->copy_fd = memfd_create("dnn-arena-card-copy", MFD_CLOEXEC);
-    m->shared_fd = memfd_create("dnn-myo", MFD_CLOEXEC);
-    if (m->copy_fd < 0 || m->shared_fd < 0 || ftruncate(m->copy_fd, (off_t)size) != 0 ||
-        ftruncate(m->shared_fd, (off_t)m->shared_bytes) != 0)
-        return off_fail(OFF_ESYS, "cannot create the card's copy of the arena: %s", strerror(errno));
-    m->copy = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, m->copy_fd, 0);
-    m->shared = mmap(NULL, m->shared_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, m->shared_fd, 0);
-    if (m->copy == MAP_FAILED || m->shared == MAP_FAILED) {
-        m->copy = m->copy == MAP_FAILED ? NULL : m->copy;
-        m->shared = m->shared == MAP_FAILED ? NULL : m->shared;
-        return off_fail(OFF_ESYS, "cannot map the card's copy of the arena: %s", strerror(errno));
-    }
-    m->shared->policy = policy;
-    m->shared->race_check = race_check;
-    m->shared->npages = size / PAGE;
-    m->view = off_myo_attach(OFF_MYO_HOST, arena->base, m->copy, size, m->shared, bus);
-    return m->view ? OFF_OK : OFF_ESYS;
-}
-
-void off_myo_host_close(off_myo_host *m)
-{
-    if (m->view) off_myo_detach(m->view);
-    m->view = NULL;
-    if (m->copy) munmap(m->copy, m->copy_bytes);
-    if (m->shared) munmap(m->shared, m->shared_bytes);
-    m->copy = NULL;
-    m->shared = NULL;
-    if (m->copy_fd >= 0) close(m->copy_fd);
-    if (m->shared_fd >= 0) close(m->shared_fd);
-    m->copy_fd = m->shared_fd = -1;
-}
-
-void off_myo_host_stats(const off_myo_host *m, off_myo_stats *out)
-{
-    memset(out, 0, sizeof *out);
-    const off_myo_shared *sh = m->shared;
-    if (!sh) return;
-    out->pages_to_card = sh->pages_to_card;
-    out->pages_from_card = sh->pages_from_card;
-    out->faults_host = sh->faults_host;
-    out->faults_card = sh->faults_card;
-    out->races = sh->races;
-    out->coherence_s = 1e-9 * (double)(sh->coherence_ns_host + sh->coherence_ns_card + sh->fetch_ns_host +
-                                       sh->fetch_ns_card);
-    out->transfer_s = 1e-9 * (double)sh->move_ns;
-    out->tracking_host = sh->tracking[OFF_MYO_HOST];
-    out->tracking_card = sh->tracking[OFF_MYO_CARD];
 }
