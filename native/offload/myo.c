@@ -52,6 +52,8 @@ struct myo_view {
     off_myo_shared *sh;
     off_bus *bus;              /* the modelled link, shared with the explicit channel; NULL: none */
     off_myo_tracker track;
+    char *alias;               /* this side's copy mapped a second time (mremap): fetches fill it
+                                * there, untracked and unprotected; NULL: through base */
 };
 
 static int myo_by_fault(const myo_view *v) { return v->track.kind == OFF_MYO_TRACK_MPROTECT; }
@@ -110,16 +112,19 @@ static void myo_page_fetch(myo_view *v, size_t p)
     /* One page crosses the link: latency + 4 KiB / bandwidth, never faster than the copy. The
      * card takes a page the host wrote over after releasing it from the stash. */
     double t0 = off_now();
-    mprotect(v->base + p * PAGE, PAGE, PROT_READ | PROT_WRITE);
+    /* Filled through the alias, the page is neither opened early nor marked written by us; the
+     * fault handler gives it its protection afterwards. */
+    char *dst = v->alias ? v->alias : v->base;
+    if (!v->alias) mprotect(v->base + p * PAGE, PAGE, PROT_READ | PROT_WRITE);
     if (v->side == OFF_MYO_CARD) {
         myo_lock_moving(v, p);
         int stashed = atomic_exchange(&myo_map(v->sh, PENDING)[p], PENDING_NONE) == PENDING_STASHED;
-        memcpy(v->base + p * PAGE, (stashed ? myo_stash(v->sh) : v->peer) + p * PAGE, PAGE);
+        memcpy(dst + p * PAGE, (stashed ? myo_stash(v->sh) : v->peer) + p * PAGE, PAGE);
         myo_unlock_moving(v, p);
     } else {
-        memcpy(v->base + p * PAGE, v->peer + p * PAGE, PAGE);
+        memcpy(dst + p * PAGE, v->peer + p * PAGE, PAGE);
     }
-    off_myo_track_forget(&v->track, p);
+    if (!v->alias) off_myo_track_forget(&v->track, p);
     myo_charge_link(v, t0, 1, v->side == OFF_MYO_HOST ? OFF_BUS_FROM_CARD : OFF_BUS_TO_CARD);
     if (v->side == OFF_MYO_HOST) atomic_fetch_add(&v->sh->pages_from_card, 1);
     else atomic_fetch_add(&v->sh->pages_to_card, 1);
@@ -233,6 +238,8 @@ myo_view *off_myo_attach(int side, void *base, void *peer, size_t size, off_myo_
     /* Invariant from here on: a page dirty on neither side is equal in both copies. The host
      * starts it by copying what it wrote before (the allocator's header) into the card's copy. */
     if (side == OFF_MYO_HOST) memcpy(peer, base, size);
+    v->alias = mremap(base, 0, size, MREMAP_MAYMOVE); /* old size 0: a second mapping of the same pages */
+    if (v->alias == MAP_FAILED) v->alias = NULL;
     if (myo_by_fault(v)) mprotect(base, size, PROT_READ);
     sh->tracking[side] = v->track.kind;
     views[slot] = v;
@@ -255,6 +262,7 @@ void off_myo_detach(myo_view *v)
             memcpy(v->base + p * PAGE, v->peer + p * PAGE, PAGE);
         }
     mprotect(v->base, v->size, PROT_READ | PROT_WRITE);
+    if (v->alias) munmap(v->alias, v->size);
     for (int i = 0; i < MAX_VIEWS; i++)
         if (views[i] == v) views[i] = NULL;
     free(v->state);
