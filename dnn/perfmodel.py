@@ -92,11 +92,8 @@ class Model:
         # Remaining time = call_s * calls + chunk_s * chunks (least squares, non-negative).
         a = np.array([[r.calls, r.chunks] for r in runs], dtype=float)
         rest = np.array([r.wall_s - m._busy(r.compute_s, r.transfer_real_s, r.overlap) for r in runs])
-        if len(runs) >= 2 and np.linalg.matrix_rank(a) == 2:
-            coef, *_ = np.linalg.lstsq(a, rest, rcond=None)
-            m.call_s, m.chunk_s = max(coef[0], 0.0), max(coef[1], 0.0)
-        elif runs:
-            m.call_s = max(float(rest.sum()) / max(float(a[:, 0].sum()), 1.0), 0.0)
+        if runs:
+            m.call_s, m.chunk_s = _nonnegative_fit(a, rest)
         return m
 
     @staticmethod
@@ -104,20 +101,23 @@ class Model:
         return (r.arch, threads, "", "") if pooled else (r.arch, threads, r.mode, r.granularity)
 
     def _fit_faults(self, groups: dict) -> None:
-        """compute = flops / rate + faults * fault_s, over all groups (least squares, non-negative)."""
-        rs = [r for g in groups.values() for r in g]
-        if not any(r.faults for r in rs):
+        """compute = flops / rate[group] + faults * fault_s, one least-squares fit over all groups;
+        kept only if every term comes out positive (otherwise the plain rates stand)."""
+        rs = [(k, r) for k, g in groups.items() for r in g]
+        if not any(r.faults for _, r in rs):
             return
-        inv = {k: 1.0 / v for k, v in self.rate.items()}
-        # Per group the FLOP cost is refitted with the shared fault cost: a few rounds settle it.
-        for _ in range(20):
-            extra = np.array([r.compute_s - r.flops * inv[self._rate_key(r, r.threads, True)] for r in rs])
-            f = np.array([r.faults for r in rs], dtype=float)
-            self.fault_s = max(float(f @ extra / max(f @ f, 1e-30)) + self.fault_s, 0.0)
-            for key, g in groups.items():
-                flops = sum(r.flops for r in g)
-                inv[key] = max(sum(r.compute_s - r.faults * self.fault_s for r in g), 1e-12) / flops
-        self.rate = {k: 1.0 / v for k, v in inv.items()}
+        keys = list(groups)
+        a = np.zeros((len(rs), len(keys) + 1))
+        for row, (k, r) in enumerate(rs):
+            a[row, keys.index(k)] = r.flops
+            a[row, -1] = r.faults
+        if np.linalg.matrix_rank(a) < a.shape[1]:
+            return
+        coef = np.linalg.lstsq(a, np.array([r.compute_s for _, r in rs]), rcond=None)[0]
+        if (coef <= 0).any():
+            return
+        self.rate = {k: 1.0 / c for k, c in zip(keys, coef[:-1])}
+        self.fault_s = float(coef[-1])
 
     @staticmethod
     def _busy(compute: float, transfer: float, overlap: bool) -> float:
@@ -145,6 +145,28 @@ class Model:
         return {"wall_s": self._busy(compute, transfer, r.overlap) + overhead, "compute_s": compute,
                 "overhead_s": overhead,
                 "transfer_s": transfer}
+
+
+def _nonnegative_fit(a: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """(call_s, chunk_s) >= 0 with the least squared residual of y = a @ coef. Where the runs cannot
+    tell calls from chunks (one granularity: calls proportional to chunks), the time goes per
+    chunk: a call's own fixed cost is tens of microseconds, and charging it all per call would
+    multiply it by the calls of a finer granularity the fit never saw."""
+    best, best_res = (0.0, 0.0), float(y @ y)
+    for cols in ([0, 1], [1], [0]):
+        sub = a[:, cols]
+        if np.linalg.matrix_rank(sub) < len(cols):
+            continue
+        coef = np.linalg.lstsq(sub, y, rcond=None)[0]
+        if (coef < 0).any():
+            continue
+        res = float(np.sum((sub @ coef - y) ** 2))
+        if res < best_res * (1 - 1e-9):
+            full = [0.0, 0.0]
+            for c, v in zip(cols, coef):
+                full[c] = float(v)
+            best, best_res = (full[0], full[1]), res
+    return best
 
 
 def mean_abs_error(model: Model, runs: list[Run]) -> float:
