@@ -180,8 +180,8 @@ def runnable_elsewhere(samples: int = 10, interval: float = 0.05) -> float | Non
 
 def load_advice(busy: float, usable: int) -> str:
     """What the doctor says of the machine's load: OpenMP threads that share a core with another
-    busy process stall every barrier (measured: --threads 2 ran 2.7x slower than --threads 1
-    with one of 2 cores busy; BENCHMARKS.md, 'Under load')."""
+    busy process stall every barrier (measured: --threads 2 ran 1.40x slower than --threads 1 at
+    bunch 100 and 1.50x at bunch 1000 with one of 2 cores busy; BENCHMARKS.md, 'Under load')."""
     free = usable - busy
     if free > usable - 0.75:
         return f"quiet ({busy:g} thread(s) of other processes running, {usable} usable CPU(s))"

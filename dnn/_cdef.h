@@ -44,6 +44,8 @@ typedef struct {
     double compute_s;
     double wait_s;
     double wall_s;
+    uint64_t myo_bytes_to_card, myo_bytes_from_card;
+    double myo_transfer_s;
 } off_stats;
 
 typedef struct {
@@ -63,6 +65,8 @@ typedef struct {
     uint64_t faults_host, faults_card;
     uint64_t races;
     double coherence_s;
+    double transfer_s;
+    int32_t tracking_host, tracking_card;
 } off_myo_stats;
 
 typedef struct {

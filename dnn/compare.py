@@ -23,7 +23,7 @@ from tqdm import tqdm
 from .cli import run_cli
 from .errors import DnnError, DnnValueError
 from .network import Arch
-from .perfmodel import Model, Run, mean_abs_error
+from .perfmodel import Model, Run, held_out_errors, mean_abs_error
 from .session import run_training
 from .trainer import GRANULARITIES, Config
 
@@ -89,42 +89,65 @@ def label(r: dict) -> str:
 
 
 def to_run(r: dict, arch: Arch) -> Run:
-    # MYO moves pages: each on-demand page is one transfer on the link; its copies' real time is
-    # the coherence time.
+    # MYO moves pages: each on-demand page is one transfer on the link (their bytes are in the
+    # totals already); its copies' real time is the coherence time.
     pages = r.get("myo_pages_to_card", 0) + r.get("myo_pages_from_card", 0)
     return Run(arch=r["arch"], threads=r["threads"], flops=arch.flops_per_image() * r["images"],
                calls=r["offload_calls"], chunks=r["chunks"], transfers=r["transfers"] + pages,
-               bytes=r["bytes_to_card"] + r["bytes_from_card"] + 4096 * pages, wall_s=r["wall_s"],
+               bytes=r["bytes_to_card"] + r["bytes_from_card"], wall_s=r["wall_s"],
                compute_s=r["compute_s"], transfer_real_s=r["transfer_real_s"] + r.get("coherence_s", 0.0),
                link=r["link"] if r["link"] != "-" else "none", mode=r["mode"], granularity=r["granularity"],
-               overlap=r["mode"] == "explicit-overlap")
+               overlap=r["mode"] == "explicit-overlap", faults=r.get("myo_faults_card", 0))
+
+
+def _slowness(link: str) -> tuple:
+    """Sort key, slowest link first: the longer a 1 MB transfer takes in the model."""
+    from .perfmodel import link_params
+
+    bw, lat = link_params(link)
+    return (-(lat + (1e6 / bw if bw > 0 else 0.0)), link)
 
 
 def explain(rows: list[dict], arch: Arch) -> str:
-    """One paragraph, from the numbers, on which model wins where and why."""
-    by = {(r["mode"], r["granularity"], r["link"]): r for r in rows}
-    parts = []
-    flops = arch.flops_per_image()
-    for g in sorted({r["granularity"] for r in rows}, key=GRANULARITIES.index):
-        for link in [l for l in ("knc-pcie",) if any(r["link"] == l for r in rows)] or \
-                sorted({r["link"] for r in rows if r["link"] != "-"})[-1:]:
-            i = by.get(("implicit", g, link))
-            for pol in ("explicit-copy", "explicit-resident", "explicit-overlap"):
-                e = by.get((pol, g, link))
-                if not (i and e):
-                    continue
-                bpi = (e["bytes_to_card"] + e["bytes_from_card"]) / max(e["images"], 1)
-                parts.append(f"{pol} at {g} granularity on {link}: {e['wall_s'] / i['wall_s']:.2f}x implicit's time, "
-                             f"{bpi / 1e3:,.1f} kB per image, {flops / max(bpi, 1):,.0f} FLOP per byte")
-    if not parts:
+    """The conclusions, every sentence from the numbers: which mode wins on which link and
+    granularity and by how much, what the explicit modes move per image, and the slowest run.
+    Throttled links are explained; the `none` link only when nothing else was run."""
+    card = [r for r in rows if r["mode"] != "host"]
+    if len({r["mode"] for r in card}) < 2:
         return "Only one mode was run: nothing to compare."
-    return (f"Implicit offload moves no bytes: its time is the card's compute ({flops / 1e6:,.1f} MFLOP per image) "
-            "plus a fixed cost per call, so it wins everywhere and loses ground only as calls multiply at finer "
-            "granularity. Explicit offload pays for every byte: " + "; ".join(parts) + ". Copying every array on "
-            "every call multiplies the bytes by the number of calls, so explicit-copy falls furthest behind at op "
-            "granularity; with resident weights only each chunk's data moves, and the fewer FLOPs a byte carries "
-            "the less of its transfer the compute can hide. explicit-overlap hides it: the next chunk crosses on the "
-            "card's DMA lane while this one trains, so only each epoch's first chunk waits for the link.")
+    flops = arch.flops_per_image()
+    links = sorted({r["link"] for r in card}, key=_slowness)
+    shown = [l for l in links if l != "none"] or ["none"]
+    grans = sorted({r["granularity"] for r in card}, key=GRANULARITIES.index)
+    sentences, winners = [], []
+    for link in shown:
+        for g in grans:
+            here = sorted((r for r in card if r["link"] == link and r["granularity"] == g), key=lambda r: r["wall_s"])
+            if len(here) < 2:
+                continue
+            best, nxt = here[0], here[1]
+            winners.append(best["mode"])
+            text = (f"On {link} at {g} granularity {best['mode']} is fastest ({best['wall_s']:.2f} s), "
+                    f"{nxt['wall_s'] / best['wall_s']:.2f}x ahead of {nxt['mode']}")
+            imp = next((r for r in here if r["mode"] == "implicit"), None)
+            if imp is not None and imp is not best:
+                text += f"; implicit takes {imp['wall_s'] / best['wall_s']:.2f}x its time"
+            sentences.append(text + ".")
+            for e in here:
+                if e["mode"].startswith("explicit"):
+                    bpi = (e["bytes_to_card"] + e["bytes_from_card"]) / max(e["images"], 1)
+                    sentences.append(f"{e['mode']} there moves {bpi / 1e3:,.1f} kB per image "
+                                     f"({flops / max(bpi, 1):,.0f} FLOP per byte) in {e['wall_s']:.2f} s.")
+    if winners:
+        counts = {m: winners.count(m) for m in dict.fromkeys(winners)}
+        if len(counts) == 1:
+            sentences.insert(0, f"{winners[0]} wins all {len(winners)} link and granularity combinations shown.")
+        else:
+            sentences.insert(0, "No mode wins everywhere: " + ", ".join(
+                f"{m} wins {k} of {len(winners)}" for m, k in counts.items()) + " link and granularity combinations.")
+    slowest = max(card, key=lambda r: r["wall_s"])
+    sentences.append(f"The slowest run is {label(slowest)} at {slowest['wall_s']:.2f} s.")
+    return " ".join(sentences)
 
 
 def write_outputs(out: Path, rows: list[dict], meta: dict) -> None:
@@ -144,15 +167,23 @@ def write_outputs(out: Path, rows: list[dict], meta: dict) -> None:
 
 
 def table(rows: list[dict]) -> str:
+    """Transfer time and bytes are totals, MYO page traffic included; its share follows in brackets."""
     head = ("| mode | granularity | link | wall s | compute s | transfer s | host wait s | MB to card | MB from card | "
             "calls | images/s | test acc | vs host |")
     lines = [head, "|" + "---|" * 13]
     for r in rows:
         lines.append(f"| {r['mode']} | {r['granularity']} | {r['link']} | {r['wall_s']:.2f} | {r['compute_s']:.2f} | "
-                     f"{r['transfer_s']:.3f} | {r['wait_s']:.2f} | {r['bytes_to_card'] / 1e6:,.1f} | "
-                     f"{r['bytes_from_card'] / 1e6:,.1f} | {r['offload_calls']:,} | {r['images_per_s']:,.0f} | "
-                     f"{r['test_accuracy']:.4f} | {r['slowdown']:.2f}x |")
+                     f"{r['transfer_s']:.3f}{_myo_share(r, 'myo_transfer_s', 1, '.3f')} | {r['wait_s']:.2f} | "
+                     f"{r['bytes_to_card'] / 1e6:,.1f}{_myo_share(r, 'myo_bytes_to_card', 1e6, ',.1f')} | "
+                     f"{r['bytes_from_card'] / 1e6:,.1f}{_myo_share(r, 'myo_bytes_from_card', 1e6, ',.1f')} | "
+                     f"{r['offload_calls']:,} | {r['images_per_s']:,.0f} | {r['test_accuracy']:.4f} | "
+                     f"{r['slowdown']:.2f}x |")
     return "\n".join(lines)
+
+
+def _myo_share(r: dict, key: str, unit: float, fmt: str) -> str:
+    """' (MYO x)' when the run moved MYO pages, else nothing."""
+    return f" (MYO {r[key] / unit:{fmt}})" if key in r else ""
 
 
 def plots(out: Path, rows: list[dict]) -> None:
@@ -223,6 +254,8 @@ def main(argv=None) -> int:
     p.add_argument("--predict-link", action="append", default=[],
                    help="predict this link too (pcie3-x16, pcie4-x16, BW_GBs,LAT_us); repeatable")
     p.add_argument("--predict-threads", type=int, help="predict this card thread count (needs a run with it)")
+    p.add_argument("--repeat", type=int, default=1,
+                   help="run everything this many times; the model's errors are the median (use 3 or more)")
     p.add_argument("--out", default="out/compare")
     p.add_argument("--quick", action="store_true", help="a small network on 12,000 rows: under a minute")
     a = p.parse_args(argv)
@@ -251,13 +284,19 @@ def main(argv=None) -> int:
     default_arch = f"{inputs}-512-{classes}" if a.quick else f"{inputs}-800-800-{classes}"
     arch = Arch.parse(a.arch or default_arch, a.activation)
 
+    if a.repeat < 1:
+        raise DnnValueError(f"--repeat must be at least 1, got {a.repeat}")
     todo = plan(modes, grans, links)
-    results = []
-    for mode, g, link in tqdm(todo, desc="runs", unit="run", file=sys.stderr):
-        cfg = config_for(mode, g, link, arch, a)
-        m = run_training(cfg, a.data, a.epochs, quiet=True, keep_trainer=True)
-        m.update(mode=mode, link=link, test_accuracy=m["test_accuracy"][-1], chunks=chunks_per_epoch * a.epochs)
-        results.append(m)
+    reps = []
+    for rep in range(a.repeat):
+        results = []
+        for mode, g, link in tqdm(todo, desc=f"runs ({rep + 1}/{a.repeat})", unit="run", file=sys.stderr):
+            cfg = config_for(mode, g, link, arch, a)
+            m = run_training(cfg, a.data, a.epochs, quiet=True, keep_trainer=True)
+            m.update(mode=mode, link=link, test_accuracy=m["test_accuracy"][-1], chunks=chunks_per_epoch * a.epochs)
+            results.append(m)
+        reps.append(results)
+    results = reps[0]  # the table, plots and conclusions show the first repetition
     host = {r["granularity"]: r["wall_s"] for r in results if r["mode"] == "host"}
     base = min(host.values()) if host else results[0]["wall_s"]
     for r in results:
@@ -270,7 +309,7 @@ def main(argv=None) -> int:
     else:
         differ, identical = [], f"Bit-identity is not checked with {a.threads} card threads."
 
-    model_text, model = model_report(results, arch, a.predict_link, a.predict_threads)
+    model_text, model = model_report(reps, arch, a.predict_link, a.predict_threads)
     meta = {"data": a.data, "arch": str(arch), "activation": a.activation, "bunch": a.bunch, "chunk": a.chunk,
             "threads": a.threads, "epochs": a.epochs, "seed": a.seed, "identical": identical,
             "explanation": explain(results, arch), "model_text": model_text}
@@ -288,10 +327,13 @@ def main(argv=None) -> int:
     return 0
 
 
-def model_report(results, arch, predict_links, predict_threads):
+def model_report(reps, arch, predict_links, predict_threads):
+    """The model's text: its fit, its error on the throttled runs beside the naive twin guess, and
+    its error on held-out configurations beside the naive baseline, as the median over the
+    repetitions `reps` (each a list of result rows)."""
+    results = reps[0]
     runs = [to_run(r, arch) for r in results if r["mode"] != "host"]
     fit_on = [r for r in runs if r.link == "none"]
-    check = [r for r in runs if r.link != "none"]
     if not fit_on:
         return "No none-link runs to fit the model on.", None
     model = Model.fit(fit_on)
@@ -299,10 +341,30 @@ def model_report(results, arch, predict_links, predict_threads):
              f"time {model.chunk_s * 1e3:.2f} ms, channel copies {model.copy_fixed_s * 1e6:.1f} us per array + "
              f"{model.copy_bps / 1e9:.2f} GB/s, compute "
              + ", ".join(f"{rate / 1e9:.1f} GFLOP/s ({m}/{g}, {t} thr)" for (_, t, m, g), rate in model.rate.items()) + "."]
-    if check:
-        err = mean_abs_error(model, check)
-        lines.append(f"Predicting the {len(check)} throttled-link runs from that fit: mean absolute error "
-                     f"{100 * err:.1f}% of wall time (target 15%).")
+    n = len(reps)
+    twins = [_twin_errors(rep, arch) for rep in reps]
+    twins = [t for t in twins if t]
+    if twins:
+        model_err, naive_err = np.median([t[0] for t in twins]), np.median([t[1] for t in twins])
+        lines.append(f"Throttled-link runs predicted from their own none-link twins (median of {len(twins)}): mean "
+                     f"absolute error {100 * model_err:.1f}% of wall time, naive 'same time as the twin' "
+                     f"{100 * naive_err:.1f}%. The twin gives each run its compute rate, so this tests the link term only.")
+    held = [held_out_errors([to_run(r, arch) for r in rep if r["mode"] != "host"]) for rep in reps]
+    if held and held[0]:
+        lines.append(f"\nHeld-out configurations (all runs of one granularity, mode or network left out of the fit and "
+                     f"predicted), median of {n} repetition(s):")
+        for k, row in enumerate(held[0]):
+            m_err = np.median([h[k]["model"] for h in held if k < len(h)])
+            b_err = np.median([h[k]["naive"] for h in held if k < len(h)])
+            lines.append(f"- {row['held_out']} ({row['runs']} runs): model {100 * m_err:.1f}%, naive {100 * b_err:.1f}%")
+        m_all = np.median([np.mean([x["model"] for x in h]) for h in held if h])
+        b_all = np.median([np.mean([x["naive"] for x in h]) for h in held if h])
+        verdict = ("meets the goal (at most 10% and below the naive baseline)" if m_all <= 0.10 and m_all < b_all else
+                   "does NOT meet the goal of at most 10% and clearly below the naive baseline")
+        lines.append(f"Held-out mean absolute error: model {100 * m_all:.1f}%, naive {100 * b_all:.1f}%: the model "
+                     f"{verdict}.")
+    elif fit_on:
+        lines.append("No held-out configuration: run at least two granularities or modes to test the model.")
     for link in predict_links:
         lines.append(f"\nPredicted on {link}:")
         for r, res in zip(runs, [x for x in results if x["mode"] != "host"]):
@@ -312,6 +374,19 @@ def model_report(results, arch, predict_links, predict_threads):
             lines.append(f"- {res['mode']}/{res['granularity']}: {pr['wall_s']:.2f} s (compute {pr['compute_s']:.2f}, "
                          f"transfer {pr['transfer_s']:.2f}, calls/host {pr['overhead_s']:.2f})")
     return "\n".join(lines), model
+
+
+def _twin_errors(results, arch):
+    """(model, naive) mean absolute error on the throttled runs of one repetition, the model
+    fitted on its none-link runs; None when there are none."""
+    runs = [to_run(r, arch) for r in results if r["mode"] != "host"]
+    fit_on = [r for r in runs if r.link == "none"]
+    twin = {(r.mode, r.granularity): r for r in fit_on}
+    check = [r for r in runs if r.link != "none" and (r.mode, r.granularity) in twin]
+    if not (fit_on and check):
+        return None
+    naive = float(np.mean([abs(twin[(r.mode, r.granularity)].wall_s - r.wall_s) / r.wall_s for r in check]))
+    return mean_abs_error(Model.fit(fit_on), check), naive
 
 
 if __name__ == "__main__":

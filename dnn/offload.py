@@ -157,6 +157,9 @@ def _pack_transfers(transfers, keep):
     return xf
 
 
+_TRACKING = {1: "mprotect", 2: "uffd"}  # how each side of MYO tracks writes (off_myo_stats)
+
+
 def _stats_dict(s) -> dict:
     return {
         "calls": int(s.calls),
@@ -169,6 +172,9 @@ def _stats_dict(s) -> dict:
         "compute_s": s.compute_s,
         "wait_s": s.wait_s,
         "wall_s": s.wall_s,
+        "myo_bytes_to_card": int(s.myo_bytes_to_card),  # MYO's share of the bytes and time above
+        "myo_bytes_from_card": int(s.myo_bytes_from_card),
+        "myo_transfer_s": s.myo_transfer_s,
     }
 
 
@@ -363,12 +369,12 @@ class Card:
         lib.off_card_stats(self._ptr, total, last)
         used, peak, nbuf = ffi.new("uint64_t *"), ffi.new("uint64_t *"), ffi.new("uint64_t *")
         lib.off_card_memory(self._ptr, used, peak, nbuf)
-        d = _stats_dict(total)
+        d = self.coherence_stats()
+        d.update(_stats_dict(total))  # its myo_bytes_* count since reset_stats, as the totals do
         d["last"] = _stats_dict(last)
         d["card_memory_used"], d["card_memory_peak"], d["card_buffers"] = used[0], peak[0], nbuf[0]
         d["arena_used"] = lib.off_arena_used(self._arena)
         d["link"] = ffi.string(lib.off_card_link_name(self._ptr)).decode()
-        d.update(self.coherence_stats())
         return d
 
     def coherence_stats(self) -> dict:
@@ -378,7 +384,8 @@ class Card:
         return {"myo_pages_to_card": int(m.pages_to_card), "myo_pages_from_card": int(m.pages_from_card),
                 "myo_bytes_to_card": 4096 * int(m.pages_to_card), "myo_bytes_from_card": 4096 * int(m.pages_from_card),
                 "myo_faults_host": int(m.faults_host), "myo_faults_card": int(m.faults_card),
-                "myo_races": int(m.races), "coherence_s": m.coherence_s}
+                "myo_races": int(m.races), "coherence_s": m.coherence_s,
+                "myo_tracking": [_TRACKING.get(m.tracking_host), _TRACKING.get(m.tracking_card)]}
 
     def reset_stats(self) -> None:
         lib.off_card_reset_stats(self._ptr)

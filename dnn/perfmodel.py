@@ -11,7 +11,10 @@ For one run, with F training FLOPs, C offload calls, K chunks, T arrays moved an
 (with overlap, transfers cross while kernels run: computation and link count as their max).
 
 `rate` is fitted per network shape, thread count, mode and granularity from the card's measured
-compute time (MYO's write faults land in the kernels, more of them the more often it synchronises),
+compute time (MYO's write faults land in the kernels, more of them the more often it synchronises)
+— or, with `pooled=True`, per network shape and thread count alone, the card's page faults as a
+term of their own (`fault_s` each), so a mode or granularity left out of the fit can be predicted
+from its counted work (`held_out_errors`),
 `call_s` and `chunk_s` by least squares over the runs' remaining time, and the real copy rate of
 the machine (a fixed cost per array plus bytes over a copy rate) from the runs' measured transfer
 time. The link term of a configuration that was not
@@ -54,6 +57,7 @@ class Run:
     mode: str = ""         # compute rates are fitted per mode and granularity: MYO's write
     granularity: str = ""  # faults slow its kernels, more the more often it synchronises
     overlap: bool = False  # transfers cross while kernels run (explicit-overlap): time = max, not sum
+    faults: int = 0        # the card's MYO page faults (write tracking and fetches)
 
 
 @dataclass
@@ -63,15 +67,18 @@ class Model:
     chunk_s: float = 0.0
     copy_bps: float = 0.0                      # the machine's real copy rate over the channel
     copy_fixed_s: float = 0.0                  # and its fixed cost per array moved
+    fault_s: float = 0.0                       # pooled: card time per MYO page fault
 
     @classmethod
-    def fit(cls, runs: list[Run]) -> "Model":
+    def fit(cls, runs: list[Run], pooled: bool = False) -> "Model":
         m = cls()
         groups: dict = {}
         for r in runs:
-            groups.setdefault((r.arch, r.threads, r.mode, r.granularity), []).append(r)
+            groups.setdefault(m._rate_key(r, r.threads, pooled), []).append(r)
         for key, rs in groups.items():
             m.rate[key] = sum(r.flops for r in rs) / max(sum(r.compute_s for r in rs), 1e-12)
+        if pooled:
+            m._fit_faults(groups)
         moved = [r for r in runs if r.bytes > 0 and r.transfer_real_s > 0]
         if moved:
             # real copy time = fixed_s * arrays + bytes / bps (least squares, both non-negative)
@@ -85,12 +92,32 @@ class Model:
         # Remaining time = call_s * calls + chunk_s * chunks (least squares, non-negative).
         a = np.array([[r.calls, r.chunks] for r in runs], dtype=float)
         rest = np.array([r.wall_s - m._busy(r.compute_s, r.transfer_real_s, r.overlap) for r in runs])
-        if len(runs) >= 2 and np.linalg.matrix_rank(a) == 2:
-            coef, *_ = np.linalg.lstsq(a, rest, rcond=None)
-            m.call_s, m.chunk_s = max(coef[0], 0.0), max(coef[1], 0.0)
-        elif runs:
-            m.call_s = max(float(rest.sum()) / max(float(a[:, 0].sum()), 1.0), 0.0)
+        if runs:
+            m.call_s, m.chunk_s = _nonnegative_fit(a, rest)
         return m
+
+    @staticmethod
+    def _rate_key(r: Run, threads: int, pooled: bool) -> tuple:
+        return (r.arch, threads, "", "") if pooled else (r.arch, threads, r.mode, r.granularity)
+
+    def _fit_faults(self, groups: dict) -> None:
+        """compute = flops / rate[group] + faults * fault_s, one least-squares fit over all groups;
+        kept only if every term comes out positive (otherwise the plain rates stand)."""
+        rs = [(k, r) for k, g in groups.items() for r in g]
+        if not any(r.faults for _, r in rs):
+            return
+        keys = list(groups)
+        a = np.zeros((len(rs), len(keys) + 1))
+        for row, (k, r) in enumerate(rs):
+            a[row, keys.index(k)] = r.flops
+            a[row, -1] = r.faults
+        if np.linalg.matrix_rank(a) < a.shape[1]:
+            return
+        coef = np.linalg.lstsq(a, np.array([r.compute_s for _, r in rs]), rcond=None)[0]
+        if (coef <= 0).any():
+            return
+        self.rate = {k: 1.0 / c for k, c in zip(keys, coef[:-1])}
+        self.fault_s = float(coef[-1])
 
     @staticmethod
     def _busy(compute: float, transfer: float, overlap: bool) -> float:
@@ -106,11 +133,13 @@ class Model:
     def predict(self, r: Run, link: str | None = None, threads: int | None = None) -> dict:
         """Time and its split for run r's work on another link and/or thread count."""
         link = link or r.link
-        key = (r.arch, threads or r.threads, r.mode, r.granularity)
+        key = self._rate_key(r, threads or r.threads, False)
+        if key not in self.rate:
+            key = self._rate_key(r, threads or r.threads, True)
         if key not in self.rate:
             raise KeyError(f"no measured {r.mode or 'run'} of {r.arch} with {key[1]} thread(s) to take a "
                            "compute rate from")
-        compute = r.flops / self.rate[key]
+        compute = r.flops / self.rate[key] + r.faults * self.fault_s
         overhead = r.calls * self.call_s + r.chunks * self.chunk_s
         transfer = self.link_s(r, link)
         return {"wall_s": self._busy(compute, transfer, r.overlap) + overhead, "compute_s": compute,
@@ -118,7 +147,65 @@ class Model:
                 "transfer_s": transfer}
 
 
+def _nonnegative_fit(a: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """(call_s, chunk_s) >= 0 with the least squared residual of y = a @ coef. Where the runs cannot
+    tell calls from chunks (one granularity: calls proportional to chunks), the time goes per
+    chunk: a call's own fixed cost is tens of microseconds, and charging it all per call would
+    multiply it by the calls of a finer granularity the fit never saw."""
+    best, best_res = (0.0, 0.0), float(y @ y)
+    for cols in ([0, 1], [1], [0]):
+        sub = a[:, cols]
+        if np.linalg.matrix_rank(sub) < len(cols):
+            continue
+        coef = np.linalg.lstsq(sub, y, rcond=None)[0]
+        if (coef < 0).any():
+            continue
+        res = float(np.sum((sub @ coef - y) ** 2))
+        if res < best_res * (1 - 1e-9):
+            full = [0.0, 0.0]
+            for c, v in zip(cols, coef):
+                full[c] = float(v)
+            best, best_res = (full[0], full[1]), res
+    return best
+
+
 def mean_abs_error(model: Model, runs: list[Run]) -> float:
     """Mean |predicted - measured| / measured wall time over runs (each predicted on its own link)."""
     errs = [abs(model.predict(r)["wall_s"] - r.wall_s) / r.wall_s for r in runs]
     return float(np.mean(errs)) if errs else float("nan")
+
+
+def naive_error(known: list[Run], runs: list[Run]) -> float:
+    """The baseline a model must beat: each run takes the known runs' mean time per FLOP on its
+    link (same network and threads), as if mode and granularity did not matter."""
+    errs = []
+    for r in runs:
+        same = [k for k in known if (k.link, k.arch, k.threads) == (r.link, r.arch, r.threads)] or known
+        guess = r.flops * sum(k.wall_s for k in same) / sum(k.flops for k in same)
+        errs.append(abs(guess - r.wall_s) / r.wall_s)
+    return float(np.mean(errs)) if errs else float("nan")
+
+
+HELD_OUT = ("granularity", "mode", "arch")
+
+
+def held_out_errors(runs: list[Run]) -> list[dict]:
+    """Leave out each whole configuration (every run of one granularity, one mode or one network),
+    fit the pooled model on the rest, on every link, and predict what was left out: the model's
+    mean absolute error beside the naive baseline's. Dimensions with one value are skipped."""
+    out = []
+    for attr in HELD_OUT:
+        values = sorted({getattr(r, attr) for r in runs})
+        if len(values) < 2:
+            continue
+        for v in values:
+            known = [r for r in runs if getattr(r, attr) != v]
+            left = [r for r in runs if getattr(r, attr) == v]
+            try:
+                model = Model.fit(known, pooled=True)
+                err = mean_abs_error(model, left)
+            except KeyError:  # a network or thread count nothing else measured
+                continue
+            out.append({"held_out": f"{attr}={v}", "runs": len(left), "model": err,
+                        "naive": naive_error(known, left)})
+    return out

@@ -172,6 +172,9 @@ def summary(m: dict, cfg: Config) -> str:
     lines.append(f"card: compute {m['compute_s']:.2f} s, transfer {m['transfer_s']:.2f} s, host wait "
                  f"{m['wait_s']:.2f} s, {m['offload_calls']:,} offload calls, "
                  f"{m['bytes_to_card'] / 1e6:,.1f} MB to card, {m['bytes_from_card'] / 1e6:,.1f} MB back")
+    if "myo_bytes_to_card" in m:
+        lines.append(f"  of which MYO pages: transfer {m['myo_transfer_s']:.2f} s, "
+                     f"{m['myo_bytes_to_card'] / 1e6:,.1f} MB to card, {m['myo_bytes_from_card'] / 1e6:,.1f} MB back")
     return "\n".join(lines)
 
 

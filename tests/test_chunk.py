@@ -410,14 +410,16 @@ def test_cli_converts_and_shows_info(tmp_path, data):
 # ---- fuzz: the parsers raise DataError or succeed, nothing else -----------------------------
 
 
-def consume(src_path, **kw):
+def consume(src_path, **kw) -> bool:
+    """Reads every block; True if the input was accepted, False if refused with DataError."""
     try:
         s = sources.open_source(src_path, **kw)
         for split in s.splits.values():
             for _ in split.blocks(0, split.rows, 7):
                 pass
     except DataError:
-        pass
+        return False
+    return True
 
 
 FUZZ = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -435,7 +437,9 @@ def test_fuzz_idx(tmp_path, images, gz):
     a, b = tmp_path / "a.idx", tmp_path / "b.idx"
     a.write_bytes(gzip.compress(images) if gz else images)
     b.write_bytes(GOOD_LABELS)
-    consume([a, b])
+    accepted = consume([a, b])
+    if images == GOOD_IDX:  # an untouched input must parse: a parser refusing everything fails here
+        assert accepted
 
 
 @FUZZ
@@ -446,6 +450,21 @@ def test_fuzz_csv(tmp_path, text):
     p.write_bytes(text if isinstance(text, bytes) else text.encode())
     consume(p)
     consume(p, label_last=True, pixels=True)
+
+
+GOOD_CSV = "".join(f"{i % 3},{i},{2 * i},{i % 3}\n" for i in range(12))  # label first or last, pixels 0-255
+
+
+def test_fuzz_seeds_parse(tmp_path):
+    """The untouched inputs the fuzzers start from are accepted, so a fuzz run that only ever
+    sees refusals cannot pass by refusing everything."""
+    a, b, c = tmp_path / "a.idx", tmp_path / "b.idx", tmp_path / "c.csv"
+    a.write_bytes(GOOD_IDX)
+    b.write_bytes(GOOD_LABELS)
+    c.write_text(GOOD_CSV)
+    assert consume([a, b])
+    assert consume(c)
+    assert consume(c, label_last=True, pixels=True)
 
 
 # ---- the real named datasets ----------------------------------------------------------------

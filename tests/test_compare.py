@@ -89,3 +89,62 @@ def test_compare_runs_and_writes_its_outputs(tmp_path, small_dataset):
     for png in ("split.png", "granularity.png"):
         assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (out / "compare.csv").read_text().startswith("mode,granularity,link")
+
+
+def _made_up(mode, g, link, wall, nbytes=0):
+    return {"mode": mode, "granularity": g, "link": link, "wall_s": wall, "bytes_to_card": nbytes,
+            "bytes_from_card": 0, "images": 1000}
+
+
+def test_conclusions_follow_the_numbers_when_explicit_wins():
+    from dnn.network import Arch
+
+    rows = [_made_up("implicit", "bunch", "none", 1.0), _made_up("explicit-resident", "bunch", "none", 0.9, 10**6),
+            _made_up("implicit", "bunch", "1,12", 1.0), _made_up("explicit-resident", "bunch", "1,12", 0.95, 10**6),
+            _made_up("explicit-copy", "bunch", "1,12", 3.0, 10**8)]
+    text = compare.explain(rows, Arch.parse("20-16-5", "relu"))
+    assert "explicit-resident wins all 1 link and granularity combinations shown" in text
+    assert "On 1,12 at bunch granularity explicit-resident is fastest (0.95 s)" in text
+    assert "implicit takes 1.05x its time" in text
+    assert "On none" not in text  # nothing happens on the none link: it is not what is explained
+    assert "The slowest run is explicit-copy/bunch/1,12 at 3.00 s." in text
+    assert "wins everywhere" not in text
+
+
+def test_conclusions_say_when_no_mode_wins_everywhere():
+    from dnn.network import Arch
+
+    rows = [_made_up("implicit", "chunk", "knc-pcie", 1.0), _made_up("explicit-resident", "chunk", "knc-pcie", 1.2),
+            _made_up("implicit", "op", "knc-pcie", 2.0), _made_up("explicit-resident", "op", "knc-pcie", 1.5)]
+    text = compare.explain(rows, Arch.parse("20-16-5", "relu"))
+    assert "No mode wins everywhere: implicit wins 1 of 2, explicit-resident wins 1 of 2" in text
+
+
+def test_held_out_configurations_are_predicted_and_beside_the_naive_baseline():
+    from dnn.perfmodel import held_out_errors
+
+    rate, call_s = 40e9, 50e-6
+    runs = []
+    for g, calls in (("chunk", 10), ("bunch", 100), ("op", 800)):
+        for mode, flops in (("implicit", 4e10), ("explicit-resident", 4e10)):
+            runs.append(Run(arch="a", threads=1, flops=flops, calls=calls, chunks=10, transfers=0, bytes=0,
+                            wall_s=flops / rate + calls * call_s, compute_s=flops / rate, mode=mode, granularity=g))
+    rows = held_out_errors(runs)
+    assert {r["held_out"] for r in rows} == {"granularity=chunk", "granularity=bunch", "granularity=op",
+                                              "mode=explicit-resident", "mode=implicit"}
+    op = next(r for r in rows if r["held_out"] == "granularity=op")
+    assert op["model"] < 1e-6 < op["naive"]  # the call cost scales with calls; the naive guess cannot see it
+
+
+def test_pooled_fit_separates_compute_from_myo_faults():
+    """One rate per network, the faults as their own term: a mode left out is predicted from its
+    counted work, and a granularity fitted alone charges its unexplained time per chunk."""
+    rate, fault_s = 30e9, 20e-6
+    runs = [Run(arch="a", threads=1, flops=f, calls=c, chunks=6, transfers=0, bytes=0, faults=n,
+                wall_s=f / rate + n * fault_s + 6 * 1e-3, compute_s=f / rate + n * fault_s, mode=m, granularity="bunch")
+            for f, n, m, c in [(3e10, 0, "implicit", 120), (6e10, 0, "implicit", 120), (3e10, 20000, "implicit-myo", 120),
+                               (4e10, 5000, "implicit-myo", 120)]]
+    m = Model.fit(runs, pooled=True)
+    assert m.rate[("a", 1, "", "")] == pytest.approx(rate, rel=1e-6)
+    assert m.fault_s == pytest.approx(fault_s, rel=1e-6)
+    assert m.call_s == 0 and m.chunk_s == pytest.approx(1e-3, rel=1e-6)  # calls and chunks cannot be told apart

@@ -158,16 +158,18 @@ def table(c_rows: list[dict], py_rows: list[dict], runs: int, load: str, cmd: st
                    f"{100 * r['in_vs_memcpy']:.0f} % | {r['out_GBs']:.2f} | {100 * r['out_vs_memcpy']:.0f} % | {yes(ok)} |")
 
     out += ["", "### `knc-pcie` link model (6.4 GB/s, 12 µs per transfer)", "",
-            "*measured* is the runtime's `transfer_s` for the call (first byte sent to the modelled "
-            "arrival, as the receiver saw it); *real* is `transfer_real_s`, what the copies took "
-            "(below 1: the channel is faster than the model and waits for it); *wall* is the whole "
-            "`off_call`, posting and reply included.", "",
-            "| size | dir | model µs | measured / model | p90 measured / model | real / model | wall / model | target ±5 % |",
-            "|---|---|---:|---:|---:|---:|---:|---|"]
+            "What a user sees is *wall*, the whole `off_call` (posting, the transfer, the reply), against "
+            "the model; the target is judged on it. *real* is `transfer_real_s`, what the copies took: below 1 "
+            "the channel is faster than the modelled bus, so the model, not the machine, sets the time. "
+            "*receiver* is the runtime's own `transfer_s` (first byte sent to the modelled arrival): it "
+            "cannot fall below the model, so its 1.000 shows only that a sleep wakes on time.", "",
+            "| size | dir | model µs | wall / model | real / model | receiver / model (p90) | target: wall within ±5 % |",
+            "|---|---|---:|---:|---:|---:|---|"]
     for r in lk:
-        ok = abs(r["measured_over_model"] - 1) <= TARGET_MODEL_TOLERANCE
-        out.append(f"| {size(r['bytes'])} | {r['dir']} | {r['model_us']:.1f} | {r['measured_over_model']:.3f} | "
-                   f"{r['measured_p90_over_model']:.3f} | {r['real_over_model']:.2f} | {r['wall_over_model']:.2f} | {yes(ok)} |")
+        ok = abs(r["wall_over_model"] - 1) <= TARGET_MODEL_TOLERANCE and r["real_over_model"] <= 1
+        out.append(f"| {size(r['bytes'])} | {r['dir']} | {r['model_us']:.1f} | {r['wall_over_model']:.2f} | "
+                   f"{r['real_over_model']:.2f} | {r['measured_over_model']:.3f} ({r['measured_p90_over_model']:.3f}) | "
+                   f"{yes(ok)} |")
     return "\n".join(out) + "\n"
 
 

@@ -176,6 +176,8 @@ typedef struct {
     uint64_t faults_host, faults_card;       /* page faults taken (write tracking and fetches) */
     uint64_t races;                          /* same-page conflicts found (race_check) */
     double coherence_s;                      /* time spent keeping the copies coherent */
+    double transfer_s;                       /* of which moving pages (copies and the link model) */
+    int32_t tracking_host, tracking_card;    /* how writes are tracked: 1 mprotect + SIGSEGV, 2 userfaultfd */
 } off_myo_stats;
 void off_card_myo_stats(off_card *c, off_myo_stats *out);
 
@@ -208,6 +210,10 @@ typedef struct {
     double compute_s;         /* kernel time on the card */
     double wait_s;            /* host time blocked waiting for the card */
     double wall_s;            /* host time from call to return */
+    /* MYO's share of the totals above (pages that crossed under --coherence myo, and the time
+     * they took); bytes_to_card, bytes_from_card and transfer_s include it. */
+    uint64_t myo_bytes_to_card, myo_bytes_from_card;
+    double myo_transfer_s;
 } off_stats;
 
 /* Synchronous offload: transfers in, run kernel, transfers out. kernel may be NULL

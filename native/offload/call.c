@@ -59,6 +59,13 @@ static int call_abort_check(void *arg)
     return call_card_check(h->card);
 }
 
+/* The out-data's modelled wait stops only for a dead card: the reply may land before it ends. */
+static int call_card_gone(void *arg)
+{
+    off_card *c = arg;
+    return off_card_alive(c) ? OFF_OK : call_died(c);
+}
+
 void off_host_lanes_init(off_card *c)
 {
     for (int i = 0; i < OFF_LANES; i++) {
@@ -248,7 +255,7 @@ static int call_finish_out(host_lane *h, double deadline)
 {
     if (h->out_done) return OFF_OK;
     off_lane *L = h->wire;
-    off_link_clock_start(&h->out_clock, &h->card->link);
+    off_link_clock_start(&h->out_clock, &h->card->ctl->bus, OFF_BUS_FROM_CARD, call_card_gone, h->card);
     int rc = call_wait_reply_or(h, &L->kernel_done_seq, deadline);
     if (rc != OFF_OK) return rc;
     for (int i = 0; i < h->nxf; i++) {
@@ -256,7 +263,7 @@ static int call_finish_out(host_lane *h, double deadline)
         rc = off_ring_recv(&h->ring, (void *)h->xf[i].host, h->xf[i].bytes);
         if (rc == OFF_EKERNEL) break; /* the call failed on the card: its reply says why */
         if (rc != OFF_OK) return rc;
-        off_link_clock_arrived(&h->out_clock, L->xf[i].t_start, h->xf[i].bytes);
+        if ((rc = off_link_clock_arrived(&h->out_clock, L->xf[i].t_start, h->xf[i].bytes)) != OFF_OK) return rc;
     }
     h->out_done = 1;
     return OFF_OK;
@@ -264,6 +271,9 @@ static int call_finish_out(host_lane *h, double deadline)
 
 static void call_add_stats(off_stats *t, const off_stats *s)
 {
+    t->myo_bytes_to_card += s->myo_bytes_to_card;
+    t->myo_bytes_from_card += s->myo_bytes_from_card;
+    t->myo_transfer_s += s->myo_transfer_s;
     t->calls += s->calls;
     t->bytes_to_card += s->bytes_to_card;
     t->bytes_from_card += s->bytes_from_card;
@@ -274,6 +284,21 @@ static void call_add_stats(off_stats *t, const off_stats *s)
     t->compute_s += s->compute_s;
     t->wait_s += s->wait_s;
     t->wall_s += s->wall_s;
+}
+
+/* MYO traffic since the last call accounted, as stats: page moves are not tied to one call
+ * (the host fetches pages when it touches them, between calls too). */
+static off_stats call_myo_since(const off_card *c, off_myo_stats *now)
+{
+    off_stats s = {0};
+    off_myo_host_stats(&c->myo_host, now);
+    s.myo_bytes_to_card = 4096 * (now->pages_to_card - c->myo_counted.pages_to_card);
+    s.myo_bytes_from_card = 4096 * (now->pages_from_card - c->myo_counted.pages_from_card);
+    s.myo_transfer_s = now->transfer_s - c->myo_counted.transfer_s;
+    s.bytes_to_card = s.myo_bytes_to_card;
+    s.bytes_from_card = s.myo_bytes_from_card;
+    s.transfer_s = s.myo_transfer_s;
+    return s;
 }
 
 /* The reply of a finished request: its counters (into last and total), what it left resident on
@@ -299,6 +324,12 @@ static int call_account(off_card *c, const host_lane *h, double *result, int *nr
         int n = L->nresult;
         if (result && n > 0) memcpy(result, L->result, sizeof(double) * (size_t)n);
         if (nresult) *nresult = n;
+    }
+    if (c->myo) {
+        off_myo_stats now;
+        off_stats myo = call_myo_since(c, &now);
+        c->myo_counted = now;
+        call_add_stats(&s, &myo);
     }
     c->last = s;
     call_add_stats(&c->total, &s);
@@ -346,7 +377,12 @@ int off_call(off_card *c, const char *kernel, const off_arg *args, int nargs, co
 
 void off_card_stats(const off_card *c, off_stats *total, off_stats *last)
 {
-    if (total) *total = c->total;
+    if (total) {
+        *total = c->total;
+        off_myo_stats now;
+        off_stats myo = call_myo_since(c, &now); /* pages fetched since the last call */
+        if (c->myo) call_add_stats(total, &myo);
+    }
     if (last) *last = c->last;
 }
 
@@ -354,6 +390,7 @@ void off_card_reset_stats(off_card *c)
 {
     memset(&c->total, 0, sizeof c->total);
     memset(&c->last, 0, sizeof c->last);
+    off_myo_host_stats(&c->myo_host, &c->myo_counted);
 }
 
 void off_card_memory(off_card *c, uint64_t *used, uint64_t *peak, uint64_t *buffers)

@@ -174,11 +174,11 @@ static void card_serve(off_lane *L, uint64_t seq)
     off_ring_end ring = {L, 0, &L->ev_card, &L->card_sleeping, &L->ev_host, &L->host_sleeping,
                          card_abort_check, NULL};
     off_link_clock in_clock;
-    off_link_clock_start(&in_clock, &ctl->link);
+    off_link_clock_start(&in_clock, &ctl->bus, OFF_BUS_TO_CARD, card_abort_check, NULL);
     for (int i = 0; rc == OFF_OK && i < nxf; i++) {
         if (!(xf[i].flags & OFF_IN)) continue;
         rc = off_ring_recv(&ring, card_buf_ptr(off_xfer_key(&xf[i]), 0), xf[i].bytes);
-        if (rc == OFF_OK) off_link_clock_arrived(&in_clock, L->xf[i].t_start, xf[i].bytes);
+        if (rc == OFF_OK) rc = off_link_clock_arrived(&in_clock, L->xf[i].t_start, xf[i].bytes);
     }
     L->in_real_s = in_clock.real_s;
     L->in_model_s = in_clock.model_s;
@@ -364,10 +364,10 @@ int main(int argc, char **argv)
         struct stat sst;
         off_myo_shared *sh = NULL;
         if (fstat(OFF_CARD_MYO_SHARED_FD, &sst) == 0)
-            sh = mmap(NULL, (size_t)sst.st_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
-                      OFF_CARD_MYO_SHARED_FD, 0);
+            sh = mmap(NULL, (size_t)sst.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, /* not populated: */
+                      OFF_CARD_MYO_SHARED_FD, 0);                 /* its stash is mostly never used */
         if (host_copy == MAP_FAILED || !sh || sh == MAP_FAILED) card_start_failed(ctl, "cannot map the host's arena copy");
-        card.myo = off_myo_attach(OFF_MYO_CARD, addr, host_copy, size, sh, &ctl->link);
+        card.myo = off_myo_attach(OFF_MYO_CARD, addr, host_copy, size, sh, &ctl->bus);
         if (!card.myo) card_start_failed(ctl, off_last_error());
     }
     off_current_arena = card.arena; /* _Offload_shared_malloc on the card */

@@ -31,7 +31,7 @@ static int host_open_channel(off_card *c)
         return off_fail(OFF_ESYS, "cannot map the control channel: %s", strerror(errno));
     }
     c->ctl->magic = OFF_CTL_MAGIC;
-    c->ctl->link = c->link;
+    c->ctl->bus.link = c->link;
     return OFF_OK;
 }
 
@@ -85,9 +85,9 @@ int off_card_open_device(const off_config *cfg, int device, off_card *arena_of, 
         goto fail;
     }
     if ((rc = host_arena_for(c, arena_of)) != OFF_OK) goto fail;
-    if (c->myo && (rc = off_myo_host_open(&c->myo_host, c->arena, c->myo_policy, cfg->race_check, &c->link)) != OFF_OK)
-        goto fail;
     if ((rc = host_open_channel(c)) != OFF_OK) goto fail;
+    if (c->myo && (rc = off_myo_host_open(&c->myo_host, c->arena, c->myo_policy, cfg->race_check, &c->ctl->bus)) != OFF_OK)
+        goto fail;
     if ((rc = host_start_card(c)) != OFF_OK) goto fail;
     off_host_lanes_init(c);
     if (!off_default_card()) off_set_default_card(c);
@@ -110,6 +110,7 @@ int off_card_stop(off_card *c)
     }
     off_proc_stop(&c->proc, off_in_flight(c) ? 0.05 : 1.0);
     for (int i = 0; i < OFF_LANES; i++) c->lane[i].in_flight = 0;
+    off_myo_set_bus(c->myo_host.view, NULL); /* the bus lives in the control block */
     if (c->ctl) munmap(c->ctl, sizeof(off_ctl));
     c->ctl = NULL;
     if (c->ctl_fd >= 0) close(c->ctl_fd);

@@ -47,6 +47,7 @@ struct off_card {
     off_stats total, last;
     uint64_t beat_seen; /* the card's heartbeat as last seen by a wait, and when it changed */
     double beat_time;
+    off_myo_stats myo_counted; /* MYO counters as of the last call accounted (call.c) */
 };
 
 /* Binds each lane's host end to the control channel (call.c: the ring's abort check is there). */

@@ -82,7 +82,20 @@ typedef struct {
     char data[OFF_RING_SLOTS][OFF_SLOT_BYTES] __attribute__((aligned(64)));
 } off_lane;
 
-#define OFF_BEAT_S 0.05
+#define OFF_BEAT_S 0.05 /* seconds between the card's heartbeats */
+
+/* The modelled link: one bus per direction, as a PCIe link is, shared by both lanes and by every
+ * MYO page move, in both processes (it lives in the control block). A transfer reserves the bus
+ * from when it was sent, but not before the previous reservation ends (link.c). */
+enum { OFF_BUS_TO_CARD = 0, OFF_BUS_FROM_CARD = 1 };
+typedef struct {
+    off_link link;
+    _Atomic int64_t busy_until_ns[2]; /* per direction: end of the last reservation, off_now() ns */
+} off_bus;
+
+/* Reserves the bus of `dir` for `bytes` sent at t_start; returns when they have crossed in the
+ * model (t_start itself when the link is "none") and, in *model_s, the modelled time alone. */
+double off_bus_reserve(off_bus *b, int dir, double t_start, uint64_t bytes, double *model_s);
 
 typedef struct {
     uint64_t magic;
@@ -90,10 +103,10 @@ typedef struct {
     _Atomic int32_t card_state; /* start-up: the host waits on lane[OFF_LANE_CALL].ev_host */
     int32_t card_pid;
     char start_error[256];
-    off_link link;
     /* Bumped by the card's beat thread every OFF_BEAT_S, whatever its kernels do; a card alive but
      * silent (SIGSTOP, a hung machine) stops beating, and the host's waits notice (call.c). */
     _Atomic uint64_t heartbeat;
+    off_bus bus;
     /* card memory as of the last reply of either lane */
     _Atomic uint64_t mem_used, mem_peak, mem_buffers;
     off_lane lane[OFF_LANES];

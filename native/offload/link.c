@@ -1,7 +1,7 @@
 /* link.c — the link model: how long moving N bytes between host and card takes.
- * A transfer of n bytes costs latency + n / bandwidth. The model can only slow a transfer
- * down: the receiver waits until the modelled time has passed; where the real copy is slower,
- * both times are recorded. */
+ * A transfer of n bytes costs latency + n / bandwidth, on one bus per direction that every
+ * transfer shares (off_bus_reserve). The model can only slow a transfer down: the receiver waits
+ * until the modelled time has passed; where the real copy is slower, both times are recorded. */
 #include "internal.h"
 
 #include <stdio.h>
@@ -77,4 +77,19 @@ double off_link_time(const off_link *l, uint64_t bytes)
 {
     if (l->bandwidth <= 0 && l->latency <= 0) return 0.0;
     return l->latency + (l->bandwidth > 0 ? (double)bytes / l->bandwidth : 0.0);
+}
+
+double off_bus_reserve(off_bus *b, int dir, double t_start, uint64_t bytes, double *model_s)
+{
+    double model = off_link_time(&b->link, bytes);
+    if (model_s) *model_s = model;
+    if (model <= 0) return t_start;
+    /* Serial, as one bus: the transfer begins when it was sent or when the bus frees, whichever
+     * is later. Reservations are taken in the order arrivals reach here, from either process. */
+    int64_t start_ns = (int64_t)(t_start * 1e9), model_ns = (int64_t)(model * 1e9);
+    int64_t seen = atomic_load(&b->busy_until_ns[dir]), end;
+    do {
+        end = (start_ns > seen ? start_ns : seen) + model_ns;
+    } while (!atomic_compare_exchange_weak(&b->busy_until_ns[dir], &seen, end));
+    return (double)end * 1e-9;
 }

@@ -4,8 +4,10 @@
  * Xeon Phi (Intel's MYO), the host's copy H and the card's copy C are different memory mapped at
  * the same virtual address, and software keeps them coherent at offload boundaries:
  *
- *   writes are tracked per page on each side: pages are read-only after a synchronisation point,
- *   the first write faults (SIGSEGV), the handler marks the page dirty and makes it writable;
+ *   writes are tracked per page on each side (myo_track.c): by userfaultfd write-protection and
+ *   PAGEMAP_SCAN where the kernel has them, with no fault; otherwise pages are read-only after a
+ *   synchronisation point, the first write faults (SIGSEGV), the handler marks the page dirty and
+ *   makes it writable;
  *
  *   offload entry (host releases, card acquires) and exit (card releases, host acquires) move the
  *   dirty pages of the releasing side:
@@ -19,7 +21,7 @@
  * race checking on it is reported instead of one write being silently lost.
  *
  * The dirty maps and counters live in a small shared segment (off_myo_shared) both sides map.
- * The host creates both segments (off_myo_host_open, at the end of this file) and hands their
+ * The host creates both segments (off_myo_host_open, in myo_host.c) and hands their
  * descriptors to the card.
  */
 #define _GNU_SOURCE
@@ -48,8 +50,13 @@ struct myo_view {
     _Atomic uint8_t *state;    /* per page, this side (private memory) */
     _Atomic uint8_t *lock;     /* per page: taken while a fault handles the page */
     off_myo_shared *sh;
-    off_link link;
+    off_bus *bus;              /* the modelled link, shared with the explicit channel; NULL: none */
+    off_myo_tracker track;
+    char *alias;               /* this side's copy mapped a second time (mremap): fetches fill it
+                                * there, untracked and unprotected; NULL: through base */
 };
+
+static int myo_by_fault(const myo_view *v) { return v->track.kind == OFF_MYO_TRACK_MPROTECT; }
 
 #define MAX_VIEWS 8
 static myo_view *views[MAX_VIEWS];
@@ -61,32 +68,83 @@ static int handler_installed;
  *   dirty[side]     written by that side since its last release (its write faults set them);
  *   released[side]  released by that side at its last boundary, not yet acquired by the other.
  * Keeping the two apart matters: the host may go on writing (a prefetch thread filling the next
- * chunk) while an offload runs, and those writes must not be lost when the card acquires. */
+ * chunk) while an offload runs, and those writes must not be lost when the card acquires.
+ * Two more serve on-demand, where the card fetches a released page from the host's copy later:
+ *   pending         the host released the page and the card has not fetched it yet; a host write
+ *                   to it first keeps the released contents aside (PENDING_STASHED, in the stash:
+ *                   one page per arena page, at the end of the segment, touched only when used),
+ *                   and the card's fetch takes them from there, not what was written after. Host
+ *                   memory to host memory: no traffic until the card fetches, as for any page;
+ *   moving          a lock both processes take while such a page is stashed or fetched. */
 static _Atomic uint8_t *myo_map(off_myo_shared *sh, int which) { return (_Atomic uint8_t *)(sh + 1) + which * sh->npages; }
-enum { DIRTY_HOST = 0, DIRTY_CARD = 1, RELEASED_HOST = 2, RELEASED_CARD = 3 };
+enum { DIRTY_HOST = 0, DIRTY_CARD = 1, RELEASED_HOST = 2, RELEASED_CARD = 3, PENDING = 4, MOVING = 5, MAPS = 6 };
+enum { PENDING_NONE = 0, PENDING_IN_HOST = 1, PENDING_STASHED = 2 };
+static size_t myo_stash_offset(size_t npages) { return (sizeof(off_myo_shared) + MAPS * npages + PAGE - 1) / PAGE * PAGE; }
+static char *myo_stash(off_myo_shared *sh) { return (char *)sh + myo_stash_offset(sh->npages); }
 static _Atomic uint8_t *myo_my_dirty(myo_view *v) { return myo_map(v->sh, v->side == OFF_MYO_HOST ? DIRTY_HOST : DIRTY_CARD); }
 static _Atomic uint8_t *myo_my_released(myo_view *v) { return myo_map(v->sh, v->side == OFF_MYO_HOST ? RELEASED_HOST : RELEASED_CARD); }
 static _Atomic uint8_t *myo_peer_released(myo_view *v) { return myo_map(v->sh, v->side == OFF_MYO_HOST ? RELEASED_CARD : RELEASED_HOST); }
 
 size_t off_myo_shared_bytes(size_t arena_size)
 {
-    return sizeof(off_myo_shared) + 4 * (arena_size / PAGE);
+    return myo_stash_offset(arena_size / PAGE) + arena_size;
 }
 
 /* ---- the fault handler ---------------------------------------------------------------------- */
 
+/* Pages moved since t0 cross the bus in this side's sending direction (one transfer for the
+ * batch) and take at least what the model says, queued behind whatever else uses it. */
+static void myo_charge_link(myo_view *v, double t0, uint64_t pages, int dir)
+{
+    if (!pages || !v->bus) return;
+    double end = off_bus_reserve(v->bus, dir, t0, pages * PAGE, NULL);
+    if (end > off_now()) off_sleep_until(end, NULL, NULL);
+}
+
+static void myo_lock_moving(myo_view *v, size_t p)
+{
+    while (atomic_exchange_explicit(&myo_map(v->sh, MOVING)[p], 1, memory_order_acquire)) __builtin_ia32_pause();
+}
+static void myo_unlock_moving(myo_view *v, size_t p) { atomic_store_explicit(&myo_map(v->sh, MOVING)[p], 0, memory_order_release); }
+
 static void myo_page_fetch(myo_view *v, size_t p)
 {
-    /* One page crosses the link: latency + 4 KiB / bandwidth, never faster than the copy. */
+    /* One page crosses the link: latency + 4 KiB / bandwidth, never faster than the copy. The
+     * card takes a page the host wrote over after releasing it from the stash. */
     double t0 = off_now();
-    mprotect(v->base + p * PAGE, PAGE, PROT_READ | PROT_WRITE);
-    memcpy(v->base + p * PAGE, v->peer + p * PAGE, PAGE);
-    double model = off_link_time(&v->link, PAGE);
-    if (t0 + model > off_now()) off_sleep_until(t0 + model);
+    /* Filled through the alias, the page is neither opened early nor marked written by us; the
+     * fault handler gives it its protection afterwards. */
+    char *dst = v->alias ? v->alias : v->base;
+    if (!v->alias) mprotect(v->base + p * PAGE, PAGE, PROT_READ | PROT_WRITE);
+    if (v->side == OFF_MYO_CARD) {
+        myo_lock_moving(v, p);
+        int stashed = atomic_exchange(&myo_map(v->sh, PENDING)[p], PENDING_NONE) == PENDING_STASHED;
+        memcpy(dst + p * PAGE, (stashed ? myo_stash(v->sh) : v->peer) + p * PAGE, PAGE);
+        myo_unlock_moving(v, p);
+    } else {
+        memcpy(dst + p * PAGE, v->peer + p * PAGE, PAGE);
+    }
+    if (!v->alias) off_myo_track_forget(&v->track, p);
+    myo_charge_link(v, t0, 1, v->side == OFF_MYO_HOST ? OFF_BUS_FROM_CARD : OFF_BUS_TO_CARD);
     if (v->side == OFF_MYO_HOST) atomic_fetch_add(&v->sh->pages_from_card, 1);
     else atomic_fetch_add(&v->sh->pages_to_card, 1);
-    atomic_fetch_add(v->side == OFF_MYO_HOST ? &v->sh->fetch_ns_host : &v->sh->fetch_ns_card,
-                     (uint64_t)((off_now() - t0) * 1e9));
+    uint64_t ns = (uint64_t)((off_now() - t0) * 1e9);
+    atomic_fetch_add(v->side == OFF_MYO_HOST ? &v->sh->fetch_ns_host : &v->sh->fetch_ns_card, ns);
+    atomic_fetch_add(&v->sh->move_ns, ns);
+}
+
+/* The host is about to write a page it released that the card has not fetched yet (on-demand):
+ * the released contents go aside, so the card reads them and not this later write. */
+static void myo_stash_if_pending(myo_view *v, size_t p)
+{
+    _Atomic uint8_t *pending = &myo_map(v->sh, PENDING)[p];
+    if (atomic_load(pending) != PENDING_IN_HOST) return;
+    myo_lock_moving(v, p);
+    if (atomic_load(pending) == PENDING_IN_HOST) {
+        memcpy(myo_stash(v->sh) + p * PAGE, v->base + p * PAGE, PAGE);
+        atomic_store(pending, PENDING_STASHED);
+    }
+    myo_unlock_moving(v, p);
 }
 
 static int myo_handle_fault(myo_view *v, char *addr, int write)
@@ -99,7 +157,12 @@ static int myo_handle_fault(myo_view *v, char *addr, int write)
         myo_page_fetch(v, p);
         st = PG_CLEAN;
     }
-    if (write) {
+    if (write && v->side == OFF_MYO_HOST) myo_stash_if_pending(v, p);
+    if (!myo_by_fault(v)) {
+        /* Only invalid pages and pages to stash fault here; the write itself is tracked by uffd. */
+        atomic_store(&v->state[p], PG_CLEAN);
+        mprotect(v->base + p * PAGE, PAGE, PROT_READ | PROT_WRITE);
+    } else if (write) {
         atomic_store(&myo_my_dirty(v)[p], 1);
         atomic_store(&v->state[p], PG_DIRTY);
         mprotect(v->base + p * PAGE, PAGE, PROT_READ | PROT_WRITE);
@@ -150,12 +213,12 @@ static int myo_install_handler(void)
 
 /* ---- set-up ----------------------------------------------------------------------------------- */
 
-myo_view *off_myo_attach(int side, void *base, void *peer, size_t size, off_myo_shared *sh, const off_link *link)
+myo_view *off_myo_attach(int side, void *base, void *peer, size_t size, off_myo_shared *sh, off_bus *bus)
 {
     myo_view *v = calloc(1, sizeof *v);
     if (!v) return NULL;
     v->base = base, v->peer = peer, v->size = size, v->npages = size / PAGE, v->side = side, v->sh = sh;
-    v->link = *link;
+    v->bus = bus;
     v->state = calloc(v->npages, 1);
     v->lock = calloc(v->npages, 1);
     int slot = -1;
@@ -164,8 +227,9 @@ myo_view *off_myo_attach(int side, void *base, void *peer, size_t size, off_myo_
             slot = i;
             break;
         }
-    if (!v->state || !v->lock || slot < 0 || myo_install_handler() != OFF_OK) {
-        if (slot < 0) off_fail(OFF_ESYS, "too many MYO arenas in one process (at most %d)", MAX_VIEWS);
+    if (slot < 0) off_fail(OFF_ESYS, "too many MYO arenas in one process (at most %d)", MAX_VIEWS);
+    if (!v->state || !v->lock || slot < 0 || myo_install_handler() != OFF_OK ||
+        off_myo_track_start(&v->track, base, size) != OFF_OK) {
         free(v->state);
         free(v->lock);
         free(v);
@@ -174,14 +238,23 @@ myo_view *off_myo_attach(int side, void *base, void *peer, size_t size, off_myo_
     /* Invariant from here on: a page dirty on neither side is equal in both copies. The host
      * starts it by copying what it wrote before (the allocator's header) into the card's copy. */
     if (side == OFF_MYO_HOST) memcpy(peer, base, size);
-    mprotect(base, size, PROT_READ);
+    v->alias = mremap(base, 0, size, MREMAP_MAYMOVE); /* old size 0: a second mapping of the same pages */
+    if (v->alias == MAP_FAILED) v->alias = NULL;
+    if (myo_by_fault(v)) mprotect(base, size, PROT_READ);
+    sh->tracking[side] = v->track.kind;
     views[slot] = v;
     return v;
+}
+
+void off_myo_set_bus(myo_view *v, off_bus *bus)
+{
+    if (v) v->bus = bus;
 }
 
 void off_myo_detach(myo_view *v)
 {
     if (!v) return;
+    off_myo_track_stop(&v->track);
     /* Leave the memory usable: bring back what only the peer has, then open it for writing. */
     for (size_t p = 0; p < v->npages; p++)
         if (atomic_load(&v->state[p]) == PG_INVALID) {
@@ -189,6 +262,7 @@ void off_myo_detach(myo_view *v)
             memcpy(v->base + p * PAGE, v->peer + p * PAGE, PAGE);
         }
     mprotect(v->base, v->size, PROT_READ | PROT_WRITE);
+    if (v->alias) munmap(v->alias, v->size);
     for (int i = 0; i < MAX_VIEWS; i++)
         if (views[i] == v) views[i] = NULL;
     free(v->state);
@@ -211,8 +285,12 @@ static uint64_t myo_release(myo_view *v)
 {
     _Atomic uint8_t *dirty = myo_my_dirty(v), *released = myo_my_released(v);
     const int copy = v->sh->policy == OFF_MYO_ON_ACQUIRE;
+    /* Read-only again: to track the next write by fault, or (uffd) to catch a host write over a
+     * page the card may still fetch, which must stash the released contents first. */
+    const int protect = myo_by_fault(v) || (!copy && v->side == OFF_MYO_HOST);
     uint64_t copied = 0;
     size_t p = 0;
+    off_myo_track_scan(&v->track, dirty);
     while (p < v->npages) {
         if (!atomic_load(&dirty[p])) {
             p++;
@@ -220,9 +298,10 @@ static uint64_t myo_release(myo_view *v)
         }
         size_t q = p;
         while (q < v->npages && atomic_load(&dirty[q])) myo_lock_page(v, q++);
-        mprotect(v->base + p * PAGE, (q - p) * PAGE, PROT_READ);
+        if (protect) mprotect(v->base + p * PAGE, (q - p) * PAGE, PROT_READ);
         for (size_t i = p; i < q; i++) {
             if (copy) memcpy(v->peer + i * PAGE, v->base + i * PAGE, PAGE);
+            else if (v->side == OFF_MYO_HOST) atomic_store(&myo_map(v->sh, PENDING)[i], PENDING_IN_HOST);
             atomic_store(&released[i], 1);
             atomic_store(&dirty[i], 0);
             atomic_store(&v->state[i], PG_CLEAN);
@@ -236,36 +315,49 @@ static uint64_t myo_release(myo_view *v)
 
 /* Acquire: pages the peer released are invalidated here (on-demand: fetched at first touch); with
  * on-acquire their new contents are already in this copy. Returns a race error if asked to look. */
-static int myo_acquire(myo_view *v, const char *when)
+static int myo_race(myo_view *v, size_t p, const char *when)
 {
-    _Atomic uint8_t *released = myo_peer_released(v), *dirty = myo_my_dirty(v);
-    const int invalidate = v->sh->policy == OFF_MYO_ON_DEMAND;
-    int rc = OFF_OK;
-    for (size_t p = 0; p < v->npages; p++) {
-        if (!atomic_load(&released[p])) continue;
-        if (v->sh->race_check && atomic_load(&dirty[p]) && rc == OFF_OK) {
-            atomic_fetch_add(&v->sh->races, 1);
-            rc = off_fail(OFF_EKERNEL,
-                          "data race in Cilk shared memory: page %zu (address %p) was written by both host "
-                          "and card between two synchronisation points (%s); one write would be lost",
-                          p, (void *)(v->base + p * PAGE), when);
-        }
-        if (invalidate) {
-            myo_lock_page(v, p);
-            mprotect(v->base + p * PAGE, PAGE, PROT_NONE);
-            atomic_store(&v->state[p], PG_INVALID);
-            myo_unlock_page(v, p);
-        }
-        atomic_store(&released[p], 0);
-    }
-    return rc;
+    atomic_fetch_add(&v->sh->races, 1);
+    return off_fail(OFF_EKERNEL,
+                    "data race in Cilk shared memory: page %zu (address %p) was written by both host "
+                    "and card between two synchronisation points (%s); one write would be lost",
+                    p, (void *)(v->base + p * PAGE), when);
 }
 
-static void myo_charge_link(myo_view *v, double t0, uint64_t pages)
+static int myo_acquire(myo_view *v, const char *when)
 {
-    if (!pages) return;
-    double model = off_link_time(&v->link, pages * PAGE); /* one transfer for the batch */
-    if (t0 + model > off_now()) off_sleep_until(t0 + model);
+    _Atomic uint8_t *released = myo_peer_released(v), *dirty = myo_my_dirty(v), *pending = myo_map(v->sh, PENDING);
+    const int invalidate = v->sh->policy == OFF_MYO_ON_DEMAND;
+    int rc = OFF_OK;
+    if (v->sh->race_check) off_myo_track_scan(&v->track, dirty); /* this side's writes, to compare */
+    /* The host acquires once the card's kernel has ended: what it did not fetch it never will in
+     * this offload, and a host write to it now is released at the next entry. */
+    if (v->side == OFF_MYO_HOST)
+        for (size_t p = 0; p < v->npages; p++)
+            if (atomic_load(&pending[p])) atomic_store(&pending[p], PENDING_NONE);
+    size_t p = 0;
+    while (p < v->npages) {
+        if (!atomic_load(&released[p])) {
+            p++;
+            continue;
+        }
+        /* A run of released pages: checked page by page, invalidated in one mprotect. */
+        size_t q = p;
+        for (; q < v->npages && atomic_load(&released[q]); q++) {
+            if (v->sh->race_check && atomic_load(&dirty[q]) && rc == OFF_OK) rc = myo_race(v, q, when);
+            if (invalidate) myo_lock_page(v, q);
+        }
+        if (invalidate) mprotect(v->base + p * PAGE, (q - p) * PAGE, PROT_NONE);
+        for (size_t i = p; i < q; i++) {
+            if (invalidate) {
+                atomic_store(&v->state[i], PG_INVALID);
+                myo_unlock_page(v, i);
+            }
+            atomic_store(&released[i], 0);
+        }
+        p = q;
+    }
+    return rc;
 }
 
 /* ---- the four boundary steps: host release (before posting an offload) -> card acquire (before
@@ -276,9 +368,11 @@ static int myo_release_step(myo_view *v, _Atomic uint64_t *moved, uint64_t *ns)
 {
     double t0 = off_now();
     uint64_t pages = myo_release(v);
-    myo_charge_link(v, t0, pages);
+    myo_charge_link(v, t0, pages, v->side == OFF_MYO_HOST ? OFF_BUS_TO_CARD : OFF_BUS_FROM_CARD);
     atomic_fetch_add(moved, pages);
-    *ns += (uint64_t)((off_now() - t0) * 1e9);
+    uint64_t took = (uint64_t)((off_now() - t0) * 1e9);
+    *ns += took;
+    if (pages) atomic_fetch_add(&v->sh->move_ns, took);
     return OFF_OK;
 }
 
@@ -299,76 +393,4 @@ int off_myo_host_acquire(myo_view *v)
     int rc = myo_acquire(v, "during an offload");
     v->sh->coherence_ns_host += (uint64_t)((off_now() - t0) * 1e9);
     return rc;
-}
-
-/* ---- the host's set-up ------------------------------------------------------------------------ */
-
-int off_myo_parse_coherence(const char *spec, int *myo, int *policy)
-{
-    *myo = 0;
-    *policy = OFF_MYO_ON_DEMAND;
-    if (!spec || !*spec || strcmp(spec, "shared") == 0) return OFF_OK;
-    if (strcmp(spec, "myo") == 0 || strcmp(spec, "myo-on-demand") == 0) *policy = OFF_MYO_ON_DEMAND;
-    else if (strcmp(spec, "myo-on-acquire") == 0) *policy = OFF_MYO_ON_ACQUIRE;
-    else
-        return off_fail(OFF_EARG, "unknown coherence '%s': use shared, myo, myo-on-demand or myo-on-acquire", spec);
-    *myo = 1;
-    return OFF_OK;
-}
-
-void off_myo_host_init(off_myo_host *m)
-{
-    memset(m, 0, sizeof *m);
-    m->copy_fd = m->shared_fd = -1;
-}
-
-int off_myo_host_open(off_myo_host *m, const off_arena *arena, int policy, int race_check, const off_link *link)
-{
-    size_t size = arena->size;
-    m->copy_bytes = size;
-    m->shared_bytes = off_myo_shared_bytes(size);
-    m->copy_fd = memfd_create("dnn-arena-card-copy", MFD_CLOEXEC);
-    m->shared_fd = memfd_create("dnn-myo", MFD_CLOEXEC);
-    if (m->copy_fd < 0 || m->shared_fd < 0 || ftruncate(m->copy_fd, (off_t)size) != 0 ||
-        ftruncate(m->shared_fd, (off_t)m->shared_bytes) != 0)
-        return off_fail(OFF_ESYS, "cannot create the card's copy of the arena: %s", strerror(errno));
-    m->copy = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, m->copy_fd, 0);
-    m->shared = mmap(NULL, m->shared_bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, m->shared_fd, 0);
-    if (m->copy == MAP_FAILED || m->shared == MAP_FAILED) {
-        m->copy = m->copy == MAP_FAILED ? NULL : m->copy;
-        m->shared = m->shared == MAP_FAILED ? NULL : m->shared;
-        return off_fail(OFF_ESYS, "cannot map the card's copy of the arena: %s", strerror(errno));
-    }
-    m->shared->policy = policy;
-    m->shared->race_check = race_check;
-    m->shared->npages = size / PAGE;
-    m->view = off_myo_attach(OFF_MYO_HOST, arena->base, m->copy, size, m->shared, link);
-    return m->view ? OFF_OK : OFF_ESYS;
-}
-
-void off_myo_host_close(off_myo_host *m)
-{
-    if (m->view) off_myo_detach(m->view);
-    m->view = NULL;
-    if (m->copy) munmap(m->copy, m->copy_bytes);
-    if (m->shared) munmap(m->shared, m->shared_bytes);
-    m->copy = NULL;
-    m->shared = NULL;
-    if (m->copy_fd >= 0) close(m->copy_fd);
-    if (m->shared_fd >= 0) close(m->shared_fd);
-    m->copy_fd = m->shared_fd = -1;
-}
-
-void off_myo_host_stats(const off_myo_host *m, off_myo_stats *out)
-{
-    memset(out, 0, sizeof *out);
-    const off_myo_shared *sh = m->shared;
-    if (!sh) return;
-    out->pages_to_card = sh->pages_to_card;
-    out->pages_from_card = sh->pages_from_card;
-    out->faults_host = sh->faults_host;
-    out->faults_card = sh->faults_card;
-    out->races = sh->races;
-    out->coherence_s = 1e-9 * (double)(sh->coherence_ns_host + sh->coherence_ns_card + sh->fetch_ns_host +
-                                       sh->fetch_ns_card);
 }

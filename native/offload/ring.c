@@ -74,14 +74,20 @@ void off_ring_reset(off_lane *lane)
     }
 }
 
-void off_sleep_until(double t)
+int off_sleep_until(double t, int (*abort_check)(void *), void *abort_arg)
 {
     for (;;) {
         double left = t - off_now();
-        if (left <= 0) return;
+        if (left <= 0) return OFF_OK;
+        if (abort_check) {
+            int rc = abort_check(abort_arg);
+            if (rc != OFF_OK) return rc;
+        }
         if (left > 300e-6) {
-            /* Sleep most of it, spin the rest: nanosleep overshoots by ~60 us here. */
+            /* Sleep most of it, spin the rest: nanosleep overshoots by ~60 us here. A long wait
+             * (a queue on the bus) is cut into slices so a dead peer is noticed. */
             double s = left - 150e-6;
+            if (abort_check && s > 5e-3) s = 5e-3;
             struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
             /* A signal (Ctrl-C, SIGTERM) ends the modelled wait at once: the host's handler then
              * runs as soon as the call returns, however long the model said the link takes. */
@@ -92,23 +98,28 @@ void off_sleep_until(double t)
     }
 }
 
-void off_link_clock_start(off_link_clock *lc, const off_link *link)
+void off_link_clock_start(off_link_clock *lc, off_bus *bus, int dir, int (*abort_check)(void *), void *abort_arg)
 {
     memset(lc, 0, sizeof *lc);
-    lc->link = *link;
+    lc->bus = bus;
+    lc->dir = dir;
+    lc->abort_check = abort_check;
+    lc->abort_arg = abort_arg;
 }
 
-void off_link_clock_arrived(off_link_clock *lc, double t_start, uint64_t bytes)
+int off_link_clock_arrived(off_link_clock *lc, double t_start, uint64_t bytes)
 {
-    /* The modelled link is serial: an array starts when it was sent, but not before the
-     * previous one has finished crossing. */
+    /* Real copy time: from when this array was sent, or from the previous arrival when the
+     * sender was ahead of us, to now. Elapsed: to the bus's modelled arrival, queue included. */
     double now = off_now();
-    double begin = t_start > lc->model_end ? t_start : lc->model_end;
-    double model = off_link_time(&lc->link, bytes);
-    lc->model_end = begin + model;
-    if (lc->count++ == 0) lc->first_start = t_start;
-    lc->real_s += now - begin > 0 ? now - begin : 0;
+    double from = t_start > lc->last_arrival ? t_start : lc->last_arrival;
+    lc->real_s += now - from > 0 ? now - from : 0;
+    double model = 0;
+    double end = off_bus_reserve(lc->bus, lc->dir, t_start, bytes, &model);
     lc->model_s += model;
-    if (lc->model_end > now) off_sleep_until(lc->model_end);
-    lc->elapsed_s = off_now() - lc->first_start;
+    if (lc->count++ == 0) lc->first_start = t_start;
+    int rc = end > now ? off_sleep_until(end, lc->abort_check, lc->abort_arg) : OFF_OK;
+    lc->last_arrival = off_now();
+    lc->elapsed_s = lc->last_arrival - lc->first_start;
+    return rc;
 }
