@@ -157,10 +157,15 @@ class ParallelCards(Executor):
 
     def _all(self, posted) -> np.ndarray:
         """Wait for every posted (card, signal); the results summed. Every call is waited for,
-        even when one fails, so none is left in flight."""
-        posted = list(posted)
-        total, error = np.zeros(lib.DNN_R_COUNT), None
-        for ex, sig in posted:
+        even when one fails, so none is left in flight: posting stops at the first card that
+        refuses (a dead one), and the calls already posted are still waited for."""
+        total, error, calls = np.zeros(lib.DNN_R_COUNT), None, []
+        try:
+            for call in posted:
+                calls.append(call)
+        except BaseException as exc:  # noqa: BLE001 - re-raised below, after the waits
+            error = exc
+        for ex, sig in calls:
             try:
                 r = ex.card.wait(sig)
                 total[:len(r)] += r

@@ -7,6 +7,8 @@ rows), so each step's gradient differs by a few float32 roundings of the row sum
 the weights stay within 1e-5 of the largest weight (measured: 2e-7, about two ulps of it).
 """
 
+import time
+
 import numpy as np
 import pytest
 
@@ -132,7 +134,8 @@ def test_two_cards_learn_evaluate_and_resume(tmp_path, small_dataset):
     assert np.array_equal(full["_weights"], resumed["_weights"])
 
 
-def test_a_card_that_dies_fails_the_bunch_and_no_call_is_left_in_flight():
+@pytest.mark.parametrize("noticed", ["at the wait", "at the post"])
+def test_a_card_that_dies_fails_the_bunch_and_no_call_is_left_in_flight(noticed):
     import os
     import signal
 
@@ -143,6 +146,9 @@ def test_a_card_that_dies_fails_the_bunch_and_no_call_is_left_in_flight():
         t.train_chunk(buf, 96)
         sibling = t.executor.cards[1].card
         os.kill(sibling.pid, signal.SIGKILL)
+        if noticed == "at the post":  # the host knows before it posts the bunch's second call
+            while sibling.alive:
+                time.sleep(0.005)
         with pytest.raises(dnn.CardDiedError):
             t.train_chunk(buf, 96)
         # Card 0's call of that bunch was waited for: it takes the next call (else OFF_EBUSY).
