@@ -1,7 +1,6 @@
 """The convolutional layers of native/dnn/conv.cilk against their NumPy reference (dnn/reference_cnn.py),
 and both against finite differences: every activation, odd sizes, 1x1 pooling, a kernel as large
-as its input, bunches that end in a partial GEMM slice, the GEMM and the direct (one image at a
-time) convolution."""
+as its input, and bunches that end in a partial GEMM slice."""
 
 from __future__ import annotations
 
@@ -22,7 +21,7 @@ class Maps(ctypes.Structure):
 
 class Conv(ctypes.Structure):
     _fields_ = [("inp", Maps), ("out", Maps), ("k", ctypes.c_int32), ("act", ctypes.c_int32),
-                ("slice", ctypes.c_int32), ("direct", ctypes.c_int32)]
+                ("slice", ctypes.c_int32)]
 
 
 class Pool(ctypes.Structure):
@@ -36,7 +35,7 @@ def clib():
     lib = ctypes.CDLL(dnn._native.__file__)
     lib.dnn_conv_scratch.restype = ctypes.c_int64
     for name in ("dnnConvForward", "dnnConvBackward", "dnnPoolForward", "dnnPoolBackward", "dnnBiasAct",
-                 "dnnActGrad", "dnnColumnSums", "dnnPlaceImages"):
+                 "dnnActivate", "dnnActGrad", "dnnColumnSums", "dnnPlaceImages"):
         getattr(lib, name).restype = None
     return lib
 
@@ -55,27 +54,29 @@ class CLayers:
     def __init__(self, lib):
         self.lib = lib
 
-    def conv(self, x, k, act, slice_=2, direct=0):
+    def conv(self, x, k, act, slice_=2):
         n, h, w, c = x.shape
         kk, _, _, m = k.shape
-        geo = Conv(Maps(c, h, w), Maps(m, h - kk + 1, w - kk + 1), kk, act, slice_, direct)
-        scratch = np.zeros(max(1, self.lib.dnn_conv_scratch(ctypes.byref(geo))), np.float32)
+        geo = Conv(Maps(c, h, w), Maps(m, h - kk + 1, w - kk + 1), kk, act, slice_)
+        scratch = np.zeros(self.lib.dnn_conv_scratch(ctypes.byref(geo)), np.float32)
         return geo, scratch
 
     def conv_forward(self, x, k, b, act, **kw):
+        """The kernel K and its bias go in as the one (k*k*C + 1, M) matrix the layer keeps."""
         geo, scratch = self.conv(x, k, act, **kw)
+        kb = np.concatenate([k.reshape(-1, k.shape[-1]), b[None]])
         y = np.full((x.shape[0], geo.out.H, geo.out.W, geo.out.C), np.nan, np.float32)
-        self.lib.dnnConvForward(_p(y), _p(scratch), _p(x), _p(k), _p(b), ctypes.c_int64(x.shape[0]), ctypes.byref(geo))
+        self.lib.dnnConvForward(_p(y), _p(scratch), _p(x), _p(kb), ctypes.c_int64(x.shape[0]), ctypes.byref(geo))
         return y
 
     def conv_backward(self, dz, x, k, want_dx=True, **kw):
         geo, scratch = self.conv(x, k, 0, **kw)
+        kb = np.concatenate([k.reshape(-1, k.shape[-1]), np.full((1, k.shape[-1]), np.nan, np.float32)])
         dx = np.full(x.shape, np.nan, np.float32) if want_dx else None
-        dk = np.full(k.shape, np.nan, np.float32)
-        db = np.full(k.shape[-1], np.nan, np.float32)
-        self.lib.dnnConvBackward(_p(dx), _p(dk), _p(db), _p(scratch), _p(dz), _p(x), _p(k),
-                                 ctypes.c_int64(x.shape[0]), ctypes.byref(geo))
-        return dx, dk, db
+        dkb = np.full(kb.shape, np.nan, np.float32)
+        self.lib.dnnConvBackward(_p(dx), _p(dkb), _p(scratch), _p(dz), _p(x), _p(kb), ctypes.c_int64(x.shape[0]),
+                                 ctypes.byref(geo))
+        return dx, dkb[:-1].reshape(k.shape), dkb[-1]
 
     def pool(self, x, p):
         n, h, w, c = x.shape
@@ -109,31 +110,34 @@ def _close(got, want, tol=2e-5):
     np.testing.assert_allclose(got, want, rtol=tol, atol=tol * max(1.0, float(np.abs(want).max())))
 
 
-@pytest.mark.parametrize("direct", [0, 1])
 @pytest.mark.parametrize("case", CONV_CASES)
-def test_convolution_matches_reference(c, case, direct):
+def test_convolution_matches_reference(c, case):
     n, h, w, ch, m, k = case
-    rng = np.random.default_rng(sum(case) + direct)
+    rng = np.random.default_rng(sum(case))
     x, kern, b = _f32(rng, n, h, w, ch), _f32(rng, k, k, ch, m), _f32(rng, m)
     z = ref.conv_forward(x.astype(np.float64), kern.astype(np.float64), b.astype(np.float64))
     for act, code in ACTS.items():
-        _close(c.conv_forward(x, kern, b, code, direct=direct), ref.activate(z, act))
+        _close(c.conv_forward(x, kern, b, code), ref.activate(z, act))
     dz = _f32(rng, *z.shape)
     want = ref.conv_backward(dz.astype(np.float64), x.astype(np.float64), kern.astype(np.float64))
-    for got, exp in zip(c.conv_backward(dz, x, kern, direct=direct), want):
+    for got, exp in zip(c.conv_backward(dz, x, kern), want):
         _close(got, exp)
-    dx, dk, db = c.conv_backward(dz, x, kern, want_dx=False, direct=direct)  # the first layer: no dX
+    dx, dk, db = c.conv_backward(dz, x, kern, want_dx=False)  # the first layer: no dX
     _close(dk, want[1])
 
 
-def test_gemm_slices_and_direct_loop_agree(c):
-    """The bunch through the GEMMs in slices of 1, 2 or all images, and the direct loop: the same
-    layer, to float rounding."""
+def test_gemm_slices_agree(c):
+    """The bunch through the GEMMs in slices of 1, 3 or all images: the same layer, to float
+    rounding, and the weight gradients of the slices add up."""
     rng = np.random.default_rng(5)
     x, kern, b = _f32(rng, 7, 13, 13, 3), _f32(rng, 4, 4, 3, 6), _f32(rng, 6)
-    ys = [c.conv_forward(x, kern, b, 2, slice_=s) for s in (1, 2, 7)] + [c.conv_forward(x, kern, b, 2, direct=1)]
-    for y in ys[1:]:
+    dz = _f32(rng, 7, 10, 10, 6)
+    ys = [c.conv_forward(x, kern, b, 2, slice_=s) for s in (1, 3, 7)]
+    grads = [c.conv_backward(dz, x, kern, slice_=s) for s in (1, 3, 7)]
+    for y, g in zip(ys[1:], grads[1:]):
         _close(y, ys[0])
+        for got, want in zip(g, grads[0]):
+            _close(got, want)
 
 
 @pytest.mark.parametrize("p,shape", [(1, (2, 5, 3, 4)), (2, (3, 6, 4, 5)), (3, (2, 9, 3, 1)), (5, (1, 5, 5, 2))])
@@ -157,6 +161,9 @@ def test_activation_gradient_and_bias_sums_match_reference(clib, act):
     y = y0.copy()
     clib.dnnBiasAct(_p(y), _p(b), ctypes.c_int64(rows), ctypes.c_int64(width), ACTS[act])
     _close(y, ref.activate(y0.astype(np.float64) + b, act))
+    flat = y0.copy()
+    clib.dnnActivate(_p(flat), ctypes.c_int64(flat.size), ACTS[act])
+    _close(flat, ref.activate(y0.astype(np.float64), act))
     e0 = _f32(rng, rows, width)
     e = e0.copy()
     clib.dnnActGrad(_p(e), _p(y), ctypes.c_int64(rows), ctypes.c_int64(width), ACTS[act])
@@ -228,17 +235,16 @@ def test_reference_gradients_match_finite_differences(text, act):
             np.testing.assert_allclose(_numeric_grad(loss, a, 1e-6, picks), g.reshape(-1)[picks], rtol=1e-5, atol=1e-8)
 
 
-@pytest.mark.parametrize("direct", [0, 1])
 @pytest.mark.parametrize("act", list(ACTS))
-def test_c_convolution_and_pooling_gradients_match_finite_differences(c, act, direct):
+def test_c_convolution_and_pooling_gradients_match_finite_differences(c, act):
     """The C layers in float32 on their own: loss = sum(G * pool(act(conv(X)))), its gradient from
     dnnPoolBackward, dnnActGrad and dnnConvBackward against central differences of the C forward."""
-    rng = np.random.default_rng(ACTS[act] + 10 * direct)
+    rng = np.random.default_rng(ACTS[act])
     x, kern, b = _f32(rng, 2, 7, 9, 2), _f32(rng, 3, 3, 2, 3) * 0.5, _f32(rng, 3) * 0.1
     g = _f32(rng, 2, 5, 7, 3)  # pooled 1x1: every output counts
 
     def outputs():
-        y = c.conv_forward(x, kern, b, ACTS[act], direct=direct)
+        y = c.conv_forward(x, kern, b, ACTS[act])
         return y, c.pool_forward(y, 1)
 
     def loss():
@@ -247,7 +253,7 @@ def test_c_convolution_and_pooling_gradients_match_finite_differences(c, act, di
     y, (_, arg) = outputs()
     dz = c.pool_backward(g, arg, y.shape, 1)
     c.lib.dnnActGrad(_p(dz), _p(y), ctypes.c_int64(dz.size // 3), ctypes.c_int64(3), ACTS[act])
-    dx, dk, db = c.conv_backward(dz, x, kern, direct=direct)
+    dx, dk, db = c.conv_backward(dz, x, kern)
     for a, grad in ((kern, dk), (b, db), (x, dx)):
         picks = rng.choice(a.size, min(a.size, 8), replace=False)
         np.testing.assert_allclose(_numeric_grad(loss, a, 1e-3, picks), grad.reshape(-1)[picks], rtol=1e-2, atol=1e-2)

@@ -5,10 +5,10 @@
  *
  * Layout: feature maps are NHWC, (n, H, W, C) row-major — the maps of one pixel side by side.
  * That makes the convolutions of a whole bunch single GEMMs with no transposes:
- *     col (n*OH*OW, k*k*C)  = im2col(X): row (i, y, x) holds X[i, y:y+k, x:x+k, 0:C]
- *     Z   (n*OH*OW, M)      = col . K          K stored (k, k, C, M) ("HWIO")
- *     dK  (k*k*C, M)        = col^T . dZ
- *     dcol(n*OH*OW, k*k*C)  = dZ . K^T,  dX = col2im(dcol)
+ *     col (n*OH*OW, k*k*C+1) = im2col(X): row (i, y, x) holds X[i, y:y+k, x:x+k, 0:C], then 1
+ *     Z   (n*OH*OW, M)       = col . KB         KB: K (k, k, C, M) ("HWIO"), then the bias (M)
+ *     dKB (k*k*C+1, M)       = col^T . dZ       the kernel's gradient, then the bias's
+ *     dcol(n*OH*OW, k*k*C)   = dZ . K^T,  dX = col2im(dcol)
  * and a fully connected layer after a map layer reads the (H, W, C) image as its flat input.
  * The bunch goes through the GEMMs `slice` images at a time, so the im2col scratch is bounded
  * whatever the bunch (the memory plan decides slice and sizes the scratch).
@@ -38,8 +38,7 @@ typedef struct {
     dnn_maps in, out;
     int32_t k;     /* kernel k x k */
     int32_t act;   /* hidden activation of the output */
-    int32_t slice; /* images per GEMM (the scratch holds slice*OH*OW*k*k*C floats) */
-    int32_t direct;/* 1: one image at a time by direct loops, no GEMM */
+    int32_t slice; /* images per GEMM (the scratch holds slice*OH*OW*(k*k*C+1) floats) */
 } dnn_conv;
 
 /* Max pooling over non-overlapping p x p windows: out = (in.H/p, in.W/p, in.C). */
@@ -50,21 +49,23 @@ typedef struct {
 
 /* Y (rows, width) = act(Y + B) row by row; act < 0 adds the bias only. */
 void dnnBiasAct(float *Y, const float *B, int64_t rows, int64_t width, int act);
+/* Y[0:len] = act(Y[0:len]) */
+void dnnActivate(float *Y, int64_t len, int act);
 /* E (rows, width) *= act'(Y), written in terms of the activation's output Y. */
 void dnnActGrad(float *E, const float *Y, int64_t rows, int64_t width, int act);
 /* Bd (width) = column sums of E (rows, width), rows added in order whatever the thread count. */
 void dnnColumnSums(float *Bd, const float *E, int64_t rows, int64_t width);
 
-/* Scratch floats the convolution needs for bunches of n images. */
+/* Scratch floats the convolution needs (its im2col matrix of one slice). */
 int64_t dnn_conv_scratch(const dnn_conv *c);
 
-/* Y (n, OH, OW, M) = act(conv(X (n, H, W, C), K (k, k, C, M)) + B (M)). */
-void dnnConvForward(float *Y, float *scratch, const float *X, const float *K, const float *B, int64_t n,
-                    const dnn_conv *c);
-/* From dZ (n, OH, OW, M) = d(loss)/d(pre-activation): dK (k, k, C, M), dB (M), and, when dX is
- * not NULL, dX (n, H, W, C) = d(loss)/d(X). Gradients are overwritten, not accumulated. */
-void dnnConvBackward(float *dX, float *dK, float *dB, float *scratch, const float *dZ, const float *X,
-                     const float *K, int64_t n, const dnn_conv *c);
+/* Y (n, OH, OW, M) = act(conv(X (n, H, W, C), K) + B), KB = K (k, k, C, M) then B (M). */
+void dnnConvForward(float *Y, float *scratch, const float *X, const float *KB, int64_t n, const dnn_conv *c);
+/* From dZ (n, OH, OW, M) = d(loss)/d(pre-activation): dKB (the kernel's gradient, then the
+ * bias's) and, when dX is not NULL, dX (n, H, W, C) = d(loss)/d(X). Gradients are overwritten,
+ * not accumulated. */
+void dnnConvBackward(float *dX, float *dKB, float *scratch, const float *dZ, const float *X, const float *KB,
+                     int64_t n, const dnn_conv *c);
 
 /* Y (n, H/p, W/p, C) = window maxima of X (n, H, W, C); arg holds, per output, the index of the
  * (first) maximum in its image. */
@@ -77,9 +78,9 @@ void dnnPoolBackward(float *dX, const float *dY, const int32_t *arg, int64_t n, 
 void dnnPlaceImages(float *dst, const float *src, int64_t n, int32_t h, int32_t w, int32_t H, int32_t W);
 
 /* The GEMMs of the convolution (conv_gemm.c, through BLAS; call outside parallel regions). */
-void dnnConvGemmForward(float *Z, const float *col, const float *K, int64_t rows, int64_t kkc, int64_t M);
-void dnnConvGemmWeightGrad(float *dK, const float *col, const float *dZ, int64_t rows, int64_t kkc, int64_t M,
+void dnnConvGemmForward(float *Z, const float *col, const float *KB, int64_t rows, int64_t kkc1, int64_t M);
+void dnnConvGemmWeightGrad(float *dKB, const float *col, const float *dZ, int64_t rows, int64_t kkc1, int64_t M,
                            int accumulate);
-void dnnConvGemmColGrad(float *dcol, const float *dZ, const float *K, int64_t rows, int64_t kkc, int64_t M);
+void dnnConvGemmColGrad(float *dcol, const float *dZ, const float *KB, int64_t rows, int64_t kkc, int64_t M);
 
 #endif
