@@ -15,6 +15,12 @@ before and has one bias, so a convolution has M*(k*k*C + 1) weights.
 
 Images of 28x28 (MNIST, Fashion-MNIST) go into a 29x29 input as the papers did: at the top left,
 with one zero row below and one zero column to the right (`Spec.placement`).
+
+Counted by that rule, every weight count of Table I holds but one: chaos-large's full layer. The
+table gives it 135,150 weights (150 x (900 + 1), the 900 "neurons" of its last pooling row), but
+the same row pools 6x6 maps in 3x3 windows, which leaves 2x2 maps: 400 inputs and 60,150
+weights. The layers are kept as the table lists them (`m3`); `...-c100k6-m2-f150-10` would give
+3x3 maps and the table's 135,150.
 """
 
 from __future__ import annotations
