@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(VENV)/bin/pip
 STAMP  := $(VENV)/.installed
 
-NATIVE_SRC := $(shell find native -name "*.c" -o -name "*.h" -o -name "*.cilk") $(wildcard dnn/cilkpp/*.py) dnn/_build.py dnn/_cdef.h setup.py
+NATIVE_SRC := $(shell find native -name "*.c" -o -name "*.h" -o -name "*.cilk") $(shell find dnn/cilkpp -name "*.py" -o -name "*.c.in") dnn/buildconfig.py dnn/_build.py dnn/_cdef.h setup.py
 
 .PHONY: all setup build test demo clean sanitize
 
@@ -39,8 +39,15 @@ build: build/.native build/test_offload build/test_trainer_offload
 test: build
 	$(PY) -m pytest -q
 
+# Train in implicit mode and leave the run under $(DEMO) (checkpoint, metrics, curves), then print
+# the commands that use it. The printing is the train CLI's --next-steps, so the commands name the
+# files this run really wrote (tests/test_newcomer.py runs them). DEMO_ARGS adds train options.
+DEMO      ?= out/demo
+DEMO_ARGS ?=
 demo: build
-	$(PY) -m dnn.train --mode implicit
+	@mkdir -p $(DEMO)
+	$(PY) -m dnn.train --mode implicit --checkpoint $(DEMO)/checkpoint.h5 --metrics $(DEMO)/metrics.json \
+	    --plot $(DEMO)/curves.png --next-steps $(DEMO_ARGS)
 
 # Native code and every test under AddressSanitizer + UndefinedBehaviorSanitizer. Rebuilds in
 # place with the sanitizers, runs the suite (Python loads libasan first), then marks the normal

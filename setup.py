@@ -9,7 +9,7 @@ from setuptools import setup
 from setuptools.command.build_ext import build_ext
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dnn import _build  # noqa: E402
+from dnn import _build, buildconfig as cfg  # noqa: E402
 
 
 class BuildWithCard(build_ext):
@@ -20,16 +20,16 @@ class BuildWithCard(build_ext):
         self.build_card()
 
     def build_card(self):
-        inc, lib, name = _build.blas()
+        inc, lib, name = cfg.blas()
         out_dir = os.path.join("dnn" if self.inplace else os.path.join(self.build_lib, "dnn"), "bin")
         os.makedirs(out_dir, exist_ok=True)
-        sources = _build.runtime_sources("card") + _build.kernel_sources()
+        sources = cfg.runtime_sources("card") + _build.kernel_sources()
         objects = self.compiler.compile(
             sources,
             output_dir=os.path.join(self.build_temp, "card"),
-            include_dirs=_build.INCLUDE_DIRS + [inc],
+            include_dirs=cfg.INCLUDE_DIRS + [inc],
             macros=[("DNN_CARD_BUILD", None)],  # translated .cilk: offloads reached on the card run in place
-            extra_postargs=_build.CFLAGS,
+            extra_postargs=cfg.CFLAGS,
             depends=[],
         )
         self.compiler.link_executable(
@@ -38,8 +38,8 @@ class BuildWithCard(build_ext):
             output_dir=out_dir,
             library_dirs=[lib],
             libraries=[name],
-            extra_postargs=_build.LDFLAGS + _build.rpaths(lib, 2),
+            extra_postargs=cfg.LDFLAGS + cfg.rpaths(lib, 2),
         )
 
 
-setup(cffi_modules=["dnn/_build.py:ffibuilder"], cmdclass={"build_ext": BuildWithCard})
+setup(cffi_modules=["dnn/_build.py:make_ffi"], cmdclass={"build_ext": BuildWithCard})

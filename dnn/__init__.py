@@ -8,6 +8,7 @@ from .errors import (  # noqa: F401
     DataError,
     DnnError,
     DnnValueError,
+    HostMemoryError,
     KernelError,
 )
 

@@ -1,5 +1,5 @@
 /* What Python sees of the native library (cffi cdef: plain declarations, no preprocessor).
- * Mirrors native/include/offload.h; the C compiler checks the two agree when cffi builds. */
+ * Mirrors native/include/off_runtime.h; the C compiler checks the two agree when cffi builds. */
 
 #define OFF_OK 0
 #define OFF_EARG 1
@@ -115,6 +115,7 @@ double off_link_time(const off_link *l, uint64_t bytes);
 const char *off_link_profile_name(int i);
 
 const char *off_last_error(void);
+int off_last_error_code(void);
 double off_now(void);
 
 /* ---- the trainer (native/include/dnn.h) ---- */
@@ -133,6 +134,12 @@ double off_now(void);
 #define DNN_OP_BACKWARD 6
 #define DNN_OP_UPDATE 7
 #define DNN_EVAL_CHUNK 8
+#define DNN_R_LOSS_SUM 0
+#define DNN_R_CORRECT 1
+#define DNN_R_IMAGES 2
+#define DNN_R_BUNCHES 3
+#define DNN_R_COUNT 4
+#define DNN_WHY_LEN 160
 
 typedef struct {
     int32_t nlayers;
@@ -149,6 +156,7 @@ typedef struct {
     int64_t b_off[16];
     int64_t y_off[17];
     int64_t e_off[17];
+    int64_t loss_off;
 } dnn_layout;
 
 typedef struct { float lr; float momentum; float weight_decay; float pad; } dnn_hyper;
@@ -169,10 +177,10 @@ typedef struct {
     const int32_t *y;
 } dnn_chunk;
 
-int dnn_plan(const dnn_spec *spec, dnn_layout *out);
-int dnn_net_init(dnn_net *net, const dnn_spec *spec, float *params, float *grads, float *moment,
-                 float *acts, float *errs);
+int dnn_plan(const dnn_spec *spec, dnn_layout *out, char *why, size_t why_len);
+void dnn_net_init(dnn_net *net, const dnn_spec *spec, const dnn_layout *layout, float *params, float *grads,
+                  float *moment, float *acts, float *errs);
 void dnn_init_params(dnn_net *net, int scheme, uint64_t seed);
 void dnn_chunk_set(dnn_chunk *c, const float *x, const int32_t *y, int64_t rows, int64_t cols);
 void dnn_set_threads(int threads);
-const char *dnn_error(void);
+int dnn_bunch_op(int nlayers, int step, int *layer);

@@ -18,7 +18,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from .errors import DnnError
+from .errors import DnnError, no_such_file
 
 FORMAT = "dnn-checkpoint/1"
 USERBLOCK = 512
@@ -109,7 +109,7 @@ def _remove_stale_temporaries(path: Path) -> None:
 def load(path: str | os.PathLike) -> Checkpoint:
     path = Path(path)
     if not path.exists():
-        raise CheckpointError(f"checkpoint {path} does not exist")
+        raise CheckpointError(no_such_file(path, "checkpoint", f"python -m dnn.train --checkpoint {path}"))
     _check_file_crc(path)
     try:
         with h5py.File(path, "r") as f:

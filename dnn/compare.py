@@ -24,7 +24,7 @@ from .cli import run_cli
 from .errors import DnnError, DnnValueError
 from .network import Arch
 from .perfmodel import Model, Run, mean_abs_error
-from .session import train
+from .session import run_training
 from .trainer import GRANULARITIES, Config
 
 MODES = ("host", "implicit", "implicit-myo", "explicit-copy", "explicit-resident", "explicit-overlap")
@@ -195,7 +195,7 @@ def plots(out: Path, rows: list[dict]) -> None:
 
 def quick_dataset() -> Path:
     """A 12,000-row cut of the default dataset, made once: enough to show the effects quickly."""
-    from .chunk import convert, default_dataset
+    from .data import convert, default_dataset
 
     full = default_dataset()
     quick = full.with_name(full.stem + "-quick.h5")
@@ -239,7 +239,7 @@ def main(argv=None) -> int:
     if a.quick and not a.data:
         a.data = str(quick_dataset())
     if not a.data:
-        from .chunk import default_dataset
+        from .data import default_dataset
 
         a.data = str(default_dataset())
     from .data import ChunkReader
@@ -255,7 +255,7 @@ def main(argv=None) -> int:
     results = []
     for mode, g, link in tqdm(todo, desc="runs", unit="run", file=sys.stderr):
         cfg = config_for(mode, g, link, arch, a)
-        m = train(cfg, a.data, a.epochs, quiet=True, keep_trainer=True)
+        m = run_training(cfg, a.data, a.epochs, quiet=True, keep_trainer=True)
         m.update(mode=mode, link=link, test_accuracy=m["test_accuracy"][-1], chunks=chunks_per_epoch * a.epochs)
         results.append(m)
     host = {r["granularity"]: r["wall_s"] for r in results if r["mode"] == "host"}

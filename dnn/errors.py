@@ -4,6 +4,14 @@ Every class inherits from both the builtin that fits and :class:`DnnError`, so c
 catch either (``except MemoryError`` or ``except dnn.DnnError``).
 """
 
+import os
+
+
+def no_such_file(path: str | os.PathLike, what: str, make: str) -> str:
+    """How every command says that a file it needs is missing, and what to type to make it:
+    "PATH: no such WHAT; make one with 'COMMAND'"."""
+    return f"{path}: no such {what}; make one with '{make}'"
+
 
 class DnnError(Exception):
     """Base class of every error dnn raises on purpose."""
@@ -19,6 +27,10 @@ class DataError(DnnError, ValueError):
 
 class ArenaFullError(DnnError, MemoryError):
     """The shared arena (Cilk shared memory) has no block large enough."""
+
+
+class HostMemoryError(DnnError, MemoryError):
+    """This machine's memory cannot hold what was asked for (host and explicit modes: no arena)."""
 
 
 class CardMemoryError(DnnError, MemoryError):

@@ -26,7 +26,6 @@ from . import checkpoint as ckpt
 from .cli import run_cli
 from .errors import DataError, DnnValueError
 from .network import Arch
-from .offload import Out
 from .trainer import MODES, Config, Trainer
 
 TOP = 3
@@ -79,7 +78,7 @@ def open_reader(data, split: str, bunch: int):
     from .data import ChunkReader
 
     if data is None:
-        from .chunk import default_dataset
+        from .data import default_dataset
 
         data = default_dataset(quiet=True)
     probe = ChunkReader(data, split, shuffle=False, prefetch=False)
@@ -106,10 +105,10 @@ def per_class(confusion: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
 
 def evaluate(model: Model, reader, mode: str = "implicit", threads: int = 1) -> dict:
     """Loss, accuracy and confusion of the model over the reader's split, from the card."""
-    from .session import evaluate as run_eval
+    from .session import run_evaluation
 
     with make_trainer(model, reader, mode, threads) as trainer:
-        ev = run_eval(trainer, reader)
+        ev = run_evaluation(trainer, reader)
     precision, recall, support = per_class(ev["confusion"])
     ev.update(precision=precision, recall=recall, support=support)
     return ev
@@ -122,11 +121,8 @@ def _last_activations(trainer: Trainer, n: int) -> np.ndarray:
     """Y[L] of the last bunch the card ran: after the evaluation kernel, the softmax probabilities."""
     net = trainer.net
     L, classes = net.arch.nlayers, net.arch.sizes[-1]
+    trainer.pull("acts")  # explicit, resident weights: the activations stay on the card until asked for
     acts = net.blocks["acts"]
-    ex = trainer.exec
-    if getattr(ex, "resident", False) and getattr(ex, "on_card", False):
-        # explicit, resident weights: the activations stay on the card until asked for
-        ex.card.transfer([Out(acts, alloc_if=False, free_if=False)])
     off = int(net.layout.y_off[L])
     return acts[off:off + n * classes].reshape(n, classes).copy()
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from .cli import run_cli
-from .errors import DnnValueError
+from .errors import DnnValueError, no_such_file
 
 FORMAT = "dnn-export/1"
 
@@ -64,8 +64,7 @@ def load(path: str | Path) -> dict:
     """An exported model: {"layers": [(W, B), ...], "activation", "arch", "sizes", "class_names"}."""
     path = Path(path)
     if not path.is_file():
-        raise DnnValueError(f"{path}: no such model; write one with "
-                            f"'python -m dnn.export --checkpoint CK.h5 --out {path}'")
+        raise DnnValueError(no_such_file(path, "model", f"python -m dnn.export --checkpoint CK.h5 --out {path}"))
     with np.load(path) as m:
         if "format" not in m or str(m["format"]) != FORMAT:
             raise DnnValueError(f"{path} is not a model written by 'python -m dnn.export'")

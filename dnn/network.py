@@ -82,8 +82,9 @@ class Network:
         spec.activation = ACTIVATIONS[arch.activation]
         spec.bunch = int(bunch)
         layout = ffi.new("dnn_layout *")
-        if lib.dnn_plan(spec, layout) != 0:
-            raise DnnValueError(ffi.string(lib.dnn_error()).decode())
+        why = ffi.new("char[]", lib.DNN_WHY_LEN)
+        if lib.dnn_plan(spec, layout, why, len(why)) != 0:
+            raise DnnValueError(ffi.string(why).decode())
         return spec, layout
 
     @classmethod
@@ -102,9 +103,8 @@ class Network:
         self.struct = alloc(ffi.sizeof("dnn_net"), np.uint8)
         self.net = ffi.cast("dnn_net *", self.struct.ctypes.data)
         b = self.blocks
-        if lib.dnn_net_init(self.net, spec, _ptr(b["params"]), _ptr(b["grads"]), _ptr(b["moment"]),
-                            _ptr(b["acts"]), _ptr(b["errs"])) != 0:
-            raise DnnValueError(ffi.string(lib.dnn_error()).decode())
+        lib.dnn_net_init(self.net, spec, layout, _ptr(b["params"]), _ptr(b["grads"]), _ptr(b["moment"]),
+                         _ptr(b["acts"]), _ptr(b["errs"]))
 
     # -- set-up -----------------------------------------------------------------------------
     def initialize(self, scheme: str, seed: int) -> None:

@@ -270,7 +270,7 @@ class Card:
         nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
         ptr = lib.off_arena_malloc(self._arena, max(nbytes, 1), align)
         if ptr == ffi.NULL:
-            check(lib.OFF_EARENA if "full" in last_error() else lib.OFF_EARG)
+            check(lib.off_last_error_code())
         handle, arena = self._h, self._arena
 
         def free(p, handle=handle, arena=arena):  # handle: keeps the arena mapped until here

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .cli import run_cli
-from .errors import DnnValueError
+from .errors import DnnValueError, no_such_file
 
 CURVES = ("train_loss", "train_accuracy", "test_loss", "test_accuracy")
 
@@ -109,8 +109,7 @@ def plot_confusion(confusion, out: str | Path, class_names=None, title: str = "c
 def load_metrics(path: str | Path) -> dict:
     path = Path(path)
     if not path.is_file():
-        raise DnnValueError(f"{path}: no such metrics file; write one with "
-                            f"'python -m dnn.train --metrics {path}'")
+        raise DnnValueError(no_such_file(path, "metrics file", f"python -m dnn.train --metrics {path}"))
     try:
         m = json.loads(path.read_text())
     except (OSError, ValueError) as exc:

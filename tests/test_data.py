@@ -8,7 +8,7 @@ import h5py
 import numpy as np
 import pytest
 
-from dnn import chunk
+from dnn.data import convert
 from dnn.data import ChunkReader
 from dnn.errors import DataError, DnnValueError
 
@@ -26,7 +26,7 @@ def files(tmp_path_factory):
     out = {}
     for dtype in ("uint8", "float32"):
         out[dtype] = tmp / f"{dtype}.h5"
-        chunk.convert(tmp / "src.npz", out[dtype], chunk_rows=CHUNK, dtype=dtype, shuffle=False, quiet=True)
+        convert(tmp / "src.npz", out[dtype], chunk_rows=CHUNK, dtype=dtype, shuffle=False, quiet=True)
     out["x"] = np.multiply(x, np.float32(1 / 255), dtype=np.float32)
     out["y"] = y.astype(np.int32)
     return out

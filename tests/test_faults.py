@@ -19,11 +19,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import ROOT, card_processes, prototype_dataset
+from conftest import ROOT, card_processes, gone_within, prototype_dataset
 from dnn import checkpoint as ckpt
 from dnn.errors import DnnError
 from dnn.network import Arch
-from dnn.session import train
+from dnn.session import run_training
 from dnn.trainer import Config
 
 # ~50 ms per chunk of 200 rows on one thread: long enough to be hit mid-chunk, 2 epochs in ~2 s.
@@ -68,15 +68,6 @@ def wait_for_card(proc, timeout=20.0) -> int:
     raise AssertionError("the card never started")
 
 
-def gone_within(pid, seconds) -> bool:
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < seconds:
-        if pid not in card_processes():
-            return True
-        time.sleep(0.005)
-    return False
-
-
 def assert_one_line(stderr: str, *needles):
     assert "Traceback" not in stderr, stderr
     errors = [l for l in stderr.strip().splitlines() if l.startswith("dnn.train: error:")]
@@ -116,7 +107,7 @@ def test_card_dies_mid_chunk(tmp_path, fault_dataset, reference, sig, what):
     _, err = proc.communicate(timeout=30)
     assert time.monotonic() - t0 < 1.5  # interpreter exit included
     assert proc.returncode == 2
-    line = assert_one_line(err, "died while running kernel 'cilkpp_dnn'", what, f"--resume {ck}")
+    line = assert_one_line(err, "died while running kernel 'cilkpp_dnn_run_shared'", what, f"--resume {ck}")
     assert "epoch 1, chunk " in line or "epoch 2, chunk " in line
     assert gone_within(card, 1.0)
     assert set(os.listdir("/dev/shm")) == shm
@@ -139,7 +130,7 @@ def test_card_dies_with_a_transfer_on_the_dma_lane(tmp_path, fault_dataset, refe
     assert proc.returncode == 2
     line = assert_one_line(err, "signal 9", f"--resume {ck}")
     # in a kernel, or in the transfer that stages a pass's first chunk
-    assert "died while running kernel 'cilkpp_dnn_x'" in line or "died during a transfer" in line, line
+    assert "died while running kernel 'cilkpp_dnn_run_flat'" in line or "died during a transfer" in line, line
     assert gone_within(card, 1.0)
     assert set(os.listdir("/dev/shm")) == shm
     only_the_checkpoint_left(tmp_path, ck)
@@ -352,7 +343,7 @@ def test_exploding_loss_names_chunk_and_bunch_and_keeps_the_checkpoint(tmp_path,
 def test_non_finite_weights_never_overwrite_a_checkpoint(tmp_path):
     """With evaluation off, weights that overflowed in the epoch's last bunch reach the save: refused
     (lr 1e39 is infinite in float32, so one update makes them inf/NaN)."""
-    from dnn.chunk import convert
+    from dnn.data import convert
 
     rng = np.random.default_rng(2)
     x, y = rng.random((20, 8)).astype(np.float32), rng.integers(0, 3, 20)
@@ -361,10 +352,10 @@ def test_non_finite_weights_never_overwrite_a_checkpoint(tmp_path):
     convert(str(tmp_path / "one.npz"), data, chunk_rows=20, dtype="float32", shuffle=False, quiet=True)
     ck = tmp_path / "ck.h5"
     cfg = dict(arch=Arch.parse("8-16-3", "relu"), mode="host", bunch=20, chunk=20, threads=1)
-    train(Config(**cfg), data, 1, checkpoint=str(ck), quiet=True, evaluate_each_epoch=False)
+    run_training(Config(**cfg), data, 1, checkpoint=str(ck), quiet=True, evaluate_each_epoch=False)
     good = ck.read_bytes()
     with pytest.raises(DnnError, match="no longer finite .* was not overwritten"):
-        train(Config(**cfg, lr=1e39), data, 3, checkpoint=str(ck), resume=str(ck), quiet=True,
+        run_training(Config(**cfg, lr=1e39), data, 3, checkpoint=str(ck), resume=str(ck), quiet=True,
               evaluate_each_epoch=False)
     assert ck.read_bytes() == good
 

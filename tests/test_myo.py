@@ -116,13 +116,13 @@ def test_training_under_myo_matches_shared(small_dataset, coherence):
     """The whole path (HDF5 reader with prefetch into arena buffers, training, evaluation):
     bit-identical weights, and the chunk data is what moves."""
     from dnn.network import Arch
-    from dnn.session import train
+    from dnn.session import run_training
     from dnn.trainer import Config
 
     def run(coh):
         cfg = Config(Arch.parse("20-32-5", "relu"), mode="implicit", bunch=16, chunk=128, threads=1, lr=0.1, seed=3,
                      coherence=coh)
-        return train(cfg, small_dataset, 2, quiet=True, keep_trainer=True)
+        return run_training(cfg, small_dataset, 2, quiet=True, keep_trainer=True)
 
     shared, myo = run("shared"), run(coherence)
     assert np.array_equal(shared["_weights"], myo["_weights"])

@@ -49,8 +49,8 @@ def test_c_list_is_complete():
 
 
 def test_trainer_offloads_from_c_match_the_in_process_call():
-    """`_Cilk_offload dnn(...)` and the explicit `#pragma offload` of offloaded.cilk, called from C,
-    train and evaluate exactly as dnn(...) called in the process."""
+    """`_Cilk_offload dnn_run_shared(...)` and the explicit `#pragma offload` of offloaded.cilk, called
+    from C, train and evaluate exactly as dnn_run_shared(...) called in the process."""
     binary = ROOT / "build" / "test_trainer_offload"
     assert binary.exists(), "build/test_trainer_offload is missing: run 'make build'"
     r = subprocess.run([str(binary), str(CARD)], capture_output=True, text=True, timeout=60)

@@ -16,7 +16,7 @@ from dnn.data import ChunkReader
 from dnn.evaluate import evaluate, load_model, per_class, predict
 from dnn.export import export, load
 from dnn.network import Arch
-from dnn.session import train
+from dnn.session import run_training
 from dnn.trainer import Config
 
 BUNCH = 16
@@ -49,7 +49,7 @@ def trained(tmp_path_factory, small_dataset):
     ck, metrics = folder / "run.h5", folder / "run.json"
     cfg = Config(arch=Arch.parse("20-32-5", "relu"), mode="implicit", bunch=BUNCH, chunk=128, threads=1,
                  lr=0.1, seed=3)
-    m = train(cfg, small_dataset, epochs=3, checkpoint=str(ck), metrics_path=str(metrics), quiet=True)
+    m = run_training(cfg, small_dataset, epochs=3, checkpoint=str(ck), metrics_path=str(metrics), quiet=True)
     return {"ck": ck, "metrics": metrics, "m": m, "folder": folder}
 
 
@@ -214,6 +214,7 @@ def test_plot_cli(trained, tmp_path):
     ("dnn.export", ["--checkpoint", "{ck}", "--out", "m.txt"], "--out m.npz"),
     ("dnn.export", ["--checkpoint", "{ck}", "--out", "no/such/dir/m.npz"], "mkdir -p no/such/dir"),
     ("dnn.train", ["--data", "{data}", "--epochs", "1", "--plot", "c.svg"], "--plot c.png"),
+    ("dnn.train", ["--data", "{data}", "--epochs", "1", "--next-steps"], "give --checkpoint FILE.h5"),
 ])
 def test_errors_say_what_to_type(trained, small_dataset, tmp_path, module, args, expect):
     subst = {"ck": str(trained["ck"]), "data": str(small_dataset), "metrics": str(trained["metrics"])}
@@ -228,12 +229,55 @@ def test_checkpoint_for_another_dataset_names_data(trained, tmp_path):
     rng = np.random.default_rng(1)
     np.savez(tmp_path / "other.npz", x_train=rng.random((64, 7), np.float32), y_train=rng.integers(0, 3, 64),
              x_test=rng.random((32, 7), np.float32), y_test=rng.integers(0, 3, 32))
-    from dnn.chunk import convert
+    from dnn.data import convert
 
     convert(str(tmp_path / "other.npz"), tmp_path / "other.h5", chunk_rows=32, dtype="float32", quiet=True)
     r = run("dnn.evaluate", "--checkpoint", str(trained["ck"]), "--data", str(tmp_path / "other.h5"))
     assert r.returncode == 2
     assert "--data FILE.h5" in r.stderr and "20 inputs" in r.stderr and "7 inputs" in r.stderr
+
+
+# ---- make demo and what it leaves ---------------------------------------------------------
+
+
+def test_make_demo_leaves_a_run_and_its_next_commands_run_as_printed(newcomer_env, tmp_path):
+    """`make demo` writes out/demo/{checkpoint.h5, metrics.json, curves.png} and ends with the
+    commands that use them; each one, typed as printed in the same folder, works. DEMO_ARGS makes
+    the run tiny; `-o build` leaves the build alone."""
+    tiny = "--arch 20-16-5 --epochs 1 --bunch 16 --threads 1 --quiet"
+    r = subprocess.run(["make", "-f", str(ROOT / "Makefile"), "-o", "build", "demo", f"PY={sys.executable}",
+                        f"DEMO_ARGS={tiny}"], cwd=tmp_path, env=newcomer_env, capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    demo = tmp_path / "out" / "demo"
+    assert load_model(demo / "checkpoint.h5").arch.sizes == (20, 16, 5)
+    assert len(json.loads((demo / "metrics.json").read_text())["test_accuracy"]) == 1
+    assert_sensible_png(demo / "curves.png")
+    assert "\nnext:\n" in r.stdout, r.stdout
+    commands = [line.strip() for line in r.stdout.split("\nnext:\n", 1)[1].splitlines()
+                if line.strip().startswith("python ")]
+    assert [c.split()[2] for c in commands] == ["dnn.evaluate", "dnn.evaluate", "dnn.export", "dnn.compare"]
+    for cmd in commands:
+        step = subprocess.run(["bash", "-euo", "pipefail", "-c", cmd], cwd=tmp_path, env=newcomer_env,
+                              capture_output=True, text=True, timeout=300)
+        assert step.returncode == 0, f"{cmd}\n{step.stdout}\n{step.stderr}"
+    assert_sensible_png(demo / "confusion.png")
+    assert load(demo / "model.npz")["arch"] == "20-16-5"
+    assert json.loads((tmp_path / "out" / "compare" / "compare.json").read_text())
+
+
+def test_next_steps_carry_the_data_the_run_was_given(small_dataset, tmp_path):
+    """A run on its own --data prints commands that use that file, not the default dataset."""
+    ck = tmp_path / "runs" / "a.h5"
+    ck.parent.mkdir()
+    r = run("dnn.train", "--data", str(small_dataset), "--arch", "20-8-5", "--epochs", "1", "--bunch", "16",
+            "--threads", "1", "--quiet", "--checkpoint", str(ck), "--next-steps", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    commands = [line.strip() for line in r.stdout.splitlines() if line.strip().startswith("python -m dnn.")]
+    assert len(commands) == 4
+    for cmd in commands:
+        assert f"--data {small_dataset}" in cmd, cmd
+    assert "--checkpoint runs/a.h5" in commands[0] and "--out runs/model.npz" in commands[2]
 
 
 # ---- python -m dnn ------------------------------------------------------------------------

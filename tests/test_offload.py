@@ -10,7 +10,7 @@ import pytest
 
 import dnn
 from dnn.offload import Card, In, InOut, NoCopy, Out, kernel_names, run_local
-from conftest import card_processes, memfd_segments, run_python
+from conftest import card_processes, gone_within, memfd_segments, run_python
 
 
 def test_native_library_loads_and_registers_kernels():
@@ -143,6 +143,22 @@ def test_card_killed_from_outside():
         assert time.perf_counter() - t0 < 1.0
 
 
+def test_shared_empty_raises_by_the_c_error_code():
+    """The exception follows the runtime's code for the failed allocation, not its wording."""
+    from dnn.offload import lib
+
+    with Card(arena_bytes=1 << 20) as card:
+        with pytest.raises(dnn.DnnValueError, match="power of two") as bad:
+            card.shared_empty(16, np.uint8, align=96)
+        assert not isinstance(bad.value, MemoryError)
+        assert lib.off_last_error_code() == lib.OFF_EARG
+        with pytest.raises(dnn.ArenaFullError):
+            card.shared_empty(2 << 20, np.uint8)
+        assert lib.off_last_error_code() == lib.OFF_EARENA
+        card.call("off_test_nop")  # a call that succeeds clears the code
+        assert lib.off_last_error_code() == lib.OFF_OK
+
+
 def test_arena_exhaustion_and_card_memory():
     with Card(arena_bytes=1 << 20, card_memory=100_000) as card:
         with pytest.raises(MemoryError, match="shared arena full"):
@@ -213,28 +229,19 @@ def _start_and_read_pid(code):
     return p, pid
 
 
-def _gone_within(pid, seconds):
-    t0 = time.perf_counter()
-    while time.perf_counter() - t0 < seconds:
-        if pid not in card_processes():
-            return True
-        time.sleep(0.01)
-    return False
-
-
 def test_ctrl_c_in_host_stops_the_card():
     p, pid = _start_and_read_pid(CARD_THEN_WAIT)
     p.send_signal(signal.SIGINT)
     out, err = p.communicate(timeout=10)
     assert p.returncode != 0 and "KeyboardInterrupt" in err
-    assert _gone_within(pid, 1.0)
+    assert gone_within(pid, 1.0)
 
 
 def test_host_killed_card_exits_by_itself():
     p, pid = _start_and_read_pid(CARD_THEN_WAIT)
     p.kill()
     p.wait(timeout=10)
-    assert _gone_within(pid, 1.0), "the card outlived its host"
+    assert gone_within(pid, 1.0), "the card outlived its host"
 
 
 def test_card_keeps_running_after_unrelated_error():

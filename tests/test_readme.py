@@ -3,12 +3,9 @@
 whose default dataset is the small test dataset (so `--epochs 1` takes seconds). Blocks that need
 the full dataset or take long are simply not marked."""
 
-import os
 import re
-import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -59,18 +56,9 @@ def test_readme_marks_quick_blocks_only():
 
 
 @pytest.fixture(scope="module")
-def workspace(tmp_path_factory, small_dataset):
+def workspace(tmp_path_factory, newcomer_env):
     """A folder to run in, and an environment whose default dataset is the small one."""
-    folder = tmp_path_factory.mktemp("readme")
-    data = folder / "data"
-    data.mkdir()
-    # default_dataset() takes DATA/fashion-mnist.h5 when it is a usable dataset file.
-    shutil.copy(small_dataset, data / "fashion-mnist.h5")
-    env = dict(os.environ, DNN_DATA=str(data), DNN_CACHE=str(folder / "cache"),
-               PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-               PYTHONPATH=str(ROOT) + (os.pathsep + os.environ["PYTHONPATH"] if "PYTHONPATH" in os.environ else ""),
-               MPLBACKEND="Agg")
-    return folder / "run", env
+    return tmp_path_factory.mktemp("readme") / "run", newcomer_env
 
 
 def test_readme_commands_run(workspace):

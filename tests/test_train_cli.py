@@ -11,7 +11,7 @@ import pytest
 from conftest import ROOT
 from dnn import checkpoint as ckpt
 from dnn.network import Arch
-from dnn.session import train
+from dnn.session import run_training
 from dnn.trainer import Config
 
 
@@ -27,7 +27,7 @@ def small_cfg(**kw):
 
 
 def test_learns_the_small_dataset(small_dataset):
-    m = train(small_cfg(), small_dataset, epochs=5, quiet=True)
+    m = run_training(small_cfg(), small_dataset, epochs=5, quiet=True)
     assert m["test_accuracy"][-1] >= 0.9
     assert m["train_loss"][-1] < m["train_loss"][0]
 
@@ -50,10 +50,10 @@ def test_cli_writes_metrics_and_checkpoint(tmp_path, small_dataset):
 
 @pytest.mark.parametrize("mode,policy", [("implicit", "resident"), ("explicit", "resident"), ("host", "copy")])
 def test_resume_gives_the_same_weights_as_one_run(tmp_path, small_dataset, mode, policy):
-    full = train(small_cfg(mode=mode, explicit_weights=policy), small_dataset, 4, quiet=True, keep_trainer=True)
+    full = run_training(small_cfg(mode=mode, explicit_weights=policy), small_dataset, 4, quiet=True, keep_trainer=True)
     ck = tmp_path / "ck.h5"
-    train(small_cfg(mode=mode, explicit_weights=policy), small_dataset, 2, checkpoint=str(ck), quiet=True)
-    resumed = train(small_cfg(mode=mode, explicit_weights=policy), small_dataset, 4, resume=str(ck), quiet=True,
+    run_training(small_cfg(mode=mode, explicit_weights=policy), small_dataset, 2, checkpoint=str(ck), quiet=True)
+    resumed = run_training(small_cfg(mode=mode, explicit_weights=policy), small_dataset, 4, resume=str(ck), quiet=True,
                     keep_trainer=True)
     assert np.array_equal(full["_weights"], resumed["_weights"])
     assert resumed["test_accuracy"] == pytest.approx(full["test_accuracy"])
@@ -61,7 +61,7 @@ def test_resume_gives_the_same_weights_as_one_run(tmp_path, small_dataset, mode,
 
 def test_resume_refuses_another_network(tmp_path, small_dataset):
     ck = tmp_path / "ck.h5"
-    train(small_cfg(), small_dataset, 1, checkpoint=str(ck), quiet=True)
+    run_training(small_cfg(), small_dataset, 1, checkpoint=str(ck), quiet=True)
     r = cli("--data", str(small_dataset), "--arch", "20-64-5", "--bunch", "16", "--resume", str(ck), "--quiet")
     assert r.returncode == 2
     assert "arch 20-32-5 (checkpoint) vs 20-64-5 (now)" in r.stderr and "Traceback" not in r.stderr
@@ -69,7 +69,7 @@ def test_resume_refuses_another_network(tmp_path, small_dataset):
 
 def test_corrupted_checkpoint_is_refused(tmp_path, small_dataset):
     ck = tmp_path / "ck.h5"
-    train(small_cfg(), small_dataset, 1, checkpoint=str(ck), quiet=True)
+    run_training(small_cfg(), small_dataset, 1, checkpoint=str(ck), quiet=True)
     with h5py.File(ck, "r+") as f:
         f["params"][0] += 1.0
     with pytest.raises(ckpt.CheckpointError, match="CRC"):
@@ -114,31 +114,31 @@ def test_an_evaluation_error_names_the_epoch_it_followed(small_dataset, monkeypa
     def failing_in_epoch_two(self, buf, rows):
         calls["n"] += 1
         if calls["n"] > 1:  # the test split has one chunk: the second call follows epoch 2
-            raise dnn.KernelError("kernel 'cilkpp_dnn' failed: boom")
+            raise dnn.KernelError("kernel 'cilkpp_dnn_run_shared' failed: boom")
         return real(self, buf, rows)
 
     monkeypatch.setattr(Trainer, "evaluate_chunk", failing_in_epoch_two)
-    with pytest.raises(dnn.KernelError, match=r"^evaluation after epoch 2, chunk 1: kernel 'cilkpp_dnn' failed: boom$"):
-        train(small_cfg(), small_dataset, epochs=3, quiet=True)
+    with pytest.raises(dnn.KernelError, match=r"^evaluation after epoch 2, chunk 1: kernel 'cilkpp_dnn_run_shared' failed: boom$"):
+        run_training(small_cfg(), small_dataset, epochs=3, quiet=True)
 
 
 def test_overlap_trains_the_same_bits_as_implicit(small_dataset):
     """Explicit mode with --overlap reads each chunk ahead and sends it on the card's DMA lane while
     the previous one trains (prefetch thread on): the weights are those of implicit mode, bit for bit,
     and the same bytes cross as without overlap."""
-    implicit = train(small_cfg(mode="implicit"), small_dataset, 3, quiet=True, keep_trainer=True)
-    resident = train(small_cfg(mode="explicit"), small_dataset, 3, quiet=True, keep_trainer=True)
-    overlap = train(small_cfg(mode="explicit", overlap=True), small_dataset, 3, quiet=True, keep_trainer=True)
+    implicit = run_training(small_cfg(mode="implicit"), small_dataset, 3, quiet=True, keep_trainer=True)
+    resident = run_training(small_cfg(mode="explicit"), small_dataset, 3, quiet=True, keep_trainer=True)
+    overlap = run_training(small_cfg(mode="explicit", overlap=True), small_dataset, 3, quiet=True, keep_trainer=True)
     assert np.array_equal(implicit["_weights"], overlap["_weights"])
     assert overlap["test_accuracy"] == implicit["test_accuracy"]
     assert overlap["bytes_to_card"] == resident["bytes_to_card"] > 3 * 300 * (20 * 4 + 4)
 
 
 def test_overlap_resumes_to_the_same_weights(tmp_path, small_dataset):
-    full = train(small_cfg(mode="explicit", overlap=True), small_dataset, 3, quiet=True, keep_trainer=True)
+    full = run_training(small_cfg(mode="explicit", overlap=True), small_dataset, 3, quiet=True, keep_trainer=True)
     ck = tmp_path / "ck.h5"
-    train(small_cfg(mode="explicit", overlap=True), small_dataset, 1, checkpoint=str(ck), quiet=True)
-    resumed = train(small_cfg(mode="explicit", overlap=True), small_dataset, 3, resume=str(ck), quiet=True,
+    run_training(small_cfg(mode="explicit", overlap=True), small_dataset, 1, checkpoint=str(ck), quiet=True)
+    resumed = run_training(small_cfg(mode="explicit", overlap=True), small_dataset, 3, resume=str(ck), quiet=True,
                     keep_trainer=True)
     assert np.array_equal(full["_weights"], resumed["_weights"])
 
@@ -162,7 +162,7 @@ def test_overlap_says_it_needs_room_for_two_chunks(small_dataset):
     blocks = sum(Network.block_bytes(cfg.arch, cfg.bunch).values())
     chunk = cfg.chunk * (20 * 4 + 4)
     cfg.card_memory = blocks + 4096 + int(1.5 * chunk)  # + the structure
-    train(cfg, small_dataset, 1, quiet=True)
+    run_training(cfg, small_dataset, 1, quiet=True)
     cfg.overlap = True
     with pytest.raises(dnn.CardMemoryError, match=r"card memory full.*--overlap keeps two chunks on the card"):
-        train(cfg, small_dataset, 1, quiet=True)
+        run_training(cfg, small_dataset, 1, quiet=True)

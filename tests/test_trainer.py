@@ -22,11 +22,11 @@ def host_trainer(arch, bunch, **kw):
 
 
 def c_gradients(t, x, y):
-    """Run fetch, forward, loss and backward through the ops of the host executor."""
+    """Run fetch, forward, loss and backward through the trainer's ops."""
     buf = t.buffers[0]
     buf.x[:len(x)], buf.y[:len(y)] = x, y
     buf.start(len(x))
-    run = t.exec.run
+    run = t.run_op
     run(lib.DNN_OP_FETCH, 0, buf, 0, len(x))
     for l in range(t.cfg.arch.nlayers):
         run(lib.DNN_OP_FORWARD, l, buf, 0, len(x))

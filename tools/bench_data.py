@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from dnn.chunk import convert  # noqa: E402
+from dnn.data import convert  # noqa: E402
 from dnn.data import ChunkReader  # noqa: E402
 
 CONVERSIONS = [("uint8", "none", None), ("uint8", "lzf", None), ("uint8", "gzip", 4),

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 
 #include "dnn.h"
-#include "offload.h"
+#include "off_runtime.h"
 #include <omp.h>
 
 int main(int argc, char **argv)

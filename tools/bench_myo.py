@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 
 def synthetic_file(folder: Path, inputs: int, classes: int, rows: int, chunk: int) -> Path:
-    from dnn.chunk import convert
+    from dnn.data import convert
 
     rng = np.random.default_rng(0)
     npz = folder / f"syn-{inputs}-{classes}.npz"

@@ -9,7 +9,7 @@
  * baselines (memcpy, a bare ping-pong between two processes) are measured in the same run,
  * interleaved with what they are compared against, so machine noise hits both alike. */
 #define _GNU_SOURCE
-#include "offload.h"
+#include "off_runtime.h"
 
 #include <linux/futex.h>
 #include <sched.h>

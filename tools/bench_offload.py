@@ -40,7 +40,7 @@ def _newest(paths) -> float:
 
 
 def ensure_built() -> None:
-    native = list((ROOT / "native").rglob("*.[ch]")) + [ROOT / "dnn" / "_build.py"]
+    native = list((ROOT / "native").rglob("*.[ch]")) + [ROOT / "dnn" / "_build.py", ROOT / "dnn" / "buildconfig.py"]
     newest = _newest(native)
     if not CARD_EXE.exists() or CARD_EXE.stat().st_mtime < newest:
         # The card and this bench must share the control block's layout: rebuild both.

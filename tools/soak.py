@@ -31,7 +31,7 @@ from dnn import checkpoint as ckpt  # noqa: E402
 from dnn.data import ChunkReader  # noqa: E402
 from dnn.errors import CardDiedError  # noqa: E402
 from dnn.network import Arch  # noqa: E402
-from dnn.session import _epoch_totals, evaluate  # noqa: E402
+from dnn.session import run_evaluation, run_pass  # noqa: E402
 from dnn.trainer import Config, Trainer  # noqa: E402
 from conftest import card_processes  # noqa: E402  (the tests' way of finding card processes)
 
@@ -52,7 +52,7 @@ def threads() -> int:
 
 
 def make_dataset(folder: Path, rows: int, chunk_rows: int) -> Path:
-    from dnn.chunk import convert
+    from dnn.data import convert
 
     rng = np.random.default_rng(0)
     protos = rng.random((10, 64)).astype(np.float32)
@@ -89,12 +89,12 @@ def one_cycle(i: int, data: Path, ck: Path, args) -> tuple[int, int, bool]:
                     os.kill(t.card_pid(), signal.SIGKILL)
 
         try:
-            _epoch_totals(t, train_r, i, train=True, on_chunk=after_chunk)
+            run_pass(t, train_r, i, train=True, on_chunk=after_chunk)
         except CardDiedError as exc:
             assert kill and ("died while running kernel" in str(exc) or "died during a transfer" in str(exc)), exc
             return seen["chunks"], seen["rss"], True
         assert not kill, "the killed card was not noticed"
-        evaluate(t, test_r)
+        run_evaluation(t, test_r)
         t.sync_weights()
         ckpt.save(ck, ckpt.Checkpoint(arch=str(cfg.arch), activation="relu", bunch=cfg.bunch,
                                       params=t.net.blocks["params"], moment=t.net.blocks["moment"], epoch=1))

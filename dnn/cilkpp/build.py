@@ -1,4 +1,5 @@
-"""Compiling translated programs: host program and card executable, with dnn's CFLAGS.
+"""Building translated programs: .cilk -> .c when stale, and the host program and card
+executable of a translated file, with dnn's CFLAGS (dnn/buildconfig.py).
 
 The runtime objects are compiled once per side into a cache directory; a program then costs one
 compile and one link per side. The card executable is native/offload/card.c + the card runtime +
@@ -13,18 +14,32 @@ import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from .. import _build
+from .. import buildconfig as cfg
+from . import translate
 
-ROOT = _build.ROOT
+ROOT = cfg.ROOT
 
 
 def _flags(extra=()):
-    return list(_build.CFLAGS) + [f"-I{d}" for d in _build.INCLUDE_DIRS] + list(extra)
+    return list(cfg.CFLAGS) + [f"-I{d}" for d in cfg.INCLUDE_DIRS] + list(extra)
+
+
+def translate_if_stale(src, dst, include_dirs=()):
+    """Translate src into dst unless dst is newer than src and than every file of the translator;
+    returns dst. The write is atomic, so concurrent builds never see half a file."""
+    tool = max(p.stat().st_mtime for p in Path(__file__).parent.rglob("*") if p.suffix in (".py", ".in"))
+    if not dst.exists() or dst.stat().st_mtime < max(src.stat().st_mtime, tool):
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        text = translate(src.read_text(), str(src.relative_to(ROOT)), include_dirs)
+        tmp = dst.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(text)
+        os.replace(tmp, dst)
+    return dst
 
 
 def runtime_objects(side, cache_dir=None):
     """Object files of the runtime for 'host' or 'card', compiled once (keyed by flags+sources)."""
-    srcs = [ROOT / s for s in _build.runtime_sources(side)]
+    srcs = [ROOT / s for s in cfg.runtime_sources(side)]
     deps = srcs + sorted((ROOT / "native" / "include").glob("*.h")) + sorted((ROOT / "native" / "offload").glob("*.h"))
     key = hashlib.sha1(repr((_flags(), [(str(s), s.stat().st_mtime_ns) for s in deps])).encode()).hexdigest()[:12]
     d = Path(cache_dir or ROOT / "build" / "cilkpp") / f"rt-{side}-{key}"
@@ -47,7 +62,7 @@ def compile_program(c_file, out, side="host", extra_cflags=(), extra_objs=(), li
     """Compile a translated file into the host program or (side='card') a card executable."""
     extra = list(extra_cflags) + (["-DDNN_CARD_BUILD"] if side == "card" else [])
     cmd = (["gcc"] + _flags(extra) + [str(c_file)] + runtime_objects(side) + list(extra_objs)
-           + ["-o", str(out)] + list(_build.LDFLAGS) + list(libs))
+           + ["-o", str(out)] + list(cfg.LDFLAGS) + list(libs))
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:
         raise RuntimeError(f"gcc failed for {c_file} ({side}):\n{r.stderr}")

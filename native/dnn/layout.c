@@ -8,36 +8,34 @@
 
 #include "blas.h"
 
-static _Thread_local char dnn_error_buf[256];
-
-const char *dnn_error(void) { return dnn_error_buf; }
-
 /* Tensors start on 64-byte boundaries: 16 floats. */
 static int64_t pad16(int64_t n) { return (n + 15) / 16 * 16; }
 
-int dnn_plan(const dnn_spec *s, dnn_layout *out)
+/* Floats that hold dnnLoss's scratch for a bunch: a double and a byte per row. */
+static int64_t dnn_loss_scratch_floats(int64_t bunch) { return 2 * bunch + (bunch + 3) / 4; }
+
+int dnn_plan(const dnn_spec *s, dnn_layout *out, char *why, size_t why_len)
 {
     memset(out, 0, sizeof *out);
     if (s->nlayers < 1 || s->nlayers > DNN_MAX_LAYERS) {
-        snprintf(dnn_error_buf, sizeof dnn_error_buf, "a network has 1 to %d weight layers, got %d",
-                 DNN_MAX_LAYERS, s->nlayers);
+        snprintf(why, why_len, "a network has 1 to %d weight layers, got %d", DNN_MAX_LAYERS, s->nlayers);
         return -1;
     }
     for (int l = 0; l <= s->nlayers; l++)
         if (s->sizes[l] < 1) {
-            snprintf(dnn_error_buf, sizeof dnn_error_buf, "layer size %d is %d: sizes must be positive", l, s->sizes[l]);
+            snprintf(why, why_len, "layer size %d is %d: sizes must be positive", l, s->sizes[l]);
             return -1;
         }
     if (s->sizes[s->nlayers] < 2) {
-        snprintf(dnn_error_buf, sizeof dnn_error_buf, "the output layer needs at least 2 classes");
+        snprintf(why, why_len, "the output layer needs at least 2 classes");
         return -1;
     }
     if (s->bunch < 1) {
-        snprintf(dnn_error_buf, sizeof dnn_error_buf, "bunch must be positive, got %d", s->bunch);
+        snprintf(why, why_len, "bunch must be positive, got %d", s->bunch);
         return -1;
     }
     if (s->activation < DNN_SIGMOID || s->activation > DNN_TANH) {
-        snprintf(dnn_error_buf, sizeof dnn_error_buf, "unknown activation %d", s->activation);
+        snprintf(why, why_len, "unknown activation %d", s->activation);
         return -1;
     }
     int64_t p = 0, a = 0, e = 0;
@@ -53,6 +51,9 @@ int dnn_plan(const dnn_spec *s, dnn_layout *out)
         out->e_off[l] = e;
         e += pad16((int64_t)s->bunch * s->sizes[l]);
     }
+    /* Planned here so that dnnLoss never allocates per bunch (64-byte aligned, so the doubles are). */
+    out->loss_off = a;
+    a += pad16(dnn_loss_scratch_floats(s->bunch));
     out->params = p;
     out->acts = a;
     out->errs = e;
@@ -77,16 +78,17 @@ void dnn_carve(dnn_net *net, float *params, float *grads, float *moment, float *
         net->Y[l] = acts + L->y_off[l];
         net->E[l] = errs + L->e_off[l];
     }
+    net->row_loss = (double *)(acts + L->loss_off);
+    net->row_hit = (char *)(net->row_loss + net->spec.bunch);
 }
 
-int dnn_net_init(dnn_net *net, const dnn_spec *spec, float *params, float *grads, float *moment,
-                 float *acts, float *errs)
+void dnn_net_init(dnn_net *net, const dnn_spec *spec, const dnn_layout *layout, float *params, float *grads,
+                  float *moment, float *acts, float *errs)
 {
     memset(net, 0, sizeof *net);
     net->spec = *spec;
-    if (dnn_plan(spec, &net->layout) != 0) return -1;
+    net->layout = *layout;
     dnn_carve(net, params, grads, moment, acts, errs);
-    return 0;
 }
 
 /* splitmix64: a small, well-mixed generator; the same seed gives the same network anywhere. */

@@ -16,7 +16,7 @@
 #ifndef DNN_CILK_OFFLOAD_H
 #define DNN_CILK_OFFLOAD_H
 
-#include "offload.h"
+#include "off_runtime.h"
 
 #include <math.h>
 

@@ -25,7 +25,7 @@ enum { DNN_INIT_UNIFORM = 0, DNN_INIT_XAVIER = 1, DNN_INIT_HE = 2 };
 
 /* What one offload call does (the granularity of the comparison). */
 enum {
-    DNN_TRAIN_CHUNK = 1, /* while (FetchOneBunch) { forward; backward; update }  */
+    DNN_TRAIN_CHUNK = 1, /* while (FetchOneBunch) { forward; loss; backward; update }  */
     DNN_TRAIN_BUNCH = 2, /* one bunch */
     DNN_OP_FETCH = 3,    /* FetchOneBunch only */
     DNN_OP_FORWARD = 4,  /* one layer's forward (layer = l) */
@@ -60,6 +60,7 @@ typedef struct {
     int64_t b_off[DNN_MAX_LAYERS];   /* B[l] (sizes[l+1]) in params */
     int64_t y_off[DNN_MAX_LAYERS + 1]; /* Y[l], l >= 1, in acts */
     int64_t e_off[DNN_MAX_LAYERS + 1]; /* E[l], l >= 1, in errs */
+    int64_t loss_off;                /* in acts: dnnLoss's scratch, bunch doubles then bunch bytes */
 } dnn_layout;
 
 /* Hyper-parameters of SGD; set by the host before each call (schedules live there). */
@@ -92,6 +93,8 @@ typedef struct {
     float *Y[DNN_MAX_LAYERS + 1];                           /* Y[l]: (n, sizes[l]) */
     float *E[DNN_MAX_LAYERS + 1];                           /* E[l]: (n, sizes[l]) */
     const int32_t *labels;                                  /* (n) of the current bunch */
+    double *row_loss;                                       /* (bunch) dnnLoss's per-row losses */
+    char *row_hit;                                          /* (bunch) 1 where a row's arg-max is its label */
 } dnn_net;
 
 /* A chunk of the dataset: rows of inputs and labels, and how far training has got. */
@@ -103,20 +106,30 @@ typedef struct {
 } dnn_chunk;
 
 /* ---- host-side set-up (called through cffi; not kernels) ---- */
-int dnn_plan(const dnn_spec *spec, dnn_layout *out);   /* 0 or an error in dnn_error() */
+/* The layout of a network: returns 0, or -1 with the reason (one line, at most why_len bytes with
+ * its NUL) written into why; the caller owns the buffer, so there is no error state to ask for. */
+#ifndef DNN_WHY_LEN
+#define DNN_WHY_LEN 160 /* a buffer this long holds every reason dnn_plan gives */
+#endif
+int dnn_plan(const dnn_spec *spec, dnn_layout *out, char *why, size_t why_len);
 /* Points every tensor of net into the five blocks (host, or card buffers in explicit mode). */
 void dnn_carve(dnn_net *net, float *params, float *grads, float *moment, float *acts, float *errs);
-int dnn_net_init(dnn_net *net, const dnn_spec *spec, float *params, float *grads, float *moment,
-                 float *acts, float *errs);
+/* A network of spec laid out as dnn_plan decided (layout), over the five blocks. */
+void dnn_net_init(dnn_net *net, const dnn_spec *spec, const dnn_layout *layout, float *params, float *grads,
+                  float *moment, float *acts, float *errs);
 void dnn_init_params(dnn_net *net, int scheme, uint64_t seed);
 void dnn_chunk_set(dnn_chunk *c, const float *x, const int32_t *y, int64_t rows, int64_t cols);
 void dnn_set_threads(int threads); /* OpenMP and BLAS threads in this process (host mode) */
-const char *dnn_error(void);
 
 /* ---- the trainer (runs on the card or in host mode) ----
  * Written in Cilk Plus: train.cilk (the layers) and offloaded.cilk (the offloaded loop), which
  * the build translates with dnn.cilkpp; the GEMMs go to BLAS (gemm.c). */
 int FetchOneBunch(dnn_chunk *chunk, dnn_net *net);
+/* The operations of one bunch in the order they run, the one place that order is written:
+ * step 0 is DNN_OP_FETCH, then each layer's forward, the loss, each layer's backward from the
+ * top, each layer's update. Returns the operation of `step` (and its layer in *layer), or 0
+ * past the last. The chunk loop runs it on the card; op granularity offloads it step by step. */
+int dnn_bunch_op(int nlayers, int step, int *layer);
 void dnnGemmForward(dnn_net *net, int l);    /* Y[l+1] = Y[l] . W[l]^T */
 void dnnGemmWeightGrad(dnn_net *net, int l); /* Wdelta[l] = E[l+1]^T . Y[l] */
 void dnnGemmError(dnn_net *net, int l);      /* E[l] = E[l+1] . W[l] */
@@ -131,15 +144,18 @@ void dnnForward(dnn_net *net);
 void dnnBackward(dnn_net *net);
 void dnnUpdate(dnn_net *net);
 
-/* The offloaded loop, `_Cilk_shared` in offloaded.cilk; their kernels are cilkpp_dnn (implicit
- * and host mode) and cilkpp_dnn_x (explicit mode: the bunch arrives as flat arrays). */
-dnn_result dnn(int64_t what, int64_t layer, dnn_net *net, dnn_chunk *chunk, int64_t *confusion);
-dnn_result dnn_x(int64_t what, int64_t layer, dnn_net *wire, float *params, float *grads, float *moment,
-                 float *acts, float *errs, const float *x, const int32_t *y, int64_t rows, int64_t *confusion);
-/* Their host sides for C programs, as the original port wrote them (dnn.trainer drives the
+/* The offloaded loop, `_Cilk_shared` in offloaded.cilk (the original port's `dnn` and `dnn_x`);
+ * their kernels are cilkpp_dnn_run_shared (implicit and host mode: the structures are used where
+ * they are) and cilkpp_dnn_run_flat (explicit mode: the bunch arrives as flat arrays). */
+dnn_result dnn_run_shared(int64_t what, int64_t layer, dnn_net *net, dnn_chunk *chunk, int64_t *confusion);
+dnn_result dnn_run_flat(int64_t what, int64_t layer, dnn_net *wire, float *params, float *grads, float *moment,
+                        float *acts, float *errs, const float *x, const int32_t *y, int64_t rows,
+                        int64_t *confusion);
+/* Their host sides for C programs, as the original port wrote them (dnn.executors drives the
  * runtime itself so that Ctrl-C and a dead card reach Python instead of ending the process):
- * `_Cilk_offload dnn(...)` on the default card, and the explicit `#pragma offload` that copies
- * the network's five blocks, the rows and the confusion counts in and out around dnn_x. */
+ * `_Cilk_offload dnn_run_shared(...)` on the default card, and the explicit `#pragma offload` that
+ * copies the network's five blocks, the rows and the confusion counts in and out around
+ * dnn_run_flat. */
 dnn_result dnn_offload(int64_t what, int64_t layer, dnn_net *net, dnn_chunk *chunk, int64_t *confusion);
 dnn_result dnn_offload_explicit(int64_t what, int64_t layer, dnn_net *net, const float *x, const int32_t *y,
                                 int64_t rows, int64_t *confusion);

@@ -47,58 +47,58 @@ _Static_assert(sizeof(blk) == ALIGN, "block header must be one alignment unit");
 
 #define HDR_BYTES ((sizeof(arena_hdr) + ALIGN - 1) / ALIGN * ALIGN)
 
-static inline arena_hdr *hdr(const off_arena *a) { return (arena_hdr *)a->base; }
-static inline blk *at(const off_arena *a, uint64_t off) { return (blk *)((char *)a->base + off); }
-static inline uint64_t off_of(const off_arena *a, const void *p) { return (uint64_t)((const char *)p - (const char *)a->base); }
+static inline arena_hdr *arena_header(const off_arena *a) { return (arena_hdr *)a->base; }
+static inline blk *arena_at(const off_arena *a, uint64_t off) { return (blk *)((char *)a->base + off); }
+static inline uint64_t arena_off_of(const off_arena *a, const void *p) { return (uint64_t)((const char *)p - (const char *)a->base); }
 
-static int lock(off_arena *a)
+static int arena_lock(off_arena *a)
 {
-    int rc = pthread_mutex_lock(&hdr(a)->lock);
+    int rc = pthread_mutex_lock(&arena_header(a)->lock);
     if (rc == EOWNERDEAD) {
         /* The other side died holding the lock. Its change was a few stores on the lists;
          * declare the state consistent and let off_arena_check judge it. */
-        pthread_mutex_consistent(&hdr(a)->lock);
+        pthread_mutex_consistent(&arena_header(a)->lock);
         rc = 0;
     }
     return rc;
 }
-static void unlock(off_arena *a) { pthread_mutex_unlock(&hdr(a)->lock); }
+static void arena_unlock(off_arena *a) { pthread_mutex_unlock(&arena_header(a)->lock); }
 
-static void list_push(off_arena *a, blk *b)
+static void arena_list_push(off_arena *a, blk *b)
 {
-    arena_hdr *h = hdr(a);
-    uint64_t o = off_of(a, b);
+    arena_hdr *h = arena_header(a);
+    uint64_t o = arena_off_of(a, b);
     b->used = 0;
     b->prev_free = 0;
     b->next_free = h->free_head;
-    if (h->free_head) at(a, h->free_head)->prev_free = o;
+    if (h->free_head) arena_at(a, h->free_head)->prev_free = o;
     h->free_head = o;
 }
 
-static void list_remove(off_arena *a, blk *b)
+static void arena_list_remove(off_arena *a, blk *b)
 {
-    arena_hdr *h = hdr(a);
-    if (b->prev_free) at(a, b->prev_free)->next_free = b->next_free;
+    arena_hdr *h = arena_header(a);
+    if (b->prev_free) arena_at(a, b->prev_free)->next_free = b->next_free;
     else h->free_head = b->next_free;
-    if (b->next_free) at(a, b->next_free)->prev_free = b->prev_free;
+    if (b->next_free) arena_at(a, b->next_free)->prev_free = b->prev_free;
     b->next_free = b->prev_free = 0;
 }
 
-static blk *next_blk(const off_arena *a, blk *b)
+static blk *arena_next_blk(const off_arena *a, blk *b)
 {
-    uint64_t o = off_of(a, b) + b->size;
-    return o < hdr(a)->heap_end ? at(a, o) : NULL;
+    uint64_t o = arena_off_of(a, b) + b->size;
+    return o < arena_header(a)->heap_end ? arena_at(a, o) : NULL;
 }
 
-static blk *prev_blk(const off_arena *a, blk *b)
+static blk *arena_prev_blk(const off_arena *a, blk *b)
 {
-    return b->prev_size ? at(a, off_of(a, b) - b->prev_size) : NULL;
+    return b->prev_size ? arena_at(a, arena_off_of(a, b) - b->prev_size) : NULL;
 }
 
-static void set_size(off_arena *a, blk *b, uint64_t size)
+static void arena_set_size(off_arena *a, blk *b, uint64_t size)
 {
     b->size = size;
-    blk *n = next_blk(a, b);
+    blk *n = arena_next_blk(a, b);
     if (n) n->prev_size = size;
 }
 
@@ -156,7 +156,7 @@ int off_arena_attach(int fd, void *addr, size_t size, off_arena **out)
     a->size = size;
     a->fd = fd;
     a->owner = 0;
-    if (hdr(a)->magic != ARENA_MAGIC) {
+    if (arena_header(a)->magic != ARENA_MAGIC) {
         munmap(p, size);
         free(a);
         return off_fail(OFF_ESTART, "the shared arena at %p is not formatted", addr);
@@ -167,7 +167,7 @@ int off_arena_attach(int fd, void *addr, size_t size, off_arena **out)
 
 int off_arena_format(off_arena *a)
 {
-    arena_hdr *h = hdr(a);
+    arena_hdr *h = arena_header(a);
     memset(h, 0, HDR_BYTES);
     pthread_mutexattr_t at_;
     pthread_mutexattr_init(&at_);
@@ -178,12 +178,12 @@ int off_arena_format(off_arena *a)
     h->size = a->size;
     h->heap_off = HDR_BYTES;
     h->heap_end = a->size / ALIGN * ALIGN;
-    blk *b = at(a, h->heap_off);
+    blk *b = arena_at(a, h->heap_off);
     memset(b, 0, sizeof *b);
     b->magic = BLK_MAGIC;
     b->size = h->heap_end - h->heap_off;
     b->prev_size = 0;
-    list_push(a, b);
+    arena_list_push(a, b);
     h->magic = ARENA_MAGIC;
     return OFF_OK;
 }
@@ -198,8 +198,8 @@ void off_arena_release(off_arena *a)
 
 void *off_arena_base(const off_arena *a) { return a->base; }
 size_t off_arena_size(const off_arena *a) { return a->size; }
-size_t off_arena_used(const off_arena *a) { return hdr(a)->used; }
-size_t off_arena_peak(const off_arena *a) { return hdr(a)->peak; }
+size_t off_arena_used(const off_arena *a) { return arena_header(a)->used; }
+size_t off_arena_peak(const off_arena *a) { return arena_header(a)->peak; }
 
 int off_arena_contains(const off_arena *a, const void *p, size_t len)
 {
@@ -208,17 +208,17 @@ int off_arena_contains(const off_arena *a, const void *p, size_t len)
 }
 
 /* Split the tail of a free block b (already off the list) so that it holds `need` bytes. */
-static void take(off_arena *a, blk *b, uint64_t need)
+static void arena_take(off_arena *a, blk *b, uint64_t need)
 {
     if (b->size - need >= MIN_BLOCK) {
         uint64_t rest = b->size - need;
         b->size = need;
-        blk *r = at(a, off_of(a, b) + need);
+        blk *r = arena_at(a, arena_off_of(a, b) + need);
         memset(r, 0, sizeof *r);
         r->magic = BLK_MAGIC;
         r->prev_size = need;
-        set_size(a, r, rest);
-        list_push(a, r);
+        arena_set_size(a, r, rest);
+        arena_list_push(a, r);
     }
     b->used = 1;
 }
@@ -237,40 +237,40 @@ void *off_arena_malloc(off_arena *a, size_t size, size_t align)
         return NULL;
     }
     uint64_t need = ALIGN + ((size + ALIGN - 1) / ALIGN * ALIGN);
-    if (lock(a) != 0) {
+    if (arena_lock(a) != 0) {
         off_fail(OFF_ESYS, "cannot lock the shared arena");
         return NULL;
     }
-    arena_hdr *h = hdr(a);
-    for (uint64_t o = h->free_head; o; o = at(a, o)->next_free) {
-        blk *b = at(a, o);
+    arena_hdr *h = arena_header(a);
+    for (uint64_t o = h->free_head; o; o = arena_at(a, o)->next_free) {
+        blk *b = arena_at(a, o);
         uintptr_t payload = (uintptr_t)b + ALIGN;
         uint64_t gap = (uint64_t)(((payload + align - 1) & ~(uintptr_t)(align - 1)) - payload);
         /* A leading gap must be big enough to stand as a free block of its own. */
         while (gap != 0 && gap < MIN_BLOCK) gap += align;
         if (b->size < gap + need) continue;
-        list_remove(a, b);
+        arena_list_remove(a, b);
         if (gap) {
             uint64_t total = b->size;
-            set_size(a, b, gap);
-            list_push(a, b);
-            blk *nb = at(a, o + gap);
+            arena_set_size(a, b, gap);
+            arena_list_push(a, b);
+            blk *nb = arena_at(a, o + gap);
             memset(nb, 0, sizeof *nb);
             nb->magic = BLK_MAGIC;
             nb->prev_size = gap;
-            set_size(a, nb, total - gap);
+            arena_set_size(a, nb, total - gap);
             b = nb;
         }
-        take(a, b, need);
+        arena_take(a, b, need);
         b->requested = size;
         h->used += b->size;
         h->live_blocks++;
         if (h->used > h->peak) h->peak = h->used;
-        unlock(a);
+        arena_unlock(a);
         return (char *)b + ALIGN;
     }
     uint64_t used = h->used;
-    unlock(a);
+    arena_unlock(a);
     off_fail(OFF_EARENA,
              "shared arena full: no free block of %zu bytes (arena %zu bytes, %llu in use, "
              "largest free block %zu); start the card with a larger arena",
@@ -286,47 +286,47 @@ int off_arena_free(off_arena *a, void *p)
     blk *b = (blk *)((char *)p - ALIGN);
     if (b->magic != BLK_MAGIC || !b->used)
         return off_fail(OFF_EARG, "_Offload_shared_free(%p): not a live shared block (double free?)", p);
-    if (lock(a) != 0) return off_fail(OFF_ESYS, "cannot lock the shared arena");
-    arena_hdr *h = hdr(a);
+    if (arena_lock(a) != 0) return off_fail(OFF_ESYS, "cannot lock the shared arena");
+    arena_hdr *h = arena_header(a);
     h->used -= b->size;
     h->live_blocks--;
     b->used = 0;
-    blk *n = next_blk(a, b);
+    blk *n = arena_next_blk(a, b);
     if (n && !n->used) {
-        list_remove(a, n);
+        arena_list_remove(a, n);
         n->magic = 0;
-        set_size(a, b, b->size + n->size);
+        arena_set_size(a, b, b->size + n->size);
     }
-    blk *pv = prev_blk(a, b);
+    blk *pv = arena_prev_blk(a, b);
     if (pv && !pv->used) {
-        list_remove(a, pv);
+        arena_list_remove(a, pv);
         b->magic = 0;
-        set_size(a, pv, pv->size + b->size);
+        arena_set_size(a, pv, pv->size + b->size);
         b = pv;
     }
-    list_push(a, b);
-    unlock(a);
+    arena_list_push(a, b);
+    arena_unlock(a);
     return OFF_OK;
 }
 
 size_t off_arena_largest_free(off_arena *a)
 {
     size_t best = 0;
-    if (lock(a) != 0) return 0;
-    for (uint64_t o = hdr(a)->free_head; o; o = at(a, o)->next_free)
-        if (at(a, o)->size - ALIGN > best) best = at(a, o)->size - ALIGN;
-    unlock(a);
+    if (arena_lock(a) != 0) return 0;
+    for (uint64_t o = arena_header(a)->free_head; o; o = arena_at(a, o)->next_free)
+        if (arena_at(a, o)->size - ALIGN > best) best = arena_at(a, o)->size - ALIGN;
+    arena_unlock(a);
     return best;
 }
 
 int off_arena_check(off_arena *a)
 {
-    if (lock(a) != 0) return off_fail(OFF_ESYS, "cannot lock the shared arena");
-    arena_hdr *h = hdr(a);
+    if (arena_lock(a) != 0) return off_fail(OFF_ESYS, "cannot lock the shared arena");
+    arena_hdr *h = arena_header(a);
     uint64_t used = 0, free_blocks = 0, listed = 0, prev = 0;
     int rc = OFF_OK;
     for (uint64_t o = h->heap_off; o < h->heap_end;) {
-        blk *b = at(a, o);
+        blk *b = arena_at(a, o);
         if (b->magic != BLK_MAGIC || b->size < MIN_BLOCK || b->size % ALIGN || b->prev_size != prev) {
             rc = off_fail(OFF_ESYS, "shared arena corrupt at offset %llu", (unsigned long long)o);
             break;
@@ -336,11 +336,11 @@ int off_arena_check(off_arena *a)
         prev = b->size;
         o += b->size;
     }
-    for (uint64_t o = h->free_head; rc == OFF_OK && o; o = at(a, o)->next_free)
+    for (uint64_t o = h->free_head; rc == OFF_OK && o; o = arena_at(a, o)->next_free)
         if (++listed > free_blocks) rc = off_fail(OFF_ESYS, "shared arena free list is cyclic");
     if (rc == OFF_OK && (used != h->used || listed != free_blocks))
         rc = off_fail(OFF_ESYS, "shared arena accounting is off (%llu used, header says %llu)",
                       (unsigned long long)used, (unsigned long long)h->used);
-    unlock(a);
+    arena_unlock(a);
     return rc;
 }

@@ -8,6 +8,7 @@
 #include "ring.h"
 #include "cilk_offload.h"
 #include "myo.h"
+#include "resident.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -24,13 +25,6 @@
 
 /* ---- the card's private heap: buffers of explicit transfers, keyed by host address -------- */
 
-typedef struct {
-    const void *key;
-    uint64_t bytes;   /* size the host asked for */
-    uint64_t cap;     /* size of the allocation */
-    void *ptr;
-} card_buf;
-
 /* Freed buffers are kept for reuse: a copy-every-call policy frees and allocates the same sizes
  * each call, and fresh pages cost ~3 us per 4 KiB to fault in. Cached bytes do not count
  * against the card's capacity and are released when an allocation would not fit. */
@@ -44,37 +38,26 @@ static struct {
     off_arena *arena;
     int threads;
     uint64_t capacity;
-    card_buf buf[OFF_MAX_BUFFERS];
-    int nbuf;
+    off_resident_table bufs; /* keyed by host address (resident.h) */
     cached_buf cache[64];
     int ncache;
     uint64_t used, peak;
     myo_view *myo; /* myo coherence: this card's own copy of the arena, kept coherent by pages */
     /* The buffer table is shared by the main thread (calls) and the DMA thread (transfers that
      * cross while a kernel runs): every look-up, allocation and free holds this lock, and no
-     * card_buf pointer is kept past it (freeing moves entries). */
+     * off_resident pointer is kept past it (freeing moves entries). */
     pthread_mutex_t lock;
 } card = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
-static card_buf *find_buf(const void *key, int containing)
-{
-    for (int i = 0; i < card.nbuf; i++) {
-        const char *k = card.buf[i].key;
-        if ((const char *)key == k) return &card.buf[i];
-        if (containing && (const char *)key > k && (const char *)key < k + card.buf[i].bytes) return &card.buf[i];
-    }
-    return NULL;
-}
-
-static void drop_cache(void)
+static void card_drop_cache(void)
 {
     for (int i = 0; i < card.ncache; i++) free(card.cache[i].ptr);
     card.ncache = 0;
 }
 
-static int alloc_buf(const void *key, uint64_t bytes, int index)
+static int card_alloc_buf(const void *key, uint64_t bytes, int index)
 {
-    if (card.nbuf >= OFF_MAX_BUFFERS)
+    if (card.bufs.n >= OFF_MAX_BUFFERS)
         return off_fail(OFF_ECARDMEM, "card out of buffer slots (%d live buffers)", OFF_MAX_BUFFERS);
     if (card.capacity && card.used + bytes > card.capacity)
         return off_fail(OFF_ECARDMEM,
@@ -93,25 +76,25 @@ static int alloc_buf(const void *key, uint64_t bytes, int index)
         }
     }
     if (!p) {
-        drop_cache(); /* sizes changed: give the old ones back before taking more */
+        card_drop_cache(); /* sizes changed: give the old ones back before taking more */
         if (posix_memalign(&p, 64, cap) != 0)
             return off_fail(OFF_ECARDMEM, "card memory: cannot allocate %llu bytes for transfer %d",
                             (unsigned long long)bytes, index + 1);
     }
-    card.buf[card.nbuf++] = (card_buf){key, bytes, cap, p};
+    off_resident_add(&card.bufs, (off_resident){key, bytes, cap, p});
     card.used += bytes;
     if (card.used > card.peak) card.peak = card.used;
     return OFF_OK;
 }
 
-static void free_buf(card_buf *b)
+static void card_free_buf(off_resident *b)
 {
     card.used -= b->bytes;
     if (card.ncache < (int)(sizeof card.cache / sizeof card.cache[0]))
         card.cache[card.ncache++] = (cached_buf){b->ptr, b->cap};
     else
         free(b->ptr);
-    *b = card.buf[--card.nbuf];
+    off_resident_remove(&card.bufs, b);
 }
 
 /* ---- serving one call --------------------------------------------------------------------- */
@@ -124,38 +107,38 @@ static int card_abort_check(void *arg)
 }
 
 /* The card address of host address key inside a buffer, or NULL. */
-static void *buf_ptr(const void *key, int containing)
+static void *card_buf_ptr(const void *key, int containing)
 {
     pthread_mutex_lock(&card.lock);
-    card_buf *b = find_buf(key, containing);
+    off_resident *b = off_resident_find(&card.bufs, key, containing);
     void *p = b ? (char *)b->ptr + ((const char *)key - (const char *)b->key) : NULL;
     pthread_mutex_unlock(&card.lock);
     return p;
 }
 
-static void free_key(const void *key)
+static void card_free_key(const void *key)
 {
     pthread_mutex_lock(&card.lock);
-    card_buf *b = find_buf(key, 0);
-    if (b) free_buf(b);
+    off_resident *b = off_resident_find(&card.bufs, key, 0);
+    if (b) card_free_buf(b);
     pthread_mutex_unlock(&card.lock);
 }
 
-static void reply(off_lane *L, uint64_t seq, int status, const char *msg)
+static void card_reply(off_lane *L, uint64_t seq, int status, const char *msg)
 {
     L->status = status;
     snprintf(L->error, sizeof L->error, "%s", status == OFF_OK ? "" : msg);
     pthread_mutex_lock(&card.lock);
     atomic_store(&card.ctl->mem_used, card.used);
     atomic_store(&card.ctl->mem_peak, card.peak);
-    atomic_store(&card.ctl->mem_buffers, (uint64_t)card.nbuf);
+    atomic_store(&card.ctl->mem_buffers, (uint64_t)card.bufs.n);
     pthread_mutex_unlock(&card.lock);
     atomic_store_explicit(&L->rep_seq, seq, memory_order_release);
     off_futex_bump(&L->ev_host, &L->host_sleeping);
 }
 
 /* One request of lane L: a call (kernel and transfers) or, kernel-less, an offload_transfer. */
-static void serve(off_lane *L, uint64_t seq)
+static void card_serve(off_lane *L, uint64_t seq)
 {
     off_clear_error();
     off_ctl *ctl = card.ctl;
@@ -179,17 +162,10 @@ static void serve(off_lane *L, uint64_t seq)
     /* 1. card buffers: allocate what alloc_if asks for, find the rest */
     pthread_mutex_lock(&card.lock);
     for (int i = 0; rc == OFF_OK && i < nxf; i++) {
-        const void *key = xf[i].into ? xf[i].into : xf[i].host;
-        card_buf *b = find_buf(key, 0);
-        if (xf[i].flags & OFF_ALLOC_IF) {
-            if (b) rc = off_fail(OFF_EARG, "transfer %d: the card already holds a buffer for %p", i + 1, key);
-            else if ((rc = alloc_buf(key, xf[i].bytes, i)) == OFF_OK) fresh[nfresh++] = key;
-        } else if (!b) {
-            rc = off_fail(OFF_EARG, "transfer %d: the card holds no buffer for %p", i + 1, key);
-        } else if (xf[i].bytes > b->bytes) {
-            rc = off_fail(OFF_EARG, "transfer %d: %llu bytes do not fit the card buffer of %llu", i + 1,
-                          (unsigned long long)xf[i].bytes, (unsigned long long)b->bytes);
-        }
+        const void *key = off_xfer_key(&xf[i]);
+        rc = off_resident_check(&card.bufs, &xf[i], i);
+        if (rc == OFF_OK && (xf[i].flags & OFF_ALLOC_IF) && (rc = card_alloc_buf(key, xf[i].bytes, i)) == OFF_OK)
+            fresh[nfresh++] = key;
     }
     pthread_mutex_unlock(&card.lock);
 
@@ -200,7 +176,7 @@ static void serve(off_lane *L, uint64_t seq)
     off_link_clock_start(&in_clock, &ctl->link);
     for (int i = 0; rc == OFF_OK && i < nxf; i++) {
         if (!(xf[i].flags & OFF_IN)) continue;
-        rc = off_ring_recv(&ring, buf_ptr(xf[i].into ? xf[i].into : xf[i].host, 0), xf[i].bytes);
+        rc = off_ring_recv(&ring, card_buf_ptr(off_xfer_key(&xf[i]), 0), xf[i].bytes);
         if (rc == OFF_OK) off_link_clock_arrived(&in_clock, L->xf[i].t_start, xf[i].bytes);
     }
     L->in_real_s = in_clock.real_s;
@@ -214,7 +190,7 @@ static void serve(off_lane *L, uint64_t seq)
     if (rc == OFF_OK && k) {
         for (int i = 0; i < nargs; i++) {
             if (args[i].kind != OFF_ARG_PTR || !args[i].v.p) continue;
-            void *on_card = buf_ptr(args[i].v.p, 1);
+            void *on_card = card_buf_ptr(args[i].v.p, 1);
             if (on_card) args[i].v.p = on_card;
             else if (!off_arena_contains(card.arena, args[i].v.p, 1))
                 rc = off_fail(OFF_EARG, "argument %d of kernel '%s' (%p) is neither shared nor transferred",
@@ -236,25 +212,25 @@ static void serve(off_lane *L, uint64_t seq)
     for (int i = 0; rc == OFF_OK && i < nxf; i++) {
         if (!(xf[i].flags & OFF_OUT)) continue;
         L->xf[i].t_start = off_now();
-        rc = off_ring_send(&ring, buf_ptr(xf[i].host, 0), xf[i].bytes);
+        rc = off_ring_send(&ring, card_buf_ptr(xf[i].host, 0), xf[i].bytes);
     }
     if (rc == OFF_OK) {
         for (int i = 0; i < nxf; i++) {
             if (!(xf[i].flags & OFF_FREE_IF)) continue;
-            free_key(xf[i].into ? xf[i].into : xf[i].host);
+            card_free_key(off_xfer_key(&xf[i]));
         }
         int n = ctx.nresult < 0 ? 0 : ctx.nresult > OFF_MAX_RESULTS ? OFF_MAX_RESULTS : ctx.nresult;
         memcpy(L->result, ctx.result, sizeof(double) * (size_t)n);
         L->nresult = n;
     } else {
-        for (int i = 0; i < nfresh; i++) free_key(fresh[i]);
+        for (int i = 0; i < nfresh; i++) card_free_key(fresh[i]);
     }
     if (card.myo && !dma) off_myo_card_release(card.myo); /* exit: the card releases its writes */
-    reply(L, seq, rc, off_last_error());
+    card_reply(L, seq, rc, off_last_error());
 }
 
 /* Serves the lane's requests in order until the host asks the card to quit. */
-static void serve_lane(off_lane *L)
+static void card_serve_lane(off_lane *L)
 {
     uint64_t done = 0;
     for (;;) {
@@ -262,7 +238,7 @@ static void serve_lane(off_lane *L)
         if (atomic_load(&card.ctl->quit)) break;
         uint64_t seq = atomic_load_explicit(&L->req_seq, memory_order_acquire);
         if (seq != done) {
-            serve(L, seq);
+            card_serve(L, seq);
             done = seq;
             continue;
         }
@@ -272,17 +248,17 @@ static void serve_lane(off_lane *L)
 
 /* The card's DMA engine: transfers posted with off_transfer_async cross here, on their own ring,
  * while the main thread runs a kernel. */
-static void *dma_server(void *arg)
+static void *card_dma_server(void *arg)
 {
     (void)arg;
     prctl(PR_SET_NAME, "dnn-card-dma");
-    serve_lane(&card.ctl->lane[OFF_LANE_DMA]);
+    card_serve_lane(&card.ctl->lane[OFF_LANE_DMA]);
     return NULL;
 }
 
 /* ---- start-up ----------------------------------------------------------------------------- */
 
-static void *lifeline(void *arg)
+static void *card_lifeline(void *arg)
 {
     (void)arg;
     char byte;
@@ -293,7 +269,7 @@ static void *lifeline(void *arg)
     return NULL;
 }
 
-static int pin_all_threads(const char *cpus)
+static int card_pin_all_threads(const char *cpus)
 {
     cpu_set_t set;
     int rc = off_parse_cpus(cpus, &set);
@@ -315,7 +291,7 @@ static int pin_all_threads(const char *cpus)
     return OFF_OK;
 }
 
-static const char *opt(int argc, char **argv, const char *name)
+static const char *card_opt(int argc, char **argv, const char *name)
 {
     size_t n = strlen(name);
     for (int i = 1; i < argc; i++)
@@ -323,7 +299,7 @@ static const char *opt(int argc, char **argv, const char *name)
     return NULL;
 }
 
-static void start_failed(off_ctl *ctl, const char *msg)
+static void card_start_failed(off_ctl *ctl, const char *msg)
 {
     if (ctl) {
         snprintf(ctl->start_error, sizeof ctl->start_error, "%s", msg);
@@ -340,33 +316,33 @@ int main(int argc, char **argv)
     prctl(PR_SET_NAME, "dnn-card");
     struct stat st;
     if (fstat(OFF_CARD_CTL_FD, &st) != 0 || (size_t)st.st_size < sizeof(off_ctl))
-        start_failed(NULL, "no control channel on fd 4: dnn-card is started by the dnn runtime, not by hand");
+        card_start_failed(NULL, "no control channel on fd 4: dnn-card is started by the dnn runtime, not by hand");
     off_ctl *ctl = mmap(NULL, sizeof(off_ctl), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, OFF_CARD_CTL_FD, 0);
-    if (ctl == MAP_FAILED || ctl->magic != OFF_CTL_MAGIC) start_failed(NULL, "the control channel is not valid");
+    if (ctl == MAP_FAILED || ctl->magic != OFF_CTL_MAGIC) card_start_failed(NULL, "the control channel is not valid");
     card.ctl = ctl;
     ctl->card_pid = getpid();
 
     pthread_t life;
-    if (pthread_create(&life, NULL, lifeline, NULL) != 0) start_failed(ctl, "cannot start the lifeline thread");
+    if (pthread_create(&life, NULL, card_lifeline, NULL) != 0) card_start_failed(ctl, "cannot start the lifeline thread");
     pthread_detach(life);
 
-    const char *addr_s = opt(argc, argv, "--arena-addr"), *size_s = opt(argc, argv, "--arena-size");
-    const char *threads_s = opt(argc, argv, "--threads"), *cpus = opt(argc, argv, "--cpus");
-    const char *mem_s = opt(argc, argv, "--card-memory");
-    const char *coherence = opt(argc, argv, "--coherence");
+    const char *addr_s = card_opt(argc, argv, "--arena-addr"), *size_s = card_opt(argc, argv, "--arena-size");
+    const char *threads_s = card_opt(argc, argv, "--threads"), *cpus = card_opt(argc, argv, "--cpus");
+    const char *mem_s = card_opt(argc, argv, "--card-memory");
+    const char *coherence = card_opt(argc, argv, "--coherence");
     int myo = coherence && strcmp(coherence, "myo") == 0;
-    if (!addr_s || !size_s || !threads_s) start_failed(ctl, "missing --arena-addr, --arena-size or --threads");
+    if (!addr_s || !size_s || !threads_s) card_start_failed(ctl, "missing --arena-addr, --arena-size or --threads");
     void *addr = (void *)(uintptr_t)strtoull(addr_s, NULL, 16);
     size_t size = (size_t)strtoull(size_s, NULL, 10);
     card.threads = atoi(threads_s);
     card.capacity = mem_s ? strtoull(mem_s, NULL, 10) : 0;
 
-    if (cpus && *cpus && pin_all_threads(cpus) != OFF_OK) start_failed(ctl, off_last_error());
+    if (cpus && *cpus && card_pin_all_threads(cpus) != OFF_OK) card_start_failed(ctl, off_last_error());
     omp_set_num_threads(card.threads);
     /* shared: the host's arena itself. myo: this card's own copy at the same address, and the
      * host's copy mapped elsewhere, from which pages are fetched. */
     if (off_arena_attach(myo ? OFF_CARD_MYO_COPY_FD : OFF_CARD_ARENA_FD, addr, size, &card.arena) != OFF_OK)
-        start_failed(ctl, off_last_error());
+        card_start_failed(ctl, off_last_error());
     if (myo) {
         void *host_copy = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, OFF_CARD_ARENA_FD, 0);
         struct stat sst;
@@ -374,20 +350,20 @@ int main(int argc, char **argv)
         if (fstat(OFF_CARD_MYO_SHARED_FD, &sst) == 0)
             sh = mmap(NULL, (size_t)sst.st_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
                       OFF_CARD_MYO_SHARED_FD, 0);
-        if (host_copy == MAP_FAILED || !sh || sh == MAP_FAILED) start_failed(ctl, "cannot map the host's arena copy");
+        if (host_copy == MAP_FAILED || !sh || sh == MAP_FAILED) card_start_failed(ctl, "cannot map the host's arena copy");
         card.myo = off_myo_attach(OFF_MYO_CARD, addr, host_copy, size, sh, &ctl->link);
-        if (!card.myo) start_failed(ctl, off_last_error());
+        if (!card.myo) card_start_failed(ctl, off_last_error());
     }
     off_current_arena = card.arena; /* _Offload_shared_malloc on the card */
 
     pthread_t dma;
-    if (pthread_create(&dma, NULL, dma_server, NULL) != 0) start_failed(ctl, "cannot start the DMA thread");
+    if (pthread_create(&dma, NULL, card_dma_server, NULL) != 0) card_start_failed(ctl, "cannot start the DMA thread");
     pthread_detach(dma);
     atomic_store(&ctl->card_state, OFF_CARD_READY);
     off_futex_bump(&ctl->lane[OFF_LANE_CALL].ev_host, &ctl->lane[OFF_LANE_CALL].host_sleeping);
-    serve_lane(&ctl->lane[OFF_LANE_CALL]);
+    card_serve_lane(&ctl->lane[OFF_LANE_CALL]);
     pthread_mutex_lock(&card.lock); /* the DMA thread may still be serving */
-    drop_cache();
+    card_drop_cache();
     pthread_mutex_unlock(&card.lock);
     return 0;
 }

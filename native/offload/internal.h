@@ -3,7 +3,7 @@
 #ifndef DNN_OFFLOAD_INTERNAL_H
 #define DNN_OFFLOAD_INTERNAL_H
 
-#include "offload.h"
+#include "off_runtime.h"
 
 #include <pthread.h>
 #include <sched.h>
@@ -93,6 +93,9 @@ typedef struct {
     _Atomic uint64_t mem_used, mem_peak, mem_buffers;
     off_lane lane[OFF_LANES];
 } off_ctl;
+
+/* The key of a transfer's card buffer: the host address it names, or into()'s when given. */
+static inline const void *off_xfer_key(const off_xfer *x) { return x->into ? x->into : x->host; }
 
 /* ---- arena ---- */
 struct off_arena {

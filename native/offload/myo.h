@@ -31,4 +31,24 @@ int off_myo_host_acquire(myo_view *v);
 int off_myo_card_acquire(myo_view *v);
 int off_myo_card_release(myo_view *v);
 
+/* "shared" (or NULL, ""): *myo = 0. "myo", "myo-on-demand", "myo-on-acquire": *myo = 1 and the
+ * policy. Anything else: OFF_EARG. */
+int off_myo_parse_coherence(const char *spec, int *myo, int *policy);
+
+/* The host's side of MYO coherence: the card's copy of the arena (a second memfd, mapped here
+ * too so pages can be copied into it and fetched from it) and the shared dirty maps. */
+typedef struct {
+    int copy_fd, shared_fd; /* handed to the card; -1 when closed */
+    void *copy;
+    off_myo_shared *shared;
+    size_t copy_bytes, shared_bytes;
+    myo_view *view;
+} off_myo_host;
+
+void off_myo_host_init(off_myo_host *m); /* nothing open: safe to close */
+int off_myo_host_open(off_myo_host *m, const off_arena *arena, int policy, int race_check, const off_link *link);
+/* Brings back into the host's copy the pages only the card's copy holds, then unmaps and closes. */
+void off_myo_host_close(off_myo_host *m);
+void off_myo_host_stats(const off_myo_host *m, off_myo_stats *out); /* zeros when not open */
+
 #endif

@@ -30,7 +30,7 @@ const off_kernel *off_kernel_find(const char *name)
 }
 
 /* params is "name:k,name:k"; returns the kind of parameter i, 0 past the end. */
-static int param_kind(const off_kernel *k, int i, const char **name, int *name_len)
+static int registry_param_kind(const off_kernel *k, int i, const char **name, int *name_len)
 {
     const char *p = k->params;
     for (int j = 0; p && *p; j++) {
@@ -48,12 +48,12 @@ static int param_kind(const off_kernel *k, int i, const char **name, int *name_l
     return 0;
 }
 
-static int param_count(const off_kernel *k)
+static int registry_param_count(const off_kernel *k)
 {
     int n = 0;
     const char *name;
     int len;
-    while (param_kind(k, n, &name, &len)) n++;
+    while (registry_param_kind(k, n, &name, &len)) n++;
     return n;
 }
 
@@ -61,31 +61,31 @@ const char *off_kernel_param_name(const off_kernel *k, int i, char *buf, size_t 
 {
     const char *name;
     int nlen;
-    if (k && param_kind(k, i, &name, &nlen))
+    if (k && registry_param_kind(k, i, &name, &nlen))
         snprintf(buf, len, "%.*s", nlen, name);
     else
         snprintf(buf, len, "arg%d", i);
     return buf;
 }
 
-static const char *kind_word(int kind)
+static const char *registry_kind_word(int kind)
 {
     return kind == OFF_ARG_PTR ? "pointer" : kind == OFF_ARG_I64 ? "integer" : "float";
 }
 
 int off_kernel_check_args(const off_kernel *k, const off_arg *args, int nargs)
 {
-    int want = param_count(k);
+    int want = registry_param_count(k);
     if (nargs != want)
         return off_fail(OFF_EARG, "kernel '%s' takes %d arguments (%s), got %d", k->name, want,
                         k->params, nargs);
     for (int i = 0; i < nargs; i++) {
         const char *name = "";
         int nlen = 0;
-        int kind = param_kind(k, i, &name, &nlen);
+        int kind = registry_param_kind(k, i, &name, &nlen);
         if (args[i].kind != kind)
             return off_fail(OFF_EARG, "argument %d ('%.*s') of kernel '%s' must be a %s, got a %s",
-                            i + 1, nlen, name, k->name, kind_word(kind), kind_word(args[i].kind));
+                            i + 1, nlen, name, k->name, registry_kind_word(kind), registry_kind_word(args[i].kind));
     }
     return OFF_OK;
 }

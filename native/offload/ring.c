@@ -12,7 +12,7 @@
 #include <string.h>
 #include <time.h>
 
-static int wait_slot(off_ring_end *e, uint32_t slot, uint32_t want_full)
+static int ring_wait_slot(off_ring_end *e, uint32_t slot, uint32_t want_full)
 {
     off_slot_state *s = &e->lane->slot[slot];
     for (;;) {
@@ -29,7 +29,7 @@ int off_ring_send(off_ring_end *e, const void *src, uint64_t n)
     const char *p = src;
     do {
         uint32_t slot = e->index % OFF_RING_SLOTS;
-        int rc = wait_slot(e, slot, 0);
+        int rc = ring_wait_slot(e, slot, 0);
         if (rc != OFF_OK) return rc;
         uint32_t len = n < OFF_SLOT_BYTES ? (uint32_t)n : OFF_SLOT_BYTES;
         if (len) memcpy(e->lane->data[slot], p, len);
@@ -48,7 +48,7 @@ int off_ring_recv(off_ring_end *e, void *dst, uint64_t n)
     char *p = dst;
     do {
         uint32_t slot = e->index % OFF_RING_SLOTS;
-        int rc = wait_slot(e, slot, 1);
+        int rc = ring_wait_slot(e, slot, 1);
         if (rc != OFF_OK) return rc;
         uint32_t len = e->lane->slot[slot].bytes;
         if (len > n || (len == 0 && n != 0))

@@ -13,10 +13,17 @@
 #include <unistd.h>
 
 static _Thread_local char off_error_buf[512];
+static _Thread_local int off_error_code;
 
 const char *off_last_error(void) { return off_error_buf[0] ? off_error_buf : "no error"; }
 
-void off_clear_error(void) { off_error_buf[0] = 0; }
+int off_last_error_code(void) { return off_error_code; }
+
+void off_clear_error(void)
+{
+    off_error_buf[0] = 0;
+    off_error_code = OFF_OK;
+}
 
 int off_fail(int code, const char *fmt, ...)
 {
@@ -24,6 +31,7 @@ int off_fail(int code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(off_error_buf, sizeof off_error_buf, fmt, ap);
     va_end(ap);
+    off_error_code = code;
     return code;
 }
 
@@ -39,10 +47,10 @@ double off_now(void)
 #define OFF_YIELD_SECONDS 2e-6
 #endif
 
-static inline void cpu_relax(void) { __builtin_ia32_pause(); }
+static inline void util_cpu_relax(void) { __builtin_ia32_pause(); }
 
 /* Shared (not FUTEX_PRIVATE) futexes: the word lives in a memfd mapped by two processes. */
-static long futex(_Atomic uint32_t *uaddr, int op, uint32_t val, const struct timespec *ts)
+static long util_futex(_Atomic uint32_t *uaddr, int op, uint32_t val, const struct timespec *ts)
 {
     return syscall(SYS_futex, (uint32_t *)uaddr, op, val, ts, NULL, 0);
 }
@@ -58,7 +66,7 @@ int off_futex_wait(_Atomic uint32_t *word, uint32_t seen, _Atomic uint32_t *slee
         if (now < spin_until) {
             /* Poll between pauses: 64 pauses in a row (~1.7 us on Zen 3) added that much to
              * every hand-over. */
-            for (int i = 0; i < 16 && atomic_load_explicit(word, memory_order_relaxed) == seen; i++) cpu_relax();
+            for (int i = 0; i < 16 && atomic_load_explicit(word, memory_order_relaxed) == seen; i++) util_cpu_relax();
             if (now >= next_yield) {
                 /* The peer may share this CPU (host and card are not pinned apart by default and
                  * the scheduler often wakes one onto the other's CPU): then spinning only delays
@@ -80,7 +88,7 @@ int off_futex_wait(_Atomic uint32_t *word, uint32_t seen, _Atomic uint32_t *slee
         double left = timeout_s >= 0 ? timeout_s - (now - t0) : 0.05;
         if (left > 0.05) left = 0.05; /* wake up now and then: nothing may hang forever */
         struct timespec ts = {(time_t)left, (long)((left - (double)(time_t)left) * 1e9)};
-        futex(word, FUTEX_WAIT, seen, &ts);
+        util_futex(word, FUTEX_WAIT, seen, &ts);
         atomic_store_explicit(sleeping_flag, 0, memory_order_relaxed);
     }
 }
@@ -89,7 +97,7 @@ void off_futex_bump(_Atomic uint32_t *word, _Atomic uint32_t *sleeping_flag)
 {
     atomic_fetch_add_explicit(word, 1, memory_order_seq_cst);
     if (atomic_load_explicit(sleeping_flag, memory_order_seq_cst))
-        futex(word, FUTEX_WAKE, 1 << 30, NULL);
+        util_futex(word, FUTEX_WAKE, 1 << 30, NULL);
 }
 
 int off_parse_cpus(const char *spec, cpu_set_t *set)

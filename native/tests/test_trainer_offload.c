@@ -1,6 +1,7 @@
 /* test_trainer_offload.c — the trainer's two offloads as a C program writes them (offloaded.cilk:
- * `_Cilk_offload dnn(...)` and the explicit `#pragma offload ... inout(...)` around dnn_x) train
- * the same network as the in-process call dnn(...), bit for bit, with one card thread.
+ * `_Cilk_offload dnn_run_shared(...)` and the explicit `#pragma offload ... inout(...)` around
+ * dnn_run_flat) train the same network as the in-process call dnn_run_shared(...), bit for bit,
+ * with one card thread.
  * Usage: test_trainer_offload CARD_EXE. Prints "ok" or "FAIL: why"; run by tests/test_native.py. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,8 +35,9 @@ static void *alloc(int shared, size_t bytes)
 static void make(model *m, const dnn_spec *spec, int shared)
 {
     dnn_layout lay;
-    if (dnn_plan(spec, &lay) != 0) {
-        printf("FAIL: plan: %s\n", dnn_error());
+    char why[DNN_WHY_LEN];
+    if (dnn_plan(spec, &lay, why, sizeof why) != 0) {
+        printf("FAIL: plan: %s\n", why);
         exit(1);
     }
     int64_t sz[5] = {lay.params, lay.params, lay.params, lay.acts, lay.errs};
@@ -45,7 +47,7 @@ static void make(model *m, const dnn_spec *spec, int shared)
     m->counts = alloc(shared, sizeof(int64_t) * CLASSES * CLASSES);
     m->x = alloc(shared, sizeof(float) * ROWS * IN);
     m->y = alloc(shared, sizeof(int32_t) * ROWS);
-    dnn_net_init(m->net, spec, m->blocks[0], m->blocks[1], m->blocks[2], m->blocks[3], m->blocks[4]);
+    dnn_net_init(m->net, spec, &lay, m->blocks[0], m->blocks[1], m->blocks[2], m->blocks[3], m->blocks[4]);
     dnn_init_params(m->net, DNN_INIT_HE, 11);
     m->net->hyper.lr = 0.1f, m->net->hyper.momentum = 0.9f, m->net->hyper.weight_decay = 1e-4f;
     uint64_t s = 5;
@@ -103,7 +105,7 @@ int main(int argc, char **argv)
     int ok = 1;
     for (int epoch = 0; epoch < 3 && ok; epoch++) {
         host.chunk->cursor = imp.chunk->cursor = 0;
-        dnn_result h = dnn(DNN_TRAIN_CHUNK, 0, host.net, host.chunk, NULL);
+        dnn_result h = dnn_run_shared(DNN_TRAIN_CHUNK, 0, host.net, host.chunk, NULL);
         dnn_result i = dnn_offload(DNN_TRAIN_CHUNK, 0, imp.net, imp.chunk, NULL);
         dnn_result e = dnn_offload_explicit(DNN_TRAIN_CHUNK, 0, exp.net, exp.x, exp.y, ROWS, NULL);
         ok = same_result(h, i, "implicit train") && same_result(h, e, "explicit train") && h.images == ROWS &&
@@ -113,7 +115,7 @@ int main(int argc, char **argv)
     ok = ok && same(&host, &imp, "implicit weights") && same(&host, &exp, "explicit weights");
     if (ok) {
         host.chunk->cursor = imp.chunk->cursor = 0;
-        dnn_result h = dnn(DNN_EVAL_CHUNK, 0, host.net, host.chunk, host.counts);
+        dnn_result h = dnn_run_shared(DNN_EVAL_CHUNK, 0, host.net, host.chunk, host.counts);
         dnn_result i = dnn_offload(DNN_EVAL_CHUNK, 0, imp.net, imp.chunk, imp.counts);
         dnn_result e = dnn_offload_explicit(DNN_EVAL_CHUNK, 0, exp.net, exp.x, exp.y, ROWS, exp.counts);
         int64_t total = 0;

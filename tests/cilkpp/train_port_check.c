@@ -24,11 +24,12 @@ static const char *ACT[] = {"sigmoid", "relu", "tanh"};
 static void make(model *m, const dnn_spec *spec, uint64_t seed)
 {
     dnn_layout lay;
-    if (dnn_plan(spec, &lay) != 0) { fprintf(stderr, "plan: %s\n", dnn_error()); exit(2); }
+    char why[DNN_WHY_LEN];
+    if (dnn_plan(spec, &lay, why, sizeof why) != 0) { fprintf(stderr, "plan: %s\n", why); exit(2); }
     int64_t sz[5] = {lay.params, lay.params, lay.params, lay.acts, lay.errs};
     for (int i = 0; i < 5; i++) /* 64-byte aligned as in the arena, so both models load alike */
         m->blocks[i] = aligned_alloc(64, (sizeof(float) * (size_t)(sz[i] ? sz[i] : 1) + 63) / 64 * 64);
-    dnn_net_init(&m->net, spec, m->blocks[0], m->blocks[1], m->blocks[2], m->blocks[3], m->blocks[4]);
+    dnn_net_init(&m->net, spec, &lay, m->blocks[0], m->blocks[1], m->blocks[2], m->blocks[3], m->blocks[4]);
     dnn_init_params(&m->net, DNN_INIT_XAVIER, seed);
     uint64_t s = seed * 2654435761u + 1;
     for (int b = 1; b < 5; b++)

@@ -24,7 +24,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from .errors import DataError, DnnError, DnnValueError
+from ..errors import DataError, DnnError, DnnValueError, no_such_file
 
 SPLITS = ("train", "val", "test")
 
@@ -33,7 +33,7 @@ def open_dataset(path: str | os.PathLike) -> h5py.File:
     """Open a file written by dnn.chunk; DataError if it is not one."""
     path = Path(path)
     if not path.is_file():
-        raise DataError(f"{path}: no such dataset file (make one with: python -m dnn.chunk SOURCE --out {path})")
+        raise DataError(no_such_file(path, "dataset file", f"python -m dnn.chunk SOURCE --out {path}"))
     try:
         f = h5py.File(path, "r")
     except OSError as exc:

@@ -1,4 +1,5 @@
-/* offload.h — the emulated coprocessor card: runtime API.
+/* off_runtime.h — the emulated coprocessor card: runtime API. Not Intel's offload.h (which
+ * programs include as <offload.h>): this is dnn's own runtime, under a name of its own.
  *
  * The card is a separate process (dnn-card) started by the host. Two kinds of memory reach it:
  *   - the shared arena (Cilk shared memory): one memfd mapped at the SAME virtual address in
@@ -10,8 +11,8 @@
  * Every function returns OFF_OK (0) or an OFF_E* code; off_last_error() then holds one readable
  * line (thread-local). Nothing here prints or exits. This layer knows nothing of neural networks.
  */
-#ifndef DNN_OFFLOAD_H
-#define DNN_OFFLOAD_H
+#ifndef DNN_OFF_RUNTIME_H
+#define DNN_OFF_RUNTIME_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -118,7 +119,8 @@ int off_run_local(const char *kernel, const off_arg *args, int nargs, int thread
 /* ---- the shared arena -------------------------------------------------------------------- */
 typedef struct off_arena off_arena;
 
-void *off_arena_malloc(off_arena *a, size_t size, size_t align); /* NULL + off_last_error when full */
+/* NULL when it cannot: off_last_error_code() says why (OFF_EARENA full, OFF_EARG bad alignment). */
+void *off_arena_malloc(off_arena *a, size_t size, size_t align);
 int off_arena_free(off_arena *a, void *p);
 int off_arena_contains(const off_arena *a, const void *p, size_t len);
 void *off_arena_base(const off_arena *a);
@@ -231,6 +233,9 @@ const char *off_link_profile_name(int i);                /* NULL past the last p
 
 /* ---- misc -------------------------------------------------------------------------------- */
 const char *off_last_error(void);
+/* The code that came with off_last_error()'s message, for calls that return no code (a NULL
+ * pointer); OFF_OK when none. Thread-local, as the message. */
+int off_last_error_code(void);
 double off_now(void); /* CLOCK_MONOTONIC seconds: the same clock in host and card */
 
 #ifdef __cplusplus

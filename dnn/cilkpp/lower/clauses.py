@@ -1,0 +1,193 @@
+"""Offload clauses: reading the clauses of ``#pragma offload`` / ``offload_transfer`` /
+``offload_wait`` (target, in/out/inout/nocopy with length/alloc_if/free_if/into/align, signal,
+wait, if, mandatory) and the off_xfer entries of the arrays they name.
+
+Clause sections only as ``p[0:n]``; ``alloc()`` and ``status()`` are refused with an error.
+"""
+
+from __future__ import annotations
+
+from pycparser import c_ast, c_parser
+
+from .nodes import Env, gen
+
+CLAUSE_NAMES = ("in", "out", "inout", "nocopy", "target", "signal", "wait", "if", "mandatory")
+_DIRECTIONS = {"in": "OFF_IN", "out": "OFF_OUT", "inout": "OFF_INOUT", "nocopy": "OFF_NOCOPY"}
+
+
+class Clauses:
+    """Lowerer methods that read offload clauses (expressions in them are lowered with rx)."""
+
+    def parse_expr(self, toks, coord):
+        text = " ".join(t.text for t in toks)
+        if not text.strip():
+            raise self.err(coord, "empty expression in a clause")
+        pre = "".join(f"typedef int {n};\n" for n in sorted(set(self.u.typedefs) | set(self.typedefs)))
+        try:
+            ast = c_parser.CParser().parse(pre + f"void __cilkpp_x(void) {{ ({text}); }}\n", "<clause>")
+        except c_parser.ParseError as e:
+            raise self.err(toks[0].coord(), f"cannot read the expression '{text}': {e}")
+        return ast.ext[-1].body.block_items[0]
+
+    def clause_expr(self, toks, coord):
+        """C text of the expression in toks, lowered like any expression of the function."""
+        return gen(self.rx(self.parse_expr(toks, coord), Env()))
+
+    def clauses(self, info):
+        """[(name, Tok, inner token list or None)]"""
+        toks, out, i = info.toks, [], 0
+        while i < len(toks):
+            t = toks[i]
+            if t.text == ",":
+                i += 1
+                continue
+            if t.kind != "id":
+                raise self.err(t.coord(), f"unexpected '{t.text}' in #pragma {info.kind}")
+            if i + 1 < len(toks) and toks[i + 1].text == "(":
+                k = _close(toks, i + 1)
+                if k >= len(toks):
+                    raise self.err(toks[i + 1].coord(), "'(' is never closed")
+                out.append((t.text, t, toks[i + 2 : k]))
+                i = k + 1
+            else:
+                out.append((t.text, t, None))
+                i += 1
+        return out
+
+    def split(self, toks, sep):
+        parts, cur, d = [], [], 0
+        for t in toks:
+            if t.text in "([{":
+                d += 1
+            elif t.text in ")]}":
+                d -= 1
+            if d == 0 and t.text == sep:
+                parts.append(cur)
+                cur = []
+            else:
+                cur.append(t)
+        parts.append(cur)
+        return parts
+
+    def read_clauses(self, info, allowed):
+        """The clauses of an offload pragma, checked."""
+        res = {"target": "0", "xfers": [], "signal": None, "wait": [], "if": None, "mandatory": False}
+        saw_target = False
+        for name, tok, inner in self.clauses(info):
+            if name not in allowed:
+                if name in CLAUSE_NAMES:
+                    raise self.err(tok.coord(), f"clause '{name}' does not go with #pragma {info.kind}")
+                raise self.err(tok.coord(), f"unsupported clause '{name}' in #pragma {info.kind}")
+            if name == "target":
+                saw_target = True
+                if not inner or inner[0].text != "mic":
+                    raise self.err(tok.coord(), "target(mic) or target(mic:n) expected")
+                if len(inner) > 1:
+                    if inner[1].text != ":" or len(inner) < 3:
+                        raise self.err(inner[1].coord(), "target(mic:n) expected")
+                    res["target"] = self.clause_expr(inner[2:], tok.coord())
+            elif name == "mandatory":
+                res["mandatory"] = True
+            elif name in ("signal", "if"):
+                if not inner:
+                    raise self.err(tok.coord(), f"{name}(...) needs an expression")
+                res[name] = self.clause_expr(inner, tok.coord())
+            elif name == "wait":
+                for p in self.split(inner or [], ","):
+                    res["wait"].append(self.clause_expr(p, tok.coord()))
+            else:  # in out inout nocopy
+                if not inner:
+                    raise self.err(tok.coord(), f"{name}(...) names the variables to transfer")
+                colon = self.split(inner, ":")
+                vars_part = colon[0]
+                mods = {}
+                mod_toks = [t for p in colon[1:] for t in p]
+                if len(colon) > 2:
+                    raise self.err(tok.coord(), f"{name}(vars : modifiers): one ':' expected")
+                k = 0
+                while k < len(mod_toks):
+                    m = mod_toks[k]
+                    if m.kind != "id" or k + 1 >= len(mod_toks) or mod_toks[k + 1].text != "(":
+                        raise self.err(m.coord(), f"modifier expected (length, alloc_if, free_if, into, align), got '{m.text}'")
+                    e = _close(mod_toks, k + 1)
+                    body = mod_toks[k + 2 : e]
+                    if m.text not in ("length", "alloc_if", "free_if", "into", "align"):
+                        raise self.err(m.coord(), f"unsupported modifier '{m.text}' (supported: length, alloc_if, "
+                                       "free_if, into, align)")
+                    if m.text == "into" and name != "in":
+                        raise self.err(m.coord(), "into() goes with in() only")
+                    mods[m.text] = (m, body)
+                    k = e + 1
+                for item in self.split(vars_part, ","):
+                    if not item:
+                        raise self.err(tok.coord(), f"empty variable in {name}()")
+                    v = item[0]
+                    if v.kind != "id":
+                        raise self.err(v.coord(), f"a variable name expected in {name}(), got '{v.text}'")
+                    length = mods.get("length")
+                    if len(item) > 1:
+                        # p[0:n] form
+                        txt = [t.text for t in item[1:]]
+                        parts = self.split(item[2:-1], ":") if txt[0] == "[" and txt[-1] == "]" else None
+                        if not parts or len(parts) != 2:
+                            raise self.err(item[1].coord(), f"{name}(): a variable or p[0:n] expected")
+                        if " ".join(t.text for t in parts[0]) != "0":
+                            raise self.err(item[1].coord(), f"{name}(): only sections starting at 0 are supported; use p[0:n]")
+                        length = (item[1], parts[1])
+                    kind, decl = self.resolve(v.text)
+                    if kind is None or not isinstance(decl, c_ast.Decl):
+                        raise self.err(v.coord(), f"'{v.text}' in {name}() is not a variable in scope")
+                    res["xfers"].append({
+                        "dir": name, "var": v.text, "tok": v, "decl": decl, "kind": kind,
+                        "length": (self.clause_expr(length[1], length[0].coord())
+                                   if length else None),
+                        "alloc_if": (self.clause_expr(mods["alloc_if"][1], mods["alloc_if"][0].coord())
+                                     if "alloc_if" in mods else "1"),
+                        "free_if": (self.clause_expr(mods["free_if"][1], mods["free_if"][0].coord())
+                                    if "free_if" in mods else "1"),
+                        "into": mods.get("into"),
+                    })
+        if not saw_target and "target" in allowed:
+            raise self.err(info.coord, f"#pragma {info.kind} needs target(mic)")
+        return res
+
+    def xfer_entries(self, res):
+        """C initialisers of off_xfer entries for the pointer/array clauses."""
+        out = []
+        for x in res["xfers"]:
+            t = x["decl"].type
+            if not isinstance(t, (c_ast.PtrDecl, c_ast.ArrayDecl)):
+                continue  # scalars travel in the frame
+            v = gen(self.rx(c_ast.ID(x["var"], x["tok"].coord()), Env()))
+            if x["length"] is not None:
+                nbytes = f"(size_t)({x['length']}) * sizeof(*({v}))"
+            elif isinstance(t, c_ast.ArrayDecl):
+                nbytes = f"sizeof({v})"
+            else:
+                raise self.err(x["tok"].coord(), f"{x['dir']}({x['var']}): a pointer needs length(n)")
+            into = "NULL"
+            if x["into"]:
+                m, body = x["into"]
+                if len(body) != 1 or body[0].kind != "id":
+                    raise self.err(m.coord(), "into() names one variable")
+                kk, dd = self.resolve(body[0].text)
+                if kk is None:
+                    raise self.err(body[0].coord(), f"'{body[0].text}' in into() is not a variable in scope")
+                into = f"(const void *)({gen(self.rx(c_ast.ID(body[0].text, None), Env()))})"
+            flags = (f"{_DIRECTIONS[x['dir']]} | (({x['alloc_if']}) ? OFF_ALLOC_IF : 0) | "
+                     f"(({x['free_if']}) ? OFF_FREE_IF : 0)")
+            out.append(f"{{(const void *)({v}), {nbytes}, {flags}, 0, {into}}}")
+        return out
+
+
+def _close(toks, k):
+    """Index of the ')' closing toks[k] (len(toks) when never closed)."""
+    d = 0
+    while k < len(toks):
+        d += toks[k].text == "("
+        d -= toks[k].text == ")"
+        if d == 0:
+            return k
+        k += 1
+    return k
+

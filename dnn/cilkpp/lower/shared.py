@@ -1,0 +1,221 @@
+"""_Cilk_shared functions and globals, and ``_Cilk_offload f(x)`` (the virtual shared memory model).
+
+``_Cilk_offload f(x)`` calls a generated host stub that packs the arguments into off_arg[] and
+calls the kernel of ``f`` (which must be ``_Cilk_shared``). The file that defines a
+``_Cilk_shared`` function exports its kernel: ``cilkpp_f`` for an external function (so an
+offload from another translated file, or a host program calling the runtime, reaches it by
+name), ``cilkpp_<file>_f`` for a static one. A function whose parameters cannot cross (structs
+by value) is exported only if something offloads it, and then it is an error.
+``_Cilk_shared`` globals live in the shared arena: each becomes a pointer allocated and
+initialised at start-up; kernels receive a table of those pointers as hidden first argument.
+Globals that are not ``_Cilk_shared`` have a separate copy on the card (as on the real device).
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass, field
+
+from pycparser import c_ast
+
+from ..front import ARITH_TYPEDEFS, FLOAT_TYPEDEFS, CilkppError, error_at
+from .nodes import Env, Raw, call_args, decl_name_node, gen, is_call, named_type, params, rename_decl, return_decl
+from .offload import kernel_text
+
+FLOAT_NAMES = {"float", "double"}
+INT_NAMES = {"char", "short", "int", "long", "unsigned", "signed", "_Bool"}
+_ARG_MAKERS = {"p": "off_ptr", "i": "off_i64", "d": "off_f64"}
+
+
+@dataclass
+class Shared:
+    """What a file marks _Cilk_shared: function names, and global name -> its Decl."""
+
+    funcs: set = field(default_factory=set)
+    globals: dict = field(default_factory=dict)
+
+
+def find_shared(unit):
+    """The _Cilk_shared functions and globals of a unit: marked one by one, or declared inside
+    #pragma offload_attribute(push, _Cilk_shared) ... (pop)."""
+    shared = Shared()
+    stack = []
+    ast = unit.ast
+    for ext in ast.ext:
+        if isinstance(ext, c_ast.Pragma) and ext.string.startswith("cilkpp "):
+            _offload_attribute(unit.pragmas[int(ext.string.split()[1])], stack)
+            continue
+        decl = ext.decl if isinstance(ext, c_ast.FuncDef) else ext
+        if not isinstance(decl, c_ast.Decl) or not decl.name:
+            continue
+        if not (decl.name in unit.shared_names or "_Cilk_shared" in stack):
+            continue
+        if isinstance(decl.type, c_ast.FuncDecl):
+            shared.funcs.add(decl.name)
+        elif "extern" in decl.storage:
+            raise error_at(decl.coord, f"extern _Cilk_shared '{decl.name}': shared globals must be defined in "
+                           "the translated file")
+        elif "typedef" not in decl.storage:
+            shared.globals[decl.name] = decl
+    if stack:
+        raise error_at(ast.ext[-1].coord if ast.ext else None, "offload_attribute(push, ...) without a pop")
+    return shared
+
+
+def _offload_attribute(info, stack):
+    """Apply one file-scope pragma (only offload_attribute push/pop may stand there) to stack."""
+    if info.kind != "offload_attribute":
+        raise error_at(info.coord, f"#pragma {info.kind} outside a function")
+    txt = " ".join(t.text for t in info.toks)
+    m = re.fullmatch(r"\(\s*push\s*,\s*(.*)\)", txt)
+    if m:
+        what = m.group(1).replace(" ", "")
+        if what not in ("target(mic)", "_Cilk_shared"):
+            raise error_at(info.coord, f"offload_attribute(push, {m.group(1)}): only target(mic) and "
+                           "_Cilk_shared are supported")
+        stack.append(what)
+    elif re.fullmatch(r"\(\s*pop\s*\)", txt):
+        if not stack:
+            raise error_at(info.coord, "offload_attribute(pop) without a push")
+        stack.pop()
+    else:
+        raise error_at(info.coord, "offload_attribute(push, target(mic) | _Cilk_shared) or (pop) expected")
+
+
+class SharedFunctions:
+    """Lowerer methods for _Cilk_shared functions and globals (state: the Lowerer's
+    `shared_funcs`, `shared_globals`, `stub_needed`, `kernels`)."""
+
+    def offload_call(self, n, env):
+        """`_Cilk_offload[_to(t)] f(args)` -> a call of f's host stub."""
+        oid, target, call = call_args(n)
+        coord = self.u.offloads[int(oid.value)]
+        if not is_call(call):
+            raise self.err(coord, "_Cilk_offload must call a function by name")
+        f = call.name.name
+        if f not in self.shared_funcs:
+            raise self.err(coord, f"_Cilk_offload {f}(...): '{f}' is not a _Cilk_shared function (mark it "
+                           "_Cilk_shared or declare it inside #pragma offload_attribute(push, _Cilk_shared))")
+        self.stub_needed.add(f)
+        args = [self.rx(x, env) for x in call_args(call)]
+        tgt = self.rx(target, env)
+        return Raw(f"__cilkpp_offcall_{f}({gen(tgt)}, \"{self.where(coord)}\"" +
+                   "".join(", " + gen(x) for x in args) + ")", coord)
+
+    def shared_global(self, ext):
+        """A _Cilk_shared global's definition -> its initial value under another name, and the
+        pointer that the program's start allocates in the shared arena (see emit.py)."""
+        init_name = f"__cilkpp_init_{ext.name}"
+        d = copy.deepcopy(ext)
+        rename_decl(d, init_name)
+        d.storage = ["static"]
+        if d.init is not None:
+            self.no_sections(d.init, "an initialiser")
+            d.init = self.rx(d.init, Env())
+        return [d, Raw(f"static __typeof__({init_name}) *__cilkpp_g_{ext.name};\n", ext.coord)]
+
+    def entry_points(self, first_decl, def_index):
+        """{position in the output: [items to put after it]}: a host stub after the first
+        declaration of each offloaded function, a kernel after the definition of every
+        _Cilk_shared function this file defines and can export."""
+        inserts = {}
+        for f in sorted(self.stub_needed):
+            idx, decl = first_decl[f]
+            inserts.setdefault(idx, []).append(self.host_stub(f, decl))
+        for f in sorted(self.shared_funcs & set(def_index)):
+            k = self.kernel(f, first_decl[f][1], required=f in self.stub_needed)
+            if k is not None:
+                inserts.setdefault(def_index[f], []).append(k)
+        return inserts
+
+    def kernel_name(self, f, decl):
+        """The kernel that runs _Cilk_shared function f: cilkpp_f for an external function, so a
+        _Cilk_offload in any translated file reaches the one kernel the defining file exports (and
+        a host driver can call it by name); a static function's kernel is private to its file."""
+        if "static" in decl.storage:
+            return f"{self.kprefix}_{f}"[:60]
+        return f"cilkpp_{f}"[:60]
+
+    def arg_kind(self, t, coord, what):
+        """'p', 'i' or 'd' for a parameter type; error for what cannot cross as an off_arg."""
+        if isinstance(t, (c_ast.PtrDecl, c_ast.ArrayDecl)):
+            return "p"
+        if isinstance(t, c_ast.TypeDecl):
+            ty = t.type
+            if isinstance(ty, c_ast.Enum):
+                return "i"
+            if isinstance(ty, c_ast.IdentifierType):
+                names = set(ty.names)
+                if names & FLOAT_NAMES:
+                    if "long" in names:
+                        raise self.err(coord, f"{what}: long double cannot be passed to the card")
+                    return "d"
+                if names <= INT_NAMES:
+                    return "i"
+                if len(ty.names) == 1:
+                    nm = ty.names[0]
+                    if nm in self.typedefs:
+                        return self.arg_kind(self.typedefs[nm], coord, what)
+                    if nm in FLOAT_TYPEDEFS:
+                        return "d"
+                    if nm in ARITH_TYPEDEFS:
+                        return "i"
+        raise self.err(coord, f"{what}: only scalars and pointers can be passed to an offloaded "
+                       "function (this is a struct, union or unknown type); pass a pointer")
+
+    def _signature(self, f, decl):
+        ps = params(decl.type)
+        if ps is None:
+            raise self.err(decl.coord, f"_Cilk_offload {f}: variadic or unnamed parameters are not supported")
+        kinds = [self.arg_kind(pt, decl.coord, f"parameter {i + 1} of '{f}'") for i, (pn, pt) in enumerate(ps)]
+        return ps, kinds, gen(decl.type.type).strip() == "void"
+
+    def host_stub(self, f, decl):
+        """__cilkpp_offcall_f(target, where, args...): the host side of `_Cilk_offload f(args)`."""
+        ps, kinds, void = self._signature(f, decl)
+        rtype = copy.deepcopy(decl.type.type)
+        ptexts = [gen(c_ast.Decl(f"__p{i}", [], [], [], [], named_type(pt, f"__p{i}"), None, None))
+                  for i, (pn, pt) in enumerate(ps)]
+        args = (["off_ptr(__cilkpp_gtab)"] if self.shared_globals else []) + \
+            [f"{_ARG_MAKERS[k]}(__p{i})" for i, k in enumerate(kinds)]
+        decl_name_node(rtype).declname = f"__cilkpp_offcall_{f}"
+        head = gen(c_ast.FuncDecl(c_ast.ParamList([]), rtype))
+        head = head.replace(f"__cilkpp_offcall_{f}()", f"__cilkpp_offcall_{f}(long __target, const char *__where"
+                            + "".join(", " + p for p in ptexts) + ")")
+        lines = [f"__attribute__((unused)) static {head}", "{",
+                 f"    off_arg __a[{max(1, len(args))}] = {{{', '.join(args) or 'OFF_ARG_NONE'}}};",
+                 "    double __res[OFF_MAX_RESULTS]; int __nres = 0;",
+                 f"    __cilkpp_call(__target, 1, 0, \"{self.kernel_name(f, decl)}\", __a, {len(args)}, NULL, 0, 0, "
+                 "__res, &__nres, __where);"]
+        if not void:
+            lines += [f"    {gen(return_decl(decl, '__ret'))};",
+                      "    _Static_assert(sizeof __ret <= sizeof __res, \"return value too large\");",
+                      "    memcpy(&__ret, __res, sizeof __ret);", "    return __ret;"]
+        else:
+            lines += ["    (void)__nres;"]
+        lines.append("}")
+        return Raw("\n".join(lines) + "\n", decl.coord)
+
+    def kernel(self, f, decl, required):
+        """The kernel that runs f on the card. A function nobody offloads here is still exported
+        when its parameters can cross (required=False: otherwise no kernel, and no error)."""
+        try:
+            ps, kinds, void = self._signature(f, decl)
+        except CilkppError:
+            if required:
+                raise
+            return None
+        gl = 1 if self.shared_globals else 0
+        kname = self.kernel_name(f, decl)
+        self.kernels.append(kname)
+        pstr = ",".join((["__g:p"] if gl else []) + [f"{pn or f'a{i}'}:{k}" for i, ((pn, _), k) in enumerate(zip(ps, kinds))])
+        conv = [f"({gen(named_type(pt, None))})args[{i + gl}].v.{k}" for i, ((pn, pt), k) in enumerate(zip(ps, kinds))]
+        if void:
+            body = [f"    {f}({', '.join(conv)});"]
+        else:
+            body = [f"    {gen(return_decl(decl, '__ret'))} = {f}({', '.join(conv)});",
+                    "    _Static_assert(sizeof __ret <= sizeof ctx->result, \"return value too large\");",
+                    "    memcpy(ctx->result, &__ret, sizeof __ret);",
+                    "    ctx->nresult = (int)((sizeof __ret + sizeof(double) - 1) / sizeof(double));"]
+        return Raw(kernel_text(kname, pstr, gl, body), decl.coord)
