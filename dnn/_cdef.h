@@ -123,6 +123,10 @@ double off_now(void);
 #define DNN_SIGMOID 0
 #define DNN_RELU 1
 #define DNN_TANH 2
+#define DNN_STANH 3
+#define DNN_FULL 0
+#define DNN_CONV 1
+#define DNN_POOL 2
 #define DNN_INIT_UNIFORM 0
 #define DNN_INIT_XAVIER 1
 #define DNN_INIT_HE 2
@@ -141,11 +145,19 @@ double off_now(void);
 #define DNN_R_COUNT 4
 #define DNN_WHY_LEN 160
 
+typedef struct { int32_t C, H, W; } dnn_maps;
+typedef struct { dnn_maps in, out; int32_t k; int32_t act; int32_t slice; } dnn_conv;
+typedef struct { dnn_maps in, out; int32_t p; } dnn_pool;
+
 typedef struct {
     int32_t nlayers;
     int32_t sizes[17];
     int32_t activation;
     int32_t bunch;
+    int32_t kind[16];
+    int32_t window[16];
+    dnn_maps input;
+    dnn_maps placed;
 } dnn_spec;
 
 typedef struct {
@@ -154,6 +166,13 @@ typedef struct {
     int64_t errs;
     int64_t w_off[16];
     int64_t b_off[16];
+    int64_t w_len[16];
+    int64_t b_len[16];
+    dnn_conv conv[16];
+    dnn_pool pool[16];
+    int64_t arg_off[16];
+    int64_t col_off;
+    int64_t placed_off;
     int64_t y_off[17];
     int64_t e_off[17];
     int64_t loss_off;

@@ -245,11 +245,11 @@ def main(argv=None) -> int:
     from .data import ChunkReader
 
     with ChunkReader(a.data, "train", shuffle=False, prefetch=False) as probe:
-        inputs, classes = probe.input_dim, probe.num_classes
+        inputs, classes, shape = probe.input_dim, probe.num_classes, probe.input_shape
         a.chunk = a.chunk or probe.chunk_rows
         chunks_per_epoch = -(-probe.num_rows // a.chunk)
     default_arch = f"{inputs}-512-{classes}" if a.quick else f"{inputs}-800-800-{classes}"
-    arch = Arch.parse(a.arch or default_arch, a.activation)
+    arch = Arch.parse(a.arch or default_arch, a.activation, data_shape=shape)
 
     todo = plan(modes, grans, links)
     results = []

@@ -5,6 +5,7 @@ Examples:
     python -m dnn.train --mode explicit --explicit-weights copy --granularity bunch
     python -m dnn.train --arch 784-800-800-10 --epochs 10 --checkpoint run.h5
     python -m dnn.train --resume run.h5 --epochs 20       # continue where run.h5 stopped
+    python -m dnn.train --arch chaos-small --activation stanh --bunch 1   # CHAOS's small CNN
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from . import cnn_spec
 from .cli import run_cli
 from .network import ACTIVATIONS, INITS, Arch
 from .session import Schedule, run_training
@@ -48,8 +50,11 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--card-memory", type=float, default=0, metavar="MIB",
                    help="capacity of the card's private memory in MiB (explicit transfers); 0 = unlimited")
     n = p.add_argument_group("network and training")
-    n.add_argument("--arch", help="layer sizes, e.g. 784-800-800-10 (default: INPUTS-800-800-CLASSES)")
-    n.add_argument("--activation", choices=sorted(ACTIVATIONS), default="relu")
+    n.add_argument("--arch", help="layer sizes of a fully connected network, e.g. 784-800-800-10 (default: "
+                                  "INPUTS-800-800-CLASSES), or a convolutional one: " + cnn_spec.FORM_HELP
+                                  + "; 28x28 images go into a 29x29 input at the top left, zeros below and right")
+    n.add_argument("--activation", choices=sorted(ACTIVATIONS), default="relu",
+                   help="hidden layers; stanh = 1.7159 tanh(2x/3), the scaled tanh of Ciresan's networks")
     n.add_argument("--init", choices=["auto"] + sorted(INITS), default="auto",
                    help="auto = he for relu, xavier otherwise; uniform = +-0.1 as DNNTK")
     n.add_argument("--epochs", type=int, default=3)
@@ -86,7 +91,8 @@ def main(argv=None) -> int:
         args.data = str(default_dataset(quiet=args.quiet))
     with ChunkReader(args.data, "train", shuffle=False, prefetch=False) as probe:
         inputs, classes, file_chunk = probe.input_dim, probe.num_classes, probe.chunk_rows
-    arch = Arch.parse(args.arch or f"{inputs}-800-800-{classes}", args.activation)
+        shape = probe.input_shape
+    arch = Arch.parse(args.arch or f"{inputs}-800-800-{classes}", args.activation, data_shape=shape)
     if args.epochs < 1:
         raise_usage(f"--epochs must be at least 1, got {args.epochs}")
     if not args.card_memory >= 0:
@@ -97,6 +103,8 @@ def main(argv=None) -> int:
                  momentum=args.momentum, weight_decay=args.weight_decay, init=args.init,
                  card_memory=int(args.card_memory * 2**20), coherence=args.coherence, overlap=args.overlap)
     cfg.validate()
+    if arch.cnn:  # its layers, their output shapes and weight counts
+        print("\n".join(arch.describe()), flush=True)
     if args.plot:
         from .plot import check_png_path
 

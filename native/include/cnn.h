@@ -20,11 +20,7 @@
 
 #include <stdint.h>
 
-/* Hidden activations (DNN_SIGMOID = 0, DNN_RELU = 1, DNN_TANH = 2 in dnn.h) and the scaled tanh
- * of LeCun and Cireşan, 1.7159 tanh(2x/3). */
-#ifndef DNN_STANH
-#define DNN_STANH 3
-#endif
+/* The scaled tanh of LeCun and Cireşan, DNN_STANH in dnn.h: 1.7159 tanh(2x/3). */
 #define DNN_STANH_A 1.7159f
 #define DNN_STANH_S 0.666666667f
 
