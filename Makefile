@@ -11,12 +11,12 @@ NATIVE_SRC := $(shell find native -name "*.c" -o -name "*.h" -o -name "*.cilk") 
 
 all: build
 
-# A virtual environment with the package (editable) and its dev extras.
+# A virtual environment with the package (editable), its dev extras and ONNX (export and its test).
 $(STAMP): pyproject.toml setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet setuptools wheel "cffi>=1.17" "scipy-openblas32>=0.3.27"
-	$(PIP) install --quiet --no-build-isolation -e '.[dev]'
+	$(PIP) install --quiet --no-build-isolation -e '.[dev,onnx]'
 	touch $@
 
 setup: $(STAMP)

@@ -203,3 +203,16 @@ void dnn_init_params(dnn_net *net, int scheme, uint64_t seed);
 void dnn_chunk_set(dnn_chunk *c, const float *x, const int32_t *y, int64_t rows, int64_t cols);
 void dnn_set_threads(int threads);
 int dnn_bunch_op(int nlayers, int step, int *layer);
+
+/* the layers of a convolutional network on plain arrays (native/include/cnn.h): tests, workers */
+void dnnBiasAct(float *Y, const float *B, int64_t rows, int64_t width, int act);
+void dnnActivate(float *Y, int64_t len, int act);
+void dnnActGrad(float *E, const float *Y, int64_t rows, int64_t width, int act);
+void dnnColumnSums(float *Bd, const float *E, int64_t rows, int64_t width);
+int64_t dnn_conv_scratch(const dnn_conv *c);
+void dnnConvForward(float *Y, float *scratch, const float *X, const float *KB, int64_t n, const dnn_conv *c);
+void dnnConvBackward(float *dX, float *dKB, float *scratch, const float *dZ, const float *X, const float *KB,
+                     int64_t n, const dnn_conv *c);
+void dnnPoolForward(float *Y, int32_t *arg, const float *X, int64_t n, const dnn_pool *p);
+void dnnPoolBackward(float *dX, const float *dY, const int32_t *arg, int64_t n, const dnn_pool *p);
+void dnnPlaceImages(float *dst, const float *src, int64_t n, int32_t h, int32_t w, int32_t H, int32_t W);

@@ -4,69 +4,44 @@ as its input, and bunches that end in a partial GEMM slice."""
 
 from __future__ import annotations
 
-import ctypes
-
 import numpy as np
 import pytest
 
 from dnn import cnn_spec
 from dnn import reference_cnn as ref
+from dnn.offload import ffi, lib
 
-ACTS = {"sigmoid": 0, "relu": 1, "tanh": 2, "stanh": 3}
-
-
-class Maps(ctypes.Structure):
-    _fields_ = [("C", ctypes.c_int32), ("H", ctypes.c_int32), ("W", ctypes.c_int32)]
+ACTS = {"sigmoid": lib.DNN_SIGMOID, "relu": lib.DNN_RELU, "tanh": lib.DNN_TANH, "stanh": lib.DNN_STANH}
 
 
-class Conv(ctypes.Structure):
-    _fields_ = [("inp", Maps), ("out", Maps), ("k", ctypes.c_int32), ("act", ctypes.c_int32),
-                ("slice", ctypes.c_int32)]
-
-
-class Pool(ctypes.Structure):
-    _fields_ = [("inp", Maps), ("out", Maps), ("p", ctypes.c_int32)]
-
-
-@pytest.fixture(scope="module")
-def clib():
-    import dnn._native
-
-    lib = ctypes.CDLL(dnn._native.__file__)
-    lib.dnn_conv_scratch.restype = ctypes.c_int64
-    for name in ("dnnConvForward", "dnnConvBackward", "dnnPoolForward", "dnnPoolBackward", "dnnBiasAct",
-                 "dnnActivate", "dnnActGrad", "dnnColumnSums", "dnnPlaceImages"):
-        getattr(lib, name).restype = None
-    return lib
-
-
-def _p(a):
-    return None if a is None else a.ctypes.data_as(ctypes.c_void_p)
+def _p(a, ctype="float *"):
+    return ffi.NULL if a is None else ffi.cast(ctype, a.ctypes.data)
 
 
 def _f32(rng, *shape):
     return rng.standard_normal(shape).astype(np.float32)
 
 
+def _maps(c, h, w):
+    return {"C": c, "H": h, "W": w}
+
+
 class CLayers:
     """The C kernels on NumPy arrays, in the reference's shapes."""
-
-    def __init__(self, lib):
-        self.lib = lib
 
     def conv(self, x, k, act, slice_=2):
         n, h, w, c = x.shape
         kk, _, _, m = k.shape
-        geo = Conv(Maps(c, h, w), Maps(m, h - kk + 1, w - kk + 1), kk, act, slice_)
-        scratch = np.zeros(self.lib.dnn_conv_scratch(ctypes.byref(geo)), np.float32)
-        return geo, scratch
+        geo = ffi.new("dnn_conv *", {"in": _maps(c, h, w), "out": _maps(m, h - kk + 1, w - kk + 1), "k": kk,
+                                     "act": act, "slice": slice_})
+        return geo, np.zeros(lib.dnn_conv_scratch(geo), np.float32)
 
     def conv_forward(self, x, k, b, act, **kw):
         """The kernel K and its bias go in as the one (k*k*C + 1, M) matrix the layer keeps."""
         geo, scratch = self.conv(x, k, act, **kw)
         kb = np.concatenate([k.reshape(-1, k.shape[-1]), b[None]])
         y = np.full((x.shape[0], geo.out.H, geo.out.W, geo.out.C), np.nan, np.float32)
-        self.lib.dnnConvForward(_p(y), _p(scratch), _p(x), _p(kb), ctypes.c_int64(x.shape[0]), ctypes.byref(geo))
+        lib.dnnConvForward(_p(y), _p(scratch), _p(x), _p(kb), x.shape[0], geo)
         return y
 
     def conv_backward(self, dz, x, k, want_dx=True, **kw):
@@ -74,31 +49,29 @@ class CLayers:
         kb = np.concatenate([k.reshape(-1, k.shape[-1]), np.full((1, k.shape[-1]), np.nan, np.float32)])
         dx = np.full(x.shape, np.nan, np.float32) if want_dx else None
         dkb = np.full(kb.shape, np.nan, np.float32)
-        self.lib.dnnConvBackward(_p(dx), _p(dkb), _p(scratch), _p(dz), _p(x), _p(kb), ctypes.c_int64(x.shape[0]),
-                                 ctypes.byref(geo))
+        lib.dnnConvBackward(_p(dx), _p(dkb), _p(scratch), _p(dz), _p(x), _p(kb), x.shape[0], geo)
         return dx, dkb[:-1].reshape(k.shape), dkb[-1]
 
-    def pool(self, x, p):
-        n, h, w, c = x.shape
-        return Pool(Maps(c, h, w), Maps(c, h // p, w // p), p)
+    def pool(self, shape, p):
+        n, h, w, c = shape
+        return ffi.new("dnn_pool *", {"in": _maps(c, h, w), "out": _maps(c, h // p, w // p), "p": p})
 
     def pool_forward(self, x, p):
-        geo = self.pool(x, p)
+        geo = self.pool(x.shape, p)
         y = np.full((x.shape[0], geo.out.H, geo.out.W, geo.out.C), np.nan, np.float32)
         arg = np.full(y.shape, -1, np.int32)
-        self.lib.dnnPoolForward(_p(y), _p(arg), _p(x), ctypes.c_int64(x.shape[0]), ctypes.byref(geo))
+        lib.dnnPoolForward(_p(y), _p(arg, "int32_t *"), _p(x), x.shape[0], geo)
         return y, arg
 
     def pool_backward(self, dy, arg, x_shape, p):
-        geo = self.pool(np.empty(x_shape), p)
         dx = np.full(x_shape, np.nan, np.float32)
-        self.lib.dnnPoolBackward(_p(dx), _p(dy), _p(arg), ctypes.c_int64(x_shape[0]), ctypes.byref(geo))
+        lib.dnnPoolBackward(_p(dx), _p(dy), _p(arg, "int32_t *"), x_shape[0], self.pool(x_shape, p))
         return dx
 
 
 @pytest.fixture(scope="module")
-def c(clib):
-    return CLayers(clib)
+def c():
+    return CLayers()
 
 
 # (n, H, W, C, M, k): odd sizes, a kernel as large as its input, one map in or out, and a bunch
@@ -154,29 +127,29 @@ def test_pooling_matches_reference(c, p, shape):
 
 
 @pytest.mark.parametrize("act", list(ACTS))
-def test_activation_gradient_and_bias_sums_match_reference(clib, act):
+def test_activation_gradient_and_bias_sums_match_reference(act):
     rng = np.random.default_rng(ACTS[act])
     rows, width = 1001, 7
     y0, b = _f32(rng, rows, width), _f32(rng, width)
     y = y0.copy()
-    clib.dnnBiasAct(_p(y), _p(b), ctypes.c_int64(rows), ctypes.c_int64(width), ACTS[act])
+    lib.dnnBiasAct(_p(y), _p(b), rows, width, ACTS[act])
     _close(y, ref.activate(y0.astype(np.float64) + b, act))
     flat = y0.copy()
-    clib.dnnActivate(_p(flat), ctypes.c_int64(flat.size), ACTS[act])
+    lib.dnnActivate(_p(flat), flat.size, ACTS[act])
     _close(flat, ref.activate(y0.astype(np.float64), act))
     e0 = _f32(rng, rows, width)
     e = e0.copy()
-    clib.dnnActGrad(_p(e), _p(y), ctypes.c_int64(rows), ctypes.c_int64(width), ACTS[act])
+    lib.dnnActGrad(_p(e), _p(y), rows, width, ACTS[act])
     _close(e, e0 * ref.activate_grad(y.astype(np.float64), act))
     sums = np.zeros(width, np.float32)
-    clib.dnnColumnSums(_p(sums), _p(e0), ctypes.c_int64(rows), ctypes.c_int64(width))
+    lib.dnnColumnSums(_p(sums), _p(e0), rows, width)
     _close(sums, e0.astype(np.float64).sum(axis=0))
 
 
-def test_28x28_images_go_top_left_of_29x29(clib):
+def test_28x28_images_go_top_left_of_29x29():
     x = np.arange(2 * 28 * 28, dtype=np.float32).reshape(2, 784) + 1
     out = np.full((2, 29, 29), np.nan, np.float32)
-    clib.dnnPlaceImages(_p(out), _p(x), ctypes.c_int64(2), 28, 28, 29, 29)
+    lib.dnnPlaceImages(_p(out), _p(x), 2, 28, 28, 29, 29)
     np.testing.assert_array_equal(out, ref.place(x, 28, 28, 29, 29))
     assert (out[:, 28, :] == 0).all() and (out[:, :, 28] == 0).all() and out[1, 0, 0] == 785
 
@@ -252,7 +225,7 @@ def test_c_convolution_and_pooling_gradients_match_finite_differences(c, act):
 
     y, (_, arg) = outputs()
     dz = c.pool_backward(g, arg, y.shape, 1)
-    c.lib.dnnActGrad(_p(dz), _p(y), ctypes.c_int64(dz.size // 3), ctypes.c_int64(3), ACTS[act])
+    lib.dnnActGrad(_p(dz), _p(y), dz.size // 3, 3, ACTS[act])
     dx, dk, db = c.conv_backward(dz, x, kern)
     for a, grad in ((kern, dk), (b, db), (x, dx)):
         picks = rng.choice(a.size, min(a.size, 8), replace=False)

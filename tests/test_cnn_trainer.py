@@ -1,7 +1,7 @@
 """Convolutional networks in the C trainer: gradients and training steps against the NumPy
 reference of the same layers (dnn/reference_cnn.py, itself held to finite differences in
-test_cnn_layers.py), 28x28 images placed in a 29x29 input, and every mode and granularity
-bit-identical to host mode with one thread."""
+test_cnn_layers.py), with 28x28 images placed in a 29x29 input. Every mode and granularity
+bit-identical to host mode: test_trainer.py's mode matrix runs a CNN too."""
 
 import numpy as np
 import pytest
@@ -26,11 +26,9 @@ def images(rows, shape, classes, seed):
             rng.integers(0, classes, rows).astype(np.int32))
 
 
-def trainer(text, act, bunch, shape, mode="host", granularity="chunk", policy="copy", chunk=64, **kw):
-    mode, _, coherence = mode.partition("-")  # implicit-myo -> implicit, myo
+def trainer(text, act, bunch, shape, **kw):
     arch = Arch.parse(text, act, data_shape=shape)
-    cfg = Config(arch, mode=mode, granularity=granularity, explicit_weights=policy, coherence=coherence or "shared",
-                 bunch=bunch, chunk=chunk, threads=1, **kw)
+    cfg = Config(arch, mode="host", bunch=bunch, chunk=64, threads=1, **kw)
     return Trainer(cfg, arch.inputs, arch.sizes[-1])
 
 
@@ -86,33 +84,6 @@ def test_training_steps_match_the_reference(act):
     for (w, b), (rw, rb) in zip(got, params):
         np.testing.assert_allclose(w, rw, rtol=1e-4, atol=1e-5)
         np.testing.assert_allclose(b, rb, rtol=1e-4, atol=1e-5)
-
-
-MODES = [("host", "copy"), ("implicit", "copy"), ("implicit-myo", "copy"), ("explicit", "copy"),
-         ("explicit", "resident")]
-
-
-def train_all(mode, policy, granularity, x, y, overlap=False):
-    with trainer(PLACED, "tanh", 16, (28, 28), mode, granularity, policy, chunk=48, lr=0.05, momentum=0.5,
-                 weight_decay=1e-4, seed=11) as t:
-        for r0 in range(0, len(x), 48):
-            n = min(48, len(x) - r0)
-            buf = t.buffers[(r0 // 48) % 2]
-            buf.x[:n], buf.y[:n] = x[r0:r0 + n], y[r0:r0 + n]
-            t.train_chunk(buf, n)
-        t.sync_weights()
-        return t.net.blocks["params"].copy(), t.net.blocks["moment"].copy()
-
-
-def test_every_mode_and_granularity_is_bit_identical_to_host():
-    """A CNN with placed images, two chunks, a short last bunch and a short last chunk."""
-    x, y = images(100, (28, 28), 5, seed=4)
-    ref_p, ref_m = train_all("host", "copy", "chunk", x, y)
-    for mode, policy in MODES:
-        for g in ("chunk", "bunch", "op"):
-            p, m = train_all(mode, policy, g, x, y)
-            assert np.array_equal(p, ref_p), f"{mode}-{policy}/{g}: weights differ"
-            assert np.array_equal(m, ref_m), f"{mode}-{policy}/{g}: momentum differs"
 
 
 def test_data_that_does_not_fit_the_input_names_the_layer():
