@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -34,6 +33,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench_train import median_rate  # noqa: E402  (tools/ is this script's folder)
 
 NETWORKS = ["chaos-small", "chaos-medium", "chaos-large"]
 HYPER = {"lr": 0.01, "momentum": 0.9}
@@ -53,16 +54,6 @@ def images(data, rows, seed=0):
         return x * scale if scale != 1.0 else x, y, shape
     rng = np.random.default_rng(seed)
     return rng.random((rows, 784), dtype=np.float32), rng.integers(0, 10, rows).astype(np.int32), (28, 28)
-
-
-def median_rate(fn, rows, reps):
-    fn()
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return rows / statistics.median(times)
 
 
 # ---- workers (each in its own process) ---------------------------------------------------------
