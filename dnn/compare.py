@@ -115,7 +115,8 @@ def explain(rows: list[dict], arch: Arch) -> str:
                     continue
                 bpi = (e["bytes_to_card"] + e["bytes_from_card"]) / max(e["images"], 1)
                 parts.append(f"{pol} at {g} granularity on {link}: {e['wall_s'] / i['wall_s']:.2f}x implicit's time, "
-                             f"{bpi / 1e3:,.1f} kB per image, {flops / max(bpi, 1):,.0f} FLOP per byte")
+                             f"{bpi / 1e3:,.1f} kB per image, {flops / max(bpi, 1):,.0f} FLOP per byte, "
+                             f"transfers {e['transfer_s'] / max(e['compute_s'], 1e-9):.0%} of its compute time")
     if not parts:
         return "Only one mode was run: nothing to compare."
     return (f"Implicit offload moves no bytes: its time is the card's compute ({flops / 1e6:,.1f} MFLOP per image) "
@@ -123,8 +124,11 @@ def explain(rows: list[dict], arch: Arch) -> str:
             "granularity. Explicit offload pays for every byte: " + "; ".join(parts) + ". Copying every array on "
             "every call multiplies the bytes by the number of calls, so explicit-copy falls furthest behind at op "
             "granularity; with resident weights only each chunk's data moves, and the fewer FLOPs a byte carries "
-            "the less of its transfer the compute can hide. explicit-overlap hides it: the next chunk crosses on the "
-            "card's DMA lane while this one trains, so only each epoch's first chunk waits for the link.")
+            "(a convolution reuses every input pixel k*k times per map, a full layer once per unit, so a CNN "
+            "carries far more than an MLP of the same input) the less of its transfer the compute can hide, and the "
+            "more it carries the closer explicit comes to implicit. explicit-overlap hides it: the next chunk "
+            "crosses on the card's DMA lane while this one trains, so only each epoch's first chunk waits for the "
+            "link.")
 
 
 def write_outputs(out: Path, rows: list[dict], meta: dict) -> None:

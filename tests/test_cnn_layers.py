@@ -181,7 +181,8 @@ def _init(spec, rng):
     for i, l in enumerate(spec.layers[1:], 1):
         c, h, w = spec.layers[i - 1].shape
         if l.kind == "conv":
-            params.append((rng.standard_normal((l.kernel, l.kernel, c, l.size)) * 0.5, rng.standard_normal(l.size) * 0.1))
+            kernel = rng.standard_normal((l.kernel, l.kernel, c, l.size)) * 0.5
+            params.append((kernel, rng.standard_normal(l.size) * 0.1))
         elif l.kind in ("full", "output"):
             params.append((rng.standard_normal((l.size, c * h * w)) * 0.5, rng.standard_normal(l.size) * 0.1))
     return params

@@ -22,7 +22,8 @@ def _params(spec, rng):
         c, h, w = spec.layers[i - 1].shape
         shape = (l.kernel, l.kernel, c, l.size) if l.kind == "conv" else (l.size, c * h * w)
         if l.kind != "pool":
-            out.append((rng.standard_normal(shape).astype(np.float32) * 0.3, rng.standard_normal(l.size).astype(np.float32) * 0.1))
+            out.append((rng.standard_normal(shape).astype(np.float32) * 0.3,
+                        rng.standard_normal(l.size).astype(np.float32) * 0.1))
     return out
 
 

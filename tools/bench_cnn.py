@@ -199,7 +199,8 @@ def work_accuracy_torch(a):
     with h5py.File(a.data, "r") as f:
         scale = float(f.attrs.get("scale", 1.0))
         shape = tuple(int(s) for s in f.attrs.get("input_shape", (28, 28)))
-        parts = {s: (f[f"{s}/x"][:].astype(np.float32) * scale, f[f"{s}/y"][:].astype(np.int32)) for s in ("train", "test")}
+        parts = {s: (f[f"{s}/x"][:].astype(np.float32) * scale, f[f"{s}/y"][:].astype(np.int32))
+                 for s in ("train", "test")}
     rows = min(a.rows, len(parts["train"][0])) if a.rows else len(parts["train"][0])
     xt, yt = torch_tensors(spec, parts["train"][0][:rows], parts["train"][1][:rows], shape)
     xs, ys = torch_tensors(spec, *parts["test"], shape)
