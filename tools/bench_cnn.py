@@ -4,7 +4,7 @@ data, and where the time goes per layer kind.
     python tools/bench_cnn.py                 # speed: 3 networks x bunch 64 and 1, 2 threads; layer kinds
     python tools/bench_cnn.py --accuracy      # chaos-medium on Fashion-MNIST, 15 epochs, dnn and PyTorch;
                                               # chaos-small on the MNIST sample
-    python tools/bench_cnn.py --quick         # both, small: a smoke run of this script (a few minutes)
+    python tools/bench_cnn.py --quick         # both, small: a smoke run of this script (minutes when idle)
 
 Speed: every measurement runs in its own process on the same data (the dataset's first rows, or
 random 28x28 images placed in 29x29 when no --data is given), network, bunch, thread count,
@@ -305,8 +305,10 @@ def prepare(name, out_dir):
 def accuracy(a):
     out = ["| data | network | epochs | dnn test accuracy | PyTorch test accuracy | difference | target |",
            "|---|---|---:|---:|---:|---:|---|"]
-    runs = [("fashion-mnist", "chaos-medium", 1 if a.quick else 15, ">= 0.905, within 0.005 of PyTorch"),
-            ("mnist-5k", "chaos-small", 2 if a.quick else 15, ">= 0.96")]
+    runs = [("fashion-mnist", "chaos-medium", 15, ">= 0.905, within 0.005 of PyTorch"),
+            ("mnist-5k", "chaos-small", 15, ">= 0.96")]
+    if a.quick:  # the small dataset, one epoch: that the runs work, not what they reach
+        runs = [("mnist-5k", "chaos-small", 1, ">= 0.96 after 15 epochs")]
     for name, net, epochs, target in runs:
         data = a.data_dir and prepare(name, a.data_dir)
         d = dnn_accuracy(a, net, data, epochs)
