@@ -290,7 +290,9 @@ def dnn_accuracy(a, net, data, epochs):
                "--epochs", str(epochs), "--bunch", str(a.bunch), "--lr", str(a.lr), "--momentum", str(a.momentum),
                "--weight-decay", str(a.weight_decay), "--lr-gamma", str(a.lr_gamma), "--lr-schedule", "exp",
                "--threads", str(a.threads), "--seed", str(a.seed), "--metrics", str(metrics), "--quiet"]
-        subprocess.run(cmd, check=True, cwd=ROOT, timeout=7200)
+        r = subprocess.run(cmd, cwd=ROOT, timeout=7200, capture_output=True, text=True)
+        if r.returncode != 0:
+            raise RuntimeError(f"dnn.train failed:\n{r.stderr[-3000:]}")
         m = json.loads(metrics.read_text())
     return m["test_accuracy"][-1]
 
