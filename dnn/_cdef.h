@@ -75,6 +75,11 @@ typedef struct off_arena off_arena;
 typedef struct off_kernel { const char *name; const char *params; ...; } off_kernel;
 
 int off_card_open(const off_config *cfg, off_card **out);
+int off_card_open_device(const off_config *cfg, int device, off_card *arena_of, off_card **out);
+int off_card_device(const off_card *c);
+int off_number_of_devices(void);
+off_card *off_device(int n);
+int off_offload_to(int n, const char *kernel, const off_arg *args, int nargs);
 int off_card_stop(off_card *c);
 void off_card_destroy(off_card *c);
 int off_card_pid(const off_card *c);
@@ -138,6 +143,8 @@ double off_now(void);
 #define DNN_OP_BACKWARD 6
 #define DNN_OP_UPDATE 7
 #define DNN_EVAL_CHUNK 8
+#define DNN_GRAD_BUNCH 9
+#define DNN_UPDATE_NET 10
 #define DNN_R_LOSS_SUM 0
 #define DNN_R_CORRECT 1
 #define DNN_R_IMAGES 2

@@ -18,7 +18,7 @@ NATIVE = ROOT / "native"
 CILK_OUT = ROOT / "build" / "cilkpp" / "native"
 
 RUNTIME = ["arena.c", "ring.c", "util.c", "link.c", "registry.c", "shared.c", "local.c", "myo.c", "resident.c"]
-HOST_ONLY = ["host.c", "call.c", "proc.c"]
+HOST_ONLY = ["host.c", "call.c", "proc.c", "devices.c"]
 CARD_ONLY = ["card.c"]
 
 KERNEL_DIRS = ["dnn", "arrays"]  # native/dnn: the trainer; native/arrays: the kernels of dnn.arrays

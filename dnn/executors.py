@@ -58,23 +58,24 @@ class Move(NamedTuple):
     free_if: bool
 
 
-_STARTS = (lib.DNN_TRAIN_CHUNK, lib.DNN_TRAIN_BUNCH, lib.DNN_OP_FETCH, lib.DNN_EVAL_CHUNK)
+_STARTS = (lib.DNN_TRAIN_CHUNK, lib.DNN_TRAIN_BUNCH, lib.DNN_OP_FETCH, lib.DNN_EVAL_CHUNK, lib.DNN_GRAD_BUNCH)
 _BUNCH_OPS = (lib.DNN_OP_FETCH, lib.DNN_OP_FORWARD, lib.DNN_OP_LOSS, lib.DNN_OP_BACKWARD, lib.DNN_OP_UPDATE)
 
 
 def flat_call_transfers(what: int, layer: int, nlayers: int, policy: str, *, staged: bool = False,
-                        counts: bool = False) -> list[Move]:
+                        counts: bool = False, grads: str = "nocopy") -> list[Move]:
     """The transfers of one call of dnn_run_flat, network first, then rows, labels and counts.
 
     policy "copy": every array in and out on every call, as the original port did; "resident": the
     network went to the card once (alloc_if, free_if(0)) and stays. staged: the rows crossed ahead
     of the call (overlap) and are freed by it. At op granularity with resident weights the rows
-    cross with the bunch's first operation and are freed by its last."""
+    cross with the bunch's first operation and are freed by its last. grads: with resident weights,
+    "out" or "in" moves the gradient block of a data-parallel card over its link (dnn.cards)."""
     if policy == "resident":
         # The structure carries the hyper-parameters: it goes in when a chunk or bunch starts;
         # between the operations of one bunch the card's copy holds the bunch state.
         struct = Move("struct", "in", False, False) if what in _STARTS else Move("struct", "nocopy", False, False)
-        moves = [struct] + [Move(b, "nocopy", False, False) for b in BLOCKS]
+        moves = [struct] + [Move(b, grads if b == "grads" else "nocopy", False, False) for b in BLOCKS]
     else:
         moves = [Move(a, "inout", True, True) for a in ("struct",) + BLOCKS]
     if staged:
@@ -93,7 +94,7 @@ def flat_call_transfers(what: int, layer: int, nlayers: int, policy: str, *, sta
     return moves
 
 
-_CLAUSES = {"in": In, "inout": InOut, "nocopy": NoCopy}
+_CLAUSES = {"in": In, "out": Out, "inout": InOut, "nocopy": NoCopy}
 
 
 # ---- the executors ----------------------------------------------------------------------------
@@ -170,9 +171,10 @@ class _OnCard(Executor):
 class ImplicitExecutor(_OnCard):
     """Network and chunks in the card's shared arena: only pointers cross."""
 
-    def __init__(self, cfg, arena_bytes: int):
+    def __init__(self, cfg, arena_bytes: int, arena_of: Card | None = None):
+        """arena_of: a card whose arena this one maps too (dnn.cards: several cards, one arena)."""
         self.card = Card(threads=cfg.threads, cpus=cfg.cpus, link=cfg.link, arena_bytes=arena_bytes,
-                         card_memory=cfg.card_memory, coherence=cfg.coherence)
+                         card_memory=cfg.card_memory, coherence=cfg.coherence, arena_of=arena_of)
 
     def alloc(self, shape, dtype):
         return self.card.shared_zeros(shape, dtype)
@@ -234,12 +236,13 @@ class ExplicitExecutor(_OnCard):
             result = self.card.wait(sig)
         return result
 
-    def _post(self, what, layer, net, buf, row0, rows, aux, staged):
+    def _post(self, what, layer, net, buf, row0, rows, aux, staged, grads="nocopy"):
         """Post one call of dnn_run_flat with the transfers flat_call_transfers plans for it."""
         self._upload(net)
         x, y = buf.x[row0:row0 + rows], buf.y[row0:row0 + rows]
         arrays = {"struct": net.struct, "x": x, "y": y, "counts": aux} | net.blocks
-        plan = flat_call_transfers(what, layer, net.arch.nlayers, self.policy, staged=staged, counts=aux is not None)
+        plan = flat_call_transfers(what, layer, net.arch.nlayers, self.policy, staged=staged, counts=aux is not None,
+                                   grads=grads)
         xf = [_CLAUSES[m.direction](arrays[m.array], alloc_if=m.alloc_if, free_if=m.free_if) for m in plan]
         b = net.blocks
         return self.card.call_async(FLAT_KERNEL, what, layer, net.struct, b["params"], b["grads"], b["moment"],

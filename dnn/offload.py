@@ -70,6 +70,11 @@ def link_profiles() -> list[str]:
     return names
 
 
+def number_of_devices() -> int:
+    """Cards open in this process (_Offload_number_of_devices)."""
+    return lib.off_number_of_devices()
+
+
 def kernel_names() -> list[str]:
     return [ffi.string(lib.off_kernel_at(i).name).decode() for i in range(lib.off_kernel_count())]
 
@@ -204,10 +209,14 @@ class Card:
 
     def __init__(self, threads: int = 1, cpus: str | None = None, link: str = "none",
                  arena_bytes: int = 64 << 20, card_memory: int = 0, coherence: str = "shared",
-                 race_check: bool = False):
+                 race_check: bool = False, device: int | None = None, arena_of: "Card | None" = None):
         """coherence: "shared" (one copy of the arena, coherent for free) or "myo" / "myo-on-demand"
         / "myo-on-acquire" (each side its own copy, kept coherent page by page at offload
-        boundaries, as Intel's MYO did); race_check reports pages both sides wrote in between."""
+        boundaries, as Intel's MYO did); race_check reports pages both sides wrote in between.
+
+        device: this host's card number (target(mic:n)); None takes the lowest free one.
+        arena_of: another open card whose shared arena this one maps too (several cards, one
+        Cilk shared memory; arena_bytes is then that card's)."""
         cfg = ffi.new("off_config *")
         keep = [ffi.new("char[]", (cpus or "").encode()), ffi.new("char[]", link.encode()),
                 ffi.new("char[]", card_executable().encode()), ffi.new("char[]", coherence.encode())]
@@ -215,9 +224,11 @@ class Card:
         cfg.arena_bytes, cfg.card_memory, cfg.card_exe = int(arena_bytes), int(card_memory), keep[2]
         cfg.coherence, cfg.race_check = keep[3], int(bool(race_check))
         out = ffi.new("off_card **")
-        check(lib.off_card_open(cfg, out))
+        sibling = arena_of._ptr if arena_of is not None else ffi.NULL
+        check(lib.off_card_open_device(cfg, -1 if device is None else int(device), sibling, out))
         self._h = _Handle(out[0])
         self._arena = lib.off_card_arena(out[0])
+        self.device = lib.off_card_device(out[0])
         self._lock = threading.Lock()
         self._pending: dict = {}  # signal -> arrays kept alive until its wait (a call, a transfer)
         self.threads, self.cpus, self.link, self.coherence = int(threads), cpus, link, coherence
@@ -253,7 +264,7 @@ class Card:
 
     def __repr__(self) -> str:
         state = f"pid={self.pid}" if self._h is not None else "closed"
-        return f"Card({state}, threads={self.threads}, link={self.link!r})"
+        return f"Card({self.device}, {state}, threads={self.threads}, link={self.link!r})"
 
     # -- shared memory ------------------------------------------------------------------------
     def shared_empty(self, shape, dtype=np.float32, align: int | None = None) -> np.ndarray:

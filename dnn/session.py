@@ -5,6 +5,7 @@ configuration; `dnn.evaluate` uses its evaluation pass (run_evaluation).
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
@@ -196,17 +197,21 @@ def _resume(trainer: Trainer, path: str, cfg: Config, metrics: dict) -> tuple[in
 def run_training(cfg: Config, data: str | os.PathLike, epochs: int, *, schedule: Schedule | None = None,
                  checkpoint: str | None = None, resume: str | None = None, metrics_path: str | None = None,
                  quiet: bool = False, prefetch: bool = True, evaluate_each_epoch: bool = True,
-                 keep_trainer: bool = False) -> dict:
-    """Train; returns the metrics dict (also written to metrics_path as JSON)."""
+                 keep_trainer: bool = False, ranks=None) -> dict:
+    """Train; returns the metrics dict (also written to metrics_path as JSON). ranks: one rank of an
+    MPI job (dnn.distributed): it reads its rows only, and rank 0 alone writes checkpoint and metrics."""
     schedule = schedule or Schedule()
     # Under MYO the arena is write-protected page by page: HDF5 must not read() into it directly.
     direct = not (cfg.mode == "implicit" and cfg.coherence != "shared")
-    train_reader = ChunkReader(data, "train", chunk_rows=cfg.chunk, shuffle=True, seed=cfg.seed, prefetch=prefetch,
-                               direct=direct)
+    open_train = ChunkReader if ranks is None else functools.partial(ranks.reader, bunch=cfg.bunch)
+    train_reader = open_train(data, split="train", chunk_rows=cfg.chunk, shuffle=True, seed=cfg.seed,
+                              prefetch=prefetch, direct=direct)
+    if ranks is not None and ranks.rank != 0:
+        checkpoint = metrics_path = None
     test_reader = ChunkReader(data, "test", chunk_rows=cfg.chunk, shuffle=False, seed=cfg.seed, prefetch=prefetch,
                               direct=direct)
     metrics = _run_description(cfg, data, epochs) | {key: [] for key in CURVES}
-    trainer = Trainer(cfg, train_reader.input_dim, train_reader.num_classes)
+    trainer = Trainer(cfg, train_reader.input_dim, train_reader.num_classes, ranks)
     try:
         start_epoch, start_chunk = _resume(trainer, resume, cfg, metrics) if resume else (0, 0)
         snapshot = Snapshot(checkpoint, cfg)
@@ -281,7 +286,7 @@ def _run_counters(trainer: Trainer, cfg: Config, wall: float, images: int) -> di
         "transfer_real_s": s.get("transfer_real_s", 0.0), "transfer_model_s": s.get("transfer_model_s", 0.0),
         "wait_s": s["wait_s"], "bytes_to_card": int(s["bytes_to_card"]),
         "bytes_from_card": int(s["bytes_from_card"]), "offload_calls": int(s["calls"]),
-        "transfers": int(s.get("transfers", 0)),
+        "transfers": int(s.get("transfers", 0)), "allreduce_s": s.get("allreduce_s", 0.0),
         "images": images, "images_per_s": images / wall if wall > 0 else 0.0,
         "card_pid": trainer.card_pid(), "host_pid": os.getpid(), "coherence": cfg.coherence,
     }

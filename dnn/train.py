@@ -42,6 +42,12 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--granularity", choices=GRANULARITIES, default="chunk",
                    help="one offload per chunk, per bunch, or per layer operation")
     m.add_argument("--threads", type=int, default=2, help="worker threads on the card (host mode: here)")
+    m.add_argument("--cards", type=int, default=1,
+                   help="data parallelism: split each bunch over this many cards (one process each)")
+    m.add_argument("--distributed", action="store_true",
+                   help="one rank of an MPI job: mpiexec -n K python -m dnn.train --distributed ...")
+    m.add_argument("--sync", choices=["bunch", "chunk"], default="bunch",
+                   help="distributed: allreduce the gradients every bunch, or average the weights every chunk")
     m.add_argument("--cpus", help="CPU list the card pins itself to, e.g. 0-1")
     m.add_argument("--coherence", choices=["shared", "myo", "myo-on-demand", "myo-on-acquire"], default="shared",
                    help="implicit mode: one shared copy of the arena, or MYO-style copies on each side kept "
@@ -101,16 +107,31 @@ def main(argv=None) -> int:
                  granularity=args.granularity, bunch=args.bunch, chunk=args.chunk or file_chunk,
                  threads=args.threads, cpus=args.cpus, link=args.link, seed=args.seed, lr=args.lr,
                  momentum=args.momentum, weight_decay=args.weight_decay, init=args.init,
-                 card_memory=int(args.card_memory * 2**20), coherence=args.coherence, overlap=args.overlap)
+                 card_memory=int(args.card_memory * 2**20), coherence=args.coherence, overlap=args.overlap,
+                 cards=args.cards, distributed=args.distributed, sync=args.sync)
     cfg.validate()
-    if arch.cnn:  # its layers, their output shapes and weight counts
+    ranks = None
+    if args.distributed:
+        from .distributed import Ranks
+
+        ranks = Ranks(sync=args.sync)
+        args.quiet = args.quiet or ranks.rank != 0
+    if arch.cnn and (ranks is None or ranks.rank == 0):  # its layers, their output shapes and weight counts
         print("\n".join(arch.describe()), flush=True)
     if args.plot:
         from .plot import check_png_path
 
         check_png_path(args.plot, "--plot")
-    m = run_training(cfg, args.data, args.epochs, schedule=Schedule(args.lr_schedule, args.lr_gamma, args.lr_step),
-                     checkpoint=args.checkpoint, resume=args.resume, metrics_path=args.metrics, quiet=args.quiet)
+    try:
+        m = run_training(cfg, args.data, args.epochs, schedule=Schedule(args.lr_schedule, args.lr_gamma, args.lr_step),
+                         checkpoint=args.checkpoint, resume=args.resume, metrics_path=args.metrics, quiet=args.quiet,
+                         ranks=ranks)
+    except BaseException as exc:
+        if ranks is not None and ranks.size > 1:  # no other rank may wait for this one in a collective
+            ranks.abort(str(exc) or type(exc).__name__)
+        raise
+    if ranks is not None and ranks.rank != 0:
+        return 0
     print(summary(m, cfg))
     if args.plot:
         from .plot import plot_metrics

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import ArenaFullError, DnnError, DnnValueError, HostMemoryError
+from .cards import ParallelCards
+from .cards import check_config as check_cards
 from .executors import EXECUTORS, bunch_ops
 from .network import Arch, Network
 from .offload import ffi, lib
@@ -45,6 +47,9 @@ class Config:
     card_memory: int = 0
     coherence: str = "shared"  # implicit mode: "shared" or "myo" / "myo-on-demand" / "myo-on-acquire"
     overlap: bool = False  # explicit mode, chunk granularity: the next chunk crosses while this one trains
+    cards: int = 1  # data parallelism: each bunch split over this many cards (dnn.cards)
+    distributed: bool = False  # one rank of an MPI job (dnn.distributed)
+    sync: str = "bunch"  # distributed: allreduce the gradients per bunch, or average weights per chunk
 
     def validate(self) -> None:
         if self.mode not in MODES:
@@ -66,6 +71,7 @@ class Config:
                                 "--granularity chunk")
         if self.lr <= 0 or self.momentum < 0 or self.weight_decay < 0:
             raise DnnValueError("--lr must be positive, --momentum and --weight-decay not negative")
+        check_cards(self)
 
     @property
     def init_scheme(self) -> str:
@@ -80,6 +86,10 @@ class Config:
             m += "-overlap"
         if self.mode == "implicit" and self.coherence != "shared":
             m += "-myo"
+        if self.distributed:
+            return f"{m}/{self.cards}-card-ranks/sync-{self.sync}"
+        if self.cards > 1:
+            return f"{m}/{self.cards}-cards"
         return f"{m}/{self.granularity}"
 
 
@@ -111,7 +121,8 @@ def arena_bytes(cfg: Config, input_dim: int, num_classes: int) -> int:
 class Trainer:
     """Owns network, chunk buffers and card; trains chunk after chunk."""
 
-    def __init__(self, cfg: Config, input_dim: int, num_classes: int):
+    def __init__(self, cfg: Config, input_dim: int, num_classes: int, ranks=None):
+        """ranks: a dnn.distributed.Ranks when this process is one rank of an MPI job."""
         cfg.validate()
         if cfg.arch.inputs != input_dim:
             raise DnnValueError(f"--arch {cfg.arch} takes {cfg.arch.inputs} inputs but the data has "
@@ -127,7 +138,8 @@ class Trainer:
         if need > physical:  # refuse before the kernel's OOM killer decides for us
             raise self._too_big(f"{need / 2**30:.1f} GiB needed, {physical / 2**30:.1f} GiB in this machine")
         try:
-            self.executor = EXECUTORS[cfg.mode](cfg, need)
+            self.executor = (ParallelCards(cfg, need, ranks) if cfg.cards > 1 or ranks is not None
+                             else EXECUTORS[cfg.mode](cfg, need))
             self.net = Network(cfg.arch, cfg.bunch, self.executor.alloc)
             self.net.initialize(cfg.init_scheme, cfg.seed)
             self.net.set_hyper(cfg.lr, cfg.momentum, cfg.weight_decay)
@@ -174,6 +186,8 @@ class Trainer:
         total = np.zeros(lib.DNN_R_COUNT)
         buf.start(rows)
         g = self.cfg.granularity
+        if isinstance(self.executor, ParallelCards):  # the cards meet once per bunch, whatever the granularity
+            return total + self.executor.train_chunk(self.net, buf, rows)
         if g == "chunk":
             total += self.executor.run_chunk(lib.DNN_TRAIN_CHUNK, self.net, buf, rows, ahead)
             return total

@@ -24,11 +24,16 @@ from .lower import Lowerer, find_shared
 __all__ = ["translate", "CilkppError"]
 
 
-def translate(source, filename="<cilk>", include_dirs=()):
-    """Translate .cilk source text into C; raises CilkppError with file:line:col."""
-    unit = read_unit(source, filename, include_dirs)
+def translate(source, filename="<cilk>", include_dirs=(), defines=(), captures=None):
+    """Translate .cilk source text into C; raises CilkppError with file:line:col. defines: NAME
+    or NAME=VALUE, applied to the source as gcc's -D would. captures (a dict, optional): what each
+    #pragma offload block carries to the card, by kernel name; read (a name in it that the block
+    does not use travels all the same, so the host and the card translations, which differ where
+    the code tests __MIC__, agree on every block's frame) and then filled in."""
+    unit = read_unit(source, filename, include_dirs, defines)
     shared = find_shared(unit)
-    program = Lowerer(unit, shared, kernel_prefix(filename)).lower()
+    lowerer = Lowerer(unit, shared, kernel_prefix(filename), captures if captures is not None else {})
+    program = lowerer.lower()
     return emit(unit, program)
 
 

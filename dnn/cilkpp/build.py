@@ -9,8 +9,11 @@ the program compiled with -DDNN_CARD_BUILD, so its kernel registry holds the pro
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import re
 import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -67,3 +70,45 @@ def compile_program(c_file, out, side="host", extra_cflags=(), extra_objs=(), li
     if r.returncode != 0:
         raise RuntimeError(f"gcc failed for {c_file} ({side}):\n{r.stderr}")
     return r.stderr
+
+
+# ---- dnn-cc: users' programs, one object per side, then a host program and its card ------------
+
+# Users' code gets gcc's defaults plus what the generated C needs; no -Wall/-Wextra on their code.
+USER_CFLAGS = ["-std=gnu11", "-fopenmp", "-march=native", "-Wno-unknown-pragmas"]
+
+
+def _user_flags(flags):
+    opt = [] if any(re.fullmatch(r"-O\S*", f) for f in flags) else ["-O2"]
+    return USER_CFLAGS + opt + [f"-I{d}" for d in cfg.INCLUDE_DIRS] + list(flags)
+
+
+def _gcc(cmd, verbose):
+    if verbose:
+        print(" ".join(cmd), file=sys.stderr)
+    r = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, LC_ALL="C"))
+    sys.stderr.write(r.stderr)  # gcc's warnings and errors name the user's file (#line)
+    if r.returncode != 0:
+        raise RuntimeError(f"gcc failed ({r.returncode})")
+
+
+def compile_object(c_file, obj, side, flags, verbose=False):
+    """One user source (translated, or plain C) -> the object of one side."""
+    _gcc(["gcc", "-c"] + _user_flags(flags) + [str(c_file), "-o", str(obj)], verbose)
+
+
+def link_program(objs, out, side, ldflags, verbose=False, card_path=None, cards=None):
+    """Link a side: the host program (which finds its card at card_path, see runtime.c.in) or
+    the card executable (native/offload/card.c is its main)."""
+    extra = []
+    if side == "host" and card_path is not None:
+        glue = Path(out).with_name(f".{Path(out).name}.{os.getpid()}.card-path.c")
+        glue.write_text(f"const char __cilkpp_card_exe_path[] = {json.dumps(str(card_path))};\n"
+                        f"const int __cilkpp_cards_built = {-1 if cards is None else int(cards)};\n")
+        extra = [str(glue)]
+    try:
+        _gcc(["gcc"] + _user_flags([]) + extra + list(objs) + runtime_objects(side) + ["-o", str(out)]
+             + list(cfg.LDFLAGS) + list(ldflags), verbose)
+    finally:
+        for g in extra:
+            os.unlink(g)

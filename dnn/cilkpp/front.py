@@ -2,6 +2,11 @@
 
 How the text reaches a C99 parser (pycparser), step by step:
 
+The steps live in source.py (tokens, errors, the unit's records), headers.py (step 1, and the
+user's own ``#include "file"``, spliced into the source first so the Cilk Plus in headers and
+included .c files is translated, errors naming their lines) and rewrite.py (step 4); this file
+runs them (read_unit) and parses (step 5) with pycparserext's GNU C parser.
+
 1. Comments are blanked (columns kept). ``#include`` lines are taken out and remembered: they
    are re-emitted verbatim at the top of the generated C, and the typedef names they declare are
    learned by running ``gcc -E`` on the include lines alone (real headers, real include path) and
@@ -32,256 +37,20 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import tempfile
-from dataclasses import dataclass, field
 
 from pycparser import c_ast, c_parser
 from pycparser.c_parser import Coord
+from pycparserext.ext_c_parser import FuncDeclExt, GnuCParser
 
-
-class CilkppError(Exception):
-    """A translation error; str() is ``file:line:col: error: message``."""
-
-    def __init__(self, file, line, col, msg):
-        self.file, self.line, self.col, self.msg = file, line, col, msg
-        super().__init__(f"{file}:{line}:{col}: error: {msg}")
-
-
-def error_at(coord, msg):
-    if coord is None:
-        return CilkppError("<unknown>", 0, 0, msg)
-    return CilkppError(coord.file, coord.line, coord.column or 1, msg)
-
-
-# ---- tokens ------------------------------------------------------------------------------------
-
-_TOKEN_RE = re.compile(
-    r"""
-    (?P<ws>[ \t\r\f\v]+)
-  | (?P<nl>\n)
-  | (?P<id>[A-Za-z_$][A-Za-z0-9_$]*)
-  | (?P<num>\.?[0-9](?:[eEpP][+-]|[A-Za-z0-9_.])*)
-  | (?P<str>(?:u8|[uUL])?"(?:\\.|[^"\\\n])*")
-  | (?P<chr>(?:[uUL])?'(?:\\.|[^'\\\n])*')
-  | (?P<punct>\.\.\.|<<=|>>=|->|\+\+|--|<<|>>|<=|>=|==|!=|&&|\|\||[-+*/%&|^]=|\#\#|[][(){}.,;:?~!<>=+\-*/%&|^\#\\@`])
-    """,
-    re.VERBOSE,
-)
-
-
-@dataclass
-class Tok:
-    text: str
-    kind: str
-    file: str = ""
-    line: int = 0
-    col: int = 0
-
-    def coord(self):
-        return Coord(self.file, self.line, self.col)
-
-
-def tokenize_line(text):
-    """(kind, text, col) for one line of C (comments already blanked)."""
-    out = []
-    pos = 0
-    while pos < len(text):
-        m = _TOKEN_RE.match(text, pos)
-        if not m:
-            out.append(("punct", text[pos], pos + 1))
-            pos += 1
-            continue
-        kind = m.lastgroup
-        if kind not in ("ws", "nl"):
-            out.append((kind, m.group(), pos + 1))
-        pos = m.end()
-    return out
-
-
-def blank_comments(src):
-    """Comments become spaces (newlines kept), so lines and columns do not move."""
-    out = []
-    i, n = 0, len(src)
-    while i < n:
-        c = src[i]
-        if c in "\"'":
-            j = i + 1
-            while j < n and src[j] != c and src[j] != "\n":
-                j += 2 if src[j] == "\\" else 1
-            out.append(src[i : j + 1])
-            i = j + 1
-        elif src.startswith("//", i):
-            j = src.find("\n", i)
-            j = n if j < 0 else j
-            out.append(" " * (j - i))
-            i = j
-        elif src.startswith("/*", i):
-            j = src.find("*/", i + 2)
-            j = n if j < 0 else j + 2
-            out.append("".join(ch if ch == "\n" else " " for ch in src[i:j]))
-            i = j
-        else:
-            out.append(c)
-            i += 1
-    return "".join(out)
-
-
-# ---- typedef names of the included headers ------------------------------------------------------
-
-ARITH_TYPEDEFS = {
-    "size_t", "ssize_t", "ptrdiff_t", "intptr_t", "uintptr_t", "intmax_t", "uintmax_t", "off_t",
-    "time_t", "clock_t", "pid_t", "wchar_t", "int8_t", "int16_t", "int32_t", "int64_t", "uint8_t",
-    "uint16_t", "uint32_t", "uint64_t", "int_fast8_t", "int_fast16_t", "int_fast32_t",
-    "int_fast64_t", "uint_fast8_t", "uint_fast16_t", "uint_fast32_t", "uint_fast64_t",
-    "int_least8_t", "int_least16_t", "int_least32_t", "int_least64_t", "uint_least8_t",
-    "uint_least16_t", "uint_least32_t", "uint_least64_t", "float_t", "double_t", "useconds_t",
-}
-FLOAT_TYPEDEFS = {"float_t", "double_t"}
+from .gnu import FuncDeclAttrs
+from .headers import ARITH_TYPEDEFS, FLOAT_TYPEDEFS  # noqa: F401  (the lowering reads them from here)
+from .headers import header_typedefs, splice_quoted_includes, type_macros
+from .rewrite import rewrite_tokens
+from .source import CilkppError, PragmaInfo, Tok, Unit, error_at, tokenize_line  # noqa: F401
 
 _GNU_DEFINES = ["-Dbool=_Bool", "-D__inline=inline", "-D__inline__=inline", "-D__restrict=restrict",
-                "-D__restrict__=restrict", "-D__const=const", "-D__INTEL_OFFLOAD=1", "-D__cilk=200",
+                "-D__restrict__=restrict", "-D__const=const", "-D__thread=_Thread_local", "-D__INTEL_OFFLOAD=1", "-D__cilk=200",
                 "-D__CILKPP__=1"]
-
-
-def _strip_groups(toks, opener, closer):
-    out, depth = [], 0
-    for t in toks:
-        if t == opener:
-            depth += 1
-        elif t == closer and depth:
-            depth -= 1
-        elif not depth:
-            out.append(t)
-    return out
-
-
-def scan_typedef_names(text):
-    """Typedef names declared in preprocessed C text (a heuristic scan, not a parse)."""
-    toks = [t for k, t, _ in tokenize_line(text.replace("\n", " ")) if k != "str"]
-    names = set()
-    i, depth = 0, 0
-    while i < len(toks):
-        t = toks[i]
-        if t == "{":
-            depth += 1
-        elif t == "}":
-            depth -= 1
-        elif t == "typedef" and depth == 0:
-            j, d = i + 1, 0
-            while j < len(toks) and not (toks[j] == ";" and d == 0):
-                if toks[j] in "([{":
-                    d += 1
-                elif toks[j] in ")]}":
-                    d -= 1
-                j += 1
-            decl = toks[i + 1 : j]
-            i = j
-            # drop __attribute__((...)) / __asm__(...) groups and struct bodies
-            cleaned, k = [], 0
-            while k < len(decl):
-                if decl[k] in ("__attribute__", "__asm__", "__asm", "__extension__", "__declspec"):
-                    if decl[k] == "__extension__":
-                        k += 1
-                        continue
-                    k += 1
-                    if k < len(decl) and decl[k] == "(":
-                        d = 0
-                        while k < len(decl):
-                            d += decl[k] == "("
-                            d -= decl[k] == ")"
-                            k += 1
-                            if d == 0:
-                                break
-                    continue
-                cleaned.append(decl[k])
-                k += 1
-            cleaned = _strip_groups(cleaned, "{", "}")
-            chunks, cur, d = [], [], 0
-            for t2 in cleaned:
-                if t2 == "(":
-                    d += 1
-                elif t2 == ")":
-                    d -= 1
-                if t2 == "," and d == 0:
-                    chunks.append(cur)
-                    cur = []
-                else:
-                    cur.append(t2)
-            chunks.append(cur)
-            for ch in chunks:
-                name = None
-                for a in range(len(ch) - 2):
-                    if ch[a] == "(" and ch[a + 1] in ("*", "^") and re.match(r"[A-Za-z_]\w*$", ch[a + 2]):
-                        name = ch[a + 2]
-                        break
-                if name is None:
-                    d = 0
-                    for t2 in ch:
-                        if t2 in "([":
-                            if d == 0 and name:
-                                break
-                            d += 1
-                        elif t2 in ")]":
-                            d -= 1
-                        elif d == 0 and re.match(r"[A-Za-z_]\w*$", t2):
-                            name = t2
-                if name:
-                    names.add(name)
-            continue
-        i += 1
-    return names
-
-
-def header_typedefs(includes, include_dirs, coord_of):
-    """Typedef names of the headers named by the #include lines (gcc -E on them alone)."""
-    if not includes:
-        return set()
-    with tempfile.NamedTemporaryFile("w", suffix=".c", delete=False) as f:
-        f.write("\n".join(text for _, text in includes) + "\n")
-        tmp = f.name
-    try:
-        cmd = ["gcc", "-E", "-P", "-std=gnu11", "-fopenmp"] + [f"-I{d}" for d in include_dirs] + [tmp]
-        r = subprocess.run(cmd, capture_output=True, text=True)
-    finally:
-        os.unlink(tmp)
-    if r.returncode != 0:
-        m = re.search(r":(\d+):\d+: (?:fatal )?error: (.*)", r.stderr)
-        line = int(m.group(1)) if m else 1
-        where = coord_of(includes[min(line, len(includes)) - 1][0])
-        raise error_at(where, "cannot read the included header: " + (m.group(2) if m else r.stderr.strip()))
-    return scan_typedef_names(r.stdout)
-
-
-# ---- the translation unit -----------------------------------------------------------------------
-
-
-@dataclass
-class Section:
-    coord: Coord
-    whole: bool = False  # a[:]
-
-
-@dataclass
-class PragmaInfo:
-    coord: Coord
-    kind: str  # offload, offload_transfer, offload_wait, offload_attribute
-    toks: list  # clause tokens (after macro expansion), with source positions
-
-
-@dataclass
-class Unit:
-    filename: str
-    ast: c_ast.FileAST
-    includes: list  # (line, text)
-    early_defines: list  # #define lines before the first #include (feature macros)
-    sections: dict = field(default_factory=dict)  # id -> Section
-    pragmas: dict = field(default_factory=dict)  # id -> PragmaInfo
-    spawns: dict = field(default_factory=dict)  # id -> Coord
-    offloads: dict = field(default_factory=dict)
-    syncs: dict = field(default_factory=dict)
-    cilk_for: set = field(default_factory=set)  # (line, col) of _Cilk_for
-    shared_names: dict = field(default_factory=dict)  # top-level name -> Coord of _Cilk_shared
-    typedefs: set = field(default_factory=set)
 
 
 def _directive(line):
@@ -289,10 +58,10 @@ def _directive(line):
     return m.group(1) if m else None
 
 
-def read_unit(source, filename, include_dirs=()):
-    """Parse a .cilk source into a Unit (AST with source coordinates + side tables)."""
-    src = blank_comments(source.replace("\r\n", "\n"))
-    lines = src.split("\n")
+def read_unit(source, filename, include_dirs=(), defines=()):
+    """Parse a .cilk source into a Unit (AST with source coordinates + side tables). defines:
+    NAME or NAME=VALUE, as gcc's -D (the card side's translation defines __MIC__)."""
+    lines, origin = splice_quoted_includes(source, filename, include_dirs)
     includes, early_defines = [], []
     pragma_raw = {}  # id -> (line, col, kind)
     pragma_pos = {}  # line -> (column where the clauses start in the placeholder, [(line, col)])
@@ -315,7 +84,7 @@ def read_unit(source, filename, include_dirs=()):
             early_defines.append("\n".join(lines[i : j + 1]))
         elif d == "pragma":
             joined = " ".join(lines[k].rstrip("\\") for k in range(i, j + 1))
-            m = re.match(r"(\s*#\s*pragma\s+)(offload(?:_transfer|_wait|_attribute)?)\b(.*)$", joined)
+            m = re.match(r"(\s*#\s*pragma\s+)(offload(?:_transfer|_wait|_attribute)?|cilk\s+grainsize)\b(.*)$", joined)
             if m:
                 pid = len(pragma_raw) + 1
                 col = ln.index("#") + 1
@@ -326,27 +95,29 @@ def read_unit(source, filename, include_dirs=()):
                     posmap.extend((k + 1, c + 1) for c in range(len(seg)))
                     posmap.append((k + 1, len(seg) + 1))
                 head = " " * (col - 1) + f"__cilkpp_pragma({pid}, "
-                pragma_raw[pid] = (i + 1, col, m.group(2))
+                pragma_raw[pid] = (i + 1, col, "grainsize" if m.group(2).startswith("cilk") else m.group(2))
                 pragma_pos[i + 1] = (len(head) + 1, posmap[m.start(3):])
                 out_lines[i] = head + f"{m.group(3)})"
                 for k in range(i + 1, j + 1):
                     out_lines[k] = ""
         i = j + 1
 
-    coord_of = lambda line: Coord(filename, line, 1)  # noqa: E731
+    coord_of = lambda line: Coord(*origin[line - 1], 1)  # noqa: E731
     base_dir = os.path.dirname(os.path.abspath(filename)) if filename else os.getcwd()
-    typedefs = header_typedefs(includes, [base_dir] + list(include_dirs), coord_of)
+    typedefs = header_typedefs(includes, [base_dir] + list(include_dirs), coord_of, defines)
 
     # source tokens per line, for column recovery
     src_toks = {n + 1: tokenize_line(l) for n, l in enumerate(out_lines)}
 
     text = "\n".join(out_lines) + "\n"
-    r = subprocess.run(["gcc", "-E", "-std=gnu11", "-x", "c"] + _GNU_DEFINES + ["-"], input=text,
+    cpp = ["gcc", "-E", "-std=gnu11", "-x", "c"] + _GNU_DEFINES + type_macros(includes)
+    r = subprocess.run(cpp + [f"-D{d}" for d in defines] + ["-"],
+                       input=text,
                        capture_output=True, text=True)
     if r.returncode != 0:
         m = re.search(r"<stdin>:(\d+):(\d+): (?:fatal )?error: (.*)", r.stderr)
         if m:
-            raise CilkppError(filename, int(m.group(1)), int(m.group(2)), m.group(3))
+            raise CilkppError(*origin[min(int(m.group(1)), len(origin)) - 1], int(m.group(2)), m.group(3))
         raise CilkppError(filename, 1, 1, "preprocessor: " + r.stderr.strip())
 
     # tokens with positions
@@ -360,7 +131,7 @@ def read_unit(source, filename, include_dirs=()):
         if oline.startswith("#"):  # a #pragma the preprocessor passed through
             if cur_file == "<stdin>":
                 st = src_toks.get(cur_line, [])
-                toks.append(Tok(oline.strip(), "pragma", filename, cur_line, st[0][2] if st else 1))
+                toks.append(Tok(oline.strip(), "pragma", *_at(origin, cur_line), st[0][2] if st else 1))
             cur_line += 1
             continue
         if cur_file != "<stdin>":
@@ -399,204 +170,20 @@ def read_unit(source, filename, include_dirs=()):
                 start, pmap = pragma_pos[cur_line]
                 if 0 <= col - start < len(pmap):
                     line, col = pmap[col - start]
-            toks.append(Tok(t, kind, filename, line, col))
+            toks.append(Tok(t, kind, *_at(origin, line), col))
         cur_line += 1
 
     unit = Unit(filename, None, includes, early_defines, typedefs=typedefs)
     for pid, (line, col, kind) in pragma_raw.items():
-        unit.pragmas[pid] = PragmaInfo(Coord(filename, line, col), kind, [])
-    rewritten = _rewrite(toks, unit)
+        unit.pragmas[pid] = PragmaInfo(Coord(*_at(origin, line), col), kind, [])
+    rewritten = rewrite_tokens(toks, unit)
     unit.ast = _parse(rewritten, unit)
     return unit
 
 
-# ---- token rewriting ----------------------------------------------------------------------------
-
-
-def _match(toks, i):
-    """Index of the bracket closing toks[i]."""
-    pairs = {"(": ")", "[": "]", "{": "}"}
-    o, c = toks[i].text, pairs[toks[i].text]
-    d = 0
-    for k in range(i, len(toks)):
-        if toks[k].text == o:
-            d += 1
-        elif toks[k].text == c:
-            d -= 1
-            if d == 0:
-                return k
-    raise error_at(toks[i].coord(), f"'{o}' is never closed")
-
-
-def _syn(text, like):
-    return Tok(text, "id" if re.match(r"\w", text) else "punct", like.file, like.line, like.col)
-
-
-class _Out:
-    """Rewritten text with, per output line, the source position of each token."""
-
-    def __init__(self):
-        self.lines = [[]]
-
-    def put(self, tok):
-        self.lines[-1].append(tok)
-
-    def newline(self):
-        if self.lines[-1]:
-            self.lines.append([])
-
-
-def _rewrite(toks, unit):
-    out = _Out()
-    _rewrite_range(toks, 0, len(toks), out, unit, top=True)
-    return out
-
-
-def _rewrite_range(toks, a, b, out, unit, top=False):
-    i = a
-    last_line = None
-    brace = 0
-    while i < b:
-        t = toks[i]
-        if top and last_line is not None and t.line != last_line:
-            out.newline()
-        last_line = t.line
-        if t.kind == "pragma":
-            out.newline()
-            out.put(t)
-            out.newline()
-            i += 1
-            continue
-        tx = t.text
-        if tx == "{":
-            brace += 1
-        elif tx == "}":
-            brace -= 1
-        if tx == "__cilkpp_pragma" and i + 1 < b and toks[i + 1].text == "(":
-            e = _match(toks, i + 1)
-            pid = int(toks[i + 2].text)
-            info = unit.pragmas[pid]
-            info.toks = toks[i + 4 : e]
-            out.newline()
-            out.put(Tok(f"#pragma cilkpp {pid}", "pragma", t.file, t.line, t.col))
-            out.newline()
-            i = e + 1
-            continue
-        if tx == "_Cilk_shared":
-            if brace == 0:
-                # the declared name: first identifier followed by ( ; = [ ,
-                for k in range(i + 1, min(b, i + 40)):
-                    if toks[k].kind == "id" and k + 1 < b and toks[k + 1].text in "(;=[,":
-                        unit.shared_names.setdefault(toks[k].text, t.coord())
-                        break
-            i += 1
-            continue
-        if tx in ("__attribute__", "__declspec") and i + 1 < b and toks[i + 1].text == "(":
-            e = _match(toks, i + 1)
-            inner = " ".join(x.text for x in toks[i + 2 : e])
-            if re.fullmatch(r"\(?\s*target\s*\(\s*mic\s*\)\s*\)?", inner):
-                i = e + 1  # every function is compiled for host and card alike
-                continue
-            raise error_at(t.coord(), f"unsupported attribute {tx}({inner}): only "
-                           "__attribute__((target(mic))) is understood")
-        if tx == "_Cilk_for":
-            unit.cilk_for.add((t.line, t.col))
-            out.put(_syn("for", t))
-            i += 1
-            continue
-        if tx == "_Cilk_sync":
-            sid = len(unit.syncs) + 1
-            unit.syncs[sid] = t.coord()
-            for s in ("__cilkpp_sync", "(", str(sid), ")"):
-                out.put(_syn(s, t))
-            i += 1
-            continue
-        if tx in ("_Cilk_spawn", "_Cilk_offload", "_Cilk_offload_to"):
-            k = i + 1
-            target = [_syn("-1", t)]
-            if tx == "_Cilk_offload_to":
-                if k >= b or toks[k].text != "(":
-                    raise error_at(t.coord(), "_Cilk_offload_to needs a target number: _Cilk_offload_to(n) f(...)")
-                e = _match(toks, k)
-                target = toks[k + 1 : e]
-                k = e + 1
-            # the callee: tokens up to the '(' of the call
-            c0 = k
-            while k < b and toks[k].text != "(" and toks[k].text not in ";{}":
-                k += 1
-            if k >= b or toks[k].text != "(" or k == c0:
-                raise error_at(t.coord(), f"{tx} must be followed by a function call")
-            e = _match(toks, k)
-            if tx == "_Cilk_spawn":
-                sid = len(unit.spawns) + 1
-                unit.spawns[sid] = t.coord()
-                head = ["__cilkpp_spawn", "(", str(sid), ","]
-            else:
-                sid = len(unit.offloads) + 1
-                unit.offloads[sid] = t.coord()
-                head = ["__cilkpp_offload", "(", str(sid), ","]
-            for s in head:
-                out.put(_syn(s, t))
-            if tx != "_Cilk_spawn":
-                for x in target:
-                    out.put(x)
-                out.put(_syn(",", t))
-            _rewrite_range(toks, c0, e + 1, out, unit)
-            out.put(_syn(")", toks[e]))
-            i = e + 1
-            continue
-        if tx == "[":
-            e = _match(toks, i)
-            # a ':' at depth 0 not taken by a '?' makes this an array section
-            parts, cur, d, q = [], [], 0, 0
-            for k in range(i + 1, e):
-                x = toks[k].text
-                if x in "([{":
-                    d += 1
-                elif x in ")]}":
-                    d -= 1
-                if d == 0 and x == "?":
-                    q += 1
-                if d == 0 and x == ":":
-                    if q:
-                        q -= 1
-                    else:
-                        parts.append((cur, k))
-                        cur = []
-                        continue
-                cur.append(k)
-            if parts:
-                parts.append((cur, e))
-                sid = len(unit.sections) + 1
-                whole = len(parts) == 2 and not parts[0][0] and not parts[1][0]
-                unit.sections[sid] = Section(t.coord(), whole)
-                if not whole:
-                    if len(parts) > 3:
-                        raise error_at(t.coord(), "an array section has at most three parts: [start:length:stride]")
-                    for idxs, at in parts:
-                        if not idxs:
-                            raise error_at(toks[at].coord(), "empty part in an array section; write "
-                                           "[start:length], [start:length:stride] or [:]")
-                out.put(t)
-                for s in ("__cilkpp_sec", "(", str(sid), ","):
-                    out.put(_syn(s, t))
-                if whole:
-                    for s in ("0", ",", "0", ",", "1"):
-                        out.put(_syn(s, t))
-                else:
-                    for n, (idxs, at) in enumerate(parts):
-                        if n:
-                            out.put(_syn(",", toks[idxs[0]]))
-                        _rewrite_range(toks, idxs[0], idxs[-1] + 1, out, unit)
-                    if len(parts) == 2:
-                        out.put(_syn(",", toks[e]))
-                        out.put(_syn("1", toks[e]))
-                out.put(_syn(")", toks[e]))
-                out.put(toks[e])
-                i = e + 1
-                continue
-        out.put(t)
-        i += 1
+def _at(origin, line):
+    """(file, line) of a line of the spliced text."""
+    return origin[min(max(line, 1), len(origin)) - 1]
 
 
 # ---- parsing ------------------------------------------------------------------------------------
@@ -631,7 +218,7 @@ def _parse(out, unit):
             return Coord(unit.filename, 1, 1)
         return Coord(best.file, best.line, best.col)
 
-    parser = c_parser.CParser()
+    parser = GnuCParser()  # GNU C: __asm__, attributes, typeof, statement expressions
     try:
         ast = parser.parse(text, "<cilkpp>")
     except c_parser.ParseError as e:
@@ -652,10 +239,32 @@ def _parse(out, unit):
     ast.ext = ast.ext[npre:]
 
     def walk(n):
-        if n.coord is not None:
+        if getattr(n, "coord", None) is not None:
             n.coord = remap(n.coord)
+        _plain_func_decls(n)
         for _, ch in n.children():
             walk(ch)
 
     walk(ast)
     return ast
+
+
+def _plain_func_decls(n):
+    """The GNU parser's FuncDeclExt children of n become FuncDecl (FuncDeclAttrs when they carry
+    attributes or an asm label), so the lowering sees function types as pycparser makes them."""
+    def plain(f):
+        if not isinstance(f, FuncDeclExt):
+            return f
+        attrs = f.attributes if f.attributes is not None and f.attributes.exprs else None
+        if attrs is None and f.asm is None:
+            return c_ast.FuncDecl(f.args, f.type, f.coord)
+        return FuncDeclAttrs(f.args, f.type, f.coord, attrs, f.asm)
+
+    for name in set(getattr(type(n), "__slots__", ())) | set(getattr(n, "__dict__", {})):
+        if name in ("coord", "__weakref__"):
+            continue
+        v = getattr(n, name, None)
+        if isinstance(v, FuncDeclExt):
+            setattr(n, name, plain(v))
+        elif isinstance(v, list):
+            v[:] = [plain(x) for x in v]

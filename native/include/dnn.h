@@ -39,7 +39,9 @@ enum {
     DNN_OP_LOSS = 5,     /* softmax cross-entropy and its error */
     DNN_OP_BACKWARD = 6, /* one layer's backward (layer = l) */
     DNN_OP_UPDATE = 7,   /* one layer's update (layer = l) */
-    DNN_EVAL_CHUNK = 8   /* forward only over the chunk: loss, accuracy, confusion counts */
+    DNN_EVAL_CHUNK = 8,  /* forward only over the chunk: loss, accuracy, confusion counts */
+    DNN_GRAD_BUNCH = 9,  /* one bunch without its update: the gradients of a data-parallel card */
+    DNN_UPDATE_NET = 10  /* every layer's update from the gradients as they are (summed over cards) */
 };
 
 /* What one offload call returns (the reply's result[], in this order). */
@@ -179,6 +181,10 @@ dnn_result dnn_run_shared(int64_t what, int64_t layer, dnn_net *net, dnn_chunk *
 dnn_result dnn_run_flat(int64_t what, int64_t layer, dnn_net *wire, float *params, float *grads, float *moment,
                         float *acts, float *errs, const float *x, const int32_t *y, int64_t rows,
                         int64_t *confusion);
+/* Data parallelism over cards (cards.cilk): part `part` of `parts` of the n gradient floats,
+ * summed over the ncards blocks grads[k] weighted by weights[k] (card k's rows over the bunch's),
+ * card after card in order, and written back into every card's block. */
+void dnn_sum_grads(int64_t part, int64_t parts, int64_t ncards, float **grads, const float *weights, int64_t n);
 /* Their host sides for C programs, as the original port wrote them (dnn.executors drives the
  * runtime itself so that Ctrl-C and a dead card reach Python instead of ending the process):
  * `_Cilk_offload dnn_run_shared(...)` on the default card, and the explicit `#pragma offload` that

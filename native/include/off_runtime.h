@@ -148,6 +148,17 @@ typedef struct {
 } off_config;
 
 int off_card_open(const off_config *cfg, off_card **out);
+/* Card number `device` (< 0: the lowest free number) of this host. With arena_of, the new card
+ * maps that card's arena instead of a new one: several cards, each its own process, card memory,
+ * control channel and link clock, all seeing the one Cilk shared memory (shared coherence only).
+ * The arena stays mapped in the host until the last card that maps it is destroyed. */
+int off_card_open_device(const off_config *cfg, int device, off_card *arena_of, off_card **out);
+int off_card_device(const off_card *c);  /* its device number */
+int off_number_of_devices(void);         /* cards open in this process */
+off_card *off_device(int n);             /* card number n, NULL when none is open under it */
+/* What target(mic:n) / _Cilk_offload_to(n) lower to: kernel on card n, synchronously; OFF_EARG
+ * (naming n) when no card n is open. */
+int off_offload_to(int n, const char *kernel, const off_arg *args, int nargs);
 /* Stops the card process (asks, then kills) and releases the control channel. The arena stays
  * mapped in the host until off_card_destroy, so host views of shared memory stay valid. */
 int off_card_stop(off_card *c);

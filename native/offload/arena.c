@@ -135,6 +135,7 @@ int off_arena_create(size_t size, off_arena **out)
     a->size = size;
     a->fd = fd;
     a->owner = 1;
+    a->refs = 1;
     *out = a;
     return off_arena_format(a);
 }
@@ -156,6 +157,7 @@ int off_arena_attach(int fd, void *addr, size_t size, off_arena **out)
     a->size = size;
     a->fd = fd;
     a->owner = 0;
+    a->refs = 1;
     if (arena_header(a)->magic != ARENA_MAGIC) {
         munmap(p, size);
         free(a);
@@ -190,7 +192,7 @@ int off_arena_format(off_arena *a)
 
 void off_arena_release(off_arena *a)
 {
-    if (!a) return;
+    if (!a || --a->refs > 0) return;
     if (a->base) munmap(a->base, a->size);
     if (a->fd >= 0 && a->owner) close(a->fd);
     free(a);

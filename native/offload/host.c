@@ -43,7 +43,21 @@ static int host_start_card(off_card *c)
     return rc == OFF_OK ? off_proc_wait_ready(&c->proc, c->ctl, c->cfg.card_exe) : rc;
 }
 
-int off_card_open(const off_config *cfg, off_card **out)
+/* The arena of a new card: a fresh one, or (arena_of) the one another card maps already. */
+static int host_arena_for(off_card *c, off_card *arena_of)
+{
+    if (!arena_of) return off_arena_create(c->cfg.arena_bytes ? c->cfg.arena_bytes : (64u << 20), &c->arena);
+    if (c->myo || arena_of->myo)
+        return off_fail(OFF_EARG, "cards share one arena only with shared coherence, not MYO");
+    if (!arena_of->arena || arena_of->arena->fd < 0)
+        return off_fail(OFF_EARG, "card %d is stopped: its arena can no longer be shared", arena_of->device);
+    c->arena = off_arena_retain(arena_of->arena);
+    return OFF_OK;
+}
+
+int off_card_open(const off_config *cfg, off_card **out) { return off_card_open_device(cfg, -1, NULL, out); }
+
+int off_card_open_device(const off_config *cfg, int device, off_card *arena_of, off_card **out)
 {
     off_clear_error();
     *out = NULL;
@@ -55,6 +69,7 @@ int off_card_open(const off_config *cfg, off_card **out)
     c->cfg = *cfg;
     c->cfg.card_exe = strdup(cfg->card_exe);
     c->ctl_fd = -1;
+    c->device = -1;
     off_proc_init(&c->proc);
     off_myo_host_init(&c->myo_host);
     snprintf(c->cpus, sizeof c->cpus, "%s", cfg->cpus ? cfg->cpus : "");
@@ -63,7 +78,13 @@ int off_card_open(const off_config *cfg, off_card **out)
     if (c->cpus[0] && (rc = off_parse_cpus(c->cpus, &set)) != OFF_OK) goto fail;
     if ((rc = off_link_parse(cfg->link, &c->link)) != OFF_OK) goto fail;
     if ((rc = off_myo_parse_coherence(cfg->coherence, &c->myo, &c->myo_policy)) != OFF_OK) goto fail;
-    if ((rc = off_arena_create(cfg->arena_bytes ? cfg->arena_bytes : (64u << 20), &c->arena)) != OFF_OK) goto fail;
+    if ((c->device = off_devices_claim(c, device)) < 0) {
+        rc = device >= 0 ? off_fail(OFF_EARG, "card %d is open already (or past the %d cards a host may have)",
+                                    device, OFF_MAX_DEVICES)
+                         : off_fail(OFF_EARG, "a host may have at most %d cards", OFF_MAX_DEVICES);
+        goto fail;
+    }
+    if ((rc = host_arena_for(c, arena_of)) != OFF_OK) goto fail;
     if (c->myo && (rc = off_myo_host_open(&c->myo_host, c->arena, c->myo_policy, cfg->race_check, &c->link)) != OFF_OK)
         goto fail;
     if ((rc = host_open_channel(c)) != OFF_OK) goto fail;
@@ -82,6 +103,7 @@ fail:;
 int off_card_stop(off_card *c)
 {
     if (!c) return OFF_OK;
+    off_devices_drop(c); /* a stopped card is no device: its number is free again */
     if (off_proc_running(&c->proc) && c->ctl) {
         atomic_store(&c->ctl->quit, 1);
         for (int i = 0; i < OFF_LANES; i++) off_futex_bump(&c->ctl->lane[i].ev_card, &c->ctl->lane[i].card_sleeping);
@@ -92,8 +114,9 @@ int off_card_stop(off_card *c)
     c->ctl = NULL;
     if (c->ctl_fd >= 0) close(c->ctl_fd);
     c->ctl_fd = -1;
-    if (c->arena && c->arena->fd >= 0) {
-        /* The host mapping keeps the memory until off_card_destroy; the descriptor can go. */
+    if (c->arena && c->arena->fd >= 0 && c->arena->refs == 1) {
+        /* The host mapping keeps the memory until off_card_destroy; the descriptor can go
+         * (unless a sibling card maps the arena too: a card opened later may still want it). */
         close(c->arena->fd);
         c->arena->fd = -1;
     }
@@ -123,6 +146,7 @@ void off_set_default_card(off_card *c)
 }
 
 int off_card_pid(const off_card *c) { return off_proc_pid(&c->proc); }
+int off_card_device(const off_card *c) { return c->device; }
 off_arena *off_card_arena(off_card *c) { return c->arena; }
 const char *off_card_link_name(const off_card *c) { return c->link.name; }
 void off_card_myo_stats(off_card *c, off_myo_stats *out) { off_myo_host_stats(&c->myo_host, out); }

@@ -29,6 +29,7 @@ static inline uint64_t off_host_signal_of(const host_lane *h) { return h->seq * 
 
 struct off_card {
     off_config cfg;
+    int device; /* its number in devices.c's table; -1 until it has one */
     char cpus[128];
     off_arena *arena;
     int ctl_fd;

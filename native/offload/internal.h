@@ -103,11 +103,13 @@ struct off_arena {
     size_t size;
     int fd;
     int owner; /* the host created it and may unmap it */
+    int refs;  /* host: the cards that map it (sibling cards of off_card_open_device share one) */
 };
 int off_arena_create(size_t size, off_arena **out);       /* host: memfd + map anywhere */
 int off_arena_attach(int fd, void *addr, size_t size, off_arena **out); /* card: same address */
 int off_arena_format(off_arena *a);                       /* host: lay the allocator out */
-void off_arena_release(off_arena *a);
+void off_arena_release(off_arena *a);                     /* drops one reference; the last unmaps */
+static inline off_arena *off_arena_retain(off_arena *a) { a->refs++; return a; }
 
 /* ---- futex waiting ---- */
 /* Wait until *word != seen, spinning first; timeout_s < 0 = forever. 1 = changed, 0 = timeout */
@@ -122,5 +124,12 @@ int off_parse_cpus(const char *spec, cpu_set_t *set);
 int off_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void off_clear_error(void);
 
+
+/* ---- the host's table of open cards, by device number (devices.c) ---- */
+#ifndef OFF_MAX_DEVICES
+#define OFF_MAX_DEVICES 64
+#endif
+int off_devices_claim(off_card *c, int want); /* want < 0: the lowest free number; returns it, or -1 */
+void off_devices_drop(off_card *c);
 
 #endif

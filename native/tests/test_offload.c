@@ -91,6 +91,31 @@ static int t_keyword(void)
     return 0;
 }
 
+/* Two cards, one arena: card 1 (target(mic:1)) fills what card 0 then reads; no card 5. */
+static int t_two_cards(void)
+{
+    if (strcmp(coherence, "shared")) return 0; /* sibling cards share one arena only without MYO */
+    off_card *c0 = open_card(1, "none", 1 << 20, 0), *c1 = NULL;
+    off_config cfg = {.threads = 1, .link = "none", .card_exe = card_exe, .coherence = coherence};
+    CHECK(c0 && off_card_open_device(&cfg, -1, c0, &c1) == OFF_OK, "open: %s", off_last_error());
+    CHECK(off_card_device(c0) == 0 && off_card_device(c1) == 1 && off_number_of_devices() == 2 &&
+              off_device(1) == c1 && off_card_pid(c0) != off_card_pid(c1), "device numbers");
+    float *x = _Offload_shared_malloc(8 * sizeof(float)), *y = _Offload_shared_malloc(8 * sizeof(float));
+    off_arg fill[3] = {off_i64(8), off_f64(3.0), off_ptr(x)};
+    CHECK(off_offload_to(1, "off_test_fill", fill, 3) == OFF_OK, "on card 1: %s", off_last_error());
+    for (int i = 0; i < 8; i++) y[i] = 1;
+    off_arg axpy[4] = {off_i64(8), off_f64(2.0), off_ptr(x), off_ptr(y)};
+    CHECK(off_offload_to(0, "off_test_axpy", axpy, 4) == OFF_OK, "on card 0: %s", off_last_error());
+    CHECK(y[7] == 7, "y[7] = %g", y[7]);
+    CHECK(off_offload_to(5, "off_test_nop", NULL, 0) == OFF_EARG && strstr(off_last_error(), "no card 5"),
+          "card 5: %s", off_last_error());
+    off_card_destroy(c0); /* the arena stays mapped for card 1 */
+    CHECK(off_offload_to(1, "off_test_fill", fill, 3) == OFF_OK && x[0] == 3, "after card 0: %s", off_last_error());
+    off_card_destroy(c1);
+    CHECK(off_number_of_devices() == 0, "cards left");
+    return 0;
+}
+
 static int t_host_pointer_refused(void)
 {
     off_card *c = open_card(1, "none", 1 << 20, 0);
@@ -496,6 +521,7 @@ int main(int argc, char **argv)
         {"card_oom", t_card_oom},         {"link_model", t_link_model}, {"threads_cpus", t_threads_cpus},
         {"kernel_error", t_kernel_error}, {"sec_helpers", t_sec_helpers}, {"dma_overlap", t_dma_overlap},
         {"dma_card_dies", t_dma_card_dies},
+        {"two_cards", t_two_cards},
     };
     int passed = 0;
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {

@@ -49,25 +49,35 @@ class Program:
     shared_globals: list
     main: c_ast.FuncDef | None
     runtime: bool
+    kernel_prefix: str = "cilkpp"
+    offloads: bool = False  # it has kernels, offloads or _Cilk_shared globals: the program needs its card
 
 
 class Lowerer(Walk, Sections, SectionStatements, Keywords, Clauses, Offload, SharedFunctions):
-    def __init__(self, unit, shared, kernel_prefix):
+    def __init__(self, unit, shared, kernel_prefix, captures=None):
         """unit: front.read_unit's result; shared: find_shared(unit); kernel_prefix: the name of
-        this file's private kernels (cilkpp_<file>)."""
+        this file's private kernels (cilkpp_<file>); captures: kernel name -> the variables its
+        block carries (read, then updated: see translate)."""
         self.u = unit
+        self.captures_by_kernel = {} if captures is None else captures
         self.kprefix = kernel_prefix
         self.shared_funcs = set(shared.funcs)
-        self.shared_globals = dict(shared.globals)  # name -> Decl
+        self.shared_globals = {**shared.externs, **shared.globals}  # name -> Decl, renamed where used
+        self.shared_defs = list(shared.globals)  # allocated by this file
         self.n = 0  # counter of fresh names
         self.scopes = [{}]  # [file scope, enclosing blocks...]: name -> Decl
         self.typedefs = {}  # user typedef name -> type node
         self.capture = {}  # name -> (replacement text, decl) inside an outlined offload block
         self.capture_mode = False  # lowering an outlined #pragma offload block
         self.spawns = False  # the current function spawns
+        self.sync_points = []  # its taskwaits (Raw), made conditional if it spawns
+        self.spawn_calls = []  # its spawns (Raw, callee name)
+        self.split_funcs = set()  # functions split so far (their bodies can be called directly)
         self.pre = []  # Raw items to put before the current function (outlined offload blocks)
         self.stub_needed = set()  # functions some _Cilk_offload calls: they get a host stub
         self.kernels = []  # names of generated kernels
+        self.grainsize = None  # C text of the grainsize of the _Cilk_for being lowered, or None
+        self.macro_args = 0  # > 0 while lowering the arguments of a call to an undeclared name (a macro)
 
     def lower(self):
         """Lower every file-scope item; returns the Program."""
@@ -101,7 +111,10 @@ class Lowerer(Walk, Sections, SectionStatements, Keywords, Clauses, Offload, Sha
             items.append(item)
             items.extend(inserts.get(i, []))
         runtime = bool(self.kernels or self.shared_globals or main is not None or self.u.pragmas)
-        return Program(items, list(self.shared_globals), main, runtime)
+        offloads = bool(self.kernels or self.shared_globals or self.stub_needed or
+                        any(p.kind.startswith("offload") and p.kind != "offload_attribute"
+                            for p in self.u.pragmas.values()))
+        return Program(items, self.shared_defs, main, runtime, self.kprefix, offloads)
 
     def _file_decl(self, ext):
         self.declare(ext)
@@ -117,6 +130,7 @@ class Lowerer(Walk, Sections, SectionStatements, Keywords, Clauses, Offload, Sha
         it spawns)]; main is renamed __cilkpp_user_main and left out of the card build."""
         self.declare(fd.decl)
         self.spawns = False
+        self.sync_points, self.spawn_calls = [], []
         self.pre = []
         self.scopes.append({pname: c_ast.Decl(pname, [], [], [], [], ptype, None, None)
                             for pname, ptype in params(fd.decl.type) or [] if pname})

@@ -2,16 +2,21 @@
 ``offload_wait`` (target, in/out/inout/nocopy with length/alloc_if/free_if/into/align, signal,
 wait, if, mandatory) and the off_xfer entries of the arrays they name.
 
-Clause sections only as ``p[0:n]``; ``alloc()`` and ``status()`` are refused with an error.
+Clause sections ``p[a:n]`` move elements a .. a+n-1 (the card's p points where p[a] lands);
+``alloc(p[a:n])`` with in() or nocopy() allocates and moves that range (a superset of the
+section named: elements outside it are undefined on the card anyway); with out() it is refused,
+as moving the whole range back would overwrite host elements the card never wrote.
 """
 
 from __future__ import annotations
 
 from pycparser import c_ast, c_parser
+from pycparserext.ext_c_parser import GnuCParser
 
 from .nodes import Env, gen
 
-CLAUSE_NAMES = ("in", "out", "inout", "nocopy", "target", "signal", "wait", "if", "mandatory")
+CLAUSE_NAMES = ("in", "out", "inout", "nocopy", "target", "signal", "wait", "if", "mandatory", "optional",
+                "status")
 _DIRECTIONS = {"in": "OFF_IN", "out": "OFF_OUT", "inout": "OFF_INOUT", "nocopy": "OFF_NOCOPY"}
 
 
@@ -24,7 +29,7 @@ class Clauses:
             raise self.err(coord, "empty expression in a clause")
         pre = "".join(f"typedef int {n};\n" for n in sorted(set(self.u.typedefs) | set(self.typedefs)))
         try:
-            ast = c_parser.CParser().parse(pre + f"void __cilkpp_x(void) {{ ({text}); }}\n", "<clause>")
+            ast = GnuCParser().parse(pre + f"void __cilkpp_x(void) {{ ({text}); }}\n", "<clause>")
         except c_parser.ParseError as e:
             raise self.err(toks[0].coord(), f"cannot read the expression '{text}': {e}")
         return ast.ext[-1].body.block_items[0]
@@ -71,7 +76,8 @@ class Clauses:
 
     def read_clauses(self, info, allowed):
         """The clauses of an offload pragma, checked."""
-        res = {"target": "0", "xfers": [], "signal": None, "wait": [], "if": None, "mandatory": False}
+        res = {"target": "-1", "xfers": [], "signal": None, "wait": [], "if": None, "mandatory": False,
+               "status": None}
         saw_target = False
         for name, tok, inner in self.clauses(info):
             if name not in allowed:
@@ -88,6 +94,12 @@ class Clauses:
                     res["target"] = self.clause_expr(inner[2:], tok.coord())
             elif name == "mandatory":
                 res["mandatory"] = True
+            elif name == "optional":
+                res["mandatory"] = False  # without a card the block runs on the host (the default here)
+            elif name == "status":
+                if not inner:
+                    raise self.err(tok.coord(), "status(s) names an _Offload_status variable")
+                res["status"] = self.clause_expr(inner, tok.coord())
             elif name in ("signal", "if"):
                 if not inner:
                     raise self.err(tok.coord(), f"{name}(...) needs an expression")
@@ -111,9 +123,11 @@ class Clauses:
                         raise self.err(m.coord(), f"modifier expected (length, alloc_if, free_if, into, align), got '{m.text}'")
                     e = _close(mod_toks, k + 1)
                     body = mod_toks[k + 2 : e]
-                    if m.text not in ("length", "alloc_if", "free_if", "into", "align"):
+                    if m.text not in ("length", "alloc_if", "free_if", "into", "align", "alloc"):
                         raise self.err(m.coord(), f"unsupported modifier '{m.text}' (supported: length, alloc_if, "
-                                       "free_if, into, align)")
+                                       "free_if, into, align, alloc)")
+                    if m.text == "alloc" and name not in ("in", "nocopy"):
+                        raise self.err(m.coord(), f"alloc() with {name}() is not supported: only with in() or nocopy()")
                     if m.text == "into" and name != "in":
                         raise self.err(m.coord(), "into() goes with in() only")
                     mods[m.text] = (m, body)
@@ -125,15 +139,24 @@ class Clauses:
                     if v.kind != "id":
                         raise self.err(v.coord(), f"a variable name expected in {name}(), got '{v.text}'")
                     length = mods.get("length")
-                    if len(item) > 1:
-                        # p[0:n] form
-                        txt = [t.text for t in item[1:]]
-                        parts = self.split(item[2:-1], ":") if txt[0] == "[" and txt[-1] == "]" else None
-                        if not parts or len(parts) != 2:
-                            raise self.err(item[1].coord(), f"{name}(): a variable or p[0:n] expected")
-                        if " ".join(t.text for t in parts[0]) != "0":
-                            raise self.err(item[1].coord(), f"{name}(): only sections starting at 0 are supported; use p[0:n]")
-                        length = (item[1], parts[1])
+                    start = None
+                    member = ""  # s.p, p->data: a pointer member, moved like a pointer
+                    k = 1
+                    while k + 1 < len(item) and item[k].text in (".", "->") and item[k + 1].kind == "id":
+                        member += item[k].text + item[k + 1].text
+                        k += 2
+                    item = item[:1] + item[k:]
+                    sections = [item[1:]] if len(item) > 1 else []
+                    if "alloc" in mods:  # alloc(p[a:n]): the range allocated, and moved
+                        sections = [mods["alloc"][1][1:]]
+                    for sec in sections:  # p[a:n]
+                        txt = [t.text for t in sec]
+                        parts = self.split(sec[1:-1], ":") if txt and txt[0] == "[" and txt[-1] == "]" else None
+                        if not parts or len(parts) != 2 or not parts[0] or not parts[1]:
+                            raise self.err(sec[0].coord() if sec else v.coord(),
+                                           f"{name}(): a variable or p[start:length] expected")
+                        start = None if " ".join(t.text for t in parts[0]) == "0" else parts[0]
+                        length = (sec[0], parts[1])
                     kind, decl = self.resolve(v.text)
                     if kind is None or not isinstance(decl, c_ast.Decl):
                         raise self.err(v.coord(), f"'{v.text}' in {name}() is not a variable in scope")
@@ -146,6 +169,8 @@ class Clauses:
                         "free_if": (self.clause_expr(mods["free_if"][1], mods["free_if"][0].coord())
                                     if "free_if" in mods else "1"),
                         "into": mods.get("into"),
+                        "start": self.clause_expr(start, v.coord()) if start else None,
+                        "member": member,
                     })
         if not saw_target and "target" in allowed:
             raise self.err(info.coord, f"#pragma {info.kind} needs target(mic)")
@@ -156,9 +181,14 @@ class Clauses:
         out = []
         for x in res["xfers"]:
             t = x["decl"].type
-            if not isinstance(t, (c_ast.PtrDecl, c_ast.ArrayDecl)):
+            if not isinstance(t, (c_ast.PtrDecl, c_ast.ArrayDecl)) and not x["member"]:
                 continue  # scalars travel in the frame
-            v = gen(self.rx(c_ast.ID(x["var"], x["tok"].coord()), Env()))
+            v = gen(self.rx(c_ast.ID(x["var"], x["tok"].coord()), Env())) + x["member"]
+            if x["member"] and x["length"] is None:
+                raise self.err(x["tok"].coord(), f"{x['dir']}({x['var']}{x['member']}): a pointer member needs "
+                               "length(n) or a section")
+            if x.get("start"):
+                v = f"(({v}) + ({x['start']}))"
             if x["length"] is not None:
                 nbytes = f"(size_t)({x['length']}) * sizeof(*({v}))"
             elif isinstance(t, c_ast.ArrayDecl):
@@ -168,12 +198,13 @@ class Clauses:
             into = "NULL"
             if x["into"]:
                 m, body = x["into"]
-                if len(body) != 1 or body[0].kind != "id":
-                    raise self.err(m.coord(), "into() names one variable")
+                if not body or body[0].kind != "id" or (len(body) > 1 and body[1].text != "["):
+                    raise self.err(m.coord(), "into() names one variable (or its section p[0:n])")
                 kk, dd = self.resolve(body[0].text)
                 if kk is None:
                     raise self.err(body[0].coord(), f"'{body[0].text}' in into() is not a variable in scope")
                 into = f"(const void *)({gen(self.rx(c_ast.ID(body[0].text, None), Env()))})"
+            x["nbytes"] = nbytes
             flags = (f"{_DIRECTIONS[x['dir']]} | (({x['alloc_if']}) ? OFF_ALLOC_IF : 0) | "
                      f"(({x['free_if']}) ? OFF_FREE_IF : 0)")
             out.append(f"{{(const void *)({v}), {nbytes}, {flags}, 0, {into}}}")

@@ -5,6 +5,13 @@
 kernel's flat loops: no task overhead) and ``taskloop`` inside one. A function that spawns is
 split: its body runs inside ``omp parallel`` + ``omp single`` when it is entered outside a
 parallel region, so tasks have a team; it syncs before every return (Cilk's implicit sync).
+
+Spawn-heavy recursion (fib) stays cheap: a spawn becomes a task only while fewer than
+``__cilkpp_spawn_limit`` tasks (4 per thread; none with one thread) are unfinished, otherwise a
+plain call (what a Cilk worker does with a spawn nobody steals); a sync waits only if this frame
+made a task; and
+the body of a spawning function calls the bodies of spawning functions directly (it already
+runs in the team), so the serial path costs one load and two branches more than plain C.
 """
 
 from __future__ import annotations
@@ -14,9 +21,11 @@ import re
 
 from pycparser import c_ast
 
-from .nodes import Env, Raw, call_args, gen, is_call, line_directive, params, rename_decl, return_decl
+from .nodes import Env, Raw, call_args, gen, is_call, line_directive, params, rename_decl, return_decl, walk
 
-_TASKWAIT = "#pragma omp taskwait"
+_TASKWAIT = "#pragma omp taskwait\n__cilkpp_settle();"
+# a sync in a function that spawns: only when this frame made a task since the last one
+_FRAME_SYNC = "if (__cilkpp_spawned) {\n#pragma omp taskwait\n__cilkpp_spawned = 0;\n__cilkpp_settle();\n}"
 
 
 class Keywords:
@@ -26,8 +35,10 @@ class Keywords:
         """`f(x);` or `lhs = f(x);` spawned: a task that calls f on arguments evaluated here."""
         self.spawns = True
         call = call_args(sp)[1]
-        if not is_call(call):
-            raise self.err(coord, "_Cilk_spawn must call a function by name")
+        if not isinstance(call, c_ast.FuncCall):
+            raise self.err(coord, "_Cilk_spawn must call a function")
+        if is_call(call, "__cilkpp_offload"):
+            return self._spawn_offload(call, lhs, coord)
         lines, names = [], []
         for a in call_args(call):
             self.no_sections(a, "a spawned call")
@@ -35,35 +46,94 @@ class Keywords:
             lines.append(f"__auto_type {t} = ({gen(self.rx(a, Env()))});")
             names.append(t)
         fp = list(names)
-        target = ""
+        target, inline, task_pre = "", None, []
+        callee = gen(self.rx(call.name, Env()))
+        if not isinstance(call.name, c_ast.ID):
+            callee = f"({callee})"  # (*fp)(x)
+        args = f"{callee}({', '.join(names)});"
+        if lhs is not None:
+            lv = self.rx(lhs, Env())
+            d = self.fresh("d")
+            if isinstance(lv, c_ast.ID):  # the plain call assigns it; only the task needs its address
+                task_pre = [f"__auto_type {d} = &({lv.name});"]
+                inline = f"{lv.name} = {args}"
+            else:
+                lines.append(f"__auto_type {d} = &({gen(lv)});")
+            fp.append(d)
+            target = f"*{d} = "
+        return [self._task(lines, fp, f"{target}{args}", coord, callee, inline, task_pre)]
+
+    def _task(self, lines, fp, call, coord, callee=None, inline=None, task_pre=()):
+        """The spawn of `call` (after `lines` evaluated its arguments into the names fp): a task
+        while few wait to start, else the call itself (`inline` when it differs). Its text is
+        finished by split_parallel (callee: a direct call of a spawning function's body)."""
+        fpc = f" firstprivate({', '.join(fp)})" if fp else ""
+        lines = lines + [
+            "if (__atomic_load_n(&__cilkpp_pending, __ATOMIC_RELAXED) < __cilkpp_spawn_limit) {",
+            *task_pre,
+            "__cilkpp_spawned = 1;",
+            "__atomic_add_fetch(&__cilkpp_pending, 1, __ATOMIC_RELAXED);",
+            f"#pragma omp task default(shared){fpc}",
+            f"{{ {call} __atomic_sub_fetch(&__cilkpp_pending, 1, __ATOMIC_RELAXED); }}",
+            f"}} else {{ {inline or call} }}"]
+        r = Raw("{\n" + "\n".join(lines) + "\n}", coord, stmt=True)
+        if callee is not None:
+            self.spawn_calls.append((r, callee))
+        return r
+
+    def _spawn_offload(self, off, lhs, coord):
+        """`_Cilk_spawn _Cilk_offload[_to(t)] f(x)`: a task that offloads f, with the target and the
+        arguments evaluated here (the offloads of several tasks reach the card one at a time)."""
+        oid, target, call = call_args(off)
+        if not is_call(call):
+            raise self.err(coord, "_Cilk_offload must call a function by name")
+        lines, temps = [], []
+        for a in [target] + list(call_args(call)):
+            self.no_sections(a, "a spawned call")
+            t = self.fresh("a")
+            lines.append(f"__auto_type {t} = ({gen(self.rx(a, Env()))});")
+            temps.append(c_ast.ID(t, coord))
+        fp = [t.name for t in temps]
+        inner = c_ast.FuncCall(call.name, c_ast.ExprList(temps[1:]), call.coord)
+        text = gen(self.offload_call(c_ast.FuncCall(off.name, c_ast.ExprList([oid, temps[0], inner]), off.coord), Env()))
+        target_text = ""
         if lhs is not None:
             d = self.fresh("d")
             lines.append(f"__auto_type {d} = &({gen(self.rx(lhs, Env()))});")
             fp.append(d)
-            target = f"*{d} = "
-        fpc = f" firstprivate({', '.join(fp)})" if fp else ""
-        lines.append(f"#pragma omp task default(shared){fpc}")
-        lines.append(f"{target}{gen(self.rx(call.name, Env()))}({', '.join(names)});")
-        return [Raw("{\n" + "\n".join(lines) + "\n}", coord, stmt=True)]
+            target_text = f"*{d} = "
+        self.spawns = True
+        return [self._task(lines, fp, f"{target_text}{text};", coord)]
+
+    def _sync_point(self, coord):
+        """A taskwait; split_parallel makes it conditional when the function turns out to spawn."""
+        r = Raw(_TASKWAIT, coord, stmt=True)
+        self.sync_points.append(r)
+        return r
 
     def sync(self, s):
-        return [Raw("{\n" + _TASKWAIT + "\n}", s.coord, stmt=True)]
+        return [c_ast.Compound([self._sync_point(s.coord)], s.coord)]
 
     def synced_return(self, ret):
         """A return from a function that spawns waits for its tasks first."""
         if self.spawns:
-            return [c_ast.Compound([Raw(_TASKWAIT, ret.coord, stmt=True), ret], ret.coord)]
+            return [c_ast.Compound([self._sync_point(ret.coord), ret], ret.coord)]
         return [ret]
 
-    def cilk_for(self, s):
+    def cilk_for(self, s, g=None):
         """The lowered loop s as a _Cilk_for. Outside a parallel region: a worksharing loop over
         a new team (cheapest for the flat loops of a kernel); inside one (a spawned task, another
         _Cilk_for): tasks."""
         inside = c_ast.FuncCall(c_ast.ID("omp_in_parallel", s.coord), c_ast.ExprList([]), s.coord)
-        tasks = c_ast.Compound([c_ast.Pragma("omp taskloop default(shared)", s.coord), s], s.coord)
-        team = c_ast.Compound([c_ast.Pragma("omp parallel for schedule(static) default(shared)", s.coord),
+        # g: #pragma cilk grainsize = g, chunks of g iterations
+        tasks = c_ast.Compound([c_ast.Pragma("omp taskloop default(shared)" + (f" grainsize({g})" if g else ""),
+                                             s.coord), s], s.coord)
+        sched = f"dynamic, {g}" if g else "static"
+        team = c_ast.Compound([c_ast.Pragma(f"omp parallel for schedule({sched}) default(shared)", s.coord),
                                copy.deepcopy(s)], s.coord)
-        return c_ast.If(inside, tasks, team, s.coord)
+        # then reducers' views merge (<cilk/reducer.h>)
+        return c_ast.Compound([c_ast.If(inside, tasks, team, s.coord), Raw("__cilkpp_settle();", s.coord, stmt=True)],
+                              s.coord)
 
     def split_parallel(self, fd):
         """A function that spawns, fd -> [its prototype, static body, fd that enters a parallel
@@ -74,16 +144,30 @@ class Keywords:
             raise self.err(fd.decl.coord, f"'{name}' spawns or uses _Cilk_for: variadic functions are not supported")
         proto = gen(copy.deepcopy(fd.decl))
         body_name = f"__cilkpp_par_{name}"
+        self.split_funcs.add(name)
+        for r in self.sync_points:
+            r.text = _FRAME_SYNC
+        # the body runs in a team already: it calls spawning functions' bodies, with no check and
+        # no new region (a team of one thread is no parallel region to omp_in_parallel)
+        for r, callee in self.spawn_calls:
+            if callee in self.split_funcs:
+                r.text = r.text.replace(f" {callee}(", f" __cilkpp_par_{callee}(")
+        for n in walk(fd.body):
+            if isinstance(n, c_ast.FuncCall) and isinstance(n.name, c_ast.ID) and n.name.name in self.split_funcs:
+                n.name = c_ast.ID(f"__cilkpp_par_{n.name.name}", n.name.coord)
         rename_decl(fd.decl, body_name)
         fd.decl.storage = ["static"] + [s for s in fd.decl.storage if s not in ("static", "extern")]
-        fd.body.block_items = (fd.body.block_items or []) + [Raw(_TASKWAIT, None, stmt=True)]
+        fd.body.block_items = ([Raw("int __cilkpp_spawned = 0;", None, stmt=True)] + (fd.body.block_items or [])
+                               + [Raw(_FRAME_SYNC, None, stmt=True)])
         call = f"{body_name}({', '.join(n for n, _ in args)})"
         rtype = gen(fd.decl.type.type)
+        team = ("__cilkpp_spawn_limit = omp_get_max_threads() > 1 ? 4 * omp_get_max_threads() : 0;\n"
+                "#pragma omp parallel\n#pragma omp single\n")
         if re.fullmatch(r"(static\s+)?void", rtype.strip()) is not None:
-            body = (f"{{\n    if (omp_in_parallel()) {{ {call}; return; }}\n"
-                    f"#pragma omp parallel\n#pragma omp single\n    {call};\n}}\n")
+            body = (f"{{\n    if (omp_get_level() > 0) {{ {call}; return; }}\n"
+                    f"{team}    {call};\n}}\n")
         else:
-            body = (f"{{\n    if (omp_in_parallel()) return {call};\n    {gen(return_decl(fd.decl, '__r'))};\n"
-                    f"#pragma omp parallel\n#pragma omp single\n    __r = {call};\n    return __r;\n}}\n")
+            body = (f"{{\n    if (omp_get_level() > 0) return {call};\n    {gen(return_decl(fd.decl, '__r'))};\n"
+                    f"{team}    __r = {call};\n    return __r;\n}}\n")
         return [Raw(line_directive(fd.coord) + proto + ";\n", None), fd,
-                Raw(line_directive(fd.coord) + proto + "\n" + body, None)]
+                Raw(line_directive(fd.coord) + "__attribute__((unused)) " + proto + "\n" + body, None)]

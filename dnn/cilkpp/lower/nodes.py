@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import copy
 
-from pycparser import c_ast, c_generator
+from pycparser import c_ast
+from pycparserext.ext_c_generator import GnuCGenerator
+from pycparserext.ext_c_parser import Asm, FuncDeclExt
+
+from ..gnu import FuncDeclAttrs
 
 
 class Raw(c_ast.Node):
@@ -26,12 +30,17 @@ class Raw(c_ast.Node):
         return iter(())
 
 
-class Gen(c_generator.CGenerator):
-    """pycparser's generator + Raw nodes + ``#line`` directives before statements."""
+class Gen(GnuCGenerator):
+    """pycparserext's generator (GNU C) + Raw nodes + ``#line`` directives before statements."""
 
     def __init__(self, lines=True):
         super().__init__()
         self.lines = lines
+
+    def _generate_type(self, n, modifiers=None, emit_declname=True):
+        if isinstance(n, FuncDeclAttrs):
+            n = FuncDeclExt(n.args, n.type, n.attributes or c_ast.ExprList([]), n.asm, n.coord)
+        return super()._generate_type(n, modifiers, emit_declname)
 
     def visit_Raw(self, n):
         if not n.stmt:
@@ -42,6 +51,8 @@ class Gen(c_generator.CGenerator):
         s = super()._generate_stmt(n, add_indent)
         if isinstance(n, Raw) and n.stmt:
             return render_raw(n.text, n.coord if self.lines else None) + "\n"
+        if isinstance(n, Asm):  # an asm statement: the GNU generator leaves out its ';'
+            s = s.rstrip("\n") + ";\n"
         if self.lines and n.coord is not None and not isinstance(n, (c_ast.Compound, c_ast.Pragma)):
             return line_directive(n.coord) + s
         return s
@@ -50,10 +61,11 @@ class Gen(c_generator.CGenerator):
 class Env:
     """Element context: index variables of the current nest and what each section becomes."""
 
-    def __init__(self, idx=None, sec_map=None, hoist=None):
+    def __init__(self, idx=None, sec_map=None, hoist=None, once=False):
         self.idx = idx or []
         self.sec_map = sec_map or {}
         self.hoist = hoist  # list of statements evaluated once before the nest, or None
+        self.once = once  # scalar calls are evaluated once per statement, into hoist
 
 
 def line_directive(coord):
@@ -105,15 +117,28 @@ def const_int(node):
             return int(node.value.rstrip("uUlL"), 0)
         except ValueError:
             return None
-    if isinstance(node, c_ast.UnaryOp) and node.op == "-":
+    if isinstance(node, c_ast.UnaryOp) and node.op in ("-", "+"):
         v = const_int(node.expr)
-        return None if v is None else -v
+        return None if v is None else (-v if node.op == "-" else v)
+    if isinstance(node, c_ast.BinaryOp) and node.op in _FOLD:
+        a, b = const_int(node.left), const_int(node.right)
+        if a is None or b is None or (node.op in ("/", "%") and b == 0):
+            return None
+        return _FOLD[node.op](a, b)
     return None
+
+
+# integer constant expressions folded by const_int (C's truncating division)
+_FOLD = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
+         "/": lambda a, b: int(a / b), "%": lambda a, b: a - b * int(a / b),
+         "<<": lambda a, b: a << b, ">>": lambda a, b: a >> b}
 
 
 def rebuild(node, fn):
     """Apply fn to every direct child (in place) and return node."""
-    for name in node.__slots__:
+    # pycparserext's nodes keep their fields in __dict__ or in __slots__ of several classes
+    slots = [s for k in type(node).__mro__ for s in getattr(k, "__slots__", ())]
+    for name in dict.fromkeys(slots + list(getattr(node, "__dict__", {}))):
         if name in ("coord", "__weakref__"):
             continue
         val = getattr(node, name, None)
@@ -122,6 +147,16 @@ def rebuild(node, fn):
         elif isinstance(val, list):
             setattr(node, name, [fn(v) if isinstance(v, c_ast.Node) else v for v in val])
     return node
+
+
+def without_attributes(t):
+    """A copy of type t without GNU attributes on its declarators (aligned(64) on an array does
+    not go with the pointer parameter it becomes)."""
+    t = copy.deepcopy(t)
+    for n in walk(t):
+        if getattr(n, "attributes", None) is not None and isinstance(n, (c_ast.TypeDecl, c_ast.ArrayDecl)):
+            n.attributes = c_ast.ExprList([])
+    return t
 
 
 def walk(n):

@@ -17,20 +17,20 @@ Limits: at most 16 pointer arguments per offload (OFF_MAX_ARGS; the frame takes 
 from __future__ import annotations
 
 import copy
+import re
 
 from pycparser import c_ast
 
 from .clauses import CLAUSE_NAMES
-from .nodes import Env, Gen, Raw, decl_name_node, gen, type_text
+from .nodes import Env, Gen, Raw, decl_name_node, gen, type_text, walk, without_attributes
 
 MAX_ARGS = 16  # OFF_MAX_ARGS of the runtime
 
 
-def kernel_text(kname, pstr, globals_, body_lines):
-    """An OFF_KERNEL that binds the shared globals (when the file has any) and runs body_lines."""
+def kernel_text(kname, pstr, body_lines):
+    """An OFF_KERNEL that runs body_lines (the card learnt where the _Cilk_shared globals are at
+    start-up: emit.py's bind kernel)."""
     lines = [f"OFF_KERNEL({kname}, \"{pstr}\")\n{{"]
-    if globals_:
-        lines.append("    __cilkpp_bind_globals(args[0].v.p);")
     lines.extend(body_lines)
     lines.append("    __cilkpp_card_flush();\n    return OFF_OK;\n}")
     return "\n".join(lines) + "\n"
@@ -58,7 +58,14 @@ class Offload:
             if not _is_array(xx["decl"]):
                 raise self.err(xx["tok"].coord(), "offload_transfer moves arrays and pointers only; "
                                f"'{xx['var']}' is a scalar")
+        if self._card_globals(res):  # the card's copy of a global is written by code on the card
+            return self.offload_block(info, c_ast.Compound([], info.coord))
         return self.call_text(None, res, [], self.xfer_entries(res), info.coord)
+
+    def _card_globals(self, res):
+        """Clauses naming a global that has a card copy (not _Cilk_shared): their data moves into and
+        out of that copy, not a buffer of its own."""
+        return [x for x in res["xfers"] if x["kind"] == "global" and x["var"] not in self.shared_globals]
 
     def _waits(self, res, coord):
         where = self.where(coord)
@@ -75,8 +82,9 @@ class Offload:
         use = res["if"] or "1"
         sig = f"(uintptr_t)({res['signal']})" if res["signal"] else "0"
         kern = f"\"{kernel}\"" if kernel else "NULL"
+        status = f"(void *)&({res['status']})" if res["status"] else "NULL"
         lines.append(f"__cilkpp_call((long)({res['target']}), ({use}) != 0, {int(res['mandatory'])}, {kern}, "
-                     f"{a}, {len(args)}, {x}, {len(xfers)}, {sig}, NULL, NULL, \"{self.where(coord)}\");")
+                     f"{a}, {len(args)}, {x}, {len(xfers)}, {sig}, NULL, NULL, {status}, NULL, \"{self.where(coord)}\");")
         lines.extend(post)
         return Raw("{\n" + "\n".join(lines) + "\n}", coord, stmt=True)
 
@@ -85,16 +93,38 @@ class Offload:
         res = self.read_clauses(info, set(CLAUSE_NAMES))
         coord = info.coord
         is_async = res["signal"] is not None
-        named = {x["var"]: x for x in res["xfers"]}
-        ptr_args, frame = self._split_captures(self._captures(body), named, is_async)
-        if 1 + len(ptr_args) + (1 if self.shared_globals else 0) > MAX_ARGS:
+        named = {x["var"]: x for x in res["xfers"] if not x["member"]}
+        members = [x for x in res["xfers"] if x["member"]]
+        k = self.fresh("offload")
+        # named by its place in the source, not by a counter: the host and the card translation
+        # (which differ where the code tests __MIC__) must agree on every kernel's name
+        kname = f"{self.kprefix}_l{coord.line}c{coord.column}"[:60]
+        while kname in self.kernels:
+            kname += "x"
+        self.kernels.append(kname)
+        ptr_args, frame = self._split_captures(self._agreed_captures(kname, body), named, is_async)
+        globs = self._card_globals(res)
+        if 2 + len(ptr_args) + 2 * len(globs) + len(members) > MAX_ARGS:
             raise self.err(coord, f"this offload block needs {len(ptr_args)} pointer arguments; the runtime "
                            "passes at most 16 (OFF_MAX_ARGS) — group the arrays or use shared memory")
-        k = self.fresh("offload")
-        kname = f"{self.kprefix}_{k[9:]}_l{coord.line}"[:60]
-        self.kernels.append(kname)
-        self._outline(k, kname, body, ptr_args, frame, coord)
-        return self._call_site(k, kname, res, named, ptr_args, frame, coord, is_async)
+        offs = [(n, named[n]["start"]) for n, _ in ptr_args if n in named and named[n].get("start")]
+        self._outline(k, kname, body, ptr_args, frame, globs, coord, offs, members)
+        return self._call_site(k, kname, res, named, ptr_args, frame, globs, coord, is_async, members)
+
+    def _agreed_captures(self, kname, body):
+        """The variables the block uses, with those the other side's translation found (in scope
+        here), in name order: both sides then lay the frame and the arguments out alike."""
+        used = dict(self._captures(body))
+        wanted = list(self.captures_by_kernel.get(kname, ()))
+        for decl in list(used.values()):  # the sizes of variable-length array types travel too
+            wanted += [n.name for d in _dims(decl.type) for n in walk(d) if isinstance(n, c_ast.ID)]
+        for name in wanted:
+            kind, decl = self.resolve(name)
+            if name not in used and kind in ("local", "capture") and isinstance(decl, c_ast.Decl) \
+                    and not isinstance(decl.type, c_ast.FuncDecl):
+                used[name] = decl
+        self.captures_by_kernel[kname] = sorted(set(self.captures_by_kernel.get(kname, ())) | set(used))
+        return sorted(used.items())
 
     def _split_captures(self, used, named, is_async):
         """The variables a block uses -> (pointer arguments, frame members), [(name, decl)] each.
@@ -103,8 +133,7 @@ class Offload:
         for name, decl in used:
             t = decl.type
             x = named.get(name)
-            if isinstance(t, c_ast.PtrDecl) or (isinstance(t, c_ast.ArrayDecl) and x is not None
-                                                and x["length"] is not None):
+            if isinstance(t, c_ast.PtrDecl) or (isinstance(t, c_ast.ArrayDecl) and x is not None):
                 ptr_args.append((name, decl))
             else:
                 frame.append((name, decl))
@@ -117,7 +146,31 @@ class Offload:
                                    "asynchronous offload (signal); use a pointer with out()")
         return ptr_args, frame
 
-    def _outline(self, k, kname, body, ptr_args, frame, coord):
+    def _global_copies(self, globs):
+        """(parameters, lines before the block, lines after it) that move the data of clauses naming
+        card globals between the transfer buffers and the card's copies (a no-op in host mode,
+        where buffer and global are one)."""
+        params, before, after = [], [], []
+        for x in globs:
+            g, d = x["var"], x["dir"]
+            if _is_array(x["decl"]):
+                b, n = f"__cilkpp_gb_{g}", f"__cilkpp_gn_{g}"
+                params += [f"void *{b}", f"long {n}"]
+                if isinstance(x["decl"].type, c_ast.PtrDecl):
+                    before.append(f"    {g} = {b};")  # the card's pointer now names the card's data
+                else:
+                    if d in ("in", "inout"):
+                        before.append(f"    if ({b} != (void *){g}) memcpy({g}, {b}, (size_t){n});")
+                    if d in ("out", "inout"):
+                        after.append(f"    if ({b} != (void *){g}) memcpy({b}, {g}, (size_t){n});")
+            else:
+                if d in ("in", "inout"):
+                    before.append(f"    {g} = __cilkpp_f->{g};")
+                if d in ("out", "inout"):
+                    after.append(f"    __cilkpp_f->{g} = {g};")
+        return params, before, after
+
+    def _outline(self, k, kname, body, ptr_args, frame, globs, coord, offs=(), mptrs=()):
         """The frame struct, function k running the lowered block, and its kernel, into self.pre."""
         defs, params = [], []
         if frame:
@@ -129,32 +182,62 @@ class Offload:
                 members.append(type_text(t, name) + ";")
             defs.append(f"struct {k}_frame {{ {' '.join(members)} }};")
             params.append(f"struct {k}_frame *__cilkpp_f")
-        for name, decl in ptr_args:
-            t = decl.type
-            if isinstance(t, c_ast.ArrayDecl):
-                t = c_ast.PtrDecl([], copy.deepcopy(t.type))
-            params.append(type_text(t, name))
         # lower the block as the body of the outlined function: frame members are read through
         # the frame pointer, pointer arguments are its parameters, globals stay globals
         saved = (self.scopes, self.capture, self.capture_mode)
         self.scopes = [self.scopes[0], {name: decl for name, decl in ptr_args}]
-        self.capture = {name: (f"(__cilkpp_f->{name})", decl) for name, decl in frame}
+        gnames = {x["var"] for x in globs}
+        self.capture = {name: (f"(__cilkpp_f->{name})", decl) for name, decl in frame if name not in gnames}
         self.capture_mode = True
+        for name, decl in ptr_args:
+            t = copy.deepcopy(decl.type)
+            if isinstance(t, c_ast.ArrayDecl):
+                t = c_ast.PtrDecl([], without_attributes(t.type))
+            for a in _arrays(t):  # double (*a)[n]: n read through the frame, declared before
+                if a.dim is not None:
+                    a.dim = self.rx(a.dim, Env())
+            params.append(type_text(t, name))
         comp = body if isinstance(body, c_ast.Compound) else c_ast.Compound([body], body.coord)
         comp = self.block(comp)
+        # a pointer member named in a clause (s.p, q->data) points at its card buffer while the
+        # block runs, and at the host's data again after it (the frame goes back to the host)
+        mlvals = [gen(self.rx(self._member_expr(x, coord), Env())) for x in mptrs]
         self.scopes, self.capture, self.capture_mode = saved
+        gparams, before, after = self._global_copies(globs)
+        params += gparams + [f"long __cilkpp_so_{n}" for n, _ in offs] + [f"void *__cilkpp_m{i}" for i in range(len(mptrs))]
+        # p[a:n] in a clause: p arrived pointing at the card's p[a]
+        before += [f"    {n} -= __cilkpp_so_{n};" for n, _ in offs]
+        for i, lv in enumerate(mlvals):
+            before.append(f"    __typeof__({lv}) __cilkpp_h{i} = {lv}; {lv} = __cilkpp_m{i};")
+            after.insert(0, f"    {lv} = __cilkpp_h{i};")
+        if before or after:
+            comp = c_ast.Compound([Raw("\n".join(before), None, stmt=True), comp, Raw("\n".join(after), None, stmt=True)],
+                                  comp.coord)
         self.pre.append(Raw("\n".join(defs) + f"\nstatic void {k}({', '.join(params) or 'void'})\n", coord))
         self.pre.append(Raw(Gen().visit(comp), None))
-        gl = 1 if self.shared_globals else 0
-        pstr = ",".join((["__g:p"] if gl else []) + (["__f:p"] if frame else []) + [f"{n}:p" for n, _ in ptr_args])
-        args = [f"args[{i + gl}].v.p" for i in range((1 if frame else 0) + len(ptr_args))]
-        self.pre.append(Raw(kernel_text(kname, pstr, gl, [f"    {k}({', '.join(args)});"]), None))
+        pstr = ",".join((["__f:p"] if frame else []) + [f"{n}:p" for n, _ in ptr_args]
+                        + [f"__gb_{x['var']}:p,__gn_{x['var']}:i" for x in globs if _is_array(x["decl"])]
+                        + [f"__so_{n}:i" for n, _ in offs] + [f"__m{i}:p" for i in range(len(mptrs))] + ["__dev:i"])
+        npos = (1 if frame else 0) + len(ptr_args)
+        args = [f"args[{i}].v.p" for i in range(npos)]
+        nglob = len([x for x in globs if _is_array(x["decl"])])
+        for i in range(nglob):
+            args += [f"args[{npos + 2 * i}].v.p", f"(long)args[{npos + 2 * i + 1}].v.i"]
+        args += [f"(long)args[{npos + 2 * nglob + i}].v.i" for i in range(len(offs))]
+        args += [f"args[{npos + 2 * nglob + len(offs) + i}].v.p" for i in range(len(mptrs))]
+        # the last argument: the device number the offload named (_Offload_get_device_number),
+        # and the card's thread count when omp_set_num_threads_target set one
+        self.pre.append(Raw(kernel_text(kname, pstr, ["    __cilkpp_on_device(args[nargs - 1].v.i);",
+                                                          f"    {k}({', '.join(args)});"]), None))
 
-    def _call_site(self, k, kname, res, named, ptr_args, frame, coord, is_async):
+    def _member_expr(self, x, coord):
+        """The AST of a clause's pointer member (s.p, q->data), to lower where it is used."""
+        return self.parse_expr([x["tok"]] + [_tok_like(x["tok"], t) for t in re.findall(r"->|\.|\w+", x["member"])],
+                               coord)
+
+    def _call_site(self, k, kname, res, named, ptr_args, frame, globs, coord, is_async, members=()):
         """The host side: fill the frame, call, copy back what may have changed."""
         pre, post, args, xfers = [], [], [], []
-        if self.shared_globals:
-            args.append("off_ptr(__cilkpp_gtab)")
         if frame:
             fv = self.fresh("frame")
             pre.append(f"{'static ' if is_async else ''}struct {k}_frame {fv};")
@@ -171,8 +254,17 @@ class Offload:
             fdir = "OFF_INOUT" if post else "OFF_IN"
             xfers.append(f"{{&{fv}, sizeof {fv}, {fdir} | OFF_ALLOC_IF | OFF_FREE_IF, 0, NULL}}")
         for name, decl in ptr_args:
-            args.append(f"off_ptr({gen(self.rx(c_ast.ID(name, coord), Env()))})")
-        xfers.extend(self.xfer_entries(res))
+            p = gen(self.rx(c_ast.ID(name, coord), Env()))
+            start = named[name].get("start") if name in named else None
+            args.append(f"off_ptr(({p}) + ({start}))" if start else f"off_ptr({p})")
+        entries = self.xfer_entries(res)
+        for x in globs:
+            if _is_array(x["decl"]):  # scalars travel in the frame
+                args += [f"off_ptr({x['var']})", f"off_i64((long)({x['nbytes']}))"]
+        args += [f"off_i64((long)({named[n]['start']}))" for n, _ in ptr_args if n in named and named[n].get("start")]
+        args += [f"off_ptr({gen(self.rx(self._member_expr(x, coord), Env()))})" for x in members]
+        args.append(f"off_i64(__cilkpp_device_arg((long)({res['target']})))")
+        xfers.extend(entries)
         return self.call_text(kname, res, args, xfers, coord, pre, post)
 
     def _captures(self, body):
@@ -221,3 +313,23 @@ class Offload:
 
         visit(body)
         return used
+
+
+def _tok_like(tok, text):
+    """A token of generated text placed at tok's position."""
+    return type(tok)(text, "id" if re.match(r"\w", text) else "punct", tok.file, tok.line, tok.col)
+
+
+def _arrays(t):
+    """The array declarators in type t, outermost first."""
+    out = []
+    while isinstance(t, (c_ast.ArrayDecl, c_ast.PtrDecl)):
+        if isinstance(t, c_ast.ArrayDecl):
+            out.append(t)
+        t = t.type
+    return out
+
+
+def _dims(t):
+    """The size expressions of the array declarators in type t."""
+    return [a.dim for a in _arrays(t) if a.dim is not None]

@@ -1,6 +1,8 @@
 """Array Notation, in statements: section assignments, section ifs, loop fusion, overlap.
 
-``if`` with a section condition becomes an ``if`` inside the nest.
+``if`` with a section condition becomes an ``if`` inside the nest; its branches may hold any
+statements (declarations, loops, calls), run for each element whose condition holds, except
+those that leave the nest (return, break, continue, goto, labels).
 Overlap: when the right side reads the array the left side writes (same base expression) through
 a different section (or as a scalar), the right side is first evaluated into a temporary and then
 assigned; exact overlap (the same section text) and different arrays are done in place. Different
@@ -86,7 +88,7 @@ class SectionStatements:
             chains.extend(self.rank(st.lvalue, st.coord)[1] + self.rank(st.rvalue, st.coord)[1])
         r = len(chains[0])
         pre, env, idx, lens = self.nest(chains, r, run[0].coord, Env())
-        body = " ".join(f"{self.elem(st.lvalue, env)} {st.op} {self.elem(st.rvalue, env)};" for st in run)
+        body = " ".join(f"{self.elem(st.lvalue, env)} {st.op} ({self.elem(st.rvalue, env)});" for st in run)
         return Raw("{\n" + "\n".join(pre + env.hoist + [self.loops(idx, lens, "{ " + body + " }")]) + "\n}",
                    run[0].coord, stmt=True)
 
@@ -101,6 +103,7 @@ class SectionStatements:
                 raise self.err(self.u.sections[rch[0][0][0]].coord,
                                f"rank mismatch: the left side has rank {lr}, the right side rank {rr}")
             pre, env, idx, lens = self.nest(lch + rch, lr, coord, Env())
+            env.once = True
             lhs = self.elem(s.lvalue, env)
             rhs = self.elem(s.rvalue, env)
             body_pre = pre + env.hoist
@@ -112,14 +115,14 @@ class SectionStatements:
                     flat = f"({flat}) * {n} + {i}"
                     size = f"{size} * {n}"
                 lines = body_pre + [
-                    f"__typeof__({rhs}) *{tmp} = malloc(sizeof(*{tmp}) * (size_t)({size}) + 1);",
+                    f"__typeof__(({rhs})) *{tmp} = malloc(sizeof(*{tmp}) * (size_t)({size}) + 1);",
                     f"if (!{tmp}) __cilkpp_fatal(\"{self.where(coord)}\", \"out of memory for a section temporary\");",
-                    self.loops(idx, lens, f"{tmp}[{flat}] = {rhs};"),
+                    self.loops(idx, lens, f"{tmp}[{flat}] = ({rhs});"),
                     self.loops(idx, lens, f"{lhs} {s.op} {tmp}[{flat}];"),
                     f"free({tmp});",
                 ]
             else:
-                lines = body_pre + [self.loops(idx, lens, f"{lhs} {s.op} {rhs};")]
+                lines = body_pre + [self.loops(idx, lens, f"{lhs} {s.op} ({rhs});")]
             return Raw("{\n" + "\n".join(lines) + "\n}", coord, stmt=True)
         pre, env, idx, lens = self.nest(chains, rank, coord, Env())
         e = self.elem(s, env)
@@ -149,6 +152,21 @@ class SectionStatements:
         visit(rhs)
         return bool(found)
 
+    def array_switch(self, s):
+        """`switch (a[:])`: the switch runs once per element, its cases on that element."""
+        r, chains = self.rank(s.cond, s.coord)
+        for n in walk(s.stmt):
+            if isinstance(n, (c_ast.Return, c_ast.Goto, c_ast.Continue)):
+                raise self.err(n.coord, f"{type(n).__name__.lower()} is not allowed in a switch on an array "
+                               "section (the switch runs once per element)")
+        body_rank, body_chains = self.rank(s.stmt, s.coord)
+        if body_rank not in (0, r):
+            raise self.err(s.coord, f"rank mismatch: statements of rank {body_rank} in a switch on rank {r}")
+        pre, env, idx, lens = self.nest(chains + body_chains, r, s.coord, Env())
+        body = gen(self.rx(copy.deepcopy(s), env))
+        return Raw("{\n" + "\n".join(pre + env.hoist + [self.loops(idx, lens, body, pragma=None)]) + "\n}",
+                   s.coord, stmt=True)
+
     def array_if(self, s):
         coord = s.coord
         r, chains = self.rank(s.cond, coord)
@@ -168,13 +186,12 @@ class SectionStatements:
                     collect(x.iffalse)
             elif x is None or isinstance(x, c_ast.EmptyStatement):
                 pass
-            elif isinstance(x, (c_ast.Decl, c_ast.For, c_ast.While, c_ast.DoWhile, c_ast.Return, c_ast.Switch,
-                                c_ast.Goto, c_ast.Break, c_ast.Continue, c_ast.Label)):
-                raise self.err(x.coord, "under an array-section condition only expression statements "
-                               "(and nested ifs) are allowed")
+            elif isinstance(x, (c_ast.Return, c_ast.Goto, c_ast.Break, c_ast.Continue, c_ast.Label)):
+                raise self.err(x.coord, f"{type(x).__name__.lower()} is not allowed under an array-section "
+                               "condition (the statement runs once per element)")
             else:
                 rr, ch = self.rank(x, x.coord)
-                if rr != r:
+                if rr not in (0, r):
                     raise self.err(x.coord, f"rank mismatch: statement of rank {rr} under a condition of rank {r}")
                 chains.extend(ch)
                 stmts.append(x)
@@ -194,6 +211,13 @@ class SectionStatements:
                 return t
             if x is None or isinstance(x, c_ast.EmptyStatement):
                 return ";"
+            if isinstance(x, c_ast.Decl):
+                d = copy.deepcopy(x)
+                if d.init is not None:
+                    d.init = self.rx(d.init, env)
+                return gen(d) + ";"
+            if isinstance(x, (c_ast.Compound, c_ast.For, c_ast.While, c_ast.DoWhile, c_ast.Switch)):
+                return gen(self.rx(copy.deepcopy(x), env))
             return self.elem(x, env) + ";"
 
         body = render(s)

@@ -6,9 +6,15 @@ before the nest. Lengths of the same rank must agree: when both are integer cons
 is a translation error, otherwise it is checked at run time when the C is compiled with
 ``-DCILKPP_DEBUG``. Scalars are broadcast. Reductions become GCC statement expressions with
 ``omp simd reduction(...)``; inside a section statement they are computed once, before the nest.
-``__sec_reduce_max_ind`` / ``_min_ind`` return the 0-based position of the first extreme element
-within the section (as GCC's Cilk Plus did), -1 for an empty section; rank 1 only. The generic
-``__sec_reduce(init, a, f)`` is refused with an error.
+``__sec_reduce_max_ind`` / ``_min_ind`` return the 0-based position within the section of the
+extreme element, the last one where several are equal (as GCC's Cilk Plus did), -1 for an empty
+section; rank 1 only. The generic ``__sec_reduce(init, a, f)`` folds ``r = f(r, a[i])`` in
+element order from ``init``; ``__sec_reduce_mutating(acc, a, f)`` calls ``f(&acc, a[i])`` in
+element order. ``__sec_reduce_mul`` multiplies in element order for floating-point elements
+(reordering changes the rounding of a product as much as of a sum; integers, where it does not,
+are vectorised). Reductions are statement expressions; in the argument of a call to an
+undeclared name (a macro such as ``assert``) their directives are written ``_Pragma(...)``, so
+``assert(__sec_reduce_add(x[0:n]) == 3 * n)`` compiles.
 The statements that hold sections (assignments, ifs, fusion, overlap) are in section_statements.py.
 """
 
@@ -32,8 +38,8 @@ REDUCERS = {
     "__sec_reduce_max_ind": None,
     "__sec_reduce_min_ind": None,
 }
-UNSUPPORTED_CALLS = {"__sec_reduce": "the generic __sec_reduce(init, section, function)",
-                     "__sec_reduce_mutating": "__sec_reduce_mutating"}
+GENERIC_REDUCERS = {"__sec_reduce", "__sec_reduce_mutating"}
+UNSUPPORTED_CALLS = {}
 
 
 class Sections:
@@ -55,8 +61,8 @@ class Sections:
                 return
             if isinstance(n, c_ast.FuncCall) and isinstance(n.name, c_ast.ID):
                 nm = n.name.name
-                if nm in REDUCERS or nm in UNSUPPORTED_CALLS or nm in ("__cilkpp_offload", "__cilkpp_spawn",
-                                                                       "__cilkpp_sec"):
+                if nm in REDUCERS or nm in GENERIC_REDUCERS or nm in ("__cilkpp_offload", "__cilkpp_spawn",
+                                                                      "__cilkpp_sec"):
                     return
             if isinstance(n, c_ast.UnaryOp) and n.op == "sizeof":
                 return
@@ -150,10 +156,10 @@ class Sections:
                 i = idx[d]
                 term = i if const_int(stride) == 1 else f"{i} * ({stride_t})"
                 env.sec_map[sid] = term if const_int(start) == 0 else f"({start_t}) + {term}"
-        if checks:
-            pre.append("#ifdef CILKPP_DEBUG")
+        if checks:  # CILKPP_CHECKS: 1 under -DCILKPP_DEBUG (prelude); no directive, so macro-safe
+            pre.append("if (CILKPP_CHECKS) {")
             pre.extend(checks)
-            pre.append("#endif")
+            pre.append("}")
         return pre, env, idx, [l[0] for l in lens]
 
     @staticmethod
@@ -188,7 +194,7 @@ class Sections:
             if rank != 1:
                 raise self.err(n.coord, f"{nm} is supported for rank 1 sections only")
             best = self.fresh("b")
-            cmp = ">" if nm.endswith("max_ind") else "<"
+            cmp = ">=" if nm.endswith("max_ind") else "<="
             lines.append(f"long {r} = -1; __typeof__(((void)0, {e})) {best} = 0;")
             lines.append(self.loops(idx, lens, f"{{ __typeof__({best}) __v = {e}; if ({r} < 0 || __v {cmp} {best}) "
                                     f"{{ {best} = __v; {r} = {idx[0]}; }} }}", pragma=None))
@@ -196,14 +202,56 @@ class Sections:
             init, op, step = REDUCERS[nm]
             ty = f"__typeof__(((void)0, {e}))" if op not in "&|" else "int"  # unqualified: e may be const
             lines.append(f"{ty} {r} = {init.format(r=r)};" if "{r}" in init else f"{ty} {r} = {init};")
-            lines.append(self.loops(idx, lens, step.format(r=r, e=e),
-                                    pragma=f"#pragma omp simd reduction({op}:{r})"))
+            simd = f"#pragma omp simd reduction({op}:{r})"
+            if nm == "__sec_reduce_mul":  # vectorised only where the order cannot change the result
+                lines.append(f"if (!__builtin_types_compatible_p({ty}, float) && !__builtin_types_compatible_p("
+                             f"{ty}, double) && !__builtin_types_compatible_p({ty}, long double))")
+                lines.append("{\n" + self.loops(idx, lens, step.format(r=r, e=e), pragma=simd) + "\n} else")
+                simd = None
+            lines.append(self.loops(idx, lens, step.format(r=r, e=e), pragma=simd))
+        return self._reduction_value(lines, r, n.coord, env)
+
+    def _reduction_value(self, lines, r, coord, env):
+        """A reduction's statement expression, or (inside a section statement) a temporary computed
+        once before the nest."""
         text = "({\n" + "\n".join(lines) + f"\n{r};\n}})"
+        if self.macro_args:
+            text = _no_directives(text)
         if env is not None and env.hoist is not None and env.idx:
             t = self.fresh("t")
             env.hoist.append(f"__auto_type {t} = {text};")
-            return Raw(t, n.coord)
-        return Raw(text, n.coord)
+            return Raw(t, coord)
+        return Raw(text, coord)
+
+    def generic_reduction(self, n, env):
+        """__sec_reduce(init, a, f): r = f(r, a[i]) from r = init, in element order.
+        __sec_reduce_mutating(acc, a, f): f(&acc, a[i]) in element order (a void expression)."""
+        nm = n.name.name
+        a = call_args(n)
+        if len(a) != 3:
+            raise self.err(n.coord, f"{nm} takes three arguments: ({'init' if nm == '__sec_reduce' else 'accumulator'}, "
+                           "section, function)")
+        rank, chains = self.rank(a[1], n.coord)
+        if rank == 0:
+            raise self.err(n.coord, f"{nm} needs an array section as its second argument")
+        for x in (a[0], a[2]):
+            self.no_sections(x, f"the first or last argument of {nm}")
+        pre, inner, idx, lens = self.nest(chains, rank, n.coord, env)
+        e = self.elem(a[1], inner)
+        fn = self.scalar_text(a[2], env)
+        first = self.scalar_text(a[0], env)
+        r = self.fresh("r")
+        lines = list(pre) + inner.hoist
+        if nm == "__sec_reduce":
+            lines.append(f"__typeof__({fn}({first}, {e})) {r} = ({first});")
+            lines.append(self.loops(idx, lens, f"{r} = {fn}({r}, {e});", pragma=None))
+        else:
+            lines.append(f"__typeof__(&({first})) {r} = &({first});")
+            lines.append(self.loops(idx, lens, f"{fn}({r}, {e});", pragma=None))
+            lines.append(f"(void){r};")
+            text = "({\n" + "\n".join(lines) + "\n})"
+            return Raw(_no_directives(text) if self.macro_args else text, n.coord)
+        return self._reduction_value(lines, r, n.coord, env)
 
 
     def dims(self, t):
@@ -217,3 +265,16 @@ class Sections:
             raise self.err(self.u.sections[ch[0][0]].coord,
                            f"array section in {what}: only expression statements, if conditions and "
                            "reduction arguments take sections")
+
+
+def _no_directives(text):
+    """Generated text that may stand inside a macro's argument: #pragma lines become _Pragma."""
+    out = []
+    for line in text.split("\n"):
+        st = line.strip()
+        if st.startswith("#pragma "):
+            body = st[len("#pragma "):].replace("\\", "\\\\").replace('"', '\\"')
+            out.append(f'_Pragma("{body}")')
+        else:
+            out.append(line)
+    return "\n".join(out)

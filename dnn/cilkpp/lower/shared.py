@@ -6,8 +6,10 @@ calls the kernel of ``f`` (which must be ``_Cilk_shared``). The file that define
 offload from another translated file, or a host program calling the runtime, reaches it by
 name), ``cilkpp_<file>_f`` for a static one. A function whose parameters cannot cross (structs
 by value) is exported only if something offloads it, and then it is an error.
-``_Cilk_shared`` globals live in the shared arena: each becomes a pointer allocated and
-initialised at start-up; kernels receive a table of those pointers as hidden first argument.
+``_Cilk_shared`` globals live in the shared arena: each becomes a pointer ``__cilkpp_g_<name>``
+(external for an external global, so other files reach it through ``extern _Cilk_shared``)
+allocated and initialised at start-up by the file that defines it, which then tells the card
+where they are (its bind kernel, emit.py).
 Globals that are not ``_Cilk_shared`` have a separate copy on the card (as on the real device).
 """
 
@@ -33,7 +35,8 @@ class Shared:
     """What a file marks _Cilk_shared: function names, and global name -> its Decl."""
 
     funcs: set = field(default_factory=set)
-    globals: dict = field(default_factory=dict)
+    globals: dict = field(default_factory=dict)  # defined here
+    externs: dict = field(default_factory=dict)  # declared extern here (defined by another file)
 
 
 def find_shared(unit):
@@ -54,8 +57,7 @@ def find_shared(unit):
         if isinstance(decl.type, c_ast.FuncDecl):
             shared.funcs.add(decl.name)
         elif "extern" in decl.storage:
-            raise error_at(decl.coord, f"extern _Cilk_shared '{decl.name}': shared globals must be defined in "
-                           "the translated file")
+            shared.externs.setdefault(decl.name, decl)
         elif "typedef" not in decl.storage:
             shared.globals[decl.name] = decl
     if stack:
@@ -106,14 +108,19 @@ class SharedFunctions:
     def shared_global(self, ext):
         """A _Cilk_shared global's definition -> its initial value under another name, and the
         pointer that the program's start allocates in the shared arena (see emit.py)."""
+        if "extern" in ext.storage:
+            t = c_ast.PtrDecl([], copy.deepcopy(ext.type))
+            decl_name_node(t).declname = f"__cilkpp_g_{ext.name}"
+            return [Raw(f"extern {gen(c_ast.Decl(None, [], [], [], [], t, None, None))};\n", ext.coord)]
         init_name = f"__cilkpp_init_{ext.name}"
         d = copy.deepcopy(ext)
         rename_decl(d, init_name)
+        link = "static " if "static" in ext.storage else ""
         d.storage = ["static"]
         if d.init is not None:
             self.no_sections(d.init, "an initialiser")
             d.init = self.rx(d.init, Env())
-        return [d, Raw(f"static __typeof__({init_name}) *__cilkpp_g_{ext.name};\n", ext.coord)]
+        return [d, Raw(f"{link}__typeof__({init_name}) *__cilkpp_g_{ext.name};\n", ext.coord)]
 
     def entry_points(self, first_decl, def_index):
         """{position in the output: [items to put after it]}: a host stub after the first
@@ -177,8 +184,7 @@ class SharedFunctions:
         rtype = copy.deepcopy(decl.type.type)
         ptexts = [gen(c_ast.Decl(f"__p{i}", [], [], [], [], named_type(pt, f"__p{i}"), None, None))
                   for i, (pn, pt) in enumerate(ps)]
-        args = (["off_ptr(__cilkpp_gtab)"] if self.shared_globals else []) + \
-            [f"{_ARG_MAKERS[k]}(__p{i})" for i, k in enumerate(kinds)]
+        args = [f"{_ARG_MAKERS[k]}(__p{i})" for i, k in enumerate(kinds)]
         decl_name_node(rtype).declname = f"__cilkpp_offcall_{f}"
         head = gen(c_ast.FuncDecl(c_ast.ParamList([]), rtype))
         head = head.replace(f"__cilkpp_offcall_{f}()", f"__cilkpp_offcall_{f}(long __target, const char *__where"
@@ -187,7 +193,7 @@ class SharedFunctions:
                  f"    off_arg __a[{max(1, len(args))}] = {{{', '.join(args) or 'OFF_ARG_NONE'}}};",
                  "    double __res[OFF_MAX_RESULTS]; int __nres = 0;",
                  f"    __cilkpp_call(__target, 1, 0, \"{self.kernel_name(f, decl)}\", __a, {len(args)}, NULL, 0, 0, "
-                 "__res, &__nres, __where);"]
+                 f"__res, &__nres, NULL, \"{device_kernel(self.kernel_name(f, decl))}\", __where);"]
         if not void:
             lines += [f"    {gen(return_decl(decl, '__ret'))};",
                       "    _Static_assert(sizeof __ret <= sizeof __res, \"return value too large\");",
@@ -206,11 +212,10 @@ class SharedFunctions:
             if required:
                 raise
             return None
-        gl = 1 if self.shared_globals else 0
         kname = self.kernel_name(f, decl)
         self.kernels.append(kname)
-        pstr = ",".join((["__g:p"] if gl else []) + [f"{pn or f'a{i}'}:{k}" for i, ((pn, _), k) in enumerate(zip(ps, kinds))])
-        conv = [f"({gen(named_type(pt, None))})args[{i + gl}].v.{k}" for i, ((pn, pt), k) in enumerate(zip(ps, kinds))]
+        pstr = ",".join([f"{pn or f'a{i}'}:{k}" for i, ((pn, _), k) in enumerate(zip(ps, kinds))])
+        conv = [f"({gen(named_type(pt, None))})args[{i}].v.{k}" for i, ((pn, pt), k) in enumerate(zip(ps, kinds))]
         if void:
             body = [f"    {f}({', '.join(conv)});"]
         else:
@@ -218,4 +223,12 @@ class SharedFunctions:
                     "    _Static_assert(sizeof __ret <= sizeof ctx->result, \"return value too large\");",
                     "    memcpy(ctx->result, &__ret, sizeof __ret);",
                     "    ctx->nresult = (int)((sizeof __ret + sizeof(double) - 1) / sizeof(double));"]
-        return Raw(kernel_text(kname, pstr, gl, body), decl.coord)
+        # its device kernel: the card learns the device number a _Cilk_offload_to(n) named
+        dev = (f'OFF_KERNEL({device_kernel(kname)}, "dev:i")\n{{\n    __cilkpp_device = (int)args[0].v.i;\n'
+               "    return OFF_OK;\n}\n")
+        return Raw(kernel_text(kname, pstr, body) + dev, decl.coord)
+
+
+def device_kernel(kname):
+    """The kernel that tells the card which device a call of kernel kname is on."""
+    return kname[:55] + "__dev"

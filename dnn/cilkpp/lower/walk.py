@@ -6,12 +6,14 @@ resolved through the scopes (a captured variable or a _Cilk_shared global is ren
 from __future__ import annotations
 
 import os
+import re
 
 from pycparser import c_ast
 
 from ..front import error_at
-from .nodes import Env, Raw, call_args, const_int, is_call, rebuild
-from .sections import REDUCERS, UNSUPPORTED_CALLS
+from .nodes import Env, Raw, call_args, const_int, gen, is_call, rebuild, walk
+from .section_statements import PURE
+from .sections import GENERIC_REDUCERS, REDUCERS, UNSUPPORTED_CALLS
 
 
 class Walk:
@@ -77,8 +79,15 @@ class Walk:
                 return n
         if isinstance(n, c_ast.FuncCall) and isinstance(n.name, c_ast.ID):
             nm = n.name.name
+            if env.once and env.idx and env.hoist is not None and self._scalar_call(n):
+                # a rank-0 call in a section statement runs once per statement, not per element
+                t = self.fresh("c")
+                env.hoist.append(f"__auto_type {t} = ({gen(self.rx(n, Env(hoist=env.hoist)))});")
+                return Raw(t, n.coord)
             if nm in REDUCERS:
                 return self.reduction(n, env)
+            if nm in GENERIC_REDUCERS:
+                return self.generic_reduction(n, env)
             if nm in UNSUPPORTED_CALLS:
                 raise self.err(n.coord, f"{UNSUPPORTED_CALLS[nm]} is not supported; use the named reductions")
             if nm == "__sec_implicit_index":
@@ -92,12 +101,28 @@ class Walk:
                 return Raw(f"({env.idx[k]})", n.coord)
             if nm == "__cilkpp_offload":
                 return self.offload_call(n, env)
+            if self.resolve(nm)[0] is None and not nm.startswith("__"):
+                # perhaps a macro (assert): what its arguments become must do without directives
+                self.macro_args += 1
+                try:
+                    return rebuild(n, lambda c: self.rx(c, env))
+                finally:
+                    self.macro_args -= 1
             if nm == "__cilkpp_spawn":
                 raise self.err(self.u.spawns[int(call_args(n)[0].value)],
                                "_Cilk_spawn must start a statement: `f(x);` or `v = _Cilk_spawn f(x);`")
             if nm == "__cilkpp_sync":
                 raise self.err(self.u.syncs[int(call_args(n)[0].value)], "_Cilk_sync is a statement")
         return rebuild(n, lambda c: self.rx(c, env))
+
+    def _scalar_call(self, n):
+        """A call of rank 0 that is not a pure math function (it may have side effects)."""
+        nm = n.name.name
+        if nm in PURE or nm in REDUCERS or nm in GENERIC_REDUCERS or nm.startswith("__cilkpp_"):
+            return False
+        if self.chains(n):
+            return False
+        return not any(is_call(x, "__sec_implicit_index") for x in walk(n))
 
     def block(self, comp):
         """Lower a compound statement in place: an offload pragma takes the statement after it,
@@ -111,15 +136,32 @@ class Walk:
             if isinstance(it, c_ast.Pragma) and it.string.startswith("cilkpp "):
                 pid = int(it.string.split()[1])
                 info = self.u.pragmas[pid]
-                if info.kind == "offload":
-                    if i + 1 >= len(items):
-                        raise self.err(info.coord, "#pragma offload must be followed by a statement")
-                    out.append(self.offload_block(info, items[i + 1]))
+                if info.kind == "grainsize":
+                    out.extend(self._grainsize_loop(info, items[i + 1] if i + 1 < len(items) else None))
                     i += 2
+                    continue
+                if info.kind == "offload":
+                    # the statement may itself carry pragmas (#pragma omp parallel for): they
+                    # are offloaded with it
+                    k = i + 1
+                    while k < len(items) and isinstance(items[k], c_ast.Pragma) and not items[k].string.startswith("cilkpp "):
+                        k += 1
+                    if k >= len(items):
+                        raise self.err(info.coord, "#pragma offload must be followed by a statement")
+                    body = items[k] if k == i + 1 else c_ast.Compound(items[i + 1 : k + 1], items[i + 1].coord)
+                    out.append(self.offload_block(info, body))
+                    i = k + 1
                     continue
                 out.append(self.offload_other(info))
                 i += 1
                 continue
+            if isinstance(it, c_ast.Pragma) and re.match(r"(cilk\s+)?simd\b", it.string):
+                it = c_ast.Pragma(_omp_simd(it.string), it.coord)  # Cilk Plus's SIMD loop is OpenMP's
+            if isinstance(it, c_ast.Pragma) and it.string.startswith("omp"):
+                k = self._omp_over_shared(items, i, out)
+                if k:
+                    i = k
+                    continue
             run = self.fusible_run(items, i)
             if len(run) > 1:
                 out.append(self.fused(run))
@@ -130,6 +172,43 @@ class Walk:
         self.scopes.pop()
         comp.block_items = out
         return comp
+
+    def _grainsize_loop(self, info, loop):
+        """`#pragma cilk grainsize = G` (macros expanded) + a _Cilk_for: chunks of G iterations."""
+        toks = info.toks
+        if len(toks) < 2 or toks[0].text != "=":
+            raise self.err(info.coord, "#pragma cilk grainsize = expression expected")
+        if not (isinstance(loop, c_ast.For) and (loop.coord.file, loop.coord.line, loop.coord.column) in self.u.cilk_for):
+            raise self.err(info.coord, "#pragma cilk grainsize must be followed by a _Cilk_for loop")
+        self.grainsize = self.clause_expr(toks[1:], info.coord)
+        return self.stmt(loop)
+
+    def _omp_over_shared(self, items, i, out):
+        """`#pragma omp ... reduction(+:g)` naming scalar _Cilk_shared globals, or variables an
+        offload block reads through its frame: the statement runs on local copies of them under
+        their own names (an OpenMP clause needs a variable, not what the name was rewritten to),
+        copied back after it. Returns the index after the statement, or 0 when it names none."""
+        access = {}
+        for g, d in self.shared_globals.items():
+            if self.resolve(g)[0] == "global" and not isinstance(d.type, c_ast.ArrayDecl):
+                access[g] = f"*__cilkpp_g_{g}"
+        for g, (text, d) in self.capture.items():
+            if self.resolve(g)[0] == "capture" and not isinstance(d.type, c_ast.ArrayDecl):
+                access[g] = text
+        names = [g for g in access if re.search(rf"\b{re.escape(g)}\b", items[i].string)]
+        k = i
+        while k < len(items) and isinstance(items[k], c_ast.Pragma):
+            k += 1
+        if not names or k >= len(items):
+            return 0
+        self.scopes.append({g: self.resolve(g)[1] for g in names})
+        body = self.stmt(items[k])
+        self.scopes.pop()
+        coord = items[i].coord
+        copy_in = Raw("\n".join(f"__typeof__({access[g]}) {g} = {access[g]};" for g in names), coord, stmt=True)
+        copy_out = Raw("\n".join(f"{access[g]} = {g};" for g in names), coord, stmt=True)
+        out.append(c_ast.Compound([copy_in] + list(items[i:k]) + body + [copy_out], coord))
+        return k + 1
 
     def as_stmt(self, lst, coord):
         if len(lst) == 1:
@@ -171,8 +250,9 @@ class Walk:
                 s.iffalse = self.as_stmt(self.stmt(s.iffalse), s.coord)
             return [s]
         if isinstance(s, c_ast.For):
+            grain, self.grainsize = self.grainsize, None  # this loop's, not a nested one's
             self.scopes.append({})
-            par = (s.coord.line, s.coord.column) in self.u.cilk_for
+            par = (s.coord.file, s.coord.line, s.coord.column) in self.u.cilk_for
             if isinstance(s.init, c_ast.DeclList):
                 for d in s.init.decls:
                     self.stmt(d)
@@ -185,14 +265,15 @@ class Walk:
                     setattr(s, a, self.rx(getattr(s, a), Env()))
             s.stmt = self.as_stmt(self.stmt(s.stmt), s.coord)
             self.scopes.pop()
-            return [self.cilk_for(s) if par else s]
+            return [self.cilk_for(s, grain) if par else s]
         if isinstance(s, (c_ast.While, c_ast.DoWhile)):
             self.no_sections(s.cond, "a loop condition")
             s.cond = self.rx(s.cond, Env())
             s.stmt = self.as_stmt(self.stmt(s.stmt), s.coord)
             return [s]
         if isinstance(s, c_ast.Switch):
-            self.no_sections(s.cond, "a switch")
+            if self.rank(s.cond, s.coord)[0]:
+                return [self.array_switch(s)]
             s.cond = self.rx(s.cond, Env())
             s.stmt = self.as_stmt(self.stmt(s.stmt), s.coord)
             return [s]
@@ -228,5 +309,15 @@ class Walk:
         r, chains = self.rank(s, s.coord)
         if r:
             return [self.array_stmt(s, r, chains)]
-        return [self.rx(s, Env())]
+        e = self.rx(s, Env())
+        if isinstance(e, Raw) and not e.stmt:  # `_Cilk_offload f();`: generated text keeps its ';'
+            return [Raw(e.text + ";", e.coord, stmt=True)]
+        return [e]
 
+
+def _omp_simd(text):
+    """`#pragma simd [clauses]` (Cilk Plus) as `omp simd`: vectorlength(n) is simdlen(n)."""
+    clauses = re.sub(r"^(cilk\s+)?simd\b", "", text.strip())
+    clauses = re.sub(r"\bvectorlength(?:for)?\s*\(([^)]*)\)", r"simdlen(\1)", clauses)
+    clauses = re.sub(r"\b(assert|noassert|vecremainder|novecremainder)\b", "", clauses)
+    return "omp simd" + clauses

@@ -1,0 +1,49 @@
+/* cilk/cilk_api.h — the Cilk runtime's API for programs built with dnn-cc. Cilk workers are the
+ * OpenMP threads dnn.cilkpp runs spawns and _Cilk_for on, so each call maps onto OpenMP:
+ *
+ *   __cilkrts_set_param("nworkers", "N")  the number of workers (threads) from now on; 0 on
+ *                                          success, non-zero for an unknown parameter or value
+ *   __cilkrts_get_nworkers()               workers in the current team (outside one: the next)
+ *   __cilkrts_get_total_workers()          the same
+ *   __cilkrts_get_worker_number()          0 .. nworkers - 1, this worker
+ *   __cilkrts_end_cilk(), __cilkrts_init() accepted; nothing to do
+ */
+#ifndef DNN_CILK_CILK_API_H
+#define DNN_CILK_CILK_API_H
+
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum { __CILKRTS_SET_PARAM_SUCCESS = 0, __CILKRTS_SET_PARAM_UNIMP = 1, __CILKRTS_SET_PARAM_XRANGE = 2,
+       __CILKRTS_SET_PARAM_INVALID = 3, __CILKRTS_SET_PARAM_LATE = 4 };
+
+static inline int __cilkrts_set_param(const char *param, const char *value)
+{
+    if (strcmp(param, "nworkers") != 0) return __CILKRTS_SET_PARAM_UNIMP;
+    char *end;
+    long n = strtol(value, &end, 10);
+    if (*value == '\0' || *end != '\0') return __CILKRTS_SET_PARAM_INVALID;
+    if (n < 0 || n > 4096) return __CILKRTS_SET_PARAM_XRANGE;
+    omp_set_num_threads(n == 0 ? omp_get_num_procs() : (int)n); /* 0: as many as processors */
+    return __CILKRTS_SET_PARAM_SUCCESS;
+}
+
+static inline int __cilkrts_get_nworkers(void)
+{
+    return omp_get_level() > 0 ? omp_get_num_threads() : omp_get_max_threads();
+}
+
+static inline int __cilkrts_get_total_workers(void) { return __cilkrts_get_nworkers(); }
+static inline int __cilkrts_get_worker_number(void) { return omp_get_thread_num(); }
+static inline void __cilkrts_end_cilk(void) {}
+static inline void __cilkrts_init(void) {}
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,131 @@
+"""dnn-cc: users' offload programs built like `icc -o prog a.c b.c` and run by themselves.
+
+Every entry of tests/cilkpp/cc/ is one program: a directory (all its .c and .cilk files, built
+together) or a single .c file. It is built with dnn-cc (flags from a first-line comment
+`// dnn-cc: FLAGS`, or a `flags` file in a directory), run with the card it finds by itself and
+again with DNN_CARDS=0 (every offload on the host), and its stdout compared with the expected
+output: NAME.out / expected.out, and NAME.host.out / expected-host.out where host mode prints
+something else. Every tests/cilkpp/cc/errors/*.c must be refused with `FILE:LINE` and the
+message of its first line `// error: LINE: message`.
+"""
+
+import os
+import re
+import shlex
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from dnn.cilkpp.build import runtime_objects
+
+HERE = Path(__file__).resolve().parent / "cilkpp" / "cc"
+PROGRAMS = sorted([p for p in HERE.iterdir() if p.is_dir() and p.name != "errors"]
+                  + [p for p in HERE.glob("*.c") if not p.name.endswith(".inc.c")])  # .inc.c: included by another
+ERRORS = sorted((HERE / "errors").glob("*.c"))
+
+
+def dnn_cc(args, cwd):
+    return subprocess.run([sys.executable, "-m", "dnn.cilkpp.driver"] + args, cwd=cwd, capture_output=True,
+                          text=True, timeout=300)
+
+
+def _sources(prog):
+    if prog.is_dir():
+        srcs = sorted(p.name for p in prog.iterdir() if p.suffix in (".c", ".cilk"))
+        flags = (prog / "flags").read_text().split() if (prog / "flags").exists() else []
+        return prog, srcs, flags
+    m = re.match(r"// dnn-cc: (.*)", prog.read_text())
+    return prog.parent, [prog.name], shlex.split(m.group(1)) if m else []
+
+
+def _expected(prog, host):
+    names = (["expected-host.out"] if host else []) + ["expected.out"] if prog.is_dir() else \
+        ([prog.stem + ".host.out"] if host else []) + [prog.stem + ".out"]
+    base = prog if prog.is_dir() else prog.parent
+    return next((base / n).read_text() for n in names if (base / n).exists())
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """Every corpus program built once, in parallel: name -> (path of the program, dnn-cc result)."""
+    out = tmp_path_factory.mktemp("cc")
+    runtime_objects("host")
+    runtime_objects("card")
+
+    def one(prog):
+        cwd, srcs, flags = _sources(prog)
+        exe = out / prog.stem
+        # -O1: the programs are small; compile time is what this busy machine would wait for
+        return prog.stem, (exe, dnn_cc(["-O1"] + flags + ["-o", str(exe)] + srcs, cwd))
+
+    with ThreadPoolExecutor(os.cpu_count() or 2) as ex:
+        return dict(ex.map(one, PROGRAMS))
+
+
+def _run(exe, **env):
+    e = dict(os.environ, OMP_NUM_THREADS="2", DNN_CARD_THREADS="2", **env)
+    e.pop("DNN_CARD_EXE", None)
+    return subprocess.run([str(exe)], capture_output=True, text=True, env=e, timeout=120)
+
+
+@pytest.mark.parametrize("prog", PROGRAMS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("cards", ["card", "host"])
+def test_corpus(built, prog, cards):
+    exe, build = built[prog.stem]
+    assert build.returncode == 0, build.stderr
+    r = _run(exe, **({"DNN_CARDS": "0"} if cards == "host" else {}))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == _expected(prog, cards == "host")
+
+
+def test_program_finds_its_card_after_a_move(built, tmp_path):
+    """The card executable travels with the program: prog-card next to prog is found."""
+    exe, build = built["multi_file"]
+    assert build.returncode == 0, build.stderr
+    moved = tmp_path / "moved"
+    moved.write_bytes(exe.read_bytes())
+    (tmp_path / "moved-card").write_bytes(Path(str(exe) + "-card").read_bytes())
+    for p in (moved, tmp_path / "moved-card"):
+        p.chmod(0o755)
+    os.unlink(str(exe) + "-card")  # only the copy next to the moved program is left
+    try:
+        assert _run(moved).stdout.endswith("ran on the card: yes\n")
+    finally:
+        (Path(str(exe) + "-card")).write_bytes((tmp_path / "moved-card").read_bytes())
+        Path(str(exe) + "-card").chmod(0o755)
+
+
+@pytest.mark.parametrize("prog", ERRORS, ids=lambda p: p.stem)
+def test_errors_point_at_the_line(prog, tmp_path):
+    m = re.match(r"// error: (\d+): (.*)", prog.read_text())
+    r = dnn_cc(["-o", str(tmp_path / "prog"), prog.name], prog.parent)
+    assert r.returncode != 0
+    assert f"{prog.name}:{m.group(1)}:" in r.stderr and m.group(2) in r.stderr, r.stderr
+
+
+def test_separate_compilation(tmp_path):
+    """-c gives a.o and aMIC.o; linking the objects later gives the same program."""
+    src = HERE / "multi_file"
+    for name in ("main", "stats"):
+        r = dnn_cc(["-c", "-o", str(tmp_path / f"{name}.o"), f"{name}.c"], src)
+        assert r.returncode == 0, r.stderr
+        assert (tmp_path / f"{name}MIC.o").exists()
+    r = dnn_cc(["-o", "prog", "main.o", "stats.o"], tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert _run(tmp_path / "prog").stdout == _expected(src, False)
+
+
+def test_usage_errors(tmp_path):
+    """An option dnn-cc does not know is ignored with a warning (icc's own, in old makefiles);
+    no input or a C++ source is an error."""
+    (tmp_path / "a.c").write_text("int main(void) { return 3; }\n")
+    r = dnn_cc(["-static-intel", "-o", "a", "a.c"], tmp_path)
+    assert r.returncode == 0 and "ignoring unknown option -static-intel" in r.stderr
+    assert subprocess.run([str(tmp_path / "a")]).returncode == 3
+    r = dnn_cc(["b.cpp"], tmp_path)
+    assert r.returncode == 2 and "C++ is not supported" in r.stderr
+    r = dnn_cc([], tmp_path)
+    assert r.returncode == 2 and "no input files" in r.stderr
