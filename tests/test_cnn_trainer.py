@@ -89,3 +89,23 @@ def test_training_steps_match_the_reference(act):
 def test_data_that_does_not_fit_the_input_names_the_layer():
     with pytest.raises(ValueError, match=r"layer 0 \(input 29x29\) does not match the data's 32x32 images"):
         Arch.parse("chaos-small", "relu", data_shape=(32, 32))
+
+
+def _train_cards(mode, cards):
+    x, y = images(96, (28, 28), 5, seed=12)
+    arch = Arch.parse(PLACED, "tanh", data_shape=(28, 28))
+    cfg = Config(arch, mode=mode, granularity="bunch", bunch=32, chunk=96, threads=1, cards=cards, lr=0.1, seed=5)
+    with Trainer(cfg, arch.inputs, arch.sizes[-1]) as t:
+        buf = t.buffers[0]
+        buf.x[:96], buf.y[:96] = x, y
+        t.train_chunk(buf, 96)
+        t.sync_weights()
+        return t.net.blocks["params"].copy()
+
+
+def test_two_cards_train_the_weights_of_one():
+    """Data parallelism over cards splits each bunch's rows (and their placed images) and sums the
+    gradients of convolutions and poolings as of any layer: one card's weights to float rounding."""
+    one, two = _train_cards("host", 1), _train_cards("implicit", 2)
+    assert np.abs(two - one).max() <= 1e-5 * np.abs(one).max()
+    assert not np.array_equal(two, one)  # the rows really were split
