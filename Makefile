@@ -11,14 +11,14 @@ NATIVE_SRC := $(shell find native -name "*.c" -o -name "*.h" -o -name "*.cilk") 
 
 all: build
 
-# A virtual environment with the package (editable), its dev extras and MPI (dnn.train --distributed).
-# The build runs without isolation, so what setup.py imports (cffi, OpenBLAS, the translator's
-# parser) is installed first.
+# A virtual environment with the package (editable), its dev extras, MPI (dnn.train --distributed)
+# and ONNX (dnn.export --format onnx and its test). The build runs without isolation, so what
+# setup.py imports (cffi, OpenBLAS, the translator's parser) is installed first.
 $(STAMP): pyproject.toml setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet setuptools wheel "cffi>=1.17" "scipy-openblas32>=0.3.27" "pycparserext==2026.1" "pycparser>=3.0,<3.1"
-	$(PIP) install --quiet --no-build-isolation -e '.[dev,mpi]'
+	$(PIP) install --quiet --no-build-isolation -e '.[dev,mpi,onnx]'
 	touch $@
 
 setup: $(STAMP)

@@ -60,10 +60,11 @@ def build_c_test(source, out, cflags=None):
 def build_train_port_check(out):
     """tests/cilkpp/train_port_check.c: the translated train.cilk against the hand-written C of
     native/tests/train_c.c (tests/test_cilkpp.py for the bits, tools/bench_port.py for the time)."""
-    train = [p for p in cilk_sources() if p.name == "train.c"]
+    train = [p for p in cilk_sources() if p.name in ("train.c", "conv.c")]  # conv.c: the shared element-wise kernels
     inc, lib, name = cfg.blas()
     native = cfg.NATIVE
-    srcs = [native / "dnn" / "gemm.c", native / "dnn" / "layout.c", native / "tests" / "train_c.c"] + train
+    srcs = [native / "dnn" / f for f in ("gemm.c", "conv_gemm.c", "layout.c", "maps.c")] + [native / "tests" / "train_c.c"]
+    srcs += train
     compile_program(cfg.ROOT / "tests" / "cilkpp" / "train_port_check.c", out, "host",
                     ["-I" + inc, "-I" + str(native / "tests")], [str(p) for p in srcs],
                     ["-L" + lib, "-l" + name, "-Wl,-rpath," + lib])

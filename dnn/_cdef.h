@@ -133,6 +133,10 @@ double off_now(void);
 #define DNN_SIGMOID 0
 #define DNN_RELU 1
 #define DNN_TANH 2
+#define DNN_STANH 3
+#define DNN_FULL 0
+#define DNN_CONV 1
+#define DNN_POOL 2
 #define DNN_INIT_UNIFORM 0
 #define DNN_INIT_XAVIER 1
 #define DNN_INIT_HE 2
@@ -153,11 +157,19 @@ double off_now(void);
 #define DNN_R_COUNT 4
 #define DNN_WHY_LEN 160
 
+typedef struct { int32_t C, H, W; } dnn_maps;
+typedef struct { dnn_maps in, out; int32_t k; int32_t act; int32_t slice; } dnn_conv;
+typedef struct { dnn_maps in, out; int32_t p; } dnn_pool;
+
 typedef struct {
     int32_t nlayers;
     int32_t sizes[17];
     int32_t activation;
     int32_t bunch;
+    int32_t kind[16];
+    int32_t window[16];
+    dnn_maps input;
+    dnn_maps placed;
 } dnn_spec;
 
 typedef struct {
@@ -166,6 +178,13 @@ typedef struct {
     int64_t errs;
     int64_t w_off[16];
     int64_t b_off[16];
+    int64_t w_len[16];
+    int64_t b_len[16];
+    dnn_conv conv[16];
+    dnn_pool pool[16];
+    int64_t arg_off[16];
+    int64_t col_off;
+    int64_t placed_off;
     int64_t y_off[17];
     int64_t e_off[17];
     int64_t loss_off;
@@ -196,3 +215,16 @@ void dnn_init_params(dnn_net *net, int scheme, uint64_t seed);
 void dnn_chunk_set(dnn_chunk *c, const float *x, const int32_t *y, int64_t rows, int64_t cols);
 void dnn_set_threads(int threads);
 int dnn_bunch_op(int nlayers, int step, int *layer);
+
+/* the layers of a convolutional network on plain arrays (native/include/cnn.h): tests, workers */
+void dnnBiasAct(float *Y, const float *B, int64_t rows, int64_t width, int act);
+void dnnActivate(float *Y, int64_t len, int act);
+void dnnActGrad(float *E, const float *Y, int64_t rows, int64_t width, int act);
+void dnnColumnSums(float *Bd, const float *E, int64_t rows, int64_t width);
+int64_t dnn_conv_scratch(const dnn_conv *c);
+void dnnConvForward(float *Y, float *scratch, const float *X, const float *KB, int64_t n, const dnn_conv *c);
+void dnnConvBackward(float *dX, float *dKB, float *scratch, const float *dZ, const float *X, const float *KB,
+                     int64_t n, const dnn_conv *c);
+void dnnPoolForward(float *Y, int32_t *arg, const float *X, int64_t n, const dnn_pool *p);
+void dnnPoolBackward(float *dX, const float *dY, const int32_t *arg, int64_t n, const dnn_pool *p);
+void dnnPlaceImages(float *dst, const float *src, int64_t n, int32_t h, int32_t w, int32_t H, int32_t W);

@@ -137,7 +137,8 @@ def explain(rows: list[dict], arch: Arch) -> str:
                 if e["mode"].startswith("explicit"):
                     bpi = (e["bytes_to_card"] + e["bytes_from_card"]) / max(e["images"], 1)
                     sentences.append(f"{e['mode']} there moves {bpi / 1e3:,.1f} kB per image "
-                                     f"({flops / max(bpi, 1):,.0f} FLOP per byte) in {e['wall_s']:.2f} s.")
+                                     f"({flops / max(bpi, 1):,.0f} FLOP per byte) in {e['wall_s']:.2f} s, its "
+                                     f"transfers {e['transfer_s'] / max(e['compute_s'], 1e-9):.0%} of its compute.")
     if winners:
         counts = {m: winners.count(m) for m in dict.fromkeys(winners)}
         if len(counts) == 1:
@@ -278,11 +279,11 @@ def main(argv=None) -> int:
     from .data import ChunkReader
 
     with ChunkReader(a.data, "train", shuffle=False, prefetch=False) as probe:
-        inputs, classes = probe.input_dim, probe.num_classes
+        inputs, classes, shape = probe.input_dim, probe.num_classes, probe.input_shape
         a.chunk = a.chunk or probe.chunk_rows
         chunks_per_epoch = -(-probe.num_rows // a.chunk)
     default_arch = f"{inputs}-512-{classes}" if a.quick else f"{inputs}-800-800-{classes}"
-    arch = Arch.parse(a.arch or default_arch, a.activation)
+    arch = Arch.parse(a.arch or default_arch, a.activation, data_shape=shape)
 
     if a.repeat < 1:
         raise DnnValueError(f"--repeat must be at least 1, got {a.repeat}")

@@ -60,8 +60,10 @@ def load_model(path: str | Path) -> Model:
 def make_trainer(model: Model, reader, mode: str = "implicit", threads: int = 1) -> Trainer:
     """A Trainer built from the checkpoint's arch, activation and bunch, holding its weights."""
     arch, ck = model.arch, model.ck
-    if arch.sizes[0] != reader.input_dim or arch.sizes[-1] != reader.num_classes:
-        raise DataError(f"checkpoint {model.path} is a {arch} network ({arch.sizes[0]} inputs, {arch.sizes[-1]} "
+    if arch.cnn:
+        arch = arch.for_data(reader.input_shape)
+    if arch.inputs != reader.input_dim or arch.sizes[-1] != reader.num_classes:
+        raise DataError(f"checkpoint {model.path} is a {arch} network ({arch.inputs} inputs, {arch.sizes[-1]} "
                         f"classes) but {reader.path} has {reader.input_dim} inputs and {reader.num_classes} "
                         f"classes; pass the dataset it was trained on with --data FILE.h5")
     cfg = Config(arch=arch, mode=mode, bunch=ck.bunch, chunk=reader.chunk_rows, threads=threads,

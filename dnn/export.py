@@ -1,6 +1,7 @@
-"""python -m dnn.export — a trained network as plain NumPy arrays, usable anywhere.
+"""python -m dnn.export — a trained network as plain NumPy arrays, or as an ONNX model.
 
     python -m dnn.export --checkpoint run.h5 --out model.npz
+    python -m dnn.export --checkpoint run.h5 --out model.onnx --format onnx   # onnxruntime runs it
 
 model.npz holds W0, B0, W1, B1, ... (W as (out, in), float32: y = act(x @ W.T + B), no
 activation after the last layer, softmax for probabilities), plus `arch` ("784-800-800-10"),
@@ -13,6 +14,11 @@ activation after the last layer, softmax for probabilities), plus `arch` ("784-8
         if l < len(m["sizes"]) - 2:
             h = np.maximum(h, 0)          # m["activation"]: relu, sigmoid or tanh
     predicted = h.argmax(axis=1)
+
+A convolutional network (`arch` as dnn.cnn_spec writes it, e.g. chaos-small's
+29x29-c5k4-m2-c10k5-m3-f50-10) holds W and B for its layers with weights only: a convolution's W
+as (k, k, C, M) over NHWC maps, a full layer's as (out, in) reading each image as (H, W, C).
+The ONNX model (dnn.onnx_export) takes the rows as training saw them and gives the softmax.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ import numpy as np
 
 from .cli import run_cli
 from .errors import DnnValueError, no_such_file
-from .outputs import atomic_path, check_output
+from .outputs import atomic_path, check_output, write_bytes
 
 FORMAT = "dnn-export/1"
 
@@ -35,12 +41,28 @@ def layers_of(ck) -> list[tuple[np.ndarray, np.ndarray]]:
     trainer uses (dnn_plan), so the offsets can never disagree with the card's."""
     from .network import Arch, Network
 
-    net = Network(Arch.parse(ck.arch, ck.activation), ck.bunch)
+    net = Network(Arch.parse(ck.arch, ck.activation), ck.bunch)  # the placement of images changes no weight
     if net.blocks["params"].shape != ck.params.shape:
         raise DnnValueError(f"the checkpoint holds {ck.params.size:,} parameters but a {ck.arch} network has "
                             f"{net.blocks['params'].size:,}; the file is damaged, use another checkpoint")
     net.blocks["params"][...] = ck.params
     return [(w.copy(), b.copy()) for w, b in net.layers()]
+
+
+def export_onnx(checkpoint: str | Path, out: str | Path) -> Path:
+    """The checkpoint as an ONNX model: rows in as the trainer reads them, probabilities out."""
+    from . import onnx_export
+    from .evaluate import load_model
+
+    out = check_onnx_path(out, checkpoint)
+    model = load_model(checkpoint)
+    layers, arch, doc = layers_of(model.ck), model.arch, f"dnn {model.arch} ({model.arch.activation})"
+    if arch.cnn:
+        placed = model.ck.config.get("placed")
+        m = onnx_export.cnn_model(arch.cnn, layers, arch.activation, tuple(placed) if placed else None, doc)
+    else:
+        m = onnx_export.mlp_model(layers, arch.activation, doc)
+    return write_bytes(out, m.SerializeToString(), "ONNX model")
 
 
 def export(checkpoint: str | Path, out: str | Path, class_names=None) -> Path:
@@ -64,6 +86,10 @@ def check_export_path(out, *inputs) -> Path:
     return check_output(out, "--out", inputs=inputs, suffix=".npz", kind="a NumPy .npz file")
 
 
+def check_onnx_path(out, *inputs) -> Path:
+    return check_output(out, "--out", inputs=inputs, suffix=".onnx", kind="an ONNX model file")
+
+
 def load(path: str | Path) -> dict:
     """An exported model: {"layers": [(W, B), ...], "activation", "arch", "sizes", "class_names"}."""
     path = Path(path)
@@ -73,7 +99,8 @@ def load(path: str | Path) -> dict:
         if "format" not in m or str(m["format"]) != FORMAT:
             raise DnnValueError(f"{path} is not a model written by 'python -m dnn.export'")
         sizes = [int(s) for s in m["sizes"]]
-        return {"layers": [(m[f"W{l}"], m[f"B{l}"]) for l in range(len(sizes) - 1)],
+        weighted = sum(1 for k in m.files if k.startswith("W"))  # a CNN's poolings have none
+        return {"layers": [(m[f"W{l}"], m[f"B{l}"]) for l in range(weighted)],
                 "activation": str(m["activation"]), "arch": str(m["arch"]), "sizes": sizes,
                 "class_names": [str(n) for n in m["class_names"]] if "class_names" in m else None}
 
@@ -86,12 +113,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", required=True, metavar="CK.h5", help="checkpoint from 'python -m dnn.train "
                                                                         "--checkpoint CK.h5'")
     p.add_argument("--out", required=True, metavar="MODEL.npz", help="file to write")
+    p.add_argument("--format", choices=["npz", "onnx"], default="npz",
+                   help="npz: NumPy arrays; onnx: an ONNX model (needs the 'onnx' package) that onnxruntime runs")
     p.add_argument("--data", metavar="FILE.h5", help="also store this dataset's class names in the model")
     return p
 
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    if args.format == "onnx":
+        check_onnx_path(args.out, args.checkpoint, args.data)
+        print(f"wrote {export_onnx(args.checkpoint, args.out)}: ONNX opset 17, input x (N, inputs), "
+              f"output probabilities (N, classes)")
+        return 0
     check_export_path(args.out, args.checkpoint, args.data)
     names = None
     if args.data:

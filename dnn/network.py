@@ -1,5 +1,6 @@
-"""The network as Python sees it: an architecture, and the five blocks plus the `dnn_net`
-structure that the C trainer works on.
+"""The network as Python sees it: an architecture (fully connected, or convolutional as
+dnn.cnn_spec writes it), and the five blocks plus the `dnn_net` structure that the C trainer
+works on.
 
 Where the memory comes from is the caller's choice (`alloc`): host memory for host and explicit
 modes, the card's shared arena for implicit mode. The layout itself (offsets of every tensor)
@@ -8,51 +9,91 @@ is decided by C (`dnn_plan`), so Python and the card can never disagree about it
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
+from . import cnn_spec
 from .errors import DnnValueError
 from .offload import ffi, lib
 
-ACTIVATIONS = {"sigmoid": lib.DNN_SIGMOID, "relu": lib.DNN_RELU, "tanh": lib.DNN_TANH}
+# stanh: the scaled tanh 1.7159 tanh(2x/3) of LeCun's and Cireşan's networks
+ACTIVATIONS = {"sigmoid": lib.DNN_SIGMOID, "relu": lib.DNN_RELU, "tanh": lib.DNN_TANH, "stanh": lib.DNN_STANH}
+KINDS = {"conv": lib.DNN_CONV, "pool": lib.DNN_POOL, "full": lib.DNN_FULL, "output": lib.DNN_FULL}
 INITS = {"uniform": lib.DNN_INIT_UNIFORM, "xavier": lib.DNN_INIT_XAVIER, "he": lib.DNN_INIT_HE}
 BLOCKS = ("params", "grads", "moment", "acts", "errs")
 
 
 @dataclass(frozen=True)
 class Arch:
-    """Layer sizes (inputs first, classes last) and the hidden activation."""
+    """Floats per image of each layer's output (inputs first, classes last) and the hidden
+    activation; a convolutional network also has its spec (dnn.cnn_spec) and, when the data's
+    images are smaller than its input, their (h, w) placed into it."""
 
     sizes: tuple[int, ...]
     activation: str = "relu"
+    cnn: cnn_spec.Spec | None = None
+    placed: tuple[int, int] | None = None
 
     @classmethod
-    def parse(cls, text: str, activation: str = "relu") -> "Arch":
-        """'784-800-800-10' -> Arch((784, 800, 800, 10))."""
+    def parse(cls, text: str, activation: str = "relu", data_shape=None) -> "Arch":
+        """'784-800-800-10' -> Arch((784, 800, 800, 10)); a CNN by name or written form (see
+        dnn.cnn_spec), fitted to images of data_shape when given."""
+        if activation not in ACTIVATIONS:
+            raise DnnValueError(f"unknown activation '{activation}': use one of {', '.join(ACTIVATIONS)}")
+        if cnn_spec.is_cnn_spec(text):
+            spec = cnn_spec.parse(text)
+            if len(spec.layers) - 1 > lib.DNN_MAX_LAYERS:
+                raise DnnValueError(f"bad --arch '{text}': at most {lib.DNN_MAX_LAYERS} layers after the input")
+            arch = cls(tuple(c * h * w for c, h, w in (l.shape for l in spec.layers)), activation, spec)
+            return arch if data_shape is None else arch.for_data(data_shape)
         try:
             sizes = tuple(int(s) for s in text.replace("x", "-").split("-"))
         except ValueError:
-            raise DnnValueError(f"bad --arch '{text}': write layer sizes joined by '-', e.g. 784-800-800-10") from None
+            raise DnnValueError(f"bad --arch '{text}': write layer sizes joined by '-', e.g. 784-800-800-10, "
+                                f"or a convolutional network: {cnn_spec.FORM_HELP}") from None
         if len(sizes) < 2:
             raise DnnValueError(f"bad --arch '{text}': give at least inputs and classes, e.g. 784-10")
         if any(s <= 0 for s in sizes):
             raise DnnValueError(f"bad --arch '{text}': every layer size must be positive")
         if len(sizes) - 1 > lib.DNN_MAX_LAYERS:
             raise DnnValueError(f"bad --arch '{text}': at most {lib.DNN_MAX_LAYERS} weight layers")
-        if activation not in ACTIVATIONS:
-            raise DnnValueError(f"unknown activation '{activation}': use one of {', '.join(ACTIVATIONS)}")
         return cls(sizes, activation)
+
+    def for_data(self, data_shape) -> "Arch":
+        """This network on data whose images have data_shape ((h, w), or (inputs,)): a CNN places
+        28x28 images into a 29x29 input (cnn_spec.PLACED), and names its input layer when they do
+        not fit; an MLP is unchanged."""
+        return replace(self, placed=self.cnn.placement(data_shape)) if self.cnn else self
+
+    @property
+    def inputs(self) -> int:
+        """Floats per data row: the placed images', or the first layer's."""
+        return self.placed[0] * self.placed[1] if self.placed else self.sizes[0]
+
+    def describe(self) -> list[str]:
+        """Each layer with its output shape and weight count (a CNN), for the trainer to print."""
+        if not self.cnn:
+            return [f"{self} ({self.activation})"]
+        lines = [f"{self.cnn.name} ({self.activation} hidden layers):"] + self.cnn.describe()
+        if self.placed:
+            h, w = self.placed
+            hh, ww = self.cnn.input_shape
+            lines.insert(1, f"    the data's {h}x{w} images go in at the top left of {hh}x{ww}: "
+                            f"{hh - h} zero row(s) below, {ww - w} zero column(s) to the right")
+        return lines
 
     @property
     def nlayers(self) -> int:
         return len(self.sizes) - 1
 
     def __str__(self) -> str:
-        return "-".join(map(str, self.sizes))
+        return self.cnn.text if self.cnn else "-".join(map(str, self.sizes))
 
     def flops_per_image(self) -> int:
         """Multiply-adds x 2 of the three GEMMs per layer in one training step, per image."""
+        if self.cnn:
+            return self.cnn.flops_per_image()
         fwd = sum(a * b for a, b in zip(self.sizes[:-1], self.sizes[1:]))
         first = self.sizes[0] * self.sizes[1]  # no error is propagated into the inputs
         return 2 * (3 * fwd - first)
@@ -81,6 +122,13 @@ class Network:
             spec.sizes[i] = s
         spec.activation = ACTIVATIONS[arch.activation]
         spec.bunch = int(bunch)
+        if arch.cnn:
+            for l, layer in enumerate(arch.cnn.layers[1:]):
+                spec.kind[l] = KINDS[layer.kind]
+                spec.window[l] = layer.kernel if layer.kind == "conv" else layer.size if layer.kind == "pool" else 0
+            spec.input.C, spec.input.H, spec.input.W = arch.cnn.layers[0].shape
+            if arch.placed:
+                spec.placed.C, (spec.placed.H, spec.placed.W) = 1, arch.placed
         layout = ffi.new("dnn_layout *")
         why = ffi.new("char[]", lib.DNN_WHY_LEN)
         if lib.dnn_plan(spec, layout, why, len(why)) != 0:
@@ -117,19 +165,27 @@ class Network:
 
     # -- views ------------------------------------------------------------------------------
     def weight(self, l: int, block: str = "params") -> np.ndarray:
-        """W[l] as an (out, in) view into a block (params, grads or moment)."""
-        out, inp = self.arch.sizes[l + 1], self.arch.sizes[l]
-        off = int(self.layout.w_off[l])
-        return self.blocks[block][off:off + out * inp].reshape(out, inp)
+        """W[l] as a view into a block (params, grads or moment): (out, in) for a full layer,
+        (k, k, C, M) for a convolution (its bias follows it: the (k*k*C + 1, M) GEMM matrix)."""
+        off, n = int(self.layout.w_off[l]), int(self.layout.w_len[l])
+        if self.layout.w_len[l] and self.net.spec.kind[l] == lib.DNN_CONV:
+            c = self.layout.conv[l]
+            shape = (c.k, c.k, getattr(c, "in").C, c.out.C)  # `in`: a C field, a Python keyword
+        else:
+            shape = (self.arch.sizes[l + 1], self.arch.sizes[l]) if n else (0,)
+        return self.blocks[block][off:off + n].reshape(shape)
 
     def bias(self, l: int, block: str = "params") -> np.ndarray:
-        out = self.arch.sizes[l + 1]
         off = int(self.layout.b_off[l])
-        return self.blocks[block][off:off + out]
+        return self.blocks[block][off:off + int(self.layout.b_len[l])]
+
+    def weighted(self) -> list[int]:
+        """The layers that have weights (all but poolings)."""
+        return [l for l in range(self.arch.nlayers) if self.layout.w_len[l]]
 
     def layers(self, block: str = "params"):
-        """[(W0, B0), (W1, B1), ...] views."""
-        return [(self.weight(l, block), self.bias(l, block)) for l in range(self.arch.nlayers)]
+        """[(W, B), ...] views of the layers that have weights, in order."""
+        return [(self.weight(l, block), self.bias(l, block)) for l in self.weighted()]
 
     def nbytes(self) -> dict:
         return {name: a.nbytes for name, a in self.blocks.items()} | {"struct": self.struct.nbytes}

@@ -329,4 +329,5 @@ def _config_dict(cfg: Config) -> dict:
     d = asdict(cfg)
     d["arch"] = str(cfg.arch)
     d["activation"] = cfg.arch.activation
+    d["placed"] = list(cfg.arch.placed) if cfg.arch.placed else None  # the data's images, for dnn.export
     return d

@@ -5,6 +5,7 @@ Examples:
     python -m dnn.train --mode explicit --explicit-weights copy --granularity bunch
     python -m dnn.train --arch 784-800-800-10 --epochs 10 --checkpoint run.h5
     python -m dnn.train --resume run.h5 --epochs 20       # continue where run.h5 stopped
+    python -m dnn.train --arch chaos-small --activation stanh --bunch 1   # CHAOS's small CNN
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from . import cnn_spec
 from .cli import run_cli
 from .network import ACTIVATIONS, INITS, Arch
 from .session import Schedule, run_training
@@ -58,8 +60,11 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--card-memory", type=float, default=0, metavar="MIB",
                    help="capacity of the card's private memory in MiB (explicit transfers); 0 = unlimited")
     n = p.add_argument_group("network and training")
-    n.add_argument("--arch", help="layer sizes, e.g. 784-800-800-10 (default: INPUTS-800-800-CLASSES)")
-    n.add_argument("--activation", choices=sorted(ACTIVATIONS), default="relu")
+    n.add_argument("--arch", help="layer sizes of a fully connected network, e.g. 784-800-800-10 (default: "
+                                  "INPUTS-800-800-CLASSES), or a convolutional one: " + cnn_spec.FORM_HELP
+                                  + "; 28x28 images go into a 29x29 input at the top left, zeros below and right")
+    n.add_argument("--activation", choices=sorted(ACTIVATIONS), default="relu",
+                   help="hidden layers; stanh = 1.7159 tanh(2x/3), the scaled tanh of Ciresan's networks")
     n.add_argument("--init", choices=["auto"] + sorted(INITS), default="auto",
                    help="auto = he for relu, xavier otherwise; uniform = +-0.1 as DNNTK")
     n.add_argument("--epochs", type=int, default=3)
@@ -105,9 +110,11 @@ def main(argv=None) -> int:
     check_outputs(args)
     with ChunkReader(args.data, "train", shuffle=False, prefetch=False) as probe:
         inputs, classes, file_chunk = probe.input_dim, probe.num_classes, probe.chunk_rows
+        shape = probe.input_shape
     check_ranges(args, inputs=inputs)
-    arch = Arch.parse(args.arch or f"{inputs}-800-800-{classes}", args.activation)
-    check_arch_fits(arch.sizes, args.bunch)
+    arch = Arch.parse(args.arch or f"{inputs}-800-800-{classes}", args.activation, data_shape=shape)
+    if not arch.cnn:  # a CNN spec checks its own layers when parsed
+        check_arch_fits(arch.sizes, args.bunch)
     cfg = Config(arch=arch, mode=args.mode, explicit_weights=args.explicit_weights,
                  granularity=args.granularity, bunch=args.bunch, chunk=args.chunk or file_chunk,
                  threads=args.threads, cpus=args.cpus, link=args.link, seed=args.seed, lr=args.lr,
@@ -121,6 +128,8 @@ def main(argv=None) -> int:
 
         ranks = Ranks(sync=args.sync)
         args.quiet = args.quiet or ranks.rank != 0
+    if arch.cnn and (ranks is None or ranks.rank == 0):  # its layers, their output shapes and weight counts
+        print("\n".join(arch.describe()), flush=True)
     try:
         m = run_training(cfg, args.data, args.epochs, schedule=Schedule(args.lr_schedule, args.lr_gamma, args.lr_step),
                          checkpoint=args.checkpoint, resume=args.resume, metrics_path=args.metrics, quiet=args.quiet,

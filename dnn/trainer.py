@@ -125,8 +125,8 @@ class Trainer:
     def __init__(self, cfg: Config, input_dim: int, num_classes: int, ranks=None):
         """ranks: a dnn.distributed.Ranks when this process is one rank of an MPI job."""
         cfg.validate()
-        if cfg.arch.sizes[0] != input_dim:
-            raise DnnValueError(f"--arch {cfg.arch} takes {cfg.arch.sizes[0]} inputs but the data has "
+        if cfg.arch.inputs != input_dim:
+            raise DnnValueError(f"--arch {cfg.arch} takes {cfg.arch.inputs} inputs but the data has "
                                 f"{input_dim} per row: start the arch with {input_dim}")
         if cfg.arch.sizes[-1] != num_classes:
             raise DnnValueError(f"--arch {cfg.arch} ends with {cfg.arch.sizes[-1]} classes but the data "

@@ -81,9 +81,10 @@ MODES = [("host", "copy"), ("implicit", "copy"), ("implicit-myo", "copy"), ("imp
          ("explicit", "copy"), ("explicit", "resident")]
 
 
-def train_all(mode, policy, granularity, x, y, arch="20-16-12-5", activation="tanh", chunk=128, bunch=32):
+def train_all(mode, policy, granularity, x, y, arch="20-16-12-5", activation="tanh", chunk=128, bunch=32,
+              data_shape=None):
     mode, _, coherence = mode.partition("-")  # implicit-myo-on-acquire -> implicit, myo-on-acquire
-    cfg = Config(Arch.parse(arch, activation), mode=mode, explicit_weights=policy, granularity=granularity,
+    cfg = Config(Arch.parse(arch, activation, data_shape=data_shape), mode=mode, explicit_weights=policy, granularity=granularity,
                  coherence=coherence or "shared",
                  bunch=bunch, chunk=chunk, lr=0.1, momentum=0.5, weight_decay=1e-4, seed=11)
     with Trainer(cfg, x.shape[1], cfg.arch.sizes[-1]) as t:
@@ -96,12 +97,19 @@ def train_all(mode, policy, granularity, x, y, arch="20-16-12-5", activation="ta
         return t.net.blocks["params"].copy(), t.net.blocks["moment"].copy(), t.stats()
 
 
-def test_all_modes_and_granularities_are_bit_identical():
-    x, y = random_data(250, 20, 5, seed=4)  # 2 chunks, a short last bunch and a short last chunk
-    ref_p, ref_m, _ = train_all("host", "copy", "chunk", x, y)
+# (arch, the data's image shape): an MLP, and a CNN (two convolutions, pooling, a full layer)
+# whose 28x28 images are placed into its 29x29 input on the card
+NETWORKS = {"mlp": ("20-16-12-5", (20,)), "cnn": ("29x29-c3k6-m4-c4k3-f7-5", (28, 28))}
+
+
+@pytest.mark.parametrize("net", list(NETWORKS))
+def test_all_modes_and_granularities_are_bit_identical(net):
+    arch, shape = NETWORKS[net]
+    x, y = random_data(250, int(np.prod(shape)), 5, seed=4)  # 2 chunks, a short last bunch and a short last chunk
+    ref_p, ref_m, _ = train_all("host", "copy", "chunk", x, y, arch=arch, data_shape=shape)
     for mode, policy in MODES:
         for g in ("chunk", "bunch", "op"):
-            p, m, _ = train_all(mode, policy, g, x, y)
+            p, m, _ = train_all(mode, policy, g, x, y, arch=arch, data_shape=shape)
             assert np.array_equal(p, ref_p), f"{mode}-{policy}/{g}: weights differ"
             assert np.array_equal(m, ref_m), f"{mode}-{policy}/{g}: momentum differs"
 

@@ -1,4 +1,5 @@
-/* layout.c — carving the network into its five blocks, and setting it up from a seed. */
+/* layout.c — carving the network into its five blocks, and setting it up from a seed. The
+ * geometry of convolutions and poolings is planned by maps.c. */
 #include "dnn.h"
 
 #include <math.h>
@@ -18,7 +19,7 @@ int dnn_plan(const dnn_spec *s, dnn_layout *out, char *why, size_t why_len)
 {
     memset(out, 0, sizeof *out);
     if (s->nlayers < 1 || s->nlayers > DNN_MAX_LAYERS) {
-        snprintf(why, why_len, "a network has 1 to %d weight layers, got %d", DNN_MAX_LAYERS, s->nlayers);
+        snprintf(why, why_len, "a network has 1 to %d layers, got %d", DNN_MAX_LAYERS, s->nlayers);
         return -1;
     }
     for (int l = 0; l <= s->nlayers; l++)
@@ -34,22 +35,35 @@ int dnn_plan(const dnn_spec *s, dnn_layout *out, char *why, size_t why_len)
         snprintf(why, why_len, "bunch must be positive, got %d", s->bunch);
         return -1;
     }
-    if (s->activation < DNN_SIGMOID || s->activation > DNN_TANH) {
+    if (s->activation < DNN_SIGMOID || s->activation > DNN_STANH) {
         snprintf(why, why_len, "unknown activation %d", s->activation);
         return -1;
     }
-    int64_t p = 0, a = 0, e = 0;
+    if (dnn_plan_maps(s, out, why, why_len) != 0) return -1;
+    int64_t p = 0, a = 0, e = 0, col = 0;
     for (int l = 0; l < s->nlayers; l++) {
         out->w_off[l] = p;
-        p += pad16((int64_t)s->sizes[l + 1] * s->sizes[l]);
-        out->b_off[l] = p;
-        p += pad16(s->sizes[l + 1]);
+        /* A convolution's bias follows its kernel: the two are the (k*k*C + 1, M) matrix of its GEMMs. */
+        out->b_off[l] = p + (s->kind[l] == DNN_CONV ? out->w_len[l] : pad16(out->w_len[l]));
+        p = pad16(out->b_off[l] + out->b_len[l]);
+        if (s->kind[l] == DNN_CONV && dnn_conv_scratch(&out->conv[l]) > col) col = dnn_conv_scratch(&out->conv[l]);
     }
     for (int l = 1; l <= s->nlayers; l++) {
         out->y_off[l] = a;
         a += pad16((int64_t)s->bunch * s->sizes[l]);
         out->e_off[l] = e;
         e += pad16((int64_t)s->bunch * s->sizes[l]);
+    }
+    for (int l = 0; l < s->nlayers; l++)
+        if (s->kind[l] == DNN_POOL) {
+            out->arg_off[l] = a;
+            a += pad16((int64_t)s->bunch * s->sizes[l + 1]);
+        }
+    out->col_off = a;
+    a += pad16(col);
+    if (s->placed.H > 0) {
+        out->placed_off = a;
+        a += pad16((int64_t)s->bunch * s->sizes[0]);
     }
     /* Planned here so that dnnLoss never allocates per bunch (64-byte aligned, so the doubles are). */
     out->loss_off = a;
@@ -80,6 +94,10 @@ void dnn_carve(dnn_net *net, float *params, float *grads, float *moment, float *
     }
     net->row_loss = (double *)(acts + L->loss_off);
     net->row_hit = (char *)(net->row_loss + net->spec.bunch);
+    for (int l = 0; l < net->spec.nlayers; l++)
+        net->arg[l] = net->spec.kind[l] == DNN_POOL ? (int32_t *)(acts + L->arg_off[l]) : NULL;
+    net->col = acts + L->col_off;
+    net->placed = net->spec.placed.H > 0 ? acts + L->placed_off : NULL;
 }
 
 void dnn_net_init(dnn_net *net, const dnn_spec *spec, const dnn_layout *layout, float *params, float *grads,
@@ -107,13 +125,17 @@ void dnn_init_params(dnn_net *net, int scheme, uint64_t seed)
     memset(net->grads, 0, sizeof(float) * (size_t)net->layout.params);
     memset(net->moment, 0, sizeof(float) * (size_t)net->layout.params);
     for (int l = 0; l < net->spec.nlayers; l++) {
-        int in = net->spec.sizes[l], out = net->spec.sizes[l + 1];
+        const dnn_conv *c = &net->layout.conv[l];
+        const int conv = net->spec.kind[l] == DNN_CONV;
+        /* a kernel's fans count its window: k*k inputs of each map below, k*k outputs of each map */
+        const int64_t in = conv ? (int64_t)c->k * c->k * c->in.C : net->spec.sizes[l];
+        const int64_t out = conv ? (int64_t)c->k * c->k * c->out.C : net->spec.sizes[l + 1];
         /* DNNTK draws uniformly in +-0.1; Xavier and He scale with the fan-in/out. */
         float r = scheme == DNN_INIT_XAVIER ? sqrtf(6.0f / (float)(in + out))
                   : scheme == DNN_INIT_HE   ? sqrtf(6.0f / (float)in)
                                             : 0.1f;
         float *w = net->W[l];
-        for (int64_t i = 0; i < (int64_t)in * out; i++) {
+        for (int64_t i = 0; i < net->layout.w_len[l]; i++) {
             float u = (float)(splitmix64(&s) >> 40) * (1.0f / 16777216.0f); /* [0, 1), 24 bits */
             w[i] = (2.0f * u - 1.0f) * r;
         }
@@ -123,6 +145,11 @@ void dnn_init_params(dnn_net *net, int scheme, uint64_t seed)
 void dnn_chunk_set(dnn_chunk *c, const float *x, const int32_t *y, int64_t rows, int64_t cols)
 {
     c->x = x, c->y = y, c->rows = rows, c->cols = cols, c->cursor = 0;
+}
+
+int64_t dnn_input_cols(const dnn_spec *s)
+{
+    return s->placed.H > 0 ? (int64_t)s->placed.H * s->placed.W : s->sizes[0];
 }
 
 void dnn_set_threads(int threads)

@@ -1,5 +1,5 @@
-/* dnn.h — the trainer: a fully connected network, a bunch (mini-batch) and a chunk, and the
- * kernels that train it. Shared by host library and card.
+/* dnn.h — the trainer: a network of fully connected, convolution and max-pooling layers, a bunch
+ * (mini-batch) and a chunk, and the kernels that train it. Shared by host library and card.
  *
  * Memory: parameters, gradients, momentum, activations and errors each live in ONE contiguous
  * block carved into per-layer tensors (64-byte aligned), so each is one allocation in the
@@ -7,8 +7,12 @@
  * per-layer pointers into those blocks (the "bunch" of the original port).
  *
  * Layer l (0 <= l < L) maps Y[l] (n, sizes[l]) to Y[l+1] (n, sizes[l+1]):
- *     Y[l+1] = act(Y[l] . W[l]^T + B[l])        softmax on the last layer
- * Y[0] points into the chunk (no copy); E[l] (n, sizes[l]) is d(loss)/d(pre-activation of Y[l]).
+ *     full     Y[l+1] = act(Y[l] . W[l]^T + B[l])        softmax on the last layer
+ *     conv     Y[l+1] = act(conv(Y[l], W[l]) + B[l])     valid, stride 1 (cnn.h)
+ *     pool     Y[l+1] = max over non-overlapping windows of Y[l], no activation
+ * Maps are NHWC: a row of Y[l] is an (H, W, C) image, which a full layer above reads as it is.
+ * Y[0] points into the chunk (no copy), or at the bunch placed into the input maps (28x28 images
+ * in a 29x29 input); E[l] (n, sizes[l]) is d(loss)/d(pre-activation of Y[l]).
  */
 #ifndef DNN_DNN_H
 #define DNN_DNN_H
@@ -16,11 +20,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cnn.h"
+
 #ifndef DNN_MAX_LAYERS
-#define DNN_MAX_LAYERS 16 /* weight layers */
+#define DNN_MAX_LAYERS 16 /* layers with weights or pooling */
 #endif
 
-enum { DNN_SIGMOID = 0, DNN_RELU = 1, DNN_TANH = 2 };
+enum { DNN_SIGMOID = 0, DNN_RELU = 1, DNN_TANH = 2, DNN_STANH = 3 /* 1.7159 tanh(2x/3) */ };
+enum { DNN_FULL = 0, DNN_CONV = 1, DNN_POOL = 2 }; /* layer kinds */
 enum { DNN_INIT_UNIFORM = 0, DNN_INIT_XAVIER = 1, DNN_INIT_HE = 2 };
 
 /* What one offload call does (the granularity of the comparison). */
@@ -47,19 +54,30 @@ typedef struct {
 enum { DNN_R_LOSS_SUM = 0, DNN_R_CORRECT = 1, DNN_R_IMAGES = 2, DNN_R_BUNCHES = 3, DNN_R_COUNT = 4 };
 
 typedef struct {
-    int32_t nlayers;                   /* weight layers L */
-    int32_t sizes[DNN_MAX_LAYERS + 1]; /* sizes[0] inputs ... sizes[L] classes */
-    int32_t activation;                /* DNN_SIGMOID / RELU / TANH, hidden layers */
+    int32_t nlayers;                   /* layers L */
+    int32_t sizes[DNN_MAX_LAYERS + 1]; /* floats per row of Y[l]: sizes[0] inputs ... sizes[L] classes */
+    int32_t activation;                /* DNN_SIGMOID / RELU / TANH / STANH, hidden layers */
     int32_t bunch;                     /* rows of the largest bunch */
+    int32_t kind[DNN_MAX_LAYERS];      /* DNN_FULL (zero: an MLP sets nothing below), CONV or POOL */
+    int32_t window[DNN_MAX_LAYERS];    /* kernel side (conv) or window side (pool) */
+    dnn_maps input;                    /* Y[0] as maps, when layer 0 is a convolution or pooling */
+    dnn_maps placed;                   /* H > 0: a chunk row is an H x W image placed into `input` */
 } dnn_spec;
 
 /* Bytes (floats) of each block, and where each tensor starts in it. */
 typedef struct {
     int64_t params;                  /* floats in params, grads and moment (same layout) */
-    int64_t acts;                    /* floats in acts: Y[1..L] */
+    int64_t acts;                    /* floats in acts: Y[1..L], then the scratch below */
     int64_t errs;                    /* floats in errs: E[1..L] */
-    int64_t w_off[DNN_MAX_LAYERS];   /* W[l] (sizes[l+1], sizes[l]) in params */
-    int64_t b_off[DNN_MAX_LAYERS];   /* B[l] (sizes[l+1]) in params */
+    int64_t w_off[DNN_MAX_LAYERS];   /* W[l] in params: full (sizes[l+1], sizes[l]), conv (k, k, C, M) */
+    int64_t b_off[DNN_MAX_LAYERS];   /* B[l] (outputs or maps) in params; a conv's right after W[l] */
+    int64_t w_len[DNN_MAX_LAYERS];   /* floats of W[l] and B[l] (0 for pooling) */
+    int64_t b_len[DNN_MAX_LAYERS];
+    dnn_conv conv[DNN_MAX_LAYERS];   /* geometry of convolution layer l */
+    dnn_pool pool[DNN_MAX_LAYERS];   /* geometry of pooling layer l */
+    int64_t arg_off[DNN_MAX_LAYERS]; /* in acts: pooling layer l's arg-maxes, int32 shaped as Y[l+1] */
+    int64_t col_off;                 /* in acts: the convolutions' im2col scratch */
+    int64_t placed_off;              /* in acts: the bunch's images placed into the input maps */
     int64_t y_off[DNN_MAX_LAYERS + 1]; /* Y[l], l >= 1, in acts */
     int64_t e_off[DNN_MAX_LAYERS + 1]; /* E[l], l >= 1, in errs */
     int64_t loss_off;                /* in acts: dnnLoss's scratch, bunch doubles then bunch bytes */
@@ -97,6 +115,9 @@ typedef struct {
     const int32_t *labels;                                  /* (n) of the current bunch */
     double *row_loss;                                       /* (bunch) dnnLoss's per-row losses */
     char *row_hit;                                          /* (bunch) 1 where a row's arg-max is its label */
+    int32_t *arg[DNN_MAX_LAYERS];                           /* pooling layer l's arg-maxes */
+    float *col;                                             /* im2col scratch of the convolutions */
+    float *placed;                                          /* (n, sizes[0]) placed images, or NULL */
 } dnn_net;
 
 /* A chunk of the dataset: rows of inputs and labels, and how far training has got. */
@@ -114,6 +135,8 @@ typedef struct {
 #define DNN_WHY_LEN 160 /* a buffer this long holds every reason dnn_plan gives */
 #endif
 int dnn_plan(const dnn_spec *spec, dnn_layout *out, char *why, size_t why_len);
+/* Its part for convolutions and poolings (maps.c): their geometry and every layer's w_len, b_len. */
+int dnn_plan_maps(const dnn_spec *spec, dnn_layout *out, char *why, size_t why_len);
 /* Points every tensor of net into the five blocks (host, or card buffers in explicit mode). */
 void dnn_carve(dnn_net *net, float *params, float *grads, float *moment, float *acts, float *errs);
 /* A network of spec laid out as dnn_plan decided (layout), over the five blocks. */
@@ -121,12 +144,17 @@ void dnn_net_init(dnn_net *net, const dnn_spec *spec, const dnn_layout *layout, 
                   float *moment, float *acts, float *errs);
 void dnn_init_params(dnn_net *net, int scheme, uint64_t seed);
 void dnn_chunk_set(dnn_chunk *c, const float *x, const int32_t *y, int64_t rows, int64_t cols);
+/* Floats per chunk row: the placed image's, or the input's. */
+int64_t dnn_input_cols(const dnn_spec *spec);
 void dnn_set_threads(int threads); /* OpenMP and BLAS threads in this process (host mode) */
 
 /* ---- the trainer (runs on the card or in host mode) ----
  * Written in Cilk Plus: train.cilk (the layers) and offloaded.cilk (the offloaded loop), which
  * the build translates with dnn.cilkpp; the GEMMs go to BLAS (gemm.c). */
 int FetchOneBunch(dnn_chunk *chunk, dnn_net *net);
+/* Points Y[0] and labels at the bunch that starts at chunk row row0 (placed images, when the
+ * network places them, were written by FetchOneBunch). */
+void dnn_point_at_bunch(dnn_net *net, const dnn_chunk *chunk);
 /* The operations of one bunch in the order they run, the one place that order is written:
  * step 0 is DNN_OP_FETCH, then each layer's forward, the loss, each layer's backward from the
  * top, each layer's update. Returns the operation of `step` (and its layer in *layer), or 0

@@ -1,0 +1,76 @@
+/* maps.c — the geometry of a network's map layers, for dnn_plan: the (C, H, W) maps each
+ * convolution and pooling reads and writes, the slice of the bunch each convolution puts through
+ * one GEMM, and every layer's weight count. */
+#include "dnn.h"
+
+#include <stdio.h>
+
+#ifndef DNN_COL_FLOATS
+#define DNN_COL_FLOATS (1 << 21) /* im2col floats a convolution aims at (8 MiB): few slices, few parallel regions */
+#endif
+
+/* Images of the bunch per GEMM: as many as keep the im2col matrix near DNN_COL_FLOATS. */
+static int32_t maps_slice(const dnn_maps *in, const dnn_maps *out, int k, int32_t bunch)
+{
+    const int64_t per_image = (int64_t)out->H * out->W * ((int64_t)k * k * in->C + 1);
+    const int64_t slice = DNN_COL_FLOATS / per_image;
+    return slice < 1 ? 1 : slice > bunch ? bunch : (int32_t)slice;
+}
+
+int dnn_plan_maps(const dnn_spec *s, dnn_layout *out, char *why, size_t why_len)
+{
+    dnn_maps m = s->input;
+    int have_maps = m.C > 0;
+    if (have_maps && (int64_t)m.C * m.H * m.W != s->sizes[0]) {
+        snprintf(why, why_len, "input maps %dx%dx%d do not hold the %d inputs", m.C, m.H, m.W, s->sizes[0]);
+        return -1;
+    }
+    if (s->placed.H > 0 && (!have_maps || m.C != 1 || s->placed.H > m.H || s->placed.W > m.W)) {
+        snprintf(why, why_len, "%dx%d images do not fit into the input maps", s->placed.H, s->placed.W);
+        return -1;
+    }
+    for (int l = 0; l < s->nlayers; l++) {
+        const int kind = s->kind[l], k = s->window[l];
+        if (kind == DNN_FULL) {
+            out->w_len[l] = (int64_t)s->sizes[l] * s->sizes[l + 1];
+            out->b_len[l] = s->sizes[l + 1];
+            have_maps = 0;
+            continue;
+        }
+        if (kind != DNN_CONV && kind != DNN_POOL) {
+            snprintf(why, why_len, "layer %d: unknown kind %d", l, kind);
+            return -1;
+        }
+        if (l == s->nlayers - 1 || !have_maps || k < 1) {
+            snprintf(why, why_len, "layer %d: %s", l,
+                     l == s->nlayers - 1 ? "the output layer must be a full layer"
+                     : !have_maps        ? "a convolution or pooling needs maps below it"
+                                         : "its window must be positive");
+            return -1;
+        }
+        dnn_maps o;
+        if (kind == DNN_CONV) {
+            if (k > m.H || k > m.W) {
+                snprintf(why, why_len, "layer %d: kernel %dx%d is larger than its %dx%d input", l, k, k, m.H, m.W);
+                return -1;
+            }
+            o.H = m.H - k + 1, o.W = m.W - k + 1, o.C = s->sizes[l + 1] / (o.H * o.W);
+            out->conv[l] = (dnn_conv){m, o, k, s->activation, maps_slice(&m, &o, k, s->bunch)};
+            out->w_len[l] = (int64_t)k * k * m.C * o.C;
+            out->b_len[l] = o.C;
+        } else {
+            if (m.H % k || m.W % k) {
+                snprintf(why, why_len, "layer %d: pooling %dx%d does not divide its %dx%d maps", l, k, k, m.H, m.W);
+                return -1;
+            }
+            o.C = m.C, o.H = m.H / k, o.W = m.W / k;
+            out->pool[l] = (dnn_pool){m, o, k};
+        }
+        if (o.C < 1 || (int64_t)o.C * o.H * o.W != s->sizes[l + 1]) {
+            snprintf(why, why_len, "layer %d: %d outputs are not whole %dx%d maps", l, s->sizes[l + 1], o.H, o.W);
+            return -1;
+        }
+        m = o;
+    }
+    return 0;
+}

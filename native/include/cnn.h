@@ -1,0 +1,82 @@
+/* cnn.h — the layers of a convolutional network: valid convolution (stride 1, any kernel size),
+ * non-overlapping max pooling (any window, 1x1 included) and the hidden activations, as kernels
+ * on plain arrays. They know nothing of dnn_net, so a CHAOS worker can call them on one image
+ * with its own private activations while sharing the parameters.
+ *
+ * Layout: feature maps are NHWC, (n, H, W, C) row-major — the maps of one pixel side by side.
+ * That makes the convolutions of a whole bunch single GEMMs with no transposes:
+ *     col (n*OH*OW, k*k*C+1) = im2col(X): row (i, y, x) holds X[i, y:y+k, x:x+k, 0:C], then 1
+ *     Z   (n*OH*OW, M)       = col . KB         KB: K (k, k, C, M) ("HWIO"), then the bias (M)
+ *     dKB (k*k*C+1, M)       = col^T . dZ       the kernel's gradient, then the bias's
+ *     dcol(n*OH*OW, k*k*C)   = dZ . K^T,  dX = col2im(dcol)
+ * and a fully connected layer after a map layer reads the (H, W, C) image as its flat input.
+ * The bunch goes through the GEMMs `slice` images at a time, so the im2col scratch is bounded
+ * whatever the bunch (the memory plan decides slice and sizes the scratch).
+ *
+ * Activations are applied in place to the layer's output; errors E follow dnn.h's convention:
+ * E of a layer's output is d(loss)/d(its pre-activation) once dnnActGrad has run on it. */
+#ifndef DNN_CNN_H
+#define DNN_CNN_H
+
+#include <stdint.h>
+
+/* The scaled tanh of LeCun and Cireşan, DNN_STANH in dnn.h: 1.7159 tanh(2x/3). */
+#define DNN_STANH_A 1.7159f
+#define DNN_STANH_S 0.666666667f
+
+/* The feature maps of one image: H rows, W columns, C maps per pixel. */
+typedef struct {
+    int32_t C, H, W;
+} dnn_maps;
+
+/* A convolution layer: M = out.C maps of (in.H-k+1) x (in.W-k+1), each seeing every input map. */
+typedef struct {
+    dnn_maps in, out;
+    int32_t k;     /* kernel k x k */
+    int32_t act;   /* hidden activation of the output */
+    int32_t slice; /* images per GEMM (the scratch holds slice*OH*OW*(k*k*C+1) floats) */
+} dnn_conv;
+
+/* Max pooling over non-overlapping p x p windows: out = (in.H/p, in.W/p, in.C). */
+typedef struct {
+    dnn_maps in, out;
+    int32_t p;
+} dnn_pool;
+
+/* Y (rows, width) = act(Y + B) row by row; act < 0 adds the bias only. */
+void dnnBiasAct(float *Y, const float *B, int64_t rows, int64_t width, int act);
+/* Y[0:len] = act(Y[0:len]) */
+void dnnActivate(float *Y, int64_t len, int act);
+/* E (rows, width) *= act'(Y), written in terms of the activation's output Y. */
+void dnnActGrad(float *E, const float *Y, int64_t rows, int64_t width, int act);
+/* Bd (width) = column sums of E (rows, width), rows added in order whatever the thread count. */
+void dnnColumnSums(float *Bd, const float *E, int64_t rows, int64_t width);
+
+/* Scratch floats the convolution needs (its im2col matrix of one slice). */
+int64_t dnn_conv_scratch(const dnn_conv *c);
+
+/* Y (n, OH, OW, M) = act(conv(X (n, H, W, C), K) + B), KB = K (k, k, C, M) then B (M). */
+void dnnConvForward(float *Y, float *scratch, const float *X, const float *KB, int64_t n, const dnn_conv *c);
+/* From dZ (n, OH, OW, M) = d(loss)/d(pre-activation): dKB (the kernel's gradient, then the
+ * bias's) and, when dX is not NULL, dX (n, H, W, C) = d(loss)/d(X). Gradients are overwritten,
+ * not accumulated. */
+void dnnConvBackward(float *dX, float *dKB, float *scratch, const float *dZ, const float *X, const float *KB,
+                     int64_t n, const dnn_conv *c);
+
+/* Y (n, H/p, W/p, C) = window maxima of X (n, H, W, C); arg holds, per output, the index of the
+ * (first) maximum in its image. */
+void dnnPoolForward(float *Y, int32_t *arg, const float *X, int64_t n, const dnn_pool *p);
+/* dX (n, H, W, C) = dY routed back to the arg-max of each window, zero elsewhere. */
+void dnnPoolBackward(float *dX, const float *dY, const int32_t *arg, int64_t n, const dnn_pool *p);
+
+/* Places n images of (h, w) into (H, W) at the top-left, zero-filling the row(s) below and the
+ * column(s) right of them (28x28 MNIST in the papers' 29x29 input). */
+void dnnPlaceImages(float *dst, const float *src, int64_t n, int32_t h, int32_t w, int32_t H, int32_t W);
+
+/* The GEMMs of the convolution (conv_gemm.c, through BLAS; call outside parallel regions). */
+void dnnConvGemmForward(float *Z, const float *col, const float *KB, int64_t rows, int64_t kkc1, int64_t M);
+void dnnConvGemmWeightGrad(float *dKB, const float *col, const float *dZ, int64_t rows, int64_t kkc1, int64_t M,
+                           int accumulate);
+void dnnConvGemmColGrad(float *dcol, const float *dZ, const float *KB, int64_t rows, int64_t kkc, int64_t M);
+
+#endif

@@ -1,0 +1,360 @@
+"""Convolutional networks: dnn against PyTorch CPU on the three CHAOS networks, accuracy on real
+data, and where the time goes per layer kind.
+
+    python tools/bench_cnn.py                 # speed: 3 networks x bunch 64 and 1, 2 threads; layer kinds
+    python tools/bench_cnn.py --accuracy      # chaos-medium on Fashion-MNIST, 15 epochs, dnn and PyTorch;
+                                              # chaos-small on the MNIST sample
+    python tools/bench_cnn.py --quick         # both, small: a smoke run of this script (minutes when idle)
+
+Speed: every measurement runs in its own process on the same data (the dataset's first rows, or
+random 28x28 images placed in 29x29 when no --data is given), network, bunch, thread count,
+initialisation and optimiser (SGD with momentum); figures are medians of repeated passes after a
+warm-up pass. dnn runs in implicit mode (the card), PyTorch on the CPU with its own threads set to
+the same count. One image per update (bunch 1) is how CHAOS trained.
+
+Accuracy: dnn trains through `python -m dnn.train` (its checkpoint's test accuracy) and PyTorch in
+this script with the same network, initialisation scheme (He for relu), optimiser, learning-rate
+schedule, bunch and epochs, on the same file.
+
+Layer kinds: one bunch run an operation at a time in host mode (op granularity), each timed; the
+fraction of a training step spent in convolutions, pooling, full layers, the loss and the update.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench_train import median_rate  # noqa: E402  (tools/ is this script's folder)
+
+NETWORKS = ["chaos-small", "chaos-medium", "chaos-large"]
+HYPER = {"lr": 0.01, "momentum": 0.9}
+
+
+def images(data, rows, seed=0):
+    """(x (rows, h*w) float32, y (rows,) int32, (h, w)) from a dnn.chunk file or random 28x28."""
+    import numpy as np
+
+    if data:
+        import h5py
+
+        with h5py.File(data, "r") as f:
+            x, y = f["train/x"][:rows].astype(np.float32), f["train/y"][:rows].astype(np.int32)
+            shape = tuple(int(s) for s in f.attrs.get("input_shape", (28, 28)))
+            scale = float(f.attrs.get("scale", 1.0))
+        return x * scale if scale != 1.0 else x, y, shape
+    rng = np.random.default_rng(seed)
+    return rng.random((rows, 784), dtype=np.float32), rng.integers(0, 10, rows).astype(np.int32), (28, 28)
+
+
+# ---- workers (each in its own process) ---------------------------------------------------------
+
+
+def dnn_trainer(net, act, bunch, rows, threads, shape, mode="implicit", granularity="chunk"):
+    from dnn.network import Arch
+    from dnn.trainer import Config, Trainer
+
+    arch = Arch.parse(net, act, data_shape=shape)
+    cfg = Config(arch, mode=mode, granularity=granularity, bunch=bunch, chunk=rows, threads=threads, seed=1,
+                 **HYPER)
+    return Trainer(cfg, arch.inputs, arch.sizes[-1])
+
+
+def work_dnn(a):
+    x, y, shape = images(a.data, a.rows)
+    with dnn_trainer(a.net, a.act, a.bunch, a.rows, a.threads, shape) as t:
+        buf = t.buffers[0]
+        buf.x[...], buf.y[...] = x, y
+        return {"images_per_s": median_rate(lambda: t.train_chunk(buf, a.rows), a.rows, a.reps)}
+
+
+def torch_model(spec, act):
+    """The network of a dnn.cnn_spec.Spec in PyTorch, initialised by dnn's rule: He (uniform,
+    sqrt(6 / fan_in)) for relu, Xavier (uniform) otherwise; biases zero."""
+    import torch
+    from torch import nn
+
+    class STanh(nn.Module):
+        def forward(self, z):
+            return 1.7159 * torch.tanh(z * (2.0 / 3.0))
+
+    make_act = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "stanh": STanh}[act]
+    layers, flat = [], False
+    for i, l in enumerate(spec.layers[1:], 1):
+        c, h, w = spec.layers[i - 1].shape
+        if l.kind == "conv":
+            layers += [nn.Conv2d(c, l.size, l.kernel), make_act()]
+        elif l.kind == "pool":
+            layers.append(nn.MaxPool2d(l.size))
+        else:
+            if not flat:  # dnn's full layers read (H, W, C); any fixed order trains alike
+                layers.append(nn.Flatten())
+                flat = True
+            layers.append(nn.Linear(c * h * w, l.size))
+            if l.kind == "full":
+                layers.append(make_act())
+    model = nn.Sequential(*layers)
+    for m in model:
+        if isinstance(m, (nn.Conv2d, nn.Linear)):
+            if act == "relu":
+                nn.init.kaiming_uniform_(m.weight, nonlinearity="relu")
+            else:
+                nn.init.xavier_uniform_(m.weight)
+            nn.init.zeros_(m.bias)
+    return model
+
+
+def torch_tensors(spec, x, y, shape):
+    import numpy as np
+    import torch
+
+    from dnn import reference_cnn
+
+    c, hh, ww = spec.layers[0].shape
+    placed = spec.placement(shape)
+    if placed:
+        x = reference_cnn.place(x, *placed, hh, ww)
+    return torch.from_numpy(np.ascontiguousarray(x.reshape(-1, c, hh, ww))), torch.from_numpy(y.astype("int64"))
+
+
+def torch_optimizer(model, lr, momentum, weight_decay=0.0):
+    """dnn's SGD: momentum, weight decay on weights only."""
+    import torch
+
+    weights = [p for n, p in model.named_parameters() if n.endswith("weight")]
+    biases = [p for n, p in model.named_parameters() if n.endswith("bias")]
+    return torch.optim.SGD([{"params": weights, "weight_decay": weight_decay}, {"params": biases, "weight_decay": 0.0}],
+                           lr=lr, momentum=momentum)
+
+
+def work_torch(a):
+    import torch
+
+    from dnn import cnn_spec
+
+    torch.set_num_threads(a.threads)
+    spec = cnn_spec.parse(a.net)
+    x, y, shape = images(a.data, a.rows)
+    xt, yt = torch_tensors(spec, x, y, shape)
+    model = torch_model(spec, a.act)
+    opt = torch_optimizer(model, **HYPER)
+    lossf = torch.nn.CrossEntropyLoss()
+
+    def epoch():
+        for r in range(0, a.rows, a.bunch):
+            opt.zero_grad(set_to_none=True)
+            lossf(model(xt[r:r + a.bunch]), yt[r:r + a.bunch]).backward()
+            opt.step()
+
+    return {"images_per_s": median_rate(epoch, a.rows, a.reps), "version": torch.__version__}
+
+
+def work_layers(a):
+    """Seconds per image of each layer kind in one training step (host mode, op granularity)."""
+    from dnn.executors import bunch_ops
+    from dnn.offload import lib
+
+    x, y, shape = images(a.data, a.bunch)
+    kinds = {}
+    with dnn_trainer(a.net, a.act, a.bunch, a.bunch, a.threads, shape, mode="host", granularity="op") as t:
+        layer_kind = [l.kind for l in t.cfg.arch.cnn.layers[1:]]
+        buf = t.buffers[0]
+        buf.x[...], buf.y[...] = x, y
+        reps = max(3, a.reps)
+        for rep in range(reps + 1):  # the first is a warm-up
+            buf.start(a.bunch)
+            for what, layer in bunch_ops(t.cfg.arch.nlayers):
+                t0 = time.perf_counter()
+                t.run_op(what, layer, buf, 0, a.bunch)
+                dt = time.perf_counter() - t0
+                if what == lib.DNN_OP_FETCH:
+                    continue
+                name = ("loss" if what == lib.DNN_OP_LOSS else "update" if what == lib.DNN_OP_UPDATE
+                        else {"output": "full"}.get(layer_kind[layer], layer_kind[layer]))
+                if rep:
+                    kinds[name] = kinds.get(name, 0.0) + dt / reps / a.bunch
+    return kinds
+
+
+def work_accuracy_torch(a):
+    """PyTorch on the file's train split, tested on its test split, dnn's schedule and init."""
+    import h5py
+    import numpy as np
+    import torch
+
+    from dnn import cnn_spec
+
+    torch.manual_seed(a.seed)
+    torch.set_num_threads(a.threads)
+    spec = cnn_spec.parse(a.net)
+    with h5py.File(a.data, "r") as f:
+        scale = float(f.attrs.get("scale", 1.0))
+        shape = tuple(int(s) for s in f.attrs.get("input_shape", (28, 28)))
+        parts = {s: (f[f"{s}/x"][:].astype(np.float32) * scale, f[f"{s}/y"][:].astype(np.int32))
+                 for s in ("train", "test")}
+    rows = min(a.rows, len(parts["train"][0])) if a.rows else len(parts["train"][0])
+    xt, yt = torch_tensors(spec, parts["train"][0][:rows], parts["train"][1][:rows], shape)
+    xs, ys = torch_tensors(spec, *parts["test"], shape)
+    model = torch_model(spec, a.act)
+    opt = torch_optimizer(model, a.lr, a.momentum, a.weight_decay)
+    lossf = torch.nn.CrossEntropyLoss()
+    gen = torch.Generator().manual_seed(a.seed)
+    for epoch in range(a.epochs):
+        for g in opt.param_groups:
+            g["lr"] = a.lr * a.lr_gamma ** epoch
+        model.train()
+        order = torch.randperm(rows, generator=gen)
+        for r in range(0, rows, a.bunch):
+            idx = order[r:r + a.bunch]
+            opt.zero_grad(set_to_none=True)
+            lossf(model(xt[idx]), yt[idx]).backward()
+            opt.step()
+    model.eval()
+    with torch.no_grad():
+        acc = float((model(xs).argmax(1) == ys).float().mean())
+    return {"test_accuracy": acc}
+
+
+def worker(a) -> None:
+    fn = {"dnn": work_dnn, "torch": work_torch, "layers": work_layers, "accuracy-torch": work_accuracy_torch}[a.worker]
+    print(json.dumps(fn(a)))
+
+
+def run_worker(kind, a, **over):
+    env = dict(os.environ)
+    threads = over.get("threads", a.threads)
+    env.update(OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    argv = {**{k: getattr(a, k) for k in ("net", "act", "bunch", "rows", "threads", "reps", "data", "epochs", "lr",
+                                           "momentum", "weight_decay", "lr_gamma", "seed")}, **over}
+    cmd = [sys.executable, __file__, "--worker", kind]
+    for k, v in argv.items():
+        if v is not None:
+            cmd += [f"--{k.replace('_', '-')}", str(v)]
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=7200)
+    if r.returncode != 0:
+        if "No module named 'torch'" in r.stderr:
+            return None
+        raise RuntimeError(f"{kind} worker failed:\n{r.stderr[-3000:]}")
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+# ---- tables ------------------------------------------------------------------------------------
+
+
+def speed(a):
+    rows_of = {64: 1024 if a.quick else 6400, 1: 200 if a.quick else 2000}
+    nets = NETWORKS[:1] if a.quick else NETWORKS
+    out = ["| network | bunch | threads | dnn implicit (images/s) | PyTorch (images/s) | dnn / PyTorch | target |",
+           "|---|---:|---:|---:|---:|---:|---:|"]
+    for net in nets:
+        for bunch in (64, 1):
+            rows = rows_of[bunch] // (4 if net == "chaos-large" else 1)
+            d = run_worker("dnn", a, net=net, bunch=bunch, rows=rows)["images_per_s"]
+            t = run_worker("torch", a, net=net, bunch=bunch, rows=rows)
+            ratio = f"{d / t['images_per_s']:.2f}x" if t else "n/a"
+            tt = f"{t['images_per_s']:,.0f}" if t else "n/a"
+            out.append(f"| {net} ({a.act}) | {bunch} | {a.threads} | {d:,.0f} | {tt} | {ratio} | "
+                       f"{'>= 1.25x' if bunch == 64 else '>= 3x'} |")
+            print(out[-1], flush=True)
+    return out
+
+
+def layer_kinds(a):
+    nets = NETWORKS[:1] if a.quick else NETWORKS
+    order = ["conv", "pool", "full", "loss", "update"]
+    out = ["| network | bunch | " + " | ".join(order) + " | microseconds per image |",
+           "|---|---:|" + "---:|" * (len(order) + 1)]
+    for net in nets:
+        for bunch in (64, 1):
+            k = run_worker("layers", a, net=net, bunch=bunch)
+            total = sum(k.values())
+            out.append(f"| {net} | {bunch} | " + " | ".join(f"{100 * k.get(n, 0) / total:.0f}%" for n in order)
+                       + f" | {total * 1e6:,.0f} |")
+            print(out[-1], flush=True)
+    return out
+
+
+def dnn_accuracy(a, net, data, epochs):
+    with tempfile.TemporaryDirectory() as tmp:
+        metrics = Path(tmp) / "m.json"
+        cmd = [sys.executable, "-m", "dnn.train", "--data", data, "--arch", net, "--activation", a.act,
+               "--epochs", str(epochs), "--bunch", str(a.bunch), "--lr", str(a.lr), "--momentum", str(a.momentum),
+               "--weight-decay", str(a.weight_decay), "--lr-gamma", str(a.lr_gamma), "--lr-schedule", "exp",
+               "--threads", str(a.threads), "--seed", str(a.seed), "--metrics", str(metrics), "--quiet"]
+        r = subprocess.run(cmd, cwd=ROOT, timeout=7200, capture_output=True, text=True)
+        if r.returncode != 0:
+            raise RuntimeError(f"dnn.train failed:\n{r.stderr[-3000:]}")
+        m = json.loads(metrics.read_text())
+    return m["test_accuracy"][-1]
+
+
+def prepare(name, out_dir):
+    path = Path(out_dir) / f"{name}.h5"
+    if not path.exists():
+        subprocess.run([sys.executable, "-m", "dnn.chunk", name, "--out", str(path)], check=True, cwd=ROOT)
+    return str(path)
+
+
+def accuracy(a):
+    out = ["| data | network | epochs | dnn test accuracy | PyTorch test accuracy | difference | target |",
+           "|---|---|---:|---:|---:|---:|---|"]
+    runs = [("fashion-mnist", "chaos-medium", 15, ">= 0.905, within 0.005 of PyTorch"),
+            ("mnist-5k", "chaos-small", 15, ">= 0.96")]
+    if a.quick:  # the small dataset, one epoch: that the runs work, not what they reach
+        runs = [("mnist-5k", "chaos-small", 1, ">= 0.96 after 15 epochs")]
+    for name, net, epochs, target in runs:
+        data = a.data_dir and prepare(name, a.data_dir)
+        d = dnn_accuracy(a, net, data, epochs)
+        t = run_worker("accuracy-torch", a, net=net, data=data, epochs=epochs)
+        tacc = t["test_accuracy"] if t else None
+        out.append(f"| {name} | {net} | {epochs} | {d:.4f} | {f'{tacc:.4f}' if t else 'n/a'} | "
+                   f"{f'{d - tacc:+.4f}' if t else 'n/a'} | {target} |")
+        print(out[-1], flush=True)
+    return out
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true")
+    p.add_argument("--accuracy", action="store_true", help="the accuracy runs only")
+    p.add_argument("--data", help="dnn.chunk file whose first rows the speed runs train on (default: random)")
+    p.add_argument("--data-dir", default=str(ROOT / "data"), help="where the accuracy runs prepare their datasets")
+    p.add_argument("--act", default="relu")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--reps", type=int, default=3)
+    p.add_argument("--bunch", type=int, default=64, help="accuracy runs")
+    p.add_argument("--lr", type=float, default=0.05, help="accuracy runs")
+    p.add_argument("--momentum", type=float, default=0.9)
+    p.add_argument("--weight-decay", type=float, default=0.0)
+    p.add_argument("--lr-gamma", type=float, default=0.85)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--worker")
+    p.add_argument("--net")
+    p.add_argument("--rows", type=int)
+    a = p.parse_args()
+    if a.worker:
+        return worker(a)
+    print(f"# bench_cnn ({'quick' if a.quick else 'full'}), load average {os.getloadavg()[0]:.1f}\n", flush=True)
+    sections = []
+    if not a.accuracy:
+        sections += [("Training speed, dnn implicit against PyTorch CPU", speed(a)),
+                     ("Time per layer kind (host mode, one operation at a time)", layer_kinds(a))]
+    if a.accuracy or a.quick:
+        sections.append(("Test accuracy", accuracy(a)))
+    for title, lines in sections:
+        print(f"\n## {title}\n")
+        print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
