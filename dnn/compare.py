@@ -1,12 +1,15 @@
 """python -m dnn.compare — explicit against implicit offload, measured, explained and predicted.
 
-Runs every combination of mode, granularity and link on the same data, seed and network (each
-through the same code path as dnn.train), checks that all one-thread runs end with bit-identical
-weights, and writes DIR/compare.json, .csv, .md and plots. A performance model fitted on the
-`none`-link runs predicts the throttled-link runs (its error is reported) and buses not run.
+Runs every combination of mode, granularity, link and card count on the same data, seed and network
+(each through the same code path as dnn.train), checks that all one-thread runs on as many cards end
+with bit-identical weights (several cards agree with one only to float32 rounding: the distance is
+reported), and writes DIR/compare.json, .csv, .md and plots (dnn.compare_outputs). A performance
+model fitted on the one-card `none`-link runs predicts the throttled-link runs (its error is
+reported) and buses not run (dnn.compare_model).
 
     python -m dnn.compare --quick                     # under a minute on the default dataset
     python -m dnn.compare --arch 784-800-800-10 --granularity chunk,bunch --links none,knc-pcie
+    python -m dnn.compare --quick --modes implicit,explicit-resident --cards 1,2
 """
 
 from __future__ import annotations

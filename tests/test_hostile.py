@@ -517,35 +517,57 @@ def test_checkpoint_on_a_read_only_disk(tmp_path, world, capsys, small_disk):
 # ---- a card that stops answering ----------------------------------------------------------------
 
 
+def _signal_the_card(prog: str, argv: list[str], ready, sig: int, settle: float = 0.0):
+    """Start `python -m PROG ARGV`, wait until ready(proc) and `settle` seconds more (the card well
+    under way), send sig to its one card; (exit status, stderr's non-empty lines, stderr, pid)."""
+    proc = subprocess.Popen([sys.executable, "-m", prog, *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, cwd=ROOT)
+    try:
+        t0 = time.monotonic()
+        while not ready(proc):
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() - t0 < 60
+            time.sleep(0.02)
+        time.sleep(settle)
+        cards = card_processes(parent=proc.pid)
+        assert len(cards) == 1
+        os.kill(cards[0], sig)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return proc.returncode, [l for l in err.splitlines() if l.strip()], err, proc.pid
+
+
 def test_stopped_card_ends_like_a_dead_one(tmp_path, world):
     """SIGSTOP: alive but silent. With --card-timeout 1 the host kills it after a second of no
     heartbeat, writes the last complete chunk's checkpoint, and says so in one line."""
     _setup(tmp_path, world, [])
     ck = tmp_path / "run.h5"
     argv = TRAIN.format(d=tmp_path).replace("20-16-5", "20-512-512-5").replace("--epochs 1", "--epochs 500")
-    proc = subprocess.Popen([sys.executable, "-m", "dnn.train", *argv.split(), "--checkpoint", str(ck),
-                             "--card-timeout", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            cwd=ROOT)
-    try:
-        t0 = time.monotonic()
-        while not ck.exists():  # one epoch done: the card is well under way
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() - t0 < 60
-            time.sleep(0.02)
-        cards = card_processes(parent=proc.pid)
-        assert len(cards) == 1
-        os.kill(cards[0], signal.SIGSTOP)
-        _, err = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert proc.returncode == 2, err
-    lines = [l for l in err.splitlines() if l.strip()]
+    status, lines, err, pid = _signal_the_card(  # one epoch done: the card is well under way
+        "dnn.train", [*argv.split(), "--checkpoint", str(ck), "--card-timeout", "1"], lambda proc: ck.exists(),
+        signal.SIGSTOP)
+    assert status == 2, err
     assert len(lines) == 1 and "stopped answering" in lines[0] and f"--resume {ck}" in lines[0], err
-    assert card_processes(parent=proc.pid) == []
+    assert card_processes(parent=pid) == []
     assert ckpt.load(ck).epoch >= 1
     assert _leftovers(tmp_path) == []
+
+
+def test_a_card_dying_under_compare_gives_advice_compare_can_follow(tmp_path, world):
+    """dnn.compare has no --checkpoint: its one line says to run it again or leave the run out,
+    and nothing is written."""
+    _setup(tmp_path, world, [])
+    argv = (COMPARE.format(d=tmp_path).replace("20-16-5", "20-512-512-5").replace("host,implicit", "implicit")
+            + f" --epochs 500 --out {tmp_path}/cmp").split()
+    status, lines, err, _ = _signal_the_card("dnn.compare", argv, lambda proc: card_processes(parent=proc.pid),
+                                             signal.SIGKILL, settle=0.5)  # training, not starting
+    assert status == 2, err
+    assert len(lines) == 1 and lines[0].startswith("dnn.compare: error: run implicit/chunk/none: "), err
+    assert "run dnn.compare again" in lines[0] and "--checkpoint" not in lines[0], err
+    assert not (tmp_path / "cmp").exists() and _leftovers(tmp_path) == []
 
 
 # ---- files that change under a running job, and resource limits ----------------------------------
