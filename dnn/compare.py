@@ -22,10 +22,10 @@ import numpy as np
 from tqdm import tqdm
 
 from .cli import run_cli
+from .compare_model import model_report, on_one_card
 from .compare_outputs import check_out, run_name, write_outputs
 from .errors import CardDiedError, DnnError, DnnValueError
 from .network import Arch
-from .compare_model import model_report, on_one_card
 from .session import run_training
 from .trainer import GRANULARITIES, Config
 
@@ -94,7 +94,7 @@ def check_identical(results: list[dict]) -> list[str]:
     for r in results:
         first = ref.setdefault(r.get("cards", 1), r["_weights"])
         if first is not r["_weights"] and not np.array_equal(r["_weights"], first):
-            differ.append(label(r))
+            differ.append(run_name(r))
     return differ
 
 
@@ -106,10 +106,6 @@ def distance_from_one_card(results: list[dict]) -> float | None:
     if one is None or not many:
         return None
     return max(float(np.abs(w - one).max()) for w in many) / max(float(np.abs(one).max()), 1e-30)
-
-
-def label(r: dict) -> str:
-    return run_name(r)
 
 
 def several_cards(rows: list[dict]) -> list[str]:
@@ -172,17 +168,18 @@ def explain(rows: list[dict], arch: Arch) -> str:
             sentences.insert(0, "No mode wins everywhere: " + ", ".join(
                 f"{m} wins {k} of {len(winners)}" for m, k in counts.items()) + " link and granularity combinations.")
     slowest = max(card, key=lambda r: r["wall_s"])
-    sentences.append(f"The slowest run is {label(slowest)} at {slowest['wall_s']:.2f} s.")
+    sentences.append(f"The slowest run is {run_name(slowest)} at {slowest['wall_s']:.2f} s.")
     return " ".join(sentences + several_cards(rows))
 
 
 def table(rows: list[dict]) -> str:
     """Transfer time and bytes are totals, MYO page traffic included; its share follows in brackets."""
-    head = ("| mode | granularity | link | cards | wall s | compute s | transfer s | host wait s | MB to card | MB from card | "
-            "calls | images/s | test acc | vs host |")
+    head = ("| mode | granularity | link | cards | wall s | compute s | transfer s | host wait s | MB to card | "
+            "MB from card | calls | images/s | test acc | vs host |")
     lines = [head, "|" + "---|" * 14]
     for r in rows:
-        lines.append(f"| {r['mode']} | {r['granularity']} | {r['link']} | {r.get('cards', 1)} | {r['wall_s']:.2f} | {r['compute_s']:.2f} | "
+        lines.append(f"| {r['mode']} | {r['granularity']} | {r['link']} | {r.get('cards', 1)} | {r['wall_s']:.2f} | "
+                     f"{r['compute_s']:.2f} | "
                      f"{r['transfer_s']:.3f}{_myo_share(r, 'myo_transfer_s', 1, '.3f')} | {r['wait_s']:.2f} | "
                      f"{r['bytes_to_card'] / 1e6:,.1f}{_myo_share(r, 'myo_bytes_to_card', 1e6, ',.1f')} | "
                      f"{r['bytes_from_card'] / 1e6:,.1f}{_myo_share(r, 'myo_bytes_from_card', 1e6, ',.1f')} | "
@@ -336,9 +333,12 @@ def one_run(cfg: Config, data: str, epochs: int, name: str) -> dict:
 
 def identity_text(differ: list[str], distance: float | None) -> str:
     """What the identity check found; distance: see distance_from_one_card (None: one card count)."""
-    among = "" if distance is None else ", each against the runs on as many cards"
-    text = (f"All runs ended with bit-identical weights (one card thread{among})." if not differ else
-            f"WEIGHTS DIFFER from the first run{among.replace(', each against', ' among')} in: " + ", ".join(differ) + ".")
+    if not differ:
+        among = "" if distance is None else ", each against the runs on as many cards"
+        text = f"All runs ended with bit-identical weights (one card thread{among})."
+    else:
+        among = "" if distance is None else " on as many cards"
+        text = f"WEIGHTS DIFFER from the first run{among} in: " + ", ".join(differ) + "."
     if distance is not None:
         text += (f" Several cards differ from one card by at most {distance:.1e} of the largest weight "
                  "(the rows of a bunch are summed in another grouping: float32 rounding, not an error).")
