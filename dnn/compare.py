@@ -30,6 +30,7 @@ from .session import run_training
 from .trainer import GRANULARITIES, Config
 
 MODES = ("host", "implicit", "implicit-myo", "explicit-copy", "explicit-resident", "explicit-overlap")
+DEFAULT_OUT = "out/compare"
 CARD_MODES = ("implicit", "explicit-resident")  # what dnn.cards.check_config lets --cards N (N > 1) run
 COLUMNS = ["mode", "granularity", "link", "cards", "wall_s", "compute_s", "transfer_s", "wait_s", "bytes_to_card",
            "bytes_from_card", "offload_calls", "images_per_s", "test_accuracy", "slowdown"]
@@ -227,7 +228,7 @@ def main(argv=None) -> int:
     p.add_argument("--predict-threads", type=int, help="predict this card thread count (needs a run with it)")
     p.add_argument("--repeat", type=int, default=1,
                    help="run everything this many times; the model's errors are the median (use 3 or more)")
-    p.add_argument("--out", default="out/compare", help="folder for the results (made if its parent exists)")
+    p.add_argument("--out", help=f"folder for the results (made if its parent exists; default {DEFAULT_OUT})")
     p.add_argument("--quick", action="store_true", help="a small network on 12,000 rows: under a minute")
     a = p.parse_args(argv)
 
@@ -235,7 +236,7 @@ def main(argv=None) -> int:
     grans = [g.strip() for g in a.granularity.split(",") if g.strip()]
     links = split_links(a.links)
     cards = parse_cards(a.cards, modes)
-    out = check_out(a.out, inputs=[a.data])
+    out = check_out(a.out or DEFAULT_OUT, inputs=[a.data], given=a.out is not None)
     for m in modes:
         if m not in MODES:
             raise DnnValueError(f"unknown mode '{m}' in --modes: use {', '.join(MODES)}")
@@ -297,7 +298,7 @@ def main(argv=None) -> int:
     print(identical)
     print(meta["explanation"])
     print(model_text)
-    print(f"\nwrote {a.out}/compare.json, compare.csv, compare.md, split.png, granularity.png")
+    print(f"\nwrote {out}/compare.json, compare.csv, compare.md, split.png, granularity.png")
     if differ:
         raise WeightsDiffer("runs with one card thread on as many cards must end with identical weights; these "
                             "differ: " + ", ".join(differ))

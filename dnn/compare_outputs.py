@@ -11,26 +11,30 @@ from pathlib import Path
 
 import numpy as np
 
-from .outputs import OutputError, atomic_path, check_output, write_bytes, write_json
+from .outputs import OutputError, atomic_path, check_output, describe_os_error, write_bytes, write_json
 from .trainer import GRANULARITIES
 
 FILES = ("compare.json", "compare.csv", "compare.md", "split.png", "granularity.png")
 
 
-def check_out(out: str, inputs=()) -> Path:
+def check_out(out: str, inputs=(), given: bool = True) -> Path:
     """--out DIR can take every file, or OutputError (one line, exit 2) before any work. DIR itself
-    may be missing (it is made when the results are written), its parent may not."""
+    may be missing (it is made when the results are written); its parent may not when the user
+    named DIR (a typo in it should not grow folders), but may when DIR is the default."""
     folder = Path(out)
     if folder.exists() and not folder.is_dir():
         raise OutputError(f"--out {out}: is a file, and --out names a folder for {len(FILES)} files; "
                           "give a folder name")
     if not folder.exists():
         parent = folder.parent
+        while not given and not parent.exists() and parent != parent.parent:
+            parent = parent.parent
         if not parent.is_dir():
-            raise OutputError(f"--out {out}: folder {parent} does not exist; create it first (mkdir -p {parent}) "
+            what = "is not a folder" if parent.exists() else "does not exist"
+            raise OutputError(f"--out {out}: {parent} {what}; create the folder first (mkdir -p {folder.parent}) "
                               "or write to another folder")
         if not os.access(parent, os.W_OK | os.X_OK):
-            raise OutputError(f"--out {out}: folder {parent} is not writable, so {folder.name} cannot be made "
+            raise OutputError(f"--out {out}: folder {parent} is not writable, so {folder} cannot be made "
                               "there; choose another place")
         return folder
     for name in FILES:
@@ -39,7 +43,10 @@ def check_out(out: str, inputs=()) -> Path:
 
 
 def write_outputs(out: Path, rows: list[dict], meta: dict, columns: list[str], table: str) -> None:
-    out.mkdir(exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(describe_os_error(out, exc, "folder")) from None
     write_json(out / "compare.json", {"meta": meta, "runs": rows}, "comparison")
     text = io.StringIO(newline="")
     w = csv.DictWriter(text, fieldnames=columns, extrasaction="ignore")

@@ -196,3 +196,16 @@ def test_cards_refused_before_any_run(tmp_path, small_dataset, argv, words):
     with pytest.raises(compare.DnnValueError, match=words):
         compare.main(["--data", str(small_dataset), "--arch", "20-16-5", "--out", str(tmp_path / "c"), *argv])
     assert not (tmp_path / "c").exists()
+
+
+def test_only_the_default_out_folder_grows_its_parents(tmp_path):
+    from dnn.compare_outputs import check_out
+    from dnn.outputs import OutputError
+
+    deep = tmp_path / "out" / "compare"
+    assert check_out(str(deep), given=False) == deep and not (tmp_path / "out").exists()  # made when written
+    with pytest.raises(OutputError, match="does not exist; create the folder first"):
+        check_out(str(deep))
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(OutputError, match="file is not a folder"):
+        check_out(str(tmp_path / "file" / "sub" / "compare"), given=False)
