@@ -1,19 +1,20 @@
 """python -m dnn.compare — explicit against implicit offload, measured, explained and predicted.
 
-Runs every combination of mode, granularity and link on the same data, seed and network (each
-through the same code path as dnn.train), checks that all one-thread runs end with bit-identical
-weights, and writes DIR/compare.json, .csv, .md and plots. A performance model fitted on the
-`none`-link runs predicts the throttled-link runs (its error is reported) and buses not run.
+Runs every combination of mode, granularity, link and card count on the same data, seed and network
+(each through the same code path as dnn.train), checks that all one-thread runs on as many cards end
+with bit-identical weights (several cards agree with one only to float32 rounding: the distance is
+reported), and writes DIR/compare.json, .csv, .md and plots (dnn.compare_outputs). A performance
+model fitted on the one-card `none`-link runs predicts the throttled-link runs (its error is
+reported) and buses not run (dnn.compare_model).
 
     python -m dnn.compare --quick                     # under a minute on the default dataset
     python -m dnn.compare --arch 784-800-800-10 --granularity chunk,bunch --links none,knc-pcie
+    python -m dnn.compare --quick --modes implicit,explicit-resident --cards 1,2
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
-import json
 import sys
 from pathlib import Path
 
@@ -21,14 +22,17 @@ import numpy as np
 from tqdm import tqdm
 
 from .cli import run_cli
-from .errors import DnnError, DnnValueError
+from .compare_model import model_report, on_one_card
+from .compare_outputs import check_out, run_name, write_outputs
+from .errors import CardDiedError, DnnError, DnnValueError
 from .network import Arch
-from .perfmodel import Model, Run, held_out_errors, mean_abs_error
 from .session import run_training
 from .trainer import GRANULARITIES, Config
 
 MODES = ("host", "implicit", "implicit-myo", "explicit-copy", "explicit-resident", "explicit-overlap")
-COLUMNS = ["mode", "granularity", "link", "wall_s", "compute_s", "transfer_s", "wait_s", "bytes_to_card",
+DEFAULT_OUT = "out/compare"
+CARD_MODES = ("implicit", "explicit-resident")  # what dnn.cards.check_config lets --cards N (N > 1) run
+COLUMNS = ["mode", "granularity", "link", "cards", "wall_s", "compute_s", "transfer_s", "wait_s", "bytes_to_card",
            "bytes_from_card", "offload_calls", "images_per_s", "test_accuracy", "slowdown"]
 
 
@@ -56,48 +60,65 @@ def split_links(text: str) -> list[str]:
     return out
 
 
-def plan(modes, granularities, links):
-    """(mode, granularity, link) to run. Host mode has no card, so it runs once per granularity;
-    explicit-overlap (resident weights, the next chunk sent while one trains) is a chunk-granularity mode."""
+def plan(modes, granularities, links, cards=(1,)):
+    """(mode, granularity, link, cards) to run. Host mode has no card, so it runs once per granularity;
+    explicit-overlap (resident weights, the next chunk sent while one trains) is a chunk-granularity mode;
+    several cards run only the CARD_MODES."""
     runs = []
     for g in granularities:
         for m in modes:
             if m == "explicit-overlap" and g != "chunk":
                 continue
-            for link in (["-"] if m == "host" else links):
-                runs.append((m, g, link))
+            for k in cards:
+                if k > 1 and m not in CARD_MODES:
+                    continue
+                for link in (["-"] if m == "host" else links):
+                    runs.append((m, g, link, k))
     return runs
 
 
-def config_for(mode, granularity, link, arch, a) -> Config:
+def config_for(mode, granularity, link, cards, arch, a) -> Config:
     base, _, variant = mode.partition("-")
     myo, overlap = variant == "myo", variant == "overlap"
     return Config(arch=arch, mode=base, explicit_weights=variant if variant in ("copy", "resident") else "resident",
                   coherence="myo" if myo else "shared", overlap=overlap, granularity=granularity,
                   bunch=a.bunch, chunk=a.chunk, threads=a.threads, link="none" if link == "-" else link,
-                  seed=a.seed, lr=a.lr, momentum=0.9)
+                  seed=a.seed, lr=a.lr, momentum=0.9, cards=cards)
 
 
 def check_identical(results: list[dict]) -> list[str]:
-    """Names of runs whose final weights differ from the first run's (empty: all identical)."""
-    ref = results[0]["_weights"]
-    return [label(r) for r in results[1:] if not np.array_equal(r["_weights"], ref)]
+    """Names of runs whose final weights differ from those of the first run with as many cards
+    (empty: all identical). Runs on one card must agree bit for bit whatever their mode, and so
+    must runs on N cards among themselves; N cards agree with one only to float32 rounding (the
+    rows of a bunch are summed in another grouping), so they are not held to one card's weights."""
+    ref, differ = {}, []
+    for r in results:
+        first = ref.setdefault(r.get("cards", 1), r["_weights"])
+        if first is not r["_weights"] and not np.array_equal(r["_weights"], first):
+            differ.append(run_name(r))
+    return differ
 
 
-def label(r: dict) -> str:
-    return f"{r['mode']}/{r['granularity']}/{r['link']}"
+def distance_from_one_card(results: list[dict]) -> float | None:
+    """Largest weight difference of a several-card run from the first one-card run, as a fraction of
+    that run's largest weight (None: no run of each kind)."""
+    one = next((r["_weights"] for r in results if r.get("cards", 1) == 1), None)
+    many = [r["_weights"] for r in results if r.get("cards", 1) > 1]
+    if one is None or not many:
+        return None
+    return max(float(np.abs(w - one).max()) for w in many) / max(float(np.abs(one).max()), 1e-30)
 
 
-def to_run(r: dict, arch: Arch) -> Run:
-    # MYO moves pages: each on-demand page is one transfer on the link (their bytes are in the
-    # totals already); its copies' real time is the coherence time.
-    pages = r.get("myo_pages_to_card", 0) + r.get("myo_pages_from_card", 0)
-    return Run(arch=r["arch"], threads=r["threads"], flops=arch.flops_per_image() * r["images"],
-               calls=r["offload_calls"], chunks=r["chunks"], transfers=r["transfers"] + pages,
-               bytes=r["bytes_to_card"] + r["bytes_from_card"], wall_s=r["wall_s"],
-               compute_s=r["compute_s"], transfer_real_s=r["transfer_real_s"] + r.get("coherence_s", 0.0),
-               link=r["link"] if r["link"] != "-" else "none", mode=r["mode"], granularity=r["granularity"],
-               overlap=r["mode"] == "explicit-overlap", faults=r.get("myo_faults_card", 0))
+def several_cards(rows: list[dict]) -> list[str]:
+    """A sentence per several-card run: its time against the same run on one card."""
+    one = {(r["mode"], r["granularity"], r["link"]): r for r in on_one_card(rows)}
+    out = []
+    for r in rows:
+        twin = one.get((r["mode"], r["granularity"], r["link"]))
+        if r.get("cards", 1) > 1 and twin is not None:
+            out.append(f"On {r['cards']} cards {run_name(twin)} takes {r['wall_s']:.2f} s, "
+                       f"{twin['wall_s'] / r['wall_s']:.2f}x the speed of one card.")
+    return out
 
 
 def _slowness(link: str) -> tuple:
@@ -112,9 +133,11 @@ def explain(rows: list[dict], arch: Arch) -> str:
     """The conclusions, every sentence from the numbers: which mode wins on which link and
     granularity and by how much, what the explicit modes move per image, and the slowest run.
     Throttled links are explained; the `none` link only when nothing else was run."""
-    card = [r for r in rows if r["mode"] != "host"]
+    card = on_one_card(rows)
+    if not card:
+        return "No run on one card: nothing to compare the modes or the cards with."
     if len({r["mode"] for r in card}) < 2:
-        return "Only one mode was run: nothing to compare."
+        return " ".join(["Only one mode was run: nothing to compare."] + several_cards(rows))
     flops = arch.flops_per_image()
     links = sorted({r["link"] for r in card}, key=_slowness)
     shown = [l for l in links if l != "none"] or ["none"]
@@ -148,33 +171,18 @@ def explain(rows: list[dict], arch: Arch) -> str:
             sentences.insert(0, "No mode wins everywhere: " + ", ".join(
                 f"{m} wins {k} of {len(winners)}" for m, k in counts.items()) + " link and granularity combinations.")
     slowest = max(card, key=lambda r: r["wall_s"])
-    sentences.append(f"The slowest run is {label(slowest)} at {slowest['wall_s']:.2f} s.")
-    return " ".join(sentences)
-
-
-def write_outputs(out: Path, rows: list[dict], meta: dict) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "compare.json").write_text(json.dumps({"meta": meta, "runs": rows}, indent=2))
-    with open(out / "compare.csv", "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=COLUMNS, extrasaction="ignore")
-        w.writeheader()
-        w.writerows(rows)
-    md = ["# dnn.compare", "", f"Data `{meta['data']}`, network {meta['arch']} ({meta['activation']}), bunch "
-          f"{meta['bunch']}, chunk {meta['chunk']}, {meta['threads']} card thread(s), {meta['epochs']} epoch(s), "
-          f"seed {meta['seed']}.", "", table(rows), "", meta["identical"], "", "## Why", "", meta["explanation"], "",
-          "## Performance model", "", meta["model_text"], "", "![time split](split.png)", "",
-          "![granularity](granularity.png)", ""]
-    (out / "compare.md").write_text("\n".join(md))
-    plots(out, rows)
+    sentences.append(f"The slowest run is {run_name(slowest)} at {slowest['wall_s']:.2f} s.")
+    return " ".join(sentences + several_cards(rows))
 
 
 def table(rows: list[dict]) -> str:
     """Transfer time and bytes are totals, MYO page traffic included; its share follows in brackets."""
-    head = ("| mode | granularity | link | wall s | compute s | transfer s | host wait s | MB to card | MB from card | "
-            "calls | images/s | test acc | vs host |")
-    lines = [head, "|" + "---|" * 13]
+    head = ("| mode | granularity | link | cards | wall s | compute s | transfer s | host wait s | MB to card | "
+            "MB from card | calls | images/s | test acc | vs host |")
+    lines = [head, "|" + "---|" * 14]
     for r in rows:
-        lines.append(f"| {r['mode']} | {r['granularity']} | {r['link']} | {r['wall_s']:.2f} | {r['compute_s']:.2f} | "
+        lines.append(f"| {r['mode']} | {r['granularity']} | {r['link']} | {r.get('cards', 1)} | {r['wall_s']:.2f} | "
+                     f"{r['compute_s']:.2f} | "
                      f"{r['transfer_s']:.3f}{_myo_share(r, 'myo_transfer_s', 1, '.3f')} | {r['wait_s']:.2f} | "
                      f"{r['bytes_to_card'] / 1e6:,.1f}{_myo_share(r, 'myo_bytes_to_card', 1e6, ',.1f')} | "
                      f"{r['bytes_from_card'] / 1e6:,.1f}{_myo_share(r, 'myo_bytes_from_card', 1e6, ',.1f')} | "
@@ -186,44 +194,6 @@ def table(rows: list[dict]) -> str:
 def _myo_share(r: dict, key: str, unit: float, fmt: str) -> str:
     """' (MYO x)' when the run moved MYO pages, else nothing."""
     return f" (MYO {r[key] / unit:{fmt}})" if key in r else ""
-
-
-def plots(out: Path, rows: list[dict]) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    labels = [f"{r['mode']}\n{r['granularity']}\n{r['link']}" for r in rows]
-    compute = np.array([r["compute_s"] for r in rows])
-    transfer = np.array([r["transfer_s"] for r in rows])
-    wait = np.array([max(r["wall_s"] - r["compute_s"] - r["transfer_s"], 0.0) for r in rows])
-    fig, ax = plt.subplots(figsize=(max(8, 0.7 * len(rows)), 5))
-    x = np.arange(len(rows))
-    ax.bar(x, compute, label="card compute")
-    ax.bar(x, transfer, bottom=compute, label="transfer")
-    ax.bar(x, wait, bottom=compute + transfer, label="other (calls, host)")
-    ax.set_xticks(x, labels, fontsize=7)
-    ax.set_ylabel("seconds")
-    ax.set_title("Where the time goes")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(out / "split.png", dpi=100)
-    plt.close(fig)
-
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    for (mode, link) in sorted({(r["mode"], r["link"]) for r in rows}):
-        pts = [(GRANULARITIES.index(r["granularity"]), r["wall_s"] / max(r["epochs"], 1))
-               for r in rows if r["mode"] == mode and r["link"] == link]
-        pts.sort()
-        ax.plot([GRANULARITIES[p[0]] for p in pts], [p[1] for p in pts], marker="o", label=f"{mode} ({link})")
-    ax.set_yscale("log")
-    ax.set_ylabel("seconds per epoch")
-    ax.set_xlabel("offload granularity")
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(out / "granularity.png", dpi=100)
-    plt.close(fig)
 
 
 def quick_dataset() -> Path:
@@ -249,6 +219,8 @@ def main(argv=None) -> int:
     p.add_argument("--granularity", default="chunk,bunch,op")
     p.add_argument("--links", default="none,knc-pcie", help="link models; a BW_GBs,LAT_us pair counts as one")
     p.add_argument("--threads", type=int, default=1, help="card threads (1: runs must agree bit for bit)")
+    p.add_argument("--cards", default="1", help="card counts, e.g. 1,2: each bunch split over that many cards "
+                   f"(several cards: {', '.join(CARD_MODES)} only)")
     p.add_argument("--bunch", type=int, default=100)
     p.add_argument("--chunk", type=int, help="rows per chunk (default: the file's)")
     p.add_argument("--lr", type=float, default=0.05)
@@ -258,13 +230,15 @@ def main(argv=None) -> int:
     p.add_argument("--predict-threads", type=int, help="predict this card thread count (needs a run with it)")
     p.add_argument("--repeat", type=int, default=1,
                    help="run everything this many times; the model's errors are the median (use 3 or more)")
-    p.add_argument("--out", default="out/compare")
+    p.add_argument("--out", help=f"folder for the results (made if its parent exists; default {DEFAULT_OUT})")
     p.add_argument("--quick", action="store_true", help="a small network on 12,000 rows: under a minute")
     a = p.parse_args(argv)
 
     modes = [m.strip() for m in a.modes.split(",") if m.strip()]
     grans = [g.strip() for g in a.granularity.split(",") if g.strip()]
     links = split_links(a.links)
+    cards = parse_cards(a.cards, modes)
+    out = check_out(a.out or DEFAULT_OUT, inputs=[a.data], given=a.out is not None)
     for m in modes:
         if m not in MODES:
             raise DnnValueError(f"unknown mode '{m}' in --modes: use {', '.join(MODES)}")
@@ -288,14 +262,19 @@ def main(argv=None) -> int:
 
     if a.repeat < 1:
         raise DnnValueError(f"--repeat must be at least 1, got {a.repeat}")
-    todo = plan(modes, grans, links)
+    todo = plan(modes, grans, links, cards)
+    configs = [config_for(*run, arch, a) for run in todo]
+    for cfg in configs:  # every refusal (e.g. a bunch too small for the cards) before the first run
+        cfg.validate()
     reps = []
     for rep in range(a.repeat):
         results = []
-        for mode, g, link in tqdm(todo, desc=f"runs ({rep + 1}/{a.repeat})", unit="run", file=sys.stderr):
-            cfg = config_for(mode, g, link, arch, a)
-            m = run_training(cfg, a.data, a.epochs, quiet=True, keep_trainer=True)
-            m.update(mode=mode, link=link, test_accuracy=m["test_accuracy"][-1], chunks=chunks_per_epoch * a.epochs)
+        # The bar only where someone watches it: piped or logged, stderr holds errors alone.
+        for (mode, g, link, k), cfg in tqdm(list(zip(todo, configs)), desc=f"runs ({rep + 1}/{a.repeat})",
+                                            unit="run", file=sys.stderr, disable=None):
+            m = one_run(cfg, a.data, a.epochs, f"{mode}/{g}/{link}" + (f" on {k} cards" if k > 1 else ""))
+            m.update(mode=mode, link=link, cards=k, test_accuracy=m["test_accuracy"][-1],
+                     chunks=chunks_per_epoch * a.epochs)
             results.append(m)
         reps.append(results)
     results = reps[0]  # the table, plots and conclusions show the first repetition
@@ -306,89 +285,67 @@ def main(argv=None) -> int:
 
     if a.threads == 1:
         differ = check_identical(results)
-        identical = ("All runs ended with bit-identical weights (one card thread)." if not differ else
-                     "WEIGHTS DIFFER from the first run in: " + ", ".join(differ))
+        identical = identity_text(differ, distance_from_one_card(results))
     else:
         differ, identical = [], f"Bit-identity is not checked with {a.threads} card threads."
 
     model_text, model = model_report(reps, arch, a.predict_link, a.predict_threads)
     meta = {"data": a.data, "arch": str(arch), "activation": a.activation, "bunch": a.bunch, "chunk": a.chunk,
-            "threads": a.threads, "epochs": a.epochs, "seed": a.seed, "identical": identical,
+            "threads": a.threads, "cards": cards, "epochs": a.epochs, "seed": a.seed, "identical": identical,
             "explanation": explain(results, arch), "model_text": model_text}
     rows = [{k: v for k, v in r.items() if not k.startswith("_")} for r in results]
-    write_outputs(Path(a.out), rows, meta)
+    write_outputs(out, rows, meta, COLUMNS, table(rows))
     print(table(rows))
     print()
     print(identical)
     print(meta["explanation"])
     print(model_text)
-    print(f"\nwrote {a.out}/compare.json, compare.csv, compare.md, split.png, granularity.png")
+    print(f"\nwrote {out}/compare.json, compare.csv, compare.md, split.png, granularity.png")
     if differ:
-        raise WeightsDiffer("runs with one card thread must end with identical weights; these differ: "
-                            + ", ".join(differ))
+        raise WeightsDiffer("runs with one card thread on as many cards must end with identical weights; these "
+                            "differ: " + ", ".join(differ))
     return 0
 
 
-def model_report(reps, arch, predict_links, predict_threads):
-    """The model's text: its fit, its error on the throttled runs beside the naive twin guess, and
-    its error on held-out configurations beside the naive baseline, as the median over the
-    repetitions `reps` (each a list of result rows)."""
-    results = reps[0]
-    runs = [to_run(r, arch) for r in results if r["mode"] != "host"]
-    fit_on = [r for r in runs if r.link == "none"]
-    if not fit_on:
-        return "No none-link runs to fit the model on.", None
-    model = Model.fit(fit_on)
-    lines = [f"Fitted on {len(fit_on)} none-link runs: call overhead {model.call_s * 1e6:.1f} us, per-chunk host "
-             f"time {model.chunk_s * 1e3:.2f} ms, channel copies {model.copy_fixed_s * 1e6:.1f} us per array + "
-             f"{model.copy_bps / 1e9:.2f} GB/s, compute "
-             + ", ".join(f"{rate / 1e9:.1f} GFLOP/s ({m}/{g}, {t} thr)" for (_, t, m, g), rate in model.rate.items()) + "."]
-    n = len(reps)
-    twins = [_twin_errors(rep, arch) for rep in reps]
-    twins = [t for t in twins if t]
-    if twins:
-        model_err, naive_err = np.median([t[0] for t in twins]), np.median([t[1] for t in twins])
-        lines.append(f"Throttled-link runs predicted from their own none-link twins (median of {len(twins)}): mean "
-                     f"absolute error {100 * model_err:.1f}% of wall time, naive 'same time as the twin' "
-                     f"{100 * naive_err:.1f}%. The twin gives each run its compute rate, so this tests the link term only.")
-    held = [held_out_errors([to_run(r, arch) for r in rep if r["mode"] != "host"]) for rep in reps]
-    if held and held[0]:
-        lines.append(f"\nHeld-out configurations (all runs of one granularity, mode or network left out of the fit and "
-                     f"predicted), median of {n} repetition(s):")
-        for k, row in enumerate(held[0]):
-            m_err = np.median([h[k]["model"] for h in held if k < len(h)])
-            b_err = np.median([h[k]["naive"] for h in held if k < len(h)])
-            lines.append(f"- {row['held_out']} ({row['runs']} runs): model {100 * m_err:.1f}%, naive {100 * b_err:.1f}%")
-        m_all = np.median([np.mean([x["model"] for x in h]) for h in held if h])
-        b_all = np.median([np.mean([x["naive"] for x in h]) for h in held if h])
-        verdict = ("meets the goal (at most 10% and below the naive baseline)" if m_all <= 0.10 and m_all < b_all else
-                   "does NOT meet the goal of at most 10% and clearly below the naive baseline")
-        lines.append(f"Held-out mean absolute error: model {100 * m_all:.1f}%, naive {100 * b_all:.1f}%: the model "
-                     f"{verdict}.")
-    elif fit_on:
-        lines.append("No held-out configuration: run at least two granularities or modes to test the model.")
-    for link in predict_links:
-        lines.append(f"\nPredicted on {link}:")
-        for r, res in zip(runs, [x for x in results if x["mode"] != "host"]):
-            if r.link != "none":
-                continue
-            pr = model.predict(r, link=link, threads=predict_threads)
-            lines.append(f"- {res['mode']}/{res['granularity']}: {pr['wall_s']:.2f} s (compute {pr['compute_s']:.2f}, "
-                         f"transfer {pr['transfer_s']:.2f}, calls/host {pr['overhead_s']:.2f})")
-    return "\n".join(lines), model
+def parse_cards(text: str, modes: list[str]) -> list[int]:
+    """--cards "1,2": positive card counts; several cards need a mode that can split a bunch."""
+    try:
+        cards = [int(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        raise DnnValueError(f"--cards {text}: give card counts separated by commas, e.g. --cards 1,2") from None
+    if not cards or min(cards) < 1:
+        raise DnnValueError(f"--cards {text}: card counts must be at least 1, e.g. --cards 1,2")
+    if max(cards) > 1 and not set(modes) & set(CARD_MODES):
+        raise DnnValueError(f"--cards {text}: several cards run only --modes {','.join(CARD_MODES)}; "
+                            f"none of those is in --modes {','.join(modes)}")
+    return sorted(set(cards))
 
 
-def _twin_errors(results, arch):
-    """(model, naive) mean absolute error on the throttled runs of one repetition, the model
-    fitted on its none-link runs; None when there are none."""
-    runs = [to_run(r, arch) for r in results if r["mode"] != "host"]
-    fit_on = [r for r in runs if r.link == "none"]
-    twin = {(r.mode, r.granularity): r for r in fit_on}
-    check = [r for r in runs if r.link != "none" and (r.mode, r.granularity) in twin]
-    if not (fit_on and check):
-        return None
-    naive = float(np.mean([abs(twin[(r.mode, r.granularity)].wall_s - r.wall_s) / r.wall_s for r in check]))
-    return mean_abs_error(Model.fit(fit_on), check), naive
+def one_run(cfg: Config, data: str, epochs: int, name: str) -> dict:
+    """One training run; a card that dies ends dnn.compare with advice it can follow (dnn.train's
+    advice names --checkpoint, which dnn.compare has not: its runs are short and start afresh)."""
+    try:
+        return run_training(cfg, data, epochs, quiet=True, keep_trainer=True)
+    except CardDiedError as exc:
+        # run_training adds dnn.train's advice and raises `from None`: the card's own words are
+        # the exception it replaced.
+        why = exc.__context__ if isinstance(exc.__context__, CardDiedError) else exc
+        raise CardDiedError(f"run {name}: {why}; no results were written; run dnn.compare again, or leave "
+                            "that run out with --modes, --granularity, --links or --cards") from None
+
+
+def identity_text(differ: list[str], distance: float | None) -> str:
+    """What the identity check found; distance: see distance_from_one_card (None: one card count)."""
+    if not differ:
+        among = "" if distance is None else ", each against the runs on as many cards"
+        text = f"All runs ended with bit-identical weights (one card thread{among})."
+    else:
+        among = "" if distance is None else " on as many cards"
+        text = f"WEIGHTS DIFFER from the first run{among} in: " + ", ".join(differ) + "."
+    if distance is not None:
+        text += (f" Several cards differ from one card by at most {distance:.1e} of the largest weight "
+                 "(the rows of a bunch are summed in another grouping: float32 rounding, not an error).")
+    return text
 
 
 if __name__ == "__main__":

@@ -148,3 +148,64 @@ def test_pooled_fit_separates_compute_from_myo_faults():
     assert m.rate[("a", 1, "", "")] == pytest.approx(rate, rel=1e-6)
     assert m.fault_s == pytest.approx(fault_s, rel=1e-6)
     assert m.call_s == 0 and m.chunk_s == pytest.approx(1e-3, rel=1e-6)  # calls and chunks cannot be told apart
+
+
+def test_compare_runs_cards_as_a_dimension(tmp_path, small_dataset):
+    """--cards 1,2: two-card rows for the modes that split a bunch, labelled with their count;
+    bit identity is asked of runs on as many cards, and two cards are near one card, not equal."""
+    out = tmp_path / "cmp"
+    rc = compare.main(["--data", str(small_dataset), "--arch", "20-16-5", "--granularity", "chunk,op",
+                       "--links", "none", "--bunch", "16", "--cards", "1,2", "--out", str(out)])
+    assert rc == 0
+    doc = json.loads((out / "compare.json").read_text())
+    runs = doc["runs"]
+    two = sorted((r["mode"], r["granularity"]) for r in runs if r["cards"] == 2)
+    assert two == [("explicit-resident", "chunk"), ("explicit-resident", "op"), ("implicit", "chunk"),
+                   ("implicit", "op")]
+    assert len([r for r in runs if r["cards"] == 1]) == 2 * (1 + 4) + 1
+    meta = doc["meta"]
+    assert meta["cards"] == [1, 2]
+    assert meta["identical"].startswith("All runs ended with bit-identical weights (one card thread, each against "
+                                        "the runs on as many cards).")
+    distance = float(meta["identical"].split("by at most ")[1].split(" ")[0])
+    assert 0 < distance <= 1e-4  # the rows really were split, and only rounding tells the weights apart
+    assert "On 2 cards implicit/op/none takes" in meta["explanation"]
+    assert (out / "compare.csv").read_text().startswith("mode,granularity,link,cards,")
+    assert "| implicit | op | none | 2 |" in (out / "compare.md").read_text()
+
+
+def test_identity_is_checked_among_runs_on_as_many_cards():
+    w = np.arange(10, dtype=np.float32)
+    near = w + np.float32(1e-6)
+    runs = [{"mode": "implicit", "granularity": "chunk", "link": "none", "cards": 1, "_weights": w},
+            {"mode": "implicit", "granularity": "chunk", "link": "none", "cards": 2, "_weights": near},
+            {"mode": "explicit-resident", "granularity": "chunk", "link": "none", "cards": 2, "_weights": near.copy()}]
+    assert compare.check_identical(runs) == []
+    runs.append({"mode": "explicit-resident", "granularity": "op", "link": "none", "cards": 2, "_weights": w})
+    assert compare.check_identical(runs) == ["explicit-resident/op/none/2 cards"]
+    assert compare.distance_from_one_card(runs) == pytest.approx(1e-6 / 9, rel=1e-2)
+
+
+@pytest.mark.parametrize("argv,words", [
+    (["--cards", "2", "--modes", "host,explicit-copy"], "several cards run only --modes implicit,explicit-resident"),
+    (["--cards", "0,1"], "at least 1"),
+    (["--cards", "two"], "give card counts"),
+    (["--cards", "1,4", "--bunch", "2"], "cannot be split over --cards 4"),
+])
+def test_cards_refused_before_any_run(tmp_path, small_dataset, argv, words):
+    with pytest.raises(compare.DnnValueError, match=words):
+        compare.main(["--data", str(small_dataset), "--arch", "20-16-5", "--out", str(tmp_path / "c"), *argv])
+    assert not (tmp_path / "c").exists()
+
+
+def test_only_the_default_out_folder_grows_its_parents(tmp_path):
+    from dnn.compare_outputs import check_out
+    from dnn.outputs import OutputError
+
+    deep = tmp_path / "out" / "compare"
+    assert check_out(str(deep), given=False) == deep and not (tmp_path / "out").exists()  # made when written
+    with pytest.raises(OutputError, match="does not exist; create the folder first"):
+        check_out(str(deep))
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(OutputError, match="file is not a folder"):
+        check_out(str(tmp_path / "file" / "sub" / "compare"), given=False)

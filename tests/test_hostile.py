@@ -3,7 +3,8 @@ the command's own `run_cli`, and each asserting the same four things:
 
 * the exit status;
 * exactly one line on stderr, "PROG: error: ..." holding the expected words, and no traceback;
-* no card process, memfd or temporary (`.tmp-*`) or lock file left behind;
+* no card process, memfd or temporary (`.tmp-*`) or lock file left behind, and after a failure no
+  new file or folder at all;
 * every file that was in the case's folder before is byte-for-byte the same after.
 
 Cases on a full disk mount a 1 MB tmpfs (root only: skipped with the reason otherwise). A stopped
@@ -36,6 +37,7 @@ from dnn.lock import exclusive
 
 TRAIN = "--data {d}/data.h5 --arch 20-16-5 --bunch 10 --threads 1 --epochs 1 --quiet"
 EVAL = "--checkpoint {d}/ck.h5 --data {d}/data.h5"
+COMPARE = "--data {d}/data.h5 --arch 20-16-5 --bunch 10 --modes host,implicit --granularity chunk --links none"
 
 
 @pytest.fixture(scope="module")
@@ -362,6 +364,21 @@ CASES = [
     ("chunk-info-fifo", "dnn.chunk", "info {d}/p.h5", 2, "FIFO", [_fifo("p.h5")]),
     ("train-cpus-garbage", "dnn.train", TRAIN + " --cpus abc", 2, "abc", []),
     ("plot-out-folder", "dnn.plot", "{d}/m.json --out {d}/p.png/", 2, "is a folder", [_text("m.json", "{}")]),
+    # dnn.compare: --out is a folder for five files, all checked before the first run
+    ("compare-out-is-file", "dnn.compare", COMPARE + " --out {d}/data.h5", 2, "--out names a folder", []),
+    ("compare-out-no-parent", "dnn.compare", COMPARE + " --out {d}/nope/cmp", 2, "does not exist", []),
+    ("compare-json-is-data", "dnn.compare", COMPARE + " --out {d}/cmp", 2, "same file as the input",
+     [_folder("cmp"), _hardlink("cmp/compare.json", "data.h5")]),
+    ("compare-csv-symlink-to-data", "dnn.compare", COMPARE + " --out {d}/cmp", 2, "same file as the input",
+     [_folder("cmp"), _link("cmp/compare.csv", "../data.h5")]),
+    ("compare-md-is-folder", "dnn.compare", COMPARE + " --out {d}/cmp", 2, "compare.md: is a folder",
+     [_folder("cmp"), _folder("cmp/compare.md")]),
+    ("compare-plot-fifo", "dnn.compare", COMPARE + " --out {d}/cmp", 2, "not a regular file",
+     [_folder("cmp"), _fifo("cmp/split.png")]),
+    ("compare-cards-host-only", "dnn.compare", COMPARE.replace("host,implicit", "host") + " --cards 2 --out {d}/c",
+     2, "several cards run only", []),
+    ("compare-cards-over-bunch", "dnn.compare", COMPARE + " --cards 1,20 --out {d}/c", 2,
+     "--bunch 10 cannot be split over --cards 20", []),
 ]
 
 
@@ -392,6 +409,7 @@ def _setup(folder: Path, world: Path, setups):
 
 def check_case(prog, argv, status, words, folder: Path, capsys, held=()):
     before = _snapshot(folder)
+    names_before = set(folder.rglob("*"))
     contexts = [h.__enter__() for h in held] and held
     try:
         got, err = _run(prog, argv.format(d=folder), capsys)
@@ -413,6 +431,8 @@ def check_case(prog, argv, status, words, folder: Path, capsys, held=()):
     after = _snapshot(folder)
     for name, digest in before.items():
         assert after.get(name) == digest, f"{name} changed or vanished"
+    if status != 0:
+        assert set(folder.rglob("*")) <= names_before, "a failed command left a new file or folder"
 
 
 @pytest.mark.parametrize("prog,argv,status,words,setups", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
@@ -472,6 +492,21 @@ def test_metrics_on_a_full_disk_leave_no_empty_file(tmp_path, world, capsys, sma
     assert not (small_disk / "m.json").exists()
 
 
+def test_compare_on_a_full_disk_keeps_the_old_results(tmp_path, world, capsys, small_disk):
+    _setup(tmp_path, world, [])
+    (small_disk / "cmp").mkdir()
+    (small_disk / "cmp" / "compare.json").write_text('{"old": true}')
+    _fill(small_disk, 0)
+    check_case("dnn.compare", COMPARE.format(d=tmp_path) + f" --out {small_disk}/cmp", 2, "No space left on device",
+               tmp_path, capsys)
+
+
+def test_compare_out_on_a_read_only_disk(tmp_path, world, capsys, small_disk):
+    _setup(tmp_path, world, [])
+    subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
+    check_case("dnn.compare", COMPARE + f" --out {small_disk}/cmp", 2, "not writable", tmp_path, capsys)
+
+
 def test_checkpoint_on_a_read_only_disk(tmp_path, world, capsys, small_disk):
     _setup(tmp_path, world, [])
     shutil.copy(world / "ck.h5", small_disk / "ck.h5")
@@ -482,35 +517,57 @@ def test_checkpoint_on_a_read_only_disk(tmp_path, world, capsys, small_disk):
 # ---- a card that stops answering ----------------------------------------------------------------
 
 
+def _signal_the_card(prog: str, argv: list[str], ready, sig: int, settle: float = 0.0):
+    """Start `python -m PROG ARGV`, wait until ready(proc) and `settle` seconds more (the card well
+    under way), send sig to its one card; (exit status, stderr's non-empty lines, stderr, pid)."""
+    proc = subprocess.Popen([sys.executable, "-m", prog, *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, cwd=ROOT)
+    try:
+        t0 = time.monotonic()
+        while not ready(proc):
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() - t0 < 60
+            time.sleep(0.02)
+        time.sleep(settle)
+        cards = card_processes(parent=proc.pid)
+        assert len(cards) == 1
+        os.kill(cards[0], sig)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return proc.returncode, [l for l in err.splitlines() if l.strip()], err, proc.pid
+
+
 def test_stopped_card_ends_like_a_dead_one(tmp_path, world):
     """SIGSTOP: alive but silent. With --card-timeout 1 the host kills it after a second of no
     heartbeat, writes the last complete chunk's checkpoint, and says so in one line."""
     _setup(tmp_path, world, [])
     ck = tmp_path / "run.h5"
     argv = TRAIN.format(d=tmp_path).replace("20-16-5", "20-512-512-5").replace("--epochs 1", "--epochs 500")
-    proc = subprocess.Popen([sys.executable, "-m", "dnn.train", *argv.split(), "--checkpoint", str(ck),
-                             "--card-timeout", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            cwd=ROOT)
-    try:
-        t0 = time.monotonic()
-        while not ck.exists():  # one epoch done: the card is well under way
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() - t0 < 60
-            time.sleep(0.02)
-        cards = card_processes(parent=proc.pid)
-        assert len(cards) == 1
-        os.kill(cards[0], signal.SIGSTOP)
-        _, err = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert proc.returncode == 2, err
-    lines = [l for l in err.splitlines() if l.strip()]
+    status, lines, err, pid = _signal_the_card(  # one epoch done: the card is well under way
+        "dnn.train", [*argv.split(), "--checkpoint", str(ck), "--card-timeout", "1"], lambda proc: ck.exists(),
+        signal.SIGSTOP)
+    assert status == 2, err
     assert len(lines) == 1 and "stopped answering" in lines[0] and f"--resume {ck}" in lines[0], err
-    assert card_processes(parent=proc.pid) == []
+    assert card_processes(parent=pid) == []
     assert ckpt.load(ck).epoch >= 1
     assert _leftovers(tmp_path) == []
+
+
+def test_a_card_dying_under_compare_gives_advice_compare_can_follow(tmp_path, world):
+    """dnn.compare has no --checkpoint: its one line says to run it again or leave the run out,
+    and nothing is written."""
+    _setup(tmp_path, world, [])
+    argv = (COMPARE.format(d=tmp_path).replace("20-16-5", "20-512-512-5").replace("host,implicit", "implicit")
+            + f" --epochs 500 --out {tmp_path}/cmp").split()
+    status, lines, err, _ = _signal_the_card("dnn.compare", argv, lambda proc: card_processes(parent=proc.pid),
+                                             signal.SIGKILL, settle=0.5)  # training, not starting
+    assert status == 2, err
+    assert len(lines) == 1 and lines[0].startswith("dnn.compare: error: run implicit/chunk/none: "), err
+    assert "run dnn.compare again" in lines[0] and "--checkpoint" not in lines[0], err
+    assert not (tmp_path / "cmp").exists() and _leftovers(tmp_path) == []
 
 
 # ---- files that change under a running job, and resource limits ----------------------------------
