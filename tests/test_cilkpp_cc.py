@@ -129,3 +129,22 @@ def test_usage_errors(tmp_path):
     assert r.returncode == 2 and "C++ is not supported" in r.stderr
     r = dnn_cc([], tmp_path)
     assert r.returncode == 2 and "no input files" in r.stderr
+
+
+def test_dnn_cards_overrides_cards_at_link(built):
+    """DNN_CARDS=2 on a program linked with --cards 3: two card processes, target numbers wrap
+    at 2, and no third card is started."""
+    exe, build = built["cards_slices"]
+    assert build.returncode == 0, build.stderr
+    r = _run(exe, DNN_CARDS="2")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[:3] == ["cards 2, running before any offload 1", "mic:5 ran on 1, running 2", "running 2"]
+    assert lines[5] == "slice 2: sum 24950 on device 0"
+
+
+def test_too_many_cards_is_refused(built):
+    exe, build = built["cards_slices"]
+    assert build.returncode == 0, build.stderr
+    r = _run(exe, DNN_CARDS="65")
+    assert r.returncode == 1 and "DNN_CARDS=65: at most 64 cards" in r.stderr, r.stderr
