@@ -1,7 +1,7 @@
 /* offload.h — Intel's offload API, for programs written for Intel's offload compiler and built
  * with dnn-cc (`#include <offload.h>` finds this file). The functions are defined by the code
- * dnn.cilkpp generates (templates/runtime.c.in) on dnn's runtime, whose own header is
- * off_runtime.h.
+ * dnn.cilkpp generates (templates/runtime.c.in, host_offload.c.in) on dnn's runtime, whose own
+ * header is off_runtime.h.
  *
  *   _Offload_number_of_devices()     the program's cards: DNN_CARDS, else dnn-cc's --cards (default 1;
  *                                    0 without a card), each its own card process, started at the
