@@ -1,8 +1,10 @@
 // dnn-cc: --cards 2
 /* What is private to a card stays on that card when there are several: a global's card copy set
  * to 10 on card 0 and 20 on card 1, and a buffer kept on each card (alloc_if/free_if) filled
- * with different data, are read back from each card; mic:2 is card 0 again. */
+ * with different data, are read back from each card; mic:2 is card 0 again; the OpenMP threads
+ * asked for one card. */
 #include <offload.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -60,5 +62,18 @@ int main(void)
     #pragma offload target(mic : 0) nocopy(v : length(n) FREE)
     { }
     free(v);
+
+    /* omp_set_num_threads_target names one card: card 1 runs with 3 threads, card 0 as it was */
+    omp_set_num_threads_target(TARGET_MIC, 1, 3);
+    int nt[2];
+    for (int c = 0; c < 2; c++) {
+        int t = 0;
+        #pragma offload target(mic : c) out(t)
+        #pragma omp parallel
+        #pragma omp master
+        t = omp_get_num_threads();
+        nt[c] = t;
+    }
+    printf("threads: card 0 %d, card 1 %d (asked %d)\n", nt[0], nt[1], omp_get_max_threads_target(TARGET_MIC, 1));
     return 0;
 }
