@@ -129,3 +129,58 @@ def test_usage_errors(tmp_path):
     assert r.returncode == 2 and "C++ is not supported" in r.stderr
     r = dnn_cc([], tmp_path)
     assert r.returncode == 2 and "no input files" in r.stderr
+
+
+def test_dnn_cards_overrides_cards_at_link(built):
+    """DNN_CARDS=2 on a program linked with --cards 3: two card processes, target numbers wrap
+    at 2, and no third card is started."""
+    exe, build = built["cards_slices"]
+    assert build.returncode == 0, build.stderr
+    r = _run(exe, DNN_CARDS="2")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[:3] == ["cards 2, running before any offload 1", "mic:5 ran on 1, running 2", "running 2"]
+    assert lines[5] == "slice 2: sum 24950 on device 0"
+
+
+def test_too_many_cards_is_refused(built):
+    exe, build = built["cards_slices"]
+    assert build.returncode == 0, build.stderr
+    r = _run(exe, DNN_CARDS="65")
+    assert r.returncode == 1 and "DNN_CARDS=65: at most 64 cards" in r.stderr, r.stderr
+
+
+CARD_THAT_WONT_START = r"""
+#include <offload.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+int main(void)
+{
+    int ran = 0;
+    #pragma offload target(mic : 0) inout(ran)
+    ran = 1;
+    unlink(getenv("CARD_TO_REMOVE")); /* card 1 has not started yet: now it cannot */
+    _Offload_status s;
+    OFFLOAD_STATUS_INIT(s);
+    #pragma offload target(mic : 1) status(s) inout(ran)
+    ran = 2;
+    int back = 0;
+    #pragma offload target(mic : 0) out(back)
+    back = 3;
+    printf("card 0 ran %d, card 1 %s, card 0 again %d\n", ran,
+           s.result == OFFLOAD_UNAVAILABLE ? "unavailable" : "started", back);
+    return 0;
+}
+"""
+
+
+def test_a_card_that_cannot_start_is_reported_in_status(tmp_path):
+    """Card n starts at its first offload: when it cannot, status(s) says OFFLOAD_UNAVAILABLE
+    and the cards already running go on."""
+    (tmp_path / "prog.c").write_text(CARD_THAT_WONT_START)
+    r = dnn_cc(["-O1", "--cards", "2", "-o", "prog", "prog.c"], tmp_path)
+    assert r.returncode == 0, r.stderr
+    r = _run(tmp_path / "prog", CARD_TO_REMOVE=str(tmp_path / "prog-card"))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "card 0 ran 1, card 1 unavailable, card 0 again 3\n"

@@ -98,7 +98,7 @@ def compile_object(c_file, obj, side, flags, verbose=False):
 
 
 def link_program(objs, out, side, ldflags, verbose=False, card_path=None, cards=None):
-    """Link a side: the host program (which finds its card at card_path, see runtime.c.in) or
+    """Link a side: the host program (which finds its card at card_path, see host_offload.c.in) or
     the card executable (native/offload/card.c is its main)."""
     extra = []
     if side == "host" and card_path is not None:

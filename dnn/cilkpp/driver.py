@@ -8,8 +8,9 @@ Each source (.c or .cilk) is translated twice by dnn.cilkpp — for the host, an
 ``prog`` with the host runtime; the card objects into ``prog-card`` with the card runtime
 (native/offload/card.c is its main). ``prog`` starts ``prog-card`` by itself: it looks next to
 itself first, then where the card was linked ($DNN_CARD_EXE overrides both; DNN_CARDS=0 runs
-every offload on the host, DNN_CARDS=N makes _Offload_number_of_devices() report N cards, all
-served by the one card process).
+every offload on the host). DNN_CARDS=N (or --cards N at link time) gives the program N cards, each
+its own ``prog-card`` process on the one Cilk shared memory: card 0 at start-up, card n at the
+first offload to it; target(mic:n) runs on card n % N.
 
 With -c, ``a.c`` gives ``a.o`` (host) and ``aMIC.o`` (card), as Intel's compiler named them; a
 later link takes ``a.o`` and finds ``aMIC.o`` beside it. A plain C file that dnn.cilkpp cannot

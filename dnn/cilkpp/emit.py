@@ -1,8 +1,8 @@
 """Emission: a lowered Program -> the text of the generated C file.
 
 The file is, in order: a banner, the defines and ``#include`` lines the front end kept, the
-prelude (templates/prelude.c.in; with templates/runtime.c.in when the program needs the offload
-runtime), the program's items under ``#line`` directives, and the epilogue
+prelude (templates/prelude.c.in; with templates/runtime.c.in and host_offload.c.in when the
+program needs the offload runtime), the program's items under ``#line`` directives, and the epilogue
 (templates/epilogue.c.in): the binding of _Cilk_shared globals on the card, their allocation at
 start-up, and the ``main`` that starts the card around the user's main (templates/main.c.in).
 """
@@ -29,12 +29,14 @@ _ALLOCATE = Template("    __cilkpp_g_${name} = _Offload_shared_malloc(sizeof *__
 # The card learns where this file's _Cilk_shared globals are once, at start-up.
 _BIND_KERNEL = Template('OFF_KERNEL(${kernel}, "tab:p")\n{\n    __cilkpp_bind_globals(args[0].v.p);\n'
                         "    return OFF_OK;\n}\n")
-_TELL_CARD = Template("    if (__cilkpp_card) {\n        off_arg __a = off_ptr(__cilkpp_gtab);\n"
-                      "        if (off_call(__cilkpp_card, \"${kernel}\", &__a, 1, NULL, 0, NULL, NULL) != OFF_OK)\n"
-                      "            __cilkpp_fatal(\"cilkpp\", off_last_error());\n    }\n")
+# Every card the program starts learns where this file's globals are (host_offload.c.in calls it).
+_TELL_CARD = Template("static void __cilkpp_tell_globals(off_card *c)\n{\n    off_arg __a = off_ptr(__cilkpp_gtab);\n"
+                      "    if (off_call(c, \"${kernel}\", &__a, 1, NULL, 0, NULL, NULL) != OFF_OK)\n"
+                      "        __cilkpp_fatal(\"cilkpp\", off_last_error());\n}\n")
 # Every file's globals are allocated when the program starts its card, whichever file holds main.
 _REGISTER = ("__attribute__((constructor)) static void __cilkpp_register_globals(void)\n{\n"
-             "    if (__cilkpp_ninits < 256) __cilkpp_inits[__cilkpp_ninits++] = __cilkpp_init_globals;\n}\n")
+             "    if (__cilkpp_ninits < 256) __cilkpp_inits[__cilkpp_ninits++] = __cilkpp_init_globals;\n"
+             "    if (__cilkpp_ntells < 256) __cilkpp_tells[__cilkpp_ntells++] = __cilkpp_tell_globals;\n}\n")
 
 
 # A program starts its card only if some file offloads (a Cilk-only program never pays for it).
@@ -51,7 +53,7 @@ def emit(unit, program):
     parts.extend(d + "\n" for d in unit.early_defines)
     parts.extend(f'#line {line} "{unit.filename}"\n{text}\n' for line, text in unit.includes)
     parts.append('#line 1 "<cilkpp prelude>"\n' + _template("prelude.c.in")
-                 + (_template("runtime.c.in") if program.runtime else ""))
+                 + (_template("runtime.c.in") + _template("host_offload.c.in") if program.runtime else ""))
     g = Gen()
     for item in program.items:
         if item.coord is not None:
@@ -71,12 +73,11 @@ def _epilogue(program):
     bind = "".join(_BIND.substitute(name=n, i=i) for i, n in enumerate(names)) or "    (void)tab;\n"
     kernel = f"{program.kernel_prefix}__bind"
     init = ((_TABLE.substitute(n=len(names)) if names else "")
-            + "".join(_ALLOCATE.substitute(name=n, i=i) for i, n in enumerate(names))
-            + (_TELL_CARD.substitute(kernel=kernel) if names else ""))
+            + "".join(_ALLOCATE.substitute(name=n, i=i) for i, n in enumerate(names)))
     return Template(_template("epilogue.c.in")).substitute(
         bind_globals=bind, init_globals=init, main=_main(program.main) if program.main else "",
         bind_kernel=_BIND_KERNEL.substitute(kernel=kernel) if names else "",
-        register=(_REGISTER if names else "") + (_NEEDS_CARD if program.offloads else ""))
+        register=(_TELL_CARD.substitute(kernel=kernel) + _REGISTER if names else "") + (_NEEDS_CARD if program.offloads else ""))
 
 
 def _main(user_main):

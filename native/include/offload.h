@@ -1,11 +1,12 @@
 /* offload.h — Intel's offload API, for programs written for Intel's offload compiler and built
  * with dnn-cc (`#include <offload.h>` finds this file). The functions are defined by the code
- * dnn.cilkpp generates (templates/runtime.c.in) on dnn's runtime, whose own header is
- * off_runtime.h.
+ * dnn.cilkpp generates (templates/runtime.c.in, host_offload.c.in) on dnn's runtime, whose own
+ * header is off_runtime.h.
  *
- *   _Offload_number_of_devices()     cards the program sees: DNN_CARDS (default 1; 0 without a card)
- *   _Offload_get_device_number()     -1 on the host; on the card, the number the offload named
- *                                    (target(mic:n): n modulo the number of cards)
+ *   _Offload_number_of_devices()     the program's cards: DNN_CARDS, else dnn-cc's --cards (default 1;
+ *                                    0 without a card), each its own card process, started at the
+ *                                    first offload to it; target(mic:n) runs on card n modulo that
+ *   _Offload_get_device_number()     -1 on the host; on a card, its own number
  *   _Offload_signaled(dev, tag)      has the offload that signal(tag) started finished?
  *   _Offload_shared_malloc / _free, _Offload_shared_aligned_malloc / _free: Cilk shared memory
  *   _Offload_status + status(s):     an offload that fails sets s.result instead of ending the program
