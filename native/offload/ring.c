@@ -91,7 +91,7 @@ int off_sleep_until(double t, int (*abort_check)(void *), void *abort_arg)
             struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
             /* A signal (Ctrl-C, SIGTERM) ends the modelled wait at once: the host's handler then
              * runs as soon as the call returns, however long the model said the link takes. */
-            if (nanosleep(&ts, NULL) != 0 && errno == EINTR) return;
+            if (nanosleep(&ts, NULL) != 0 && errno == EINTR) return OFF_OK; /* the data are there */
         } else {
             __builtin_ia32_pause();
         }
