@@ -184,3 +184,4 @@ void dnn_init_params(dnn_net *net, int scheme, uint64_t seed);
 void dnn_chunk_set(dnn_chunk *c, const float *x, const int32_t *y, int64_t rows, int64_t cols);
 void dnn_set_threads(int threads);
 int dnn_bunch_op(int nlayers, int step, int *layer);
+int64_t dnn_workers_floats(const dnn_spec *spec, int64_t workers); /* CHAOS workers (workers.cilk) */
