@@ -40,6 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--granularity", choices=GRANULARITIES, default="chunk",
                    help="one offload per chunk, per bunch, or per layer operation")
     m.add_argument("--threads", type=int, default=2, help="worker threads on the card (host mode: here)")
+    m.add_argument("--workers", nargs="?", const="auto", metavar="N",
+                   help="CHAOS: N workers on the card train one image at a time, sharing the weights without "
+                        "locks (dnn/workers.py); --workers alone = one per card thread; implies --bunch 1")
     m.add_argument("--cpus", help="CPU list the card pins itself to, e.g. 0-1")
     m.add_argument("--coherence", choices=["shared", "myo", "myo-on-demand", "myo-on-acquire"], default="shared",
                    help="implicit mode: one shared copy of the arena, or MYO-style copies on each side kept "
@@ -53,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     n.add_argument("--init", choices=["auto"] + sorted(INITS), default="auto",
                    help="auto = he for relu, xavier otherwise; uniform = +-0.1 as DNNTK")
     n.add_argument("--epochs", type=int, default=3)
-    n.add_argument("--bunch", type=int, default=100, help="mini-batch rows")
+    n.add_argument("--bunch", type=int, help="mini-batch rows (default: 100; 1 with --workers)")
     n.add_argument("--lr", type=float, default=0.05)
     n.add_argument("--lr-schedule", choices=["constant", "step", "exp"], default="exp",
                    help="exp: lr x gamma each epoch; step: lr x gamma every --lr-step epochs")
@@ -91,11 +94,14 @@ def main(argv=None) -> int:
         raise_usage(f"--epochs must be at least 1, got {args.epochs}")
     if not args.card_memory >= 0:
         raise_usage(f"--card-memory must be a size in MiB (0 = unlimited), got {args.card_memory}")
+    workers = parse_workers(args.workers, args.threads)
+    bunch = args.bunch if args.bunch is not None else (1 if workers else 100)
     cfg = Config(arch=arch, mode=args.mode, explicit_weights=args.explicit_weights,
-                 granularity=args.granularity, bunch=args.bunch, chunk=args.chunk or file_chunk,
+                 granularity=args.granularity, bunch=bunch, chunk=args.chunk or file_chunk,
                  threads=args.threads, cpus=args.cpus, link=args.link, seed=args.seed, lr=args.lr,
                  momentum=args.momentum, weight_decay=args.weight_decay, init=args.init,
-                 card_memory=int(args.card_memory * 2**20), coherence=args.coherence, overlap=args.overlap)
+                 card_memory=int(args.card_memory * 2**20), coherence=args.coherence, overlap=args.overlap,
+                 workers=workers)
     cfg.validate()
     if args.plot:
         from .plot import check_png_path
@@ -115,6 +121,21 @@ def main(argv=None) -> int:
     return 0
 
 
+def parse_workers(text: str | None, threads: int) -> int:
+    """--workers: absent = 0 (bunches), alone ("auto") = one per card thread, else a positive count."""
+    if text is None:
+        return 0
+    if text == "auto":
+        return threads
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise_usage(f"--workers takes a positive number of workers, got '{text}'")
+    return n
+
+
 def raise_usage(msg: str):
     from .errors import DnnValueError
 
@@ -123,7 +144,7 @@ def raise_usage(msg: str):
 
 def summary(m: dict, cfg: Config) -> str:
     lines = [f"trained {m['arch']} ({m['activation']}) in {cfg.label} mode, link {m['link']}, "
-             f"{m['threads']} thread(s): {m['images']:,} images in {m['wall_s']:.1f} s "
+             f"{m['threads']} thread(s){workers_note(m)}: {m['images']:,} images in {m['wall_s']:.1f} s "
              f"({m['images_per_s']:,.0f} images/s)"]
     if m["test_accuracy"]:
         lines.append(f"test accuracy {m['test_accuracy'][-1]:.4f}, test loss {m['test_loss'][-1]:.4f}")
@@ -131,6 +152,13 @@ def summary(m: dict, cfg: Config) -> str:
                  f"{m['wait_s']:.2f} s, {m['offload_calls']:,} offload calls, "
                  f"{m['bytes_to_card'] / 1e6:,.1f} MB to card, {m['bytes_from_card'] / 1e6:,.1f} MB back")
     return "\n".join(lines)
+
+
+def workers_note(m: dict) -> str:
+    """', 4 workers (images each: 3120 2981 ...)' for a CHAOS run, '' otherwise."""
+    if not m.get("workers"):
+        return ""
+    return f", {m['workers']} workers (images each: {' '.join(map(str, m['worker_images']))})"
 
 
 if __name__ == "__main__":
