@@ -17,15 +17,18 @@ from dnn.trainer import Config, Trainer
 ARCH = Arch.parse("20-16-12-5", "tanh")
 
 
+def rows_of(n):
+    rng = np.random.default_rng(0)
+    return rng.random((n, 20), dtype=np.float32), rng.integers(0, 5, n)
+
+
 def one_chunk(mode, workers, threads=1, rows=96, **kw):
     """Train then evaluate one chunk of random rows; (weights, train result, eval result, confusion,
     images per worker)."""
     cfg = Config(ARCH, mode=mode, bunch=1, chunk=128, threads=threads, workers=workers, seed=3, lr=0.05, **kw)
-    rng = np.random.default_rng(0)
     with Trainer(cfg, 20, 5) as t:
         buf = t.buffers[0]
-        buf.x[:rows] = rng.random((rows, 20), dtype=np.float32)
-        buf.y[:rows] = rng.integers(0, 5, rows)
+        buf.x[:rows], buf.y[:rows] = rows_of(rows)
         trained = t.train_chunk(buf, rows)
         evaluated = t.evaluate_chunk(buf, rows)
         t.sync_weights()
@@ -59,24 +62,19 @@ def test_many_workers_split_the_images_and_change_the_weights(sequential, mode):
     assert np.isfinite(params).all()
 
 
-def test_evaluation_counts_do_not_depend_on_the_number_of_workers():
-    """Forward only: each image's result is its own, whoever computes it."""
-    _, _, ev1, conf1, _ = one_chunk("implicit", 1, threads=2)
+def test_evaluation_counts_do_not_depend_on_the_number_of_workers(sequential):
+    """Forward only: each image's result is its own, whoever computes it. Five workers evaluate the
+    weights the sequential run ended with and count what its own evaluation counted."""
     cfg = Config(ARCH, mode="implicit", bunch=1, chunk=128, threads=2, workers=5, seed=3)
-    rng = np.random.default_rng(0)
-    x, y = rng.random((96, 20), dtype=np.float32), rng.integers(0, 5, 96)
+    x, y = rows_of(96)
     with Trainer(cfg, 20, 5) as t:
-        # the same weights as one_chunk's after its training chunk: train it the same way, one worker
-        t.team.count = 1
-        t.team.block  # noqa: B018 (the block is big enough for five, one uses its first share)
+        t.net.blocks["params"][...] = sequential[0]
         buf = t.buffers[0]
         buf.x[:96], buf.y[:96] = x, y
-        t.train_chunk(buf, 96)
-        t.team.count = 5
-        ev5 = t.evaluate_chunk(buf, 96)
-        assert np.array_equal(t.confusion, conf1)
-        assert ev5[lib.DNN_R_CORRECT] == ev1[lib.DNN_R_CORRECT]
-        assert ev5[lib.DNN_R_LOSS_SUM] == pytest.approx(ev1[lib.DNN_R_LOSS_SUM], rel=1e-12)
+        evaluated = t.evaluate_chunk(buf, 96)
+        assert np.array_equal(t.confusion, sequential[3])
+        assert evaluated[lib.DNN_R_CORRECT] == sequential[2][lib.DNN_R_CORRECT]
+        assert evaluated[lib.DNN_R_LOSS_SUM] == pytest.approx(sequential[2][lib.DNN_R_LOSS_SUM], rel=1e-12)
         assert sum(t.team.images_taken("eval")) == 96
 
 
