@@ -7,6 +7,11 @@ weights, and writes DIR/compare.json, .csv, .md and plots. A performance model f
 
     python -m dnn.compare --quick                     # under a minute on the default dataset
     python -m dnn.compare --arch 784-800-800-10 --granularity chunk,bunch --links none,knc-pcie
+    python -m dnn.compare --quick --workers 1,2,4     # and CHAOS runs: workers x mode, one image per step
+
+CHAOS runs (--workers) train image by image with that many workers sharing the weights (dnn/workers.py);
+their one-worker runs must agree bit for bit with each other, and they stay out of the performance
+model and the granularity plot, which are about bunches.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from .trainer import GRANULARITIES, Config
 
 MODES = ("host", "implicit", "implicit-myo", "explicit-copy", "explicit-resident", "explicit-overlap")
 COLUMNS = ["mode", "granularity", "link", "wall_s", "compute_s", "transfer_s", "wait_s", "bytes_to_card",
-           "bytes_from_card", "offload_calls", "images_per_s", "test_accuracy", "slowdown"]
+           "bytes_from_card", "offload_calls", "images_per_s", "test_accuracy", "slowdown", "workers"]
 
 
 class WeightsDiffer(DnnError, RuntimeError):
@@ -56,26 +61,31 @@ def split_links(text: str) -> list[str]:
     return out
 
 
-def plan(modes, granularities, links):
-    """(mode, granularity, link) to run. Host mode has no card, so it runs once per granularity;
-    explicit-overlap (resident weights, the next chunk sent while one trains) is a chunk-granularity mode."""
+def plan(modes, granularities, links, workers=()):
+    """(mode, granularity, link, workers) to run. Host mode has no card, so it runs once per granularity;
+    explicit-overlap (resident weights, the next chunk sent while one trains) is a chunk-granularity mode.
+    Each CHAOS worker count runs once per mode and link, at chunk granularity."""
     runs = []
     for g in granularities:
         for m in modes:
             if m == "explicit-overlap" and g != "chunk":
                 continue
             for link in (["-"] if m == "host" else links):
-                runs.append((m, g, link))
+                runs.append((m, g, link, 0))
+    for n in workers:
+        for m in modes:
+            for link in (["-"] if m == "host" else links):
+                runs.append((m, "chunk", link, n))
     return runs
 
 
-def config_for(mode, granularity, link, arch, a) -> Config:
+def config_for(mode, granularity, link, arch, a, workers=0) -> Config:
     base, _, variant = mode.partition("-")
     myo, overlap = variant == "myo", variant == "overlap"
     return Config(arch=arch, mode=base, explicit_weights=variant if variant in ("copy", "resident") else "resident",
                   coherence="myo" if myo else "shared", overlap=overlap, granularity=granularity,
-                  bunch=a.bunch, chunk=a.chunk, threads=a.threads, link="none" if link == "-" else link,
-                  seed=a.seed, lr=a.lr, momentum=0.9)
+                  bunch=1 if workers else a.bunch, chunk=a.chunk, threads=a.threads,
+                  link="none" if link == "-" else link, seed=a.seed, lr=a.lr, momentum=0.9, workers=workers)
 
 
 def check_identical(results: list[dict]) -> list[str]:
@@ -85,7 +95,8 @@ def check_identical(results: list[dict]) -> list[str]:
 
 
 def label(r: dict) -> str:
-    return f"{r['mode']}/{r['granularity']}/{r['link']}"
+    chaos = f"/{r['workers']} workers" if r.get("workers") else ""
+    return f"{r['mode']}/{r['granularity']}{chaos}/{r['link']}"
 
 
 def to_run(r: dict, arch: Arch) -> Run:
@@ -144,11 +155,11 @@ def write_outputs(out: Path, rows: list[dict], meta: dict) -> None:
 
 
 def table(rows: list[dict]) -> str:
-    head = ("| mode | granularity | link | wall s | compute s | transfer s | host wait s | MB to card | MB from card | "
+    head = ("| mode | granularity | workers | link | wall s | compute s | transfer s | host wait s | MB to card | MB from card | "
             "calls | images/s | test acc | vs host |")
-    lines = [head, "|" + "---|" * 13]
+    lines = [head, "|" + "---|" * 14]
     for r in rows:
-        lines.append(f"| {r['mode']} | {r['granularity']} | {r['link']} | {r['wall_s']:.2f} | {r['compute_s']:.2f} | "
+        lines.append(f"| {r['mode']} | {r['granularity']} | {r.get('workers') or '-'} | {r['link']} | {r['wall_s']:.2f} | {r['compute_s']:.2f} | "
                      f"{r['transfer_s']:.3f} | {r['wait_s']:.2f} | {r['bytes_to_card'] / 1e6:,.1f} | "
                      f"{r['bytes_from_card'] / 1e6:,.1f} | {r['offload_calls']:,} | {r['images_per_s']:,.0f} | "
                      f"{r['test_accuracy']:.4f} | {r['slowdown']:.2f}x |")
@@ -181,7 +192,7 @@ def plots(out: Path, rows: list[dict]) -> None:
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for (mode, link) in sorted({(r["mode"], r["link"]) for r in rows}):
         pts = [(GRANULARITIES.index(r["granularity"]), r["wall_s"] / max(r["epochs"], 1))
-               for r in rows if r["mode"] == mode and r["link"] == link]
+               for r in rows if r["mode"] == mode and r["link"] == link and not r.get("workers")]
         pts.sort()
         ax.plot([GRANULARITIES[p[0]] for p in pts], [p[1] for p in pts], marker="o", label=f"{mode} ({link})")
     ax.set_yscale("log")
@@ -223,6 +234,8 @@ def main(argv=None) -> int:
     p.add_argument("--predict-link", action="append", default=[],
                    help="predict this link too (pcie3-x16, pcie4-x16, BW_GBs,LAT_us); repeatable")
     p.add_argument("--predict-threads", type=int, help="predict this card thread count (needs a run with it)")
+    p.add_argument("--workers", default="",
+                   help="CHAOS runs too: worker counts, e.g. 1,2,4 (each in every mode, one image per step)")
     p.add_argument("--out", default="out/compare")
     p.add_argument("--quick", action="store_true", help="a small network on 12,000 rows: under a minute")
     a = p.parse_args(argv)
@@ -230,6 +243,12 @@ def main(argv=None) -> int:
     modes = [m.strip() for m in a.modes.split(",") if m.strip()]
     grans = [g.strip() for g in a.granularity.split(",") if g.strip()]
     links = split_links(a.links)
+    try:
+        workers = [int(w) for w in a.workers.split(",") if w.strip()]
+    except ValueError:
+        workers = [0]
+    if any(w < 1 for w in workers):
+        raise DnnValueError(f"--workers takes positive worker counts joined by ',', got '{a.workers}'")
     for m in modes:
         if m not in MODES:
             raise DnnValueError(f"unknown mode '{m}' in --modes: use {', '.join(MODES)}")
@@ -251,29 +270,35 @@ def main(argv=None) -> int:
     default_arch = f"{inputs}-512-{classes}" if a.quick else f"{inputs}-800-800-{classes}"
     arch = Arch.parse(a.arch or default_arch, a.activation)
 
-    todo = plan(modes, grans, links)
+    todo = plan(modes, grans, links, workers)
     results = []
-    for mode, g, link in tqdm(todo, desc="runs", unit="run", file=sys.stderr):
-        cfg = config_for(mode, g, link, arch, a)
+    for mode, g, link, n in tqdm(todo, desc="runs", unit="run", file=sys.stderr):
+        cfg = config_for(mode, g, link, arch, a, n)
         m = run_training(cfg, a.data, a.epochs, quiet=True, keep_trainer=True)
         m.update(mode=mode, link=link, test_accuracy=m["test_accuracy"][-1], chunks=chunks_per_epoch * a.epochs)
         results.append(m)
-    host = {r["granularity"]: r["wall_s"] for r in results if r["mode"] == "host"}
+    host = {r["granularity"]: r["wall_s"] for r in results if r["mode"] == "host" and not r["workers"]}
     base = min(host.values()) if host else results[0]["wall_s"]
     for r in results:
         r["slowdown"] = r["wall_s"] / (host.get("chunk", base) if host else base)
 
-    if a.threads == 1:
-        differ = check_identical(results)
+    bunches = [r for r in results if not r["workers"]]
+    if a.threads == 1 and bunches:
+        differ = check_identical(bunches)
         identical = ("All runs ended with bit-identical weights (one card thread)." if not differ else
                      "WEIGHTS DIFFER from the first run in: " + ", ".join(differ))
     else:
         differ, identical = [], f"Bit-identity is not checked with {a.threads} card threads."
+    one_worker = [r for r in results if r["workers"] == 1]
+    if one_worker:  # one CHAOS worker is sequential per-image SGD, whatever the threads
+        differ += check_identical(one_worker)
+        identical += (" The one-worker CHAOS runs ended with bit-identical weights." if not differ else
+                      " WEIGHTS DIFFER between one-worker CHAOS runs: " + ", ".join(differ))
 
     model_text, model = model_report(results, arch, a.predict_link, a.predict_threads)
     meta = {"data": a.data, "arch": str(arch), "activation": a.activation, "bunch": a.bunch, "chunk": a.chunk,
             "threads": a.threads, "epochs": a.epochs, "seed": a.seed, "identical": identical,
-            "explanation": explain(results, arch), "model_text": model_text}
+            "explanation": explain([r for r in results if not r["workers"]], arch), "model_text": model_text}
     rows = [{k: v for k, v in r.items() if not k.startswith("_")} for r in results]
     write_outputs(Path(a.out), rows, meta)
     print(table(rows))
@@ -289,6 +314,7 @@ def main(argv=None) -> int:
 
 
 def model_report(results, arch, predict_links, predict_threads):
+    results = [r for r in results if not r["workers"]]
     runs = [to_run(r, arch) for r in results if r["mode"] != "host"]
     fit_on = [r for r in runs if r.link == "none"]
     check = [r for r in runs if r.link != "none"]

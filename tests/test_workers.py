@@ -115,3 +115,18 @@ def test_train_cli_records_images_per_worker(small_dataset, tmp_path, capsys):
     assert sum(m["worker_images_eval"]) == 2 * 100
     assert m["test_accuracy"][-1] > 0.6  # five learnable classes: chance is 0.2
     assert "3 workers (images each:" in capsys.readouterr().out
+
+
+def test_compare_learns_workers_by_mode(tmp_path, small_dataset):
+    from dnn import compare
+
+    out = tmp_path / "cmp"
+    assert compare.main(["--data", str(small_dataset), "--arch", "20-16-5", "--granularity", "chunk",
+                         "--modes", "host,implicit,explicit-resident,explicit-copy", "--links", "none",
+                         "--bunch", "16", "--workers", "1,3", "--out", str(out)]) == 0
+    doc = json.loads((out / "compare.json").read_text())
+    chaos = {(r["mode"], r["workers"]): r for r in doc["runs"] if r["workers"]}
+    assert set(chaos) == {(m, n) for m in ("host", "implicit", "explicit-resident", "explicit-copy") for n in (1, 3)}
+    assert all(sum(r["worker_images"]) == r["images"] for r in chaos.values())
+    assert "one-worker CHAOS runs ended with bit-identical weights" in doc["meta"]["identical"]
+    assert "| implicit | chunk | 3 | none |" in (out / "compare.md").read_text()
