@@ -6,7 +6,7 @@
 * Table II analog: wrongly predicted test images (of Fashion-MNIST's 10,000) in the last epoch, for
   1, 2, 4, 8 and 16 workers beside the sequential run (host mode, one image per step), per network.
 * Figure 5 analog: training speed-up against one worker (speedup.png).
-* The performance model of equations (1) and (2) (tools/chaos_model.py): fitted on one set of runs,
+* The performance model of equations (1) and (2) (dnn/chaos_model.py): fitted on one set of runs,
   predicting held-out runs (other image counts and epochs), with the paper's α and a naive baseline.
 * Table III analog: predicted minutes when epochs, images and workers scale, on this machine's cores
   and on a 61-core card.
@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools"))
 
-from chaos_model import ChaosModel, Obs, alpha, naive  # noqa: E402
+from dnn.chaos_model import ChaosModel, Obs, alpha, naive  # noqa: E402
 
 WORKERS = (1, 2, 4, 8, 16)
 # Until the convolution networks land, fully connected stand-ins of growing size.
