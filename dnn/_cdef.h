@@ -120,6 +120,7 @@ double off_now(void);
 
 /* ---- the trainer (native/include/dnn.h) ---- */
 #define DNN_MAX_LAYERS 16
+#define DNN_MAX_WORKERS 1024
 #define DNN_SIGMOID 0
 #define DNN_RELU 1
 #define DNN_TANH 2

@@ -66,8 +66,8 @@ class Config:
         if self.overlap and (self.mode != "explicit" or self.granularity != "chunk"):
             raise DnnValueError("--overlap sends the next chunk while one trains: it needs --mode explicit and "
                                 "--granularity chunk")
-        if self.workers < 0:
-            raise DnnValueError(f"--workers must be positive, got {self.workers}")
+        if not 0 <= self.workers <= lib.DNN_MAX_WORKERS:
+            raise DnnValueError(f"--workers takes 1 to {lib.DNN_MAX_WORKERS} workers, got {self.workers}")
         if self.workers and (self.bunch != 1 or self.granularity != "chunk"):
             raise DnnValueError("--workers trains one image at a time, a chunk per call: it needs --bunch 1 and "
                                 "--granularity chunk")

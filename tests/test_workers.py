@@ -89,7 +89,7 @@ def test_a_bad_label_is_named_by_its_row():
 
 
 @pytest.mark.parametrize("kw,why", [({"bunch": 10}, "--bunch 1"), ({"granularity": "bunch"}, "--granularity chunk"),
-                                    ({"workers": -2}, "positive")])
+                                    ({"workers": -2}, "1 to 1024"), ({"workers": 100000}, "1 to 1024")])
 def test_config_refuses_what_workers_cannot_do(kw, why):
     cfg = Config(ARCH, **({"bunch": 1, "workers": 2} | kw))
     with pytest.raises(DnnValueError, match=why):

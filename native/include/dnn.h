@@ -161,8 +161,11 @@ dnn_result dnn_offload(int64_t what, int64_t layer, dnn_net *net, dnn_chunk *chu
 dnn_result dnn_offload_explicit(int64_t what, int64_t layer, dnn_net *net, const float *x, const int32_t *y,
                                 int64_t rows, int64_t *confusion);
 
-/* ---- CHAOS workers (workers.cilk): N network instances on one card sharing the weights ----
- * Floats of the worker block for `workers` workers of this network (their structures, gradients,
+/* ---- CHAOS workers (workers.cilk): N network instances on one card sharing the weights ---- */
+#ifndef DNN_MAX_WORKERS
+#define DNN_MAX_WORKERS 1024 /* a worker is a thread on the card, with its tally on the kernel's stack */
+#endif
+/* Floats of the worker block for `workers` workers of this network (their structures, gradients,
  * activations and errors), or -1 when it cannot be laid out. */
 int64_t dnn_workers_floats(const dnn_spec *spec, int64_t workers);
 /* Layer l's unlocked update of the shared weights from worker wn's private gradients: the one
