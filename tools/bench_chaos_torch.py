@@ -25,12 +25,17 @@ from bench_chaos import LR, dataset, train, train_rate  # noqa: E402
 
 
 def load(path: str):
+    """Training and test rows in file order, scaled as dnn's reader scales them."""
     import h5py
     import numpy as np
 
+    from dnn.data.reader import stored_scale
+
     with h5py.File(path, "r") as f:
-        return (np.asarray(f["train/x"], np.float32), np.asarray(f["train/y"], np.int64),
-                np.asarray(f["test/x"], np.float32), np.asarray(f["test/y"], np.int64))
+        def x(split):
+            return np.asarray(f[f"{split}/x"], np.float32) * np.float32(stored_scale(f, f[f"{split}/x"]))
+
+        return x("train"), np.asarray(f["train/y"], np.int64), x("test"), np.asarray(f["test/y"], np.int64)
 
 
 def torch_net(arch: str):
