@@ -130,6 +130,7 @@ double off_now(void);
 
 /* ---- the trainer (native/include/dnn.h) ---- */
 #define DNN_MAX_LAYERS 16
+#define DNN_MAX_WORKERS 1024
 #define DNN_SIGMOID 0
 #define DNN_RELU 1
 #define DNN_TANH 2
@@ -228,3 +229,4 @@ void dnnConvBackward(float *dX, float *dKB, float *scratch, const float *dZ, con
 void dnnPoolForward(float *Y, int32_t *arg, const float *X, int64_t n, const dnn_pool *p);
 void dnnPoolBackward(float *dX, const float *dY, const int32_t *arg, int64_t n, const dnn_pool *p);
 void dnnPlaceImages(float *dst, const float *src, int64_t n, int32_t h, int32_t w, int32_t H, int32_t W);
+int64_t dnn_workers_floats(const dnn_spec *spec, int64_t workers); /* CHAOS workers (workers.cilk) */

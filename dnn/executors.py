@@ -29,6 +29,7 @@ import numpy as np
 from .errors import CardMemoryError
 from .network import BLOCKS
 from .offload import Card, In, InOut, NoCopy, Out, ffi, lib, run_local
+from .workers import workers_call
 
 SHARED_KERNEL = "cilkpp_dnn_run_shared"
 FLAT_KERNEL = "cilkpp_dnn_run_flat"
@@ -52,7 +53,7 @@ def bunch_ops(nlayers: int) -> tuple[tuple[int, int], ...]:
 class Move(NamedTuple):
     """One clause of an explicit call: which array, which way (in, inout, nocopy), its life-cycle."""
 
-    array: str  # "struct", one of network.BLOCKS, "x", "y" or "counts"
+    array: str  # "struct", one of network.BLOCKS, "x", "y", "counts", or the workers' "block", "images"
     direction: str
     alloc_if: bool
     free_if: bool
@@ -63,14 +64,16 @@ _BUNCH_OPS = (lib.DNN_OP_FETCH, lib.DNN_OP_FORWARD, lib.DNN_OP_LOSS, lib.DNN_OP_
 
 
 def flat_call_transfers(what: int, layer: int, nlayers: int, policy: str, *, staged: bool = False,
-                        counts: bool = False, grads: str = "nocopy") -> list[Move]:
+                        counts: bool = False, grads: str = "nocopy", workers: bool = False) -> list[Move]:
     """The transfers of one call of dnn_run_flat, network first, then rows, labels and counts.
 
     policy "copy": every array in and out on every call, as the original port did; "resident": the
     network went to the card once (alloc_if, free_if(0)) and stays. staged: the rows crossed ahead
     of the call (overlap) and are freed by it. At op granularity with resident weights the rows
     cross with the bunch's first operation and are freed by its last. grads: with resident weights,
-    "out" or "in" moves the gradient block of a data-parallel card over its link (dnn.cards)."""
+    "out" or "in" moves the gradient block of a data-parallel card over its link (dnn.cards).
+    workers (CHAOS): the workers' state block is card scratch that never crosses (resident: it went
+    with the network; copy: made and freed on the card by the call), their image counts go in and out."""
     if policy == "resident":
         # The structure carries the hyper-parameters: it goes in when a chunk or bunch starts;
         # between the operations of one bunch the card's copy holds the bunch state.
@@ -91,6 +94,9 @@ def flat_call_transfers(what: int, layer: int, nlayers: int, policy: str, *, sta
     moves += [Move("x", *rows), Move("y", *rows)]
     if counts:
         moves.append(Move("counts", "inout", True, True))
+    if workers:
+        moves += [Move("block", "nocopy", policy != "resident", policy != "resident"),
+                  Move("images", "inout", True, True)]
     return moves
 
 
@@ -108,13 +114,14 @@ class Executor:
     def alloc(self, shape, dtype) -> np.ndarray:
         return np.zeros(shape, dtype)
 
-    def run(self, what, layer, net, buf, row0, rows, aux=None) -> list[float]:
+    def run(self, what, layer, net, buf, row0, rows, aux=None, crew=None) -> list[float]:
+        """One call; with a crew (dnn.workers.Crew) the CHAOS workers run the chunk."""
         raise NotImplementedError
 
-    def run_chunk(self, what, net, buf, rows, ahead=None, aux=None) -> list[float]:
+    def run_chunk(self, what, net, buf, rows, ahead=None, aux=None, crew=None) -> list[float]:
         """One call over the first `rows` rows of buf. ahead: (buffer, rows) of the chunk that comes
         next, for executors that can send it while this one runs."""
-        return self.run(what, 0, net, buf, 0, rows, aux)
+        return self.run(what, 0, net, buf, 0, rows, aux, crew)
 
     def stage(self, buf, rows) -> None:
         """Put a chunk on the card ahead of its call (only explicit mode with overlap does)."""
@@ -141,9 +148,11 @@ class HostExecutor(Executor):
         self.compute_s = 0.0
         self.calls = 0
 
-    def run(self, what, layer, net, buf, row0, rows, aux=None):
+    def run(self, what, layer, net, buf, row0, rows, aux=None, crew=None):
         t0 = time.perf_counter()
-        r = run_local(SHARED_KERNEL, what, layer, net.struct, buf.struct, aux, threads=self.threads)
+        kernel, args = workers_call(crew, what, net, buf, aux) if crew else (
+            SHARED_KERNEL, (what, layer, net.struct, buf.struct, aux))
+        r = run_local(kernel, *args, threads=self.threads)
         self.compute_s += time.perf_counter() - t0
         self.calls += 1
         return r
@@ -180,7 +189,10 @@ class ImplicitExecutor(_OnCard):
     def alloc(self, shape, dtype):
         return self.card.shared_zeros(shape, dtype)
 
-    def run(self, what, layer, net, buf, row0, rows, aux=None):
+    def run(self, what, layer, net, buf, row0, rows, aux=None, crew=None):
+        if crew:
+            kernel, args = workers_call(crew, what, net, buf, aux)
+            return self.card.call(kernel, *args)
         return self.card.call(SHARED_KERNEL, what, layer, net.struct, buf.struct, aux)
 
 
@@ -194,10 +206,11 @@ class ExplicitExecutor(_OnCard):
         self.on_card = False  # resident: the network went to the card
         self.staged = None  # overlap: (buffer, rows) whose rows are on the card already
 
-    def _upload(self, net) -> None:
-        """Resident policy: the network goes to the card once and stays (alloc_if, free_if(0))."""
+    def _upload(self, net, crew=None) -> None:
+        """Resident policy: the network (and the workers' block) goes to the card once and stays
+        (alloc_if, free_if(0))."""
         if self.policy == "resident" and not self.on_card:
-            arrays = [net.struct] + [net.blocks[b] for b in BLOCKS]
+            arrays = [net.struct] + [net.blocks[b] for b in BLOCKS] + ([crew.block] if crew else [])
             self.card.transfer([In(a, alloc_if=True, free_if=False) for a in arrays])
             self.on_card = True
 
@@ -211,18 +224,18 @@ class ExplicitExecutor(_OnCard):
             self.card.transfer(self._rows_in(buf, rows))
             self.staged = (buf, rows)
 
-    def run(self, what, layer, net, buf, row0, rows, aux=None):
-        return self.card.wait(self._post(what, layer, net, buf, row0, rows, aux, staged=False))
+    def run(self, what, layer, net, buf, row0, rows, aux=None, crew=None):
+        return self.card.wait(self._post(what, layer, net, buf, row0, rows, aux, staged=False, crew=crew))
 
-    def run_chunk(self, what, net, buf, rows, ahead=None, aux=None):
+    def run_chunk(self, what, net, buf, rows, ahead=None, aux=None, crew=None):
         """With overlap: the chunk was staged on the card (by stage, or by the previous call's
         transfer); its call uses it there and frees it, and the next chunk crosses on the DMA
         lane while this one trains — double buffering, as LEO code did with offload_transfer
         signal()/wait() around the offload."""
         if not self.overlap:
-            return super().run_chunk(what, net, buf, rows, ahead, aux)
+            return super().run_chunk(what, net, buf, rows, ahead, aux, crew)
         self.stage(buf, rows)
-        sig = self._post(what, 0, net, buf, 0, rows, aux, staged=True)
+        sig = self._post(what, 0, net, buf, 0, rows, aux, staged=True, crew=crew)
         self.staged = None
         try:
             if ahead is not None:
@@ -237,14 +250,20 @@ class ExplicitExecutor(_OnCard):
             result = self.card.wait(sig)
         return result
 
-    def _post(self, what, layer, net, buf, row0, rows, aux, staged, grads="nocopy"):
-        """Post one call of dnn_run_flat with the transfers flat_call_transfers plans for it."""
-        self._upload(net)
+    def _post(self, what, layer, net, buf, row0, rows, aux, staged, grads="nocopy", crew=None):
+        """Post one call of dnn_run_flat (or, with a crew, of the workers' twin) with the transfers
+        flat_call_transfers plans for it."""
+        self._upload(net, crew)
         x, y = buf.x[row0:row0 + rows], buf.y[row0:row0 + rows]
         arrays = {"struct": net.struct, "x": x, "y": y, "counts": aux} | net.blocks
+        if crew:
+            arrays |= {"block": crew.block, "images": crew.images}
         plan = flat_call_transfers(what, layer, net.arch.nlayers, self.policy, staged=staged, counts=aux is not None,
-                                   grads=grads)
+                                   grads=grads, workers=crew is not None)
         xf = [_CLAUSES[m.direction](arrays[m.array], alloc_if=m.alloc_if, free_if=m.free_if) for m in plan]
+        if crew:
+            kernel, args = workers_call(crew, what, net, buf, aux, flat=(x, y, rows))
+            return self.card.call_async(kernel, *args, transfers=xf)
         b = net.blocks
         return self.card.call_async(FLAT_KERNEL, what, layer, net.struct, b["params"], b["grads"], b["moment"],
                                     b["acts"], b["errs"], x, y, rows, aux, transfers=xf)

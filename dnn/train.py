@@ -49,6 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="one rank of an MPI job: mpiexec -n K python -m dnn.train --distributed ...")
     m.add_argument("--sync", choices=["bunch", "chunk"], default="bunch",
                    help="distributed: allreduce the gradients every bunch, or average the weights every chunk")
+    m.add_argument("--workers", nargs="?", const="auto", metavar="N",
+                   help="CHAOS: N workers on the card train one image at a time, sharing the weights without "
+                        "locks (dnn/workers.py); --workers alone = one per card thread; implies --bunch 1")
     m.add_argument("--cpus", help="CPU list the card pins itself to, e.g. 0-1")
     m.add_argument("--coherence", choices=["shared", "myo", "myo-on-demand", "myo-on-acquire"], default="shared",
                    help="implicit mode: one shared copy of the arena, or MYO-style copies on each side kept "
@@ -68,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     n.add_argument("--init", choices=["auto"] + sorted(INITS), default="auto",
                    help="auto = he for relu, xavier otherwise; uniform = +-0.1 as DNNTK")
     n.add_argument("--epochs", type=int, default=3)
-    n.add_argument("--bunch", type=int, default=100, help="mini-batch rows")
+    n.add_argument("--bunch", type=int, help="mini-batch rows (default: 100; 1 with --workers)")
     n.add_argument("--lr", type=float, default=0.05)
     n.add_argument("--lr-schedule", choices=["constant", "step", "exp"], default="exp",
                    help="exp: lr x gamma each epoch; step: lr x gamma every --lr-step epochs")
@@ -111,6 +114,9 @@ def main(argv=None) -> int:
     with ChunkReader(args.data, "train", shuffle=False, prefetch=False) as probe:
         inputs, classes, file_chunk = probe.input_dim, probe.num_classes, probe.chunk_rows
         shape = probe.input_shape
+    workers = parse_workers(args.workers, args.threads)
+    if args.bunch is None:
+        args.bunch = 1 if workers else 100
     check_ranges(args, inputs=inputs)
     arch = Arch.parse(args.arch or f"{inputs}-800-800-{classes}", args.activation, data_shape=shape)
     if not arch.cnn:  # a CNN spec checks its own layers when parsed
@@ -120,7 +126,8 @@ def main(argv=None) -> int:
                  threads=args.threads, cpus=args.cpus, link=args.link, seed=args.seed, lr=args.lr,
                  momentum=args.momentum, weight_decay=args.weight_decay, init=args.init,
                  card_memory=int(args.card_memory * 2**20), coherence=args.coherence, overlap=args.overlap,
-                 cards=args.cards, distributed=args.distributed, sync=args.sync, card_timeout=args.card_timeout)
+                 cards=args.cards, distributed=args.distributed, sync=args.sync, card_timeout=args.card_timeout,
+                 workers=workers)
     cfg.validate()
     ranks = None
     if args.distributed:
@@ -166,6 +173,21 @@ def check_outputs(args) -> None:
         check_png_path(args.plot, "--plot", [args.data, args.resume, args.checkpoint, args.metrics])
 
 
+def parse_workers(text: str | None, threads: int) -> int:
+    """--workers: absent = 0 (bunches), alone ("auto") = one per card thread, else a positive count."""
+    if text is None:
+        return 0
+    if text == "auto":
+        return threads
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise_usage(f"--workers takes a positive number of workers, got '{text}'")
+    return n
+
+
 def raise_usage(msg: str):
     from .errors import DnnValueError
 
@@ -174,7 +196,7 @@ def raise_usage(msg: str):
 
 def summary(m: dict, cfg: Config) -> str:
     lines = [f"trained {m['arch']} ({m['activation']}) in {cfg.label} mode, link {m['link']}, "
-             f"{m['threads']} thread(s): {m['images']:,} images in {m['wall_s']:.1f} s "
+             f"{m['threads']} thread(s){workers_note(m)}: {m['images']:,} images in {m['wall_s']:.1f} s "
              f"({m['images_per_s']:,.0f} images/s)"]
     if m["test_accuracy"]:
         lines.append(f"test accuracy {m['test_accuracy'][-1]:.4f}, test loss {m['test_loss'][-1]:.4f}")
@@ -185,6 +207,13 @@ def summary(m: dict, cfg: Config) -> str:
         lines.append(f"  of which MYO pages: transfer {m['myo_transfer_s']:.2f} s, "
                      f"{m['myo_bytes_to_card'] / 1e6:,.1f} MB to card, {m['myo_bytes_from_card'] / 1e6:,.1f} MB back")
     return "\n".join(lines)
+
+
+def workers_note(m: dict) -> str:
+    """', 4 workers (images each: 3120 2981 ...)' for a CHAOS run, '' otherwise."""
+    if not m.get("workers"):
+        return ""
+    return f", {m['workers']} workers (images each: {' '.join(map(str, m['worker_images']))})"
 
 
 if __name__ == "__main__":

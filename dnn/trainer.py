@@ -20,6 +20,7 @@ from .cards import check_config as check_cards
 from .executors import EXECUTORS, bunch_ops
 from .network import Arch, Network
 from .offload import ffi, lib
+from .workers import Team
 
 MODES = ("host", "implicit", "explicit")
 POLICIES = ("copy", "resident")
@@ -51,6 +52,7 @@ class Config:
     distributed: bool = False  # one rank of an MPI job (dnn.distributed)
     sync: str = "bunch"  # distributed: allreduce the gradients per bunch, or average weights per chunk
     card_timeout: float = 10.0  # seconds without a heartbeat before a live card counts as dead
+    workers: int = 0  # CHAOS (dnn/workers.py): this many workers train image by image; 0 = bunches
 
     def validate(self) -> None:
         if self.mode not in MODES:
@@ -69,6 +71,11 @@ class Config:
             raise DnnValueError(f"unknown coherence '{self.coherence}': use {', '.join(COHERENCES)}")
         if self.overlap and (self.mode != "explicit" or self.granularity != "chunk"):
             raise DnnValueError("--overlap sends the next chunk while one trains: it needs --mode explicit and "
+                                "--granularity chunk")
+        if not 0 <= self.workers <= lib.DNN_MAX_WORKERS:
+            raise DnnValueError(f"--workers takes 1 to {lib.DNN_MAX_WORKERS} workers, got {self.workers}")
+        if self.workers and (self.bunch != 1 or self.granularity != "chunk"):
+            raise DnnValueError("--workers trains one image at a time, a chunk per call: it needs --bunch 1 and "
                                 "--granularity chunk")
         if self.lr <= 0 or self.momentum < 0 or self.weight_decay < 0:
             raise DnnValueError("--lr must be positive, --momentum and --weight-decay not negative")
@@ -91,6 +98,8 @@ class Config:
             return f"{m}/{self.cards}-card-ranks/sync-{self.sync}"
         if self.cards > 1:
             return f"{m}/{self.cards}-cards"
+        if self.workers:
+            return f"{m}/chaos-{self.workers}w"
         return f"{m}/{self.granularity}"
 
 
@@ -110,13 +119,14 @@ class ChunkBuffer:
 
 
 def arena_bytes(cfg: Config, input_dim: int, num_classes: int) -> int:
-    """What implicit mode puts in the arena: network blocks, two chunk buffers, structures and
-    confusion counts, with headroom."""
+    """What implicit mode puts in the arena: network blocks, two chunk buffers, structures,
+    confusion counts and the workers' state, with headroom."""
     net = sum(Network.block_bytes(cfg.arch, cfg.bunch).values())
     chunks = 2 * cfg.chunk * (input_dim * 4 + 4)
     per_block = 128 * 16  # allocator headers and alignment
     confusion = num_classes**2 * 8 if num_classes <= MAX_CONFUSION_CLASSES else 0
-    return int(net + chunks + confusion + per_block + (1 << 20))
+    team = Team.nbytes(Network.plan(cfg.arch, cfg.bunch)[0], cfg.workers) if cfg.workers else 0
+    return int(net + chunks + confusion + team + per_block + (1 << 20))
 
 
 class Trainer:
@@ -144,6 +154,7 @@ class Trainer:
             self.net = Network(cfg.arch, cfg.bunch, self.executor.alloc)
             self.net.initialize(cfg.init_scheme, cfg.seed)
             self.net.set_hyper(cfg.lr, cfg.momentum, cfg.weight_decay)
+            self.team = Team(self.net, cfg.workers, self.executor.alloc) if cfg.workers else None
             # Two chunk buffers: the reader fills one while the card trains on the other.
             self.buffers = [ChunkBuffer(cfg.chunk, input_dim, self.executor.alloc) for _ in range(2)]
             # Confusion counts for evaluation; past MAX_CONFUSION_CLASSES (the DNNTK shape has 8,991
@@ -190,7 +201,8 @@ class Trainer:
         if isinstance(self.executor, ParallelCards):  # the cards meet once per bunch, whatever the granularity
             return total + self.executor.train_chunk(self.net, buf, rows)
         if g == "chunk":
-            total += self.executor.run_chunk(lib.DNN_TRAIN_CHUNK, self.net, buf, rows, ahead)
+            crew = self.team.crew("train") if self.team else None
+            total += self.executor.run_chunk(lib.DNN_TRAIN_CHUNK, self.net, buf, rows, ahead, crew=crew)
             return total
         for row0 in range(0, rows, self.cfg.bunch):
             n = min(self.cfg.bunch, rows - row0)
@@ -201,7 +213,9 @@ class Trainer:
 
     def evaluate_chunk(self, buf: ChunkBuffer, rows: int, ahead: tuple | None = None) -> np.ndarray:
         buf.start(rows)
-        return np.asarray(self.executor.run_chunk(lib.DNN_EVAL_CHUNK, self.net, buf, rows, ahead, self.confusion))
+        crew = self.team.crew("eval") if self.team else None
+        return np.asarray(self.executor.run_chunk(lib.DNN_EVAL_CHUNK, self.net, buf, rows, ahead, self.confusion,
+                                                  crew=crew))
 
     def stats(self) -> dict:
         return self.executor.stats()

@@ -48,3 +48,10 @@ void dnnGemmError(dnn_net *net, int l)
     dnn_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, in, out, 1.0f, net->E[l + 1], out, net->W[l], in, 0.0f,
               net->E[l], in);
 }
+
+int dnn_blas_set_threads(int threads)
+{
+    const int before = scipy_openblas_get_num_threads();
+    scipy_openblas_set_num_threads(threads);
+    return before;
+}

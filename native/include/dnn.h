@@ -163,6 +163,7 @@ int dnn_bunch_op(int nlayers, int step, int *layer);
 void dnnGemmForward(dnn_net *net, int l);    /* Y[l+1] = Y[l] . W[l]^T */
 void dnnGemmWeightGrad(dnn_net *net, int l); /* Wdelta[l] = E[l+1]^T . Y[l] */
 void dnnGemmError(dnn_net *net, int l);      /* E[l] = E[l+1] . W[l] */
+int dnn_blas_set_threads(int threads);       /* BLAS's threads from now on; returns the count before */
 void dnnBiasActivate(dnn_net *net, int l);   /* element-wise part of the forward step */
 void dnnForwardLayer(dnn_net *net, int l);
 double dnnLoss(dnn_net *net, int64_t *correct); /* softmax cross-entropy; sets E[L] */
@@ -193,5 +194,24 @@ void dnn_sum_grads(int64_t part, int64_t parts, int64_t ncards, float **grads, c
 dnn_result dnn_offload(int64_t what, int64_t layer, dnn_net *net, dnn_chunk *chunk, int64_t *confusion);
 dnn_result dnn_offload_explicit(int64_t what, int64_t layer, dnn_net *net, const float *x, const int32_t *y,
                                 int64_t rows, int64_t *confusion);
+
+/* ---- CHAOS workers (workers.cilk): N network instances on one card sharing the weights ---- */
+#ifndef DNN_MAX_WORKERS
+#define DNN_MAX_WORKERS 1024 /* a worker is a thread on the card, with its tally on the kernel's stack */
+#endif
+/* Floats of the worker block for `workers` workers of this network (their structures, gradients,
+ * activations and errors), or -1 when it cannot be laid out. */
+int64_t dnn_workers_floats(const dnn_spec *spec, int64_t workers);
+/* Layer l's unlocked update of the shared weights from worker wn's private gradients: the one
+ * function whose writes race by design (native/dnn/tsan.supp names it). */
+void dnn_workers_hogwild_update(dnn_net *wn, int l);
+/* Kernels cilkpp_dnn_run_workers (implicit, host) and cilkpp_dnn_run_workers_flat (explicit):
+ * DNN_TRAIN_CHUNK or DNN_EVAL_CHUNK over the chunk with `workers` workers; images[w] gains the
+ * images worker w took. */
+dnn_result dnn_run_workers(int64_t what, int64_t workers, dnn_net *net, dnn_chunk *chunk, int64_t *counts,
+                           float *block, int64_t *images);
+dnn_result dnn_run_workers_flat(int64_t what, int64_t workers, dnn_net *wire, float *params, float *grads,
+                                float *moment, float *acts, float *errs, const float *x, const int32_t *y,
+                                int64_t rows, int64_t *counts, float *block, int64_t *images);
 
 #endif

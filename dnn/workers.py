@@ -1,0 +1,64 @@
+"""CHAOS workers (native/dnn/workers.cilk): N network instances on the card sharing one set of
+weights, each training one image at a time and writing each layer's update into the shared weights
+without a lock at the end of that layer's backward.
+
+`Team` owns what the workers need besides the network: their state (one block the card carves per
+worker, allocated once) and how many images each worker took, for training and for evaluation
+(the dynamic split shows in them). `Crew` is what one call hands the kernel. `workers_call` is the
+one place the kernels' argument lists are written for Python.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from .errors import DnnValueError
+from .offload import ffi, lib
+
+WORKERS_KERNEL = "cilkpp_dnn_run_workers"  # implicit and host: the structures are used where they are
+WORKERS_FLAT_KERNEL = "cilkpp_dnn_run_workers_flat"  # explicit: flat arrays, rebuilt on the card
+
+
+class Crew(NamedTuple):
+    """The workers of one call: how many, their state block, the image counts this call adds to."""
+
+    count: int
+    block: np.ndarray
+    images: np.ndarray
+
+
+class Team:
+    """The workers' state block and image counts, allocated once where the network lives."""
+
+    def __init__(self, net, workers: int, alloc):
+        floats = lib.dnn_workers_floats(ffi.addressof(net.net[0], "spec"), workers)
+        if floats < 0:
+            raise DnnValueError(f"cannot lay out {workers} workers for the network {net.arch}")
+        self.count = workers
+        self.block = alloc(int(floats), np.float32)
+        self.images = {"train": alloc(workers, np.int64), "eval": alloc(workers, np.int64)}
+
+    @staticmethod
+    def nbytes(spec, workers: int) -> int:
+        """Bytes a team of this many workers takes for a network of spec (a dnn_spec *)."""
+        return 4 * max(int(lib.dnn_workers_floats(spec, workers)), 0) + 2 * 8 * workers
+
+    def crew(self, kind: str) -> Crew:
+        """The workers for a training ("train") or evaluation ("eval") call."""
+        return Crew(self.count, self.block, self.images[kind])
+
+    def images_taken(self, kind: str) -> list[int]:
+        return [int(n) for n in self.images[kind]]
+
+
+def workers_call(crew: Crew, what: int, net, buf, aux, flat: tuple | None = None) -> tuple[str, tuple]:
+    """(kernel, arguments) of one workers call. flat: explicit mode's (x, y, rows) of the call, the
+    network going as its five blocks."""
+    if flat is None:
+        return WORKERS_KERNEL, (what, crew.count, net.struct, buf.struct, aux, crew.block, crew.images)
+    b = net.blocks
+    x, y, rows = flat
+    return WORKERS_FLAT_KERNEL, (what, crew.count, net.struct, b["params"], b["grads"], b["moment"], b["acts"],
+                                 b["errs"], x, y, rows, aux, crew.block, crew.images)

@@ -1,0 +1,132 @@
+"""CHAOS workers (dnn/workers.py, native/dnn/workers.cilk): one worker is sequential per-image SGD to
+the bit in every mode; many workers split the images dynamically and still learn; evaluation over
+the workers gives the same counts whatever their number."""
+
+import json
+
+import numpy as np
+import pytest
+
+from dnn.errors import DnnValueError
+from dnn.executors import Move, flat_call_transfers
+from dnn.network import Arch
+from dnn.offload import lib
+from dnn.session import run_training
+from dnn.trainer import Config, Trainer
+
+ARCH = Arch.parse("20-16-12-5", "tanh")
+
+
+def rows_of(n):
+    rng = np.random.default_rng(0)
+    return rng.random((n, 20), dtype=np.float32), rng.integers(0, 5, n)
+
+
+def one_chunk(mode, workers, threads=1, rows=96, **kw):
+    """Train then evaluate one chunk of random rows; (weights, train result, eval result, confusion,
+    images per worker)."""
+    cfg = Config(ARCH, mode=mode, bunch=1, chunk=128, threads=threads, workers=workers, seed=3, lr=0.05, **kw)
+    with Trainer(cfg, 20, 5) as t:
+        buf = t.buffers[0]
+        buf.x[:rows], buf.y[:rows] = rows_of(rows)
+        trained = t.train_chunk(buf, rows)
+        evaluated = t.evaluate_chunk(buf, rows)
+        t.sync_weights()
+        taken = t.team.images_taken("train") if t.team else None
+        return t.net.blocks["params"].copy(), trained, evaluated, t.confusion.copy(), taken
+
+
+@pytest.fixture(scope="module")
+def sequential():
+    """Per-image SGD in host mode, one thread, no workers: the reference."""
+    return one_chunk("host", 0)
+
+
+@pytest.mark.parametrize("mode,policy", [("host", "resident"), ("implicit", "resident"), ("explicit", "resident"),
+                                         ("explicit", "copy")])
+def test_one_worker_is_sequential_per_image_sgd_to_the_bit(sequential, mode, policy):
+    params, trained, evaluated, confusion, taken = one_chunk(mode, 1, threads=2, explicit_weights=policy)
+    assert np.array_equal(params, sequential[0])
+    assert np.array_equal(trained, sequential[1])
+    assert np.array_equal(evaluated, sequential[2])
+    assert np.array_equal(confusion, sequential[3])
+    assert taken == [96]
+
+
+@pytest.mark.parametrize("mode", ["implicit", "explicit"])
+def test_many_workers_split_the_images_and_change_the_weights(sequential, mode):
+    params, trained, _, confusion, taken = one_chunk(mode, 4, threads=2, rows=120)
+    assert len(taken) == 4 and sum(taken) == 120 and min(taken) >= 0
+    assert trained[lib.DNN_R_IMAGES] == 120
+    assert confusion.sum() == 120
+    assert np.isfinite(params).all()
+
+
+def test_evaluation_counts_do_not_depend_on_the_number_of_workers(sequential):
+    """Forward only: each image's result is its own, whoever computes it. Five workers evaluate the
+    weights the sequential run ended with and count what its own evaluation counted."""
+    cfg = Config(ARCH, mode="implicit", bunch=1, chunk=128, threads=2, workers=5, seed=3)
+    x, y = rows_of(96)
+    with Trainer(cfg, 20, 5) as t:
+        t.net.blocks["params"][...] = sequential[0]
+        buf = t.buffers[0]
+        buf.x[:96], buf.y[:96] = x, y
+        evaluated = t.evaluate_chunk(buf, 96)
+        assert np.array_equal(t.confusion, sequential[3])
+        assert evaluated[lib.DNN_R_CORRECT] == sequential[2][lib.DNN_R_CORRECT]
+        assert evaluated[lib.DNN_R_LOSS_SUM] == pytest.approx(sequential[2][lib.DNN_R_LOSS_SUM], rel=1e-12)
+        assert sum(t.team.images_taken("eval")) == 96
+
+
+def test_a_bad_label_is_named_by_its_row():
+    cfg = Config(ARCH, mode="implicit", bunch=1, chunk=128, threads=2, workers=3)
+    with Trainer(cfg, 20, 5) as t:
+        buf = t.buffers[0]
+        buf.y[:50] = 1
+        buf.y[37] = 9
+        with pytest.raises(Exception, match="label 9 at row 37"):
+            t.train_chunk(buf, 50)
+
+
+@pytest.mark.parametrize("kw,why", [({"bunch": 10}, "--bunch 1"), ({"granularity": "bunch"}, "--granularity chunk"),
+                                    ({"workers": -2}, "1 to 1024"), ({"workers": 100000}, "1 to 1024")])
+def test_config_refuses_what_workers_cannot_do(kw, why):
+    cfg = Config(ARCH, **({"bunch": 1, "workers": 2} | kw))
+    with pytest.raises(DnnValueError, match=why):
+        cfg.validate()
+
+
+def test_explicit_worker_block_never_crosses():
+    resident = flat_call_transfers(lib.DNN_TRAIN_CHUNK, 0, 2, "resident", workers=True)
+    copy = flat_call_transfers(lib.DNN_TRAIN_CHUNK, 0, 2, "copy", workers=True)
+    assert resident[-2:] == [Move("block", "nocopy", False, False), Move("images", "inout", True, True)]
+    assert copy[-2:] == [Move("block", "nocopy", True, True), Move("images", "inout", True, True)]
+
+
+def test_train_cli_records_images_per_worker(small_dataset, tmp_path, capsys):
+    from dnn.train import main
+
+    metrics = tmp_path / "m.json"
+    assert main(["--data", str(small_dataset), "--arch", "20-16-5", "--workers", "3", "--epochs", "2", "--quiet",
+                 "--metrics", str(metrics), "--lr", "0.02", "--momentum", "0"]) == 0
+    m = json.loads(metrics.read_text())
+    assert m["workers"] == 3 and m["bunch"] == 1
+    assert len(m["worker_images"]) == 3 and sum(m["worker_images"]) == 2 * 300
+    assert sum(m["worker_images_eval"]) == 2 * 100
+    assert m["test_accuracy"][-1] > 0.6  # five learnable classes: chance is 0.2
+    assert "3 workers (images each:" in capsys.readouterr().out
+
+
+def test_compare_learns_workers_by_mode(tmp_path, small_dataset):
+    from dnn import compare
+
+    out = tmp_path / "cmp"
+    assert compare.main(["--data", str(small_dataset), "--arch", "20-16-5", "--granularity", "chunk",
+                         "--modes", "host,implicit,explicit-resident,explicit-copy", "--links", "none",
+                         "--bunch", "16", "--workers", "1,3", "--out", str(out)]) == 0
+    doc = json.loads((out / "compare.json").read_text())
+    chaos = {(r["mode"], r["workers"]): r for r in doc["runs"] if r["workers"]}
+    assert set(chaos) == {(m, n) for m in ("host", "implicit", "explicit-resident", "explicit-copy") for n in (1, 3)}
+    assert all(sum(r["worker_images"]) == r["images"] for r in chaos.values())
+    assert "one-worker CHAOS runs ended with bit-identical weights" in doc["meta"]["identical"]
+    assert "| implicit | chunk | 3 | none |" in (out / "compare.md").read_text()

@@ -1,0 +1,219 @@
+"""CHAOS on the card: the paper's tables and figure, reproduced (Viebke and Pllana).
+
+    python tools/bench_chaos.py --quick      # a few minutes: 10,000 training images, 1 epoch
+    python tools/bench_chaos.py              # the whole 60,000, more epochs
+
+* Table II analog: wrongly predicted test images (of Fashion-MNIST's 10,000) in the last epoch, for
+  1, 2, 4, 8 and 16 workers beside the sequential run (host mode, one image per step), per network.
+* Figure 5 analog: training speed-up against one worker (speedup.png).
+* The performance model of equations (1) and (2) (dnn/chaos_model.py): fitted on one set of runs,
+  predicting held-out runs (other image counts and epochs), with the paper's α and a naive baseline.
+* Table III analog: predicted minutes when epochs, images and workers scale, on this machine's cores
+  and on a 61-core card.
+
+Every run goes through dnn.train's own path (run_training), implicit mode, plain per-image SGD.
+Results go to out/chaos/ (chaos.json, chaos.md, speedup.png).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tools"))
+
+from dnn.chaos_model import ChaosModel, Obs, alpha, naive  # noqa: E402
+
+WORKERS = (1, 2, 4, 8, 16)
+# Until the convolution networks land, fully connected stand-ins of growing size.
+NETWORKS = {"small": "784-100-10", "medium": "784-300-100-10", "large": "784-800-800-10"}
+LR = 0.01
+
+
+def dataset(limit: int | None) -> str:
+    """Fashion-MNIST (the default dataset), or its first `limit` rows of each split, made once."""
+    from dnn.data import convert, default_dataset
+
+    full = default_dataset(quiet=True)
+    if not limit:
+        return str(full)
+    cut = full.with_name(f"{full.stem}-{limit // 1000}k.h5")
+    if not cut.exists():
+        convert(full.stem, cut, limit=limit, chunk_rows=min(limit, 10000) // 4, quiet=True)
+    return str(cut)
+
+
+def train(arch: str, data: str, epochs: int, workers: int, threads: int) -> dict:
+    """One run; workers 0 = sequential (host mode, one image per step, one thread)."""
+    from dnn.network import Arch
+    from dnn.session import Schedule, run_training
+    from dnn.trainer import Config
+
+    cfg = Config(Arch.parse(arch), mode="implicit" if workers else "host", bunch=1, chunk=2500,
+                 threads=threads if workers else 1, workers=workers, lr=LR, momentum=0.0, seed=0)
+    t0 = time.perf_counter()
+    m = run_training(cfg, data, epochs, schedule=Schedule("constant"), quiet=True)
+    m["total_s"] = time.perf_counter() - t0
+    return m
+
+
+def flops(arch: str) -> tuple[float, float]:
+    """(forward + backward, forward) FLOPs of one image."""
+    from dnn.network import Arch
+
+    a = Arch.parse(arch)
+    return float(a.flops_per_image()), float(2 * sum(x * y for x, y in zip(a.sizes[:-1], a.sizes[1:])))
+
+
+def obs(arch: str, m: dict, workers: int, test_images: int) -> Obs:
+    tf, ef = flops(arch)
+    return Obs(workers, m["images"] // m["epochs"], test_images, m["epochs"], tf, ef, m["total_s"], m["wall_s"])
+
+
+def table_two(runs: dict, test_images: int) -> list[str]:
+    lines = ["| network | sequential | " + " | ".join(f"{w} workers (diff)" for w in WORKERS) + " |",
+             "|---|---|" + "---|" * len(WORKERS)]
+    for net, by in runs.items():
+        err = {w: round((1 - m["test_accuracy"][-1]) * test_images) for w, m in by.items()}
+        cells = [f"{err[w]} ({err[w] - err[0]:+d})" for w in WORKERS]
+        lines.append(f"| {net} ({NETWORKS[net]}) | {err[0]} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def train_rate(m: dict) -> float:
+    """Training images per second of the run's epochs (evaluation excluded)."""
+    return m["images"] / sum(m["epoch_s"])
+
+
+def speedups(runs: dict) -> dict:
+    return {net: {w: train_rate(by[w]) / train_rate(by[1]) for w in WORKERS} for net, by in runs.items()}
+
+
+def plot_speedup(sp: dict, cores: int, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for net, s in sp.items():
+        ax.plot(list(s), list(s.values()), marker="o", label=f"{net} ({NETWORKS[net]})")
+    ax.plot(WORKERS, [min(w, cores) for w in WORKERS], "k--", label=f"linear up to {cores} cores")
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("workers")
+    ax.set_ylabel("training speed-up vs 1 worker")
+    ax.set_title("CHAOS on the card (Figure 5 analog)")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def model_section(fit: list[Obs], held: list[Obs], cores: int, arch: str) -> tuple[list[str], dict]:
+    model = ChaosModel.fit(fit, cores)
+    one = next(r for r in fit if r.workers == 1)
+    rows, a_model, a_naive = [], [], []
+    lines = [f"Fitted on {len(fit)} runs ({', '.join(f'{r.workers}w/{r.images}img/{r.epochs}ep' for r in fit)}): "
+             f"T_prep {model.prep_s:.2f} s, one core {model.speed / 1e9:.2f} GFLOP/s, memory contention M(p) "
+             + ", ".join(f"{p}: {c:+.2f}" for p, c in model.contention.items()) + ".", "",
+             "| held-out run | measured s | model s | α model | naive s | α naive |", "|---|---|---|---|---|---|"]
+    for r in held:
+        pm = model.predict(r.workers, r.images, r.eval_images, r.epochs, r.train_flops, r.eval_flops)
+        pn = naive(one, r, cores)
+        a_model.append(alpha(r.total_s, pm))
+        a_naive.append(alpha(r.total_s, pn))
+        lines.append(f"| {r.workers} workers, {r.images} images, {r.epochs} epoch(s) | {r.total_s:.2f} | {pm:.2f} | "
+                     f"{a_model[-1]:.1%} | {pn:.2f} | {a_naive[-1]:.1%} |")
+        rows.append({"obs": r.__dict__, "model_s": pm, "naive_s": pn})
+    mean_m, mean_n = sum(a_model) / len(a_model), sum(a_naive) / len(a_naive)
+    lines += ["", f"Mean α: model {mean_m:.1%} (paper: 15.4%, goal ≤ 10%), naive baseline {mean_n:.1%}."]
+    lines += ["", table_three(model, arch)]
+    return lines, {"prep_s": model.prep_s, "speed": model.speed, "contention": model.contention, "held": rows,
+                   "mean_alpha": mean_m, "mean_alpha_naive": mean_n}
+
+
+def table_three(model: ChaosModel, arch: str) -> str:
+    """Predicted minutes as epochs, images and workers scale. Past the worker counts measured, M(p) is
+    taken as at the largest measured count: an assumption, not a measurement."""
+    tf, ef = flops(arch)
+    lines = [f"Table III analog ({arch}; predicted minutes; 10,000 test images per epoch; M(p) beyond "
+             f"{max(model.contention)} workers assumed equal to M({max(model.contention)})):", "",
+             "| epochs | images | " + " | ".join(f"{p}w on {c} cores" for p, c in TABLE_THREE_CARDS) + " |",
+             "|---|---|" + "---|" * len(TABLE_THREE_CARDS)]
+    for epochs in (15, 70, 140):
+        for images in (60000, 120000, 240000):
+            cells = [f"{model.predict(p, images, 10000, epochs, tf, ef, cores=c) / 60:,.1f}" for p, c in TABLE_THREE_CARDS]
+            lines.append(f"| {epochs} | {images:,} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+TABLE_THREE_CARDS = ((1, 2), (2, 2), (16, 2), (61, 61), (120, 61), (240, 61))
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="10,000 training images, 1 epoch (the model: 5,000 and 2)")
+    p.add_argument("--epochs", type=int, help="epochs of the Table II runs (default: 1 quick, 3 full)")
+    p.add_argument("--threads", type=int, default=2, help="card threads (cores given to the card)")
+    p.add_argument("--networks", default=",".join(NETWORKS))
+    p.add_argument("--out", default=str(ROOT / "out" / "chaos"))
+    a = p.parse_args(argv)
+    epochs = a.epochs or (1 if a.quick else 3)
+    data = dataset(10000 if a.quick else None)
+    from dnn.data import ChunkReader
+
+    with ChunkReader(data, "test", shuffle=False, prefetch=False) as r:
+        test_images = r.num_rows
+    nets = [n.strip() for n in a.networks.split(",") if n.strip()]
+    load = os.getloadavg()[0]
+    print(f"data {data}, {epochs} epoch(s), {a.threads} card threads, load {load:.1f} on {os.cpu_count()} cores",
+          file=sys.stderr)
+
+    runs = {}
+    for net in nets:
+        runs[net] = {}
+        for w in (0,) + WORKERS:
+            m = train(NETWORKS[net], data, epochs, w, a.threads)
+            runs[net][w] = m
+            print(f"{net} {w} workers: acc {m['test_accuracy'][-1]:.4f}, {train_rate(m):,.0f} img/s, "
+                  f"images each {m.get('worker_images')}", file=sys.stderr)
+    sp = speedups(runs)
+
+    # The model, on the smallest network: fit on 1 epoch of the cut, predict other image counts and epochs.
+    arch = NETWORKS[nets[0]]
+    small = dataset(5000)
+    fit = [obs(arch, train(arch, data, 1, w, a.threads), w, test_images) for w in WORKERS]
+    held = [obs(arch, train(arch, small, 2, w, a.threads), w, 5000) for w in WORKERS]
+    held += [obs(arch, runs[nets[0]][w], w, test_images) for w in WORKERS if epochs != 1]
+    model_lines, model = model_section(fit, held, a.threads, arch)
+
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    plot_speedup(sp, a.threads, out / "speedup.png")
+    md = ["# CHAOS on the card", "",
+          f"Data `{data}` ({test_images:,} test images), {epochs} epoch(s), lr {LR} plain SGD, one image per step, "
+          f"{a.threads} card threads; load average {load:.1f} on {os.cpu_count()} cores when it started.", "",
+          "## Table II analog: wrong test predictions in the last epoch", "", *table_two(runs, test_images), "",
+          "## Figure 5 analog: training speed-up against one worker", "",
+          "| network | " + " | ".join(f"{w}w" for w in WORKERS) + " |", "|---|" + "---|" * len(WORKERS),
+          *[f"| {n} | " + " | ".join(f"{s[w]:.2f}x" for w in WORKERS) + " |" for n, s in sp.items()], "",
+          "![speed-up](speedup.png)", "", "## Performance model (equations (1) and (2))", "", *model_lines, ""]
+    (out / "chaos.md").write_text("\n".join(md))
+    doc = {"data": data, "epochs": epochs, "threads": a.threads, "load": load, "networks": {n: NETWORKS[n] for n in nets},
+           "runs": {n: {str(w): {k: m[k] for k in ("test_accuracy", "epoch_s", "wall_s", "total_s", "images",
+                                                   "worker_images") if k in m} for w, m in by.items()}
+                    for n, by in runs.items()},
+           "speedup": sp, "model": model}
+    (out / "chaos.json").write_text(json.dumps(doc, indent=2, default=str))
+    print("\n".join(md))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
