@@ -74,6 +74,9 @@ class Config:
                                 "--granularity chunk")
         if not 0 <= self.workers <= lib.DNN_MAX_WORKERS:
             raise DnnValueError(f"--workers takes 1 to {lib.DNN_MAX_WORKERS} workers, got {self.workers}")
+        if self.workers and (self.cards > 1 or self.distributed):
+            raise DnnValueError("--workers runs CHAOS workers on one card; with --cards or --distributed it is "
+                                "not built yet: use one of the two")
         if self.workers and (self.bunch != 1 or self.granularity != "chunk"):
             raise DnnValueError("--workers trains one image at a time, a chunk per call: it needs --bunch 1 and "
                                 "--granularity chunk")
