@@ -63,9 +63,11 @@ def write_outputs(out: Path, rows: list[dict], meta: dict, columns: list[str], t
 
 
 def run_name(r: dict, sep: str = "/") -> str:
-    """mode/granularity/link, and the card count when the run used several cards."""
-    cards = r.get("cards", 1)
-    return sep.join([r["mode"], r["granularity"], r["link"]] + ([f"{cards} cards"] if cards > 1 else []))
+    """mode/granularity/link, and the card count when the run used several cards, the worker count
+    when it was a CHAOS run."""
+    cards, workers = r.get("cards", 1), r.get("workers", 0)
+    return sep.join([r["mode"], r["granularity"], r["link"]] + ([f"{cards} cards"] if cards > 1 else [])
+                    + ([f"{workers} workers"] if workers else []))
 
 
 def _save(fig, path: Path) -> None:
@@ -97,9 +99,10 @@ def plots(out: Path, rows: list[dict]) -> None:
     plt.close(fig)
 
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    for (mode, link, cards) in sorted({(r["mode"], r["link"], r.get("cards", 1)) for r in rows}):
+    bunches = [r for r in rows if not r.get("workers")]  # CHAOS runs have one granularity: nothing to plot
+    for (mode, link, cards) in sorted({(r["mode"], r["link"], r.get("cards", 1)) for r in bunches}):
         pts = [(GRANULARITIES.index(r["granularity"]), r["wall_s"] / max(r["epochs"], 1))
-               for r in rows if r["mode"] == mode and r["link"] == link and r.get("cards", 1) == cards]
+               for r in bunches if r["mode"] == mode and r["link"] == link and r.get("cards", 1) == cards]
         pts.sort()
         name = f"{mode} ({link}{f', {cards} cards' if cards > 1 else ''})"
         ax.plot([GRANULARITIES[p[0]] for p in pts], [p[1] for p in pts], marker="o", label=name)
