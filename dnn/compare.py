@@ -128,13 +128,25 @@ def distance_from_one_card(results: list[dict]) -> float | None:
 
 def several_cards(rows: list[dict]) -> list[str]:
     """A sentence per several-card run: its time against the same run on one card."""
-    one = {(r["mode"], r["granularity"], r["link"]): r for r in on_one_card(rows)}
+    return _against_one(rows, on_one_card(rows), "cards", "On {} cards", "one card")
+
+
+def several_workers(rows: list[dict]) -> list[str]:
+    """A sentence per CHAOS run with several workers: its time against the same run with one."""
+    return _against_one(rows, [r for r in rows if r.get("workers") == 1], "workers", "With {} CHAOS workers",
+                        "one worker")
+
+
+def _against_one(rows, ones, count, opening, one) -> list[str]:
+    """A sentence per run whose `count` is above 1: its time against the run in `ones` with its mode,
+    granularity and link."""
+    twins = {(r["mode"], r["granularity"], r["link"]): r for r in ones}
     out = []
     for r in rows:
-        twin = one.get((r["mode"], r["granularity"], r["link"]))
-        if r.get("cards", 1) > 1 and twin is not None:
-            out.append(f"On {r['cards']} cards {run_name(twin)} takes {r['wall_s']:.2f} s, "
-                       f"{twin['wall_s'] / r['wall_s']:.2f}x the speed of one card.")
+        twin = twins.get((r["mode"], r["granularity"], r["link"]))
+        if r.get(count, 0) > 1 and twin is not None:
+            out.append(f"{opening.format(r[count])} {twin['mode']}/{twin['granularity']}/{twin['link']} takes "
+                       f"{r['wall_s']:.2f} s, {twin['wall_s'] / r['wall_s']:.2f}x the speed of {one}.")
     return out
 
 
@@ -149,12 +161,13 @@ def _slowness(link: str) -> tuple:
 def explain(rows: list[dict], arch: Arch) -> str:
     """The conclusions, every sentence from the numbers: which mode wins on which link and
     granularity and by how much, what the explicit modes move per image, and the slowest run.
-    Throttled links are explained; the `none` link only when nothing else was run."""
+    Throttled links are explained; the `none` link only when nothing else was run. Several cards
+    and CHAOS workers are set against one card and one worker at the end."""
     card = on_one_card(rows)
     if not card:
-        return "No run on one card: nothing to compare the modes or the cards with."
+        return " ".join(["No run on one card: nothing to compare the modes or the cards with."] + several_workers(rows))
     if len({r["mode"] for r in card}) < 2:
-        return " ".join(["Only one mode was run: nothing to compare."] + several_cards(rows))
+        return " ".join(["Only one mode was run: nothing to compare."] + several_cards(rows) + several_workers(rows))
     flops = arch.flops_per_image()
     links = sorted({r["link"] for r in card}, key=_slowness)
     shown = [l for l in links if l != "none"] or ["none"]
@@ -189,7 +202,7 @@ def explain(rows: list[dict], arch: Arch) -> str:
                 f"{m} wins {k} of {len(winners)}" for m, k in counts.items()) + " link and granularity combinations.")
     slowest = max(card, key=lambda r: r["wall_s"])
     sentences.append(f"The slowest run is {run_name(slowest)} at {slowest['wall_s']:.2f} s.")
-    return " ".join(sentences + several_cards(rows))
+    return " ".join(sentences + several_cards(rows) + several_workers(rows))
 
 
 def table(rows: list[dict]) -> str:

@@ -222,3 +222,10 @@ def test_chaos_runs_are_planned_per_mode_on_one_card_and_kept_out_of_the_model()
                                          ("host", "chunk", "-", 1, 3), ("implicit", "chunk", "none", 1, 3)]
     rows = [{"mode": "implicit", "granularity": "chunk", "link": "none", "cards": 1, "workers": w} for w in (0, 1)]
     assert compare_model.on_one_card(rows) == rows[:1]
+
+
+def test_chaos_workers_are_set_against_one_worker():
+    rows = [{"mode": "implicit", "granularity": "chunk", "link": "none", "workers": w, "wall_s": t}
+            for w, t in ((0, 1.0), (1, 3.0), (3, 2.0))]
+    assert compare.several_workers(rows) == ["With 3 CHAOS workers implicit/chunk/none takes 2.00 s, "
+                                             "1.50x the speed of one worker."]
