@@ -199,13 +199,11 @@ class ParallelCards(Executor):
         return ex, ex.card.call_async(SHARED_KERNEL, lib.DNN_UPDATE_NET, 0, net.struct, self.views[k], None)
 
     # -- the rest of the protocol: card 0 -----------------------------------------------------
-    # crew: the trainer passes its CHAOS crew to every executor (None here: workers need --bunch 1,
-    # which several cards cannot split).
     def run(self, what, layer, net, buf, row0, rows, aux=None, crew=None):
         return self.cards[0].run(what, layer, net, buf, row0, rows, aux, crew)
 
     def run_chunk(self, what, net, buf, rows, ahead=None, aux=None, crew=None):
-        return self.cards[0].run_chunk(what, net, buf, rows, ahead, aux, crew=crew)
+        return self.cards[0].run_chunk(what, net, buf, rows, ahead, aux, crew)
 
     def pull(self, net, names) -> None:
         self.cards[0].pull(net, names)

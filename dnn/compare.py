@@ -29,7 +29,7 @@ from tqdm import tqdm
 
 from .cli import run_cli
 from .compare_model import model_report, on_one_card
-from .compare_outputs import check_out, run_name, write_outputs
+from .compare_outputs import check_out, run_name, table, write_outputs
 from .errors import CardDiedError, DnnError, DnnValueError
 from .network import Arch
 from .session import run_training
@@ -205,30 +205,6 @@ def explain(rows: list[dict], arch: Arch) -> str:
     return " ".join(sentences + several_cards(rows) + several_workers(rows))
 
 
-def table(rows: list[dict]) -> str:
-    """Transfer time and bytes are totals, MYO page traffic included; its share follows in brackets.
-    The workers column only when CHAOS runs were asked for: without them it would be all dashes."""
-    chaos = any(r.get("workers") for r in rows)
-    head = (f"| mode | granularity |{' workers |' if chaos else ''} link | cards | wall s | compute s | transfer s | "
-            "host wait s | MB to card | MB from card | calls | images/s | test acc | vs host |")
-    lines = [head, "|" + "---|" * (15 if chaos else 14)]
-    for r in rows:
-        workers = f" {r.get('workers') or '-'} |" if chaos else ""
-        lines.append(f"| {r['mode']} | {r['granularity']} |{workers} {r['link']} | {r.get('cards', 1)} | {r['wall_s']:.2f} | "
-                     f"{r['compute_s']:.2f} | "
-                     f"{r['transfer_s']:.3f}{_myo_share(r, 'myo_transfer_s', 1, '.3f')} | {r['wait_s']:.2f} | "
-                     f"{r['bytes_to_card'] / 1e6:,.1f}{_myo_share(r, 'myo_bytes_to_card', 1e6, ',.1f')} | "
-                     f"{r['bytes_from_card'] / 1e6:,.1f}{_myo_share(r, 'myo_bytes_from_card', 1e6, ',.1f')} | "
-                     f"{r['offload_calls']:,} | {r['images_per_s']:,.0f} | {r['test_accuracy']:.4f} | "
-                     f"{r['slowdown']:.2f}x |")
-    return "\n".join(lines)
-
-
-def _myo_share(r: dict, key: str, unit: float, fmt: str) -> str:
-    """' (MYO x)' when the run moved MYO pages, else nothing."""
-    return f" (MYO {r[key] / unit:{fmt}})" if key in r else ""
-
-
 def quick_dataset() -> Path:
     """A 12,000-row cut of the default dataset, made once: enough to show the effects quickly."""
     from .data import convert, default_dataset
@@ -335,7 +311,8 @@ def main(argv=None) -> int:
 
     model_text, model = model_report(reps, arch, a.predict_link, a.predict_threads)
     meta = {"data": a.data, "arch": str(arch), "activation": a.activation, "bunch": a.bunch, "chunk": a.chunk,
-            "threads": a.threads, "cards": cards, "workers": workers, "epochs": a.epochs, "seed": a.seed, "identical": identical,
+            "threads": a.threads, "cards": cards, "workers": workers, "epochs": a.epochs, "seed": a.seed,
+            "identical": identical,
             "explanation": explain(results, arch), "model_text": model_text}
     rows = [{k: v for k, v in r.items() if not k.startswith("_")} for r in results]
     write_outputs(out, rows, meta, COLUMNS, table(rows))

@@ -1,6 +1,6 @@
-"""What dnn.compare writes: DIR/compare.json, .csv, .md and two plots, every one checked before any
-run starts (so a bad --out costs nothing) and written through dnn.outputs' atomic writers (so a
-failing disk leaves the previous file whole and no half-written one)."""
+"""What dnn.compare writes: DIR/compare.json, .csv, .md (with its table) and two plots, every one
+checked before any run starts (so a bad --out costs nothing) and written through dnn.outputs'
+atomic writers (so a failing disk leaves the previous file whole and no half-written one)."""
 
 from __future__ import annotations
 
@@ -60,6 +60,31 @@ def write_outputs(out: Path, rows: list[dict], meta: dict, columns: list[str], t
           "![granularity](granularity.png)", ""]
     write_bytes(out / "compare.md", "\n".join(md).encode(), "report")
     plots(out, rows)
+
+
+def table(rows: list[dict]) -> str:
+    """Transfer time and bytes are totals, MYO page traffic included; its share follows in brackets.
+    The workers column only when CHAOS runs were asked for: without them it would be all dashes."""
+    chaos = any(r.get("workers") for r in rows)
+    head = (f"| mode | granularity |{' workers |' if chaos else ''} link | cards | wall s | compute s | transfer s | "
+            "host wait s | MB to card | MB from card | calls | images/s | test acc | vs host |")
+    lines = [head, "|" + "---|" * (15 if chaos else 14)]
+    for r in rows:
+        workers = f" {r.get('workers') or '-'} |" if chaos else ""
+        lines.append(f"| {r['mode']} | {r['granularity']} |{workers} {r['link']} | {r.get('cards', 1)} | "
+                     f"{r['wall_s']:.2f} | "
+                     f"{r['compute_s']:.2f} | "
+                     f"{r['transfer_s']:.3f}{_myo_share(r, 'myo_transfer_s', 1, '.3f')} | {r['wait_s']:.2f} | "
+                     f"{r['bytes_to_card'] / 1e6:,.1f}{_myo_share(r, 'myo_bytes_to_card', 1e6, ',.1f')} | "
+                     f"{r['bytes_from_card'] / 1e6:,.1f}{_myo_share(r, 'myo_bytes_from_card', 1e6, ',.1f')} | "
+                     f"{r['offload_calls']:,} | {r['images_per_s']:,.0f} | {r['test_accuracy']:.4f} | "
+                     f"{r['slowdown']:.2f}x |")
+    return "\n".join(lines)
+
+
+def _myo_share(r: dict, key: str, unit: float, fmt: str) -> str:
+    """' (MYO x)' when the run moved MYO pages, else nothing."""
+    return f" (MYO {r[key] / unit:{fmt}})" if key in r else ""
 
 
 def run_name(r: dict, sep: str = "/") -> str:
