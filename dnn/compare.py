@@ -7,9 +7,15 @@ reported), and writes DIR/compare.json, .csv, .md and plots (dnn.compare_outputs
 model fitted on the one-card `none`-link runs predicts the throttled-link runs (its error is
 reported) and buses not run (dnn.compare_model).
 
+CHAOS runs (--workers) train image by image with that many workers sharing the weights (dnn/workers.py),
+once per mode and link at chunk granularity on one card; their one-worker runs must agree bit for bit
+with each other, and they stay out of the mode comparison, the performance model and the granularity
+plot, which are about bunches.
+
     python -m dnn.compare --quick                     # under a minute on the default dataset
     python -m dnn.compare --arch 784-800-800-10 --granularity chunk,bunch --links none,knc-pcie
     python -m dnn.compare --quick --modes implicit,explicit-resident --cards 1,2
+    python -m dnn.compare --quick --workers 1,2,4     # and CHAOS runs: workers x mode, one image per step
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from tqdm import tqdm
 
 from .cli import run_cli
 from .compare_model import model_report, on_one_card
-from .compare_outputs import check_out, run_name, write_outputs
+from .compare_outputs import check_out, run_name, table, write_outputs
 from .errors import CardDiedError, DnnError, DnnValueError
 from .network import Arch
 from .session import run_training
@@ -33,7 +39,7 @@ MODES = ("host", "implicit", "implicit-myo", "explicit-copy", "explicit-resident
 DEFAULT_OUT = "out/compare"
 CARD_MODES = ("implicit", "explicit-resident")  # what dnn.cards.check_config lets --cards N (N > 1) run
 COLUMNS = ["mode", "granularity", "link", "cards", "wall_s", "compute_s", "transfer_s", "wait_s", "bytes_to_card",
-           "bytes_from_card", "offload_calls", "images_per_s", "test_accuracy", "slowdown"]
+           "bytes_from_card", "offload_calls", "images_per_s", "test_accuracy", "slowdown", "workers"]
 
 
 class WeightsDiffer(DnnError, RuntimeError):
@@ -60,10 +66,11 @@ def split_links(text: str) -> list[str]:
     return out
 
 
-def plan(modes, granularities, links, cards=(1,)):
-    """(mode, granularity, link, cards) to run. Host mode has no card, so it runs once per granularity;
-    explicit-overlap (resident weights, the next chunk sent while one trains) is a chunk-granularity mode;
-    several cards run only the CARD_MODES."""
+def plan(modes, granularities, links, cards=(1,), workers=()):
+    """(mode, granularity, link, cards, workers) to run. Host mode has no card, so it runs once per
+    granularity; explicit-overlap (resident weights, the next chunk sent while one trains) is a
+    chunk-granularity mode; several cards run only the CARD_MODES. Each CHAOS worker count runs once
+    per mode and link, at chunk granularity on one card (workers 0: a bunch run)."""
     runs = []
     for g in granularities:
         for m in modes:
@@ -73,27 +80,37 @@ def plan(modes, granularities, links, cards=(1,)):
                 if k > 1 and m not in CARD_MODES:
                     continue
                 for link in (["-"] if m == "host" else links):
-                    runs.append((m, g, link, k))
+                    runs.append((m, g, link, k, 0))
+    for n in workers:
+        for m in modes:
+            for link in (["-"] if m == "host" else links):
+                runs.append((m, "chunk", link, 1, n))
     return runs
 
 
-def config_for(mode, granularity, link, cards, arch, a) -> Config:
+def config_for(mode, granularity, link, cards, workers, arch, a) -> Config:
     base, _, variant = mode.partition("-")
     myo, overlap = variant == "myo", variant == "overlap"
     return Config(arch=arch, mode=base, explicit_weights=variant if variant in ("copy", "resident") else "resident",
                   coherence="myo" if myo else "shared", overlap=overlap, granularity=granularity,
-                  bunch=a.bunch, chunk=a.chunk, threads=a.threads, link="none" if link == "-" else link,
-                  seed=a.seed, lr=a.lr, momentum=0.9, cards=cards)
+                  bunch=1 if workers else a.bunch, chunk=a.chunk, threads=a.threads,
+                  link="none" if link == "-" else link, seed=a.seed, lr=a.lr, momentum=0.9, cards=cards,
+                  workers=workers)
 
 
 def check_identical(results: list[dict]) -> list[str]:
     """Names of runs whose final weights differ from those of the first run with as many cards
     (empty: all identical). Runs on one card must agree bit for bit whatever their mode, and so
     must runs on N cards among themselves; N cards agree with one only to float32 rounding (the
-    rows of a bunch are summed in another grouping), so they are not held to one card's weights."""
+    rows of a bunch are summed in another grouping), so they are not held to one card's weights.
+    One-worker CHAOS runs (sequential per-image SGD) must agree among themselves; several workers
+    race on the weights by design, so they are not checked."""
     ref, differ = {}, []
     for r in results:
-        first = ref.setdefault(r.get("cards", 1), r["_weights"])
+        workers = r.get("workers", 0)
+        if workers > 1:
+            continue
+        first = ref.setdefault(("workers", 1) if workers else r.get("cards", 1), r["_weights"])
         if first is not r["_weights"] and not np.array_equal(r["_weights"], first):
             differ.append(run_name(r))
     return differ
@@ -102,7 +119,7 @@ def check_identical(results: list[dict]) -> list[str]:
 def distance_from_one_card(results: list[dict]) -> float | None:
     """Largest weight difference of a several-card run from the first one-card run, as a fraction of
     that run's largest weight (None: no run of each kind)."""
-    one = next((r["_weights"] for r in results if r.get("cards", 1) == 1), None)
+    one = next((r["_weights"] for r in results if r.get("cards", 1) == 1 and not r.get("workers")), None)
     many = [r["_weights"] for r in results if r.get("cards", 1) > 1]
     if one is None or not many:
         return None
@@ -111,13 +128,25 @@ def distance_from_one_card(results: list[dict]) -> float | None:
 
 def several_cards(rows: list[dict]) -> list[str]:
     """A sentence per several-card run: its time against the same run on one card."""
-    one = {(r["mode"], r["granularity"], r["link"]): r for r in on_one_card(rows)}
+    return _against_one(rows, on_one_card(rows), "cards", "On {} cards", "one card")
+
+
+def several_workers(rows: list[dict]) -> list[str]:
+    """A sentence per CHAOS run with several workers: its time against the same run with one."""
+    return _against_one(rows, [r for r in rows if r.get("workers") == 1], "workers", "With {} CHAOS workers",
+                        "one worker")
+
+
+def _against_one(rows, ones, count, opening, one) -> list[str]:
+    """A sentence per run whose `count` is above 1: its time against the run in `ones` with its mode,
+    granularity and link."""
+    twins = {(r["mode"], r["granularity"], r["link"]): r for r in ones}
     out = []
     for r in rows:
-        twin = one.get((r["mode"], r["granularity"], r["link"]))
-        if r.get("cards", 1) > 1 and twin is not None:
-            out.append(f"On {r['cards']} cards {run_name(twin)} takes {r['wall_s']:.2f} s, "
-                       f"{twin['wall_s'] / r['wall_s']:.2f}x the speed of one card.")
+        twin = twins.get((r["mode"], r["granularity"], r["link"]))
+        if r.get(count, 0) > 1 and twin is not None:
+            out.append(f"{opening.format(r[count])} {twin['mode']}/{twin['granularity']}/{twin['link']} takes "
+                       f"{r['wall_s']:.2f} s, {twin['wall_s'] / r['wall_s']:.2f}x the speed of {one}.")
     return out
 
 
@@ -132,12 +161,13 @@ def _slowness(link: str) -> tuple:
 def explain(rows: list[dict], arch: Arch) -> str:
     """The conclusions, every sentence from the numbers: which mode wins on which link and
     granularity and by how much, what the explicit modes move per image, and the slowest run.
-    Throttled links are explained; the `none` link only when nothing else was run."""
+    Throttled links are explained; the `none` link only when nothing else was run. Several cards
+    and CHAOS workers are set against one card and one worker at the end."""
     card = on_one_card(rows)
     if not card:
-        return "No run on one card: nothing to compare the modes or the cards with."
+        return " ".join(["No run on one card: nothing to compare the modes or the cards with."] + several_workers(rows))
     if len({r["mode"] for r in card}) < 2:
-        return " ".join(["Only one mode was run: nothing to compare."] + several_cards(rows))
+        return " ".join(["Only one mode was run: nothing to compare."] + several_cards(rows) + several_workers(rows))
     flops = arch.flops_per_image()
     links = sorted({r["link"] for r in card}, key=_slowness)
     shown = [l for l in links if l != "none"] or ["none"]
@@ -172,28 +202,7 @@ def explain(rows: list[dict], arch: Arch) -> str:
                 f"{m} wins {k} of {len(winners)}" for m, k in counts.items()) + " link and granularity combinations.")
     slowest = max(card, key=lambda r: r["wall_s"])
     sentences.append(f"The slowest run is {run_name(slowest)} at {slowest['wall_s']:.2f} s.")
-    return " ".join(sentences + several_cards(rows))
-
-
-def table(rows: list[dict]) -> str:
-    """Transfer time and bytes are totals, MYO page traffic included; its share follows in brackets."""
-    head = ("| mode | granularity | link | cards | wall s | compute s | transfer s | host wait s | MB to card | "
-            "MB from card | calls | images/s | test acc | vs host |")
-    lines = [head, "|" + "---|" * 14]
-    for r in rows:
-        lines.append(f"| {r['mode']} | {r['granularity']} | {r['link']} | {r.get('cards', 1)} | {r['wall_s']:.2f} | "
-                     f"{r['compute_s']:.2f} | "
-                     f"{r['transfer_s']:.3f}{_myo_share(r, 'myo_transfer_s', 1, '.3f')} | {r['wait_s']:.2f} | "
-                     f"{r['bytes_to_card'] / 1e6:,.1f}{_myo_share(r, 'myo_bytes_to_card', 1e6, ',.1f')} | "
-                     f"{r['bytes_from_card'] / 1e6:,.1f}{_myo_share(r, 'myo_bytes_from_card', 1e6, ',.1f')} | "
-                     f"{r['offload_calls']:,} | {r['images_per_s']:,.0f} | {r['test_accuracy']:.4f} | "
-                     f"{r['slowdown']:.2f}x |")
-    return "\n".join(lines)
-
-
-def _myo_share(r: dict, key: str, unit: float, fmt: str) -> str:
-    """' (MYO x)' when the run moved MYO pages, else nothing."""
-    return f" (MYO {r[key] / unit:{fmt}})" if key in r else ""
+    return " ".join(sentences + several_cards(rows) + several_workers(rows))
 
 
 def quick_dataset() -> Path:
@@ -221,6 +230,8 @@ def main(argv=None) -> int:
     p.add_argument("--threads", type=int, default=1, help="card threads (1: runs must agree bit for bit)")
     p.add_argument("--cards", default="1", help="card counts, e.g. 1,2: each bunch split over that many cards "
                    f"(several cards: {', '.join(CARD_MODES)} only)")
+    p.add_argument("--workers", default="", help="CHAOS runs too: worker counts, e.g. 1,2,4 (each in every mode, "
+                   "one image per step, on one card)")
     p.add_argument("--bunch", type=int, default=100)
     p.add_argument("--chunk", type=int, help="rows per chunk (default: the file's)")
     p.add_argument("--lr", type=float, default=0.05)
@@ -238,6 +249,7 @@ def main(argv=None) -> int:
     grans = [g.strip() for g in a.granularity.split(",") if g.strip()]
     links = split_links(a.links)
     cards = parse_cards(a.cards, modes)
+    workers = parse_workers(a.workers, cards)
     out = check_out(a.out or DEFAULT_OUT, inputs=[a.data], given=a.out is not None)
     for m in modes:
         if m not in MODES:
@@ -262,7 +274,7 @@ def main(argv=None) -> int:
 
     if a.repeat < 1:
         raise DnnValueError(f"--repeat must be at least 1, got {a.repeat}")
-    todo = plan(modes, grans, links, cards)
+    todo = plan(modes, grans, links, cards, workers)
     configs = [config_for(*run, arch, a) for run in todo]
     for cfg in configs:  # every refusal (e.g. a bunch too small for the cards) before the first run
         cfg.validate()
@@ -270,28 +282,37 @@ def main(argv=None) -> int:
     for rep in range(a.repeat):
         results = []
         # The bar only where someone watches it: piped or logged, stderr holds errors alone.
-        for (mode, g, link, k), cfg in tqdm(list(zip(todo, configs)), desc=f"runs ({rep + 1}/{a.repeat})",
+        for (mode, g, link, k, n), cfg in tqdm(list(zip(todo, configs)), desc=f"runs ({rep + 1}/{a.repeat})",
                                             unit="run", file=sys.stderr, disable=None):
-            m = one_run(cfg, a.data, a.epochs, f"{mode}/{g}/{link}" + (f" on {k} cards" if k > 1 else ""))
-            m.update(mode=mode, link=link, cards=k, test_accuracy=m["test_accuracy"][-1],
+            m = one_run(cfg, a.data, a.epochs, run_name({"mode": mode, "granularity": g, "link": link, "cards": k,
+                                                         "workers": n}))
+            m.update(mode=mode, link=link, cards=k, workers=n, test_accuracy=m["test_accuracy"][-1],
                      chunks=chunks_per_epoch * a.epochs)
             results.append(m)
         reps.append(results)
     results = reps[0]  # the table, plots and conclusions show the first repetition
-    host = {r["granularity"]: r["wall_s"] for r in results if r["mode"] == "host"}
+    host = {r["granularity"]: r["wall_s"] for r in results if r["mode"] == "host" and not r["workers"]}
     base = min(host.values()) if host else results[0]["wall_s"]
     for r in results:
         r["slowdown"] = r["wall_s"] / (host.get("chunk", base) if host else base)
 
+    bunches = [r for r in results if not r["workers"]]
     if a.threads == 1:
-        differ = check_identical(results)
-        identical = identity_text(differ, distance_from_one_card(results))
+        differ = check_identical(bunches)
+        identical = identity_text(differ, distance_from_one_card(bunches))
     else:
         differ, identical = [], f"Bit-identity is not checked with {a.threads} card threads."
+    one_worker = [r for r in results if r["workers"] == 1]
+    if one_worker:  # one CHAOS worker is sequential per-image SGD, whatever the card threads
+        chaos_differ = check_identical(one_worker)
+        differ += chaos_differ
+        identical += (" The one-worker CHAOS runs ended with bit-identical weights." if not chaos_differ else
+                      " WEIGHTS DIFFER between one-worker CHAOS runs: " + ", ".join(chaos_differ) + ".")
 
     model_text, model = model_report(reps, arch, a.predict_link, a.predict_threads)
     meta = {"data": a.data, "arch": str(arch), "activation": a.activation, "bunch": a.bunch, "chunk": a.chunk,
-            "threads": a.threads, "cards": cards, "epochs": a.epochs, "seed": a.seed, "identical": identical,
+            "threads": a.threads, "cards": cards, "workers": workers, "epochs": a.epochs, "seed": a.seed,
+            "identical": identical,
             "explanation": explain(results, arch), "model_text": model_text}
     rows = [{k: v for k, v in r.items() if not k.startswith("_")} for r in results]
     write_outputs(out, rows, meta, COLUMNS, table(rows))
@@ -302,8 +323,8 @@ def main(argv=None) -> int:
     print(model_text)
     print(f"\nwrote {out}/compare.json, compare.csv, compare.md, split.png, granularity.png")
     if differ:
-        raise WeightsDiffer("runs with one card thread on as many cards must end with identical weights; these "
-                            "differ: " + ", ".join(differ))
+        raise WeightsDiffer("runs with one card thread on as many cards, and one-worker CHAOS runs, must end with "
+                            "identical weights; these differ: " + ", ".join(differ))
     return 0
 
 
@@ -321,6 +342,21 @@ def parse_cards(text: str, modes: list[str]) -> list[int]:
     return sorted(set(cards))
 
 
+def parse_workers(text: str, cards: list[int]) -> list[int]:
+    """--workers "1,2,4": positive worker counts (none: no CHAOS runs). A CHAOS worker trains one
+    image per step, and one image cannot be split over cards, so --workers needs --cards 1."""
+    try:
+        workers = [int(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        raise DnnValueError(f"--workers {text}: give worker counts separated by commas, e.g. --workers 1,2,4") from None
+    if workers and min(workers) < 1:
+        raise DnnValueError(f"--workers {text}: worker counts must be at least 1, e.g. --workers 1,2,4")
+    if workers and max(cards) > 1:
+        raise DnnValueError(f"--workers cannot go with --cards {','.join(map(str, cards))}: CHAOS workers train one "
+                            "image per step on one card; run them and the several-card runs separately")
+    return sorted(set(workers))
+
+
 def one_run(cfg: Config, data: str, epochs: int, name: str) -> dict:
     """One training run; a card that dies ends dnn.compare with advice it can follow (dnn.train's
     advice names --checkpoint, which dnn.compare has not: its runs are short and start afresh)."""
@@ -331,7 +367,7 @@ def one_run(cfg: Config, data: str, epochs: int, name: str) -> dict:
         # the exception it replaced.
         why = exc.__context__ if isinstance(exc.__context__, CardDiedError) else exc
         raise CardDiedError(f"run {name}: {why}; no results were written; run dnn.compare again, or leave "
-                            "that run out with --modes, --granularity, --links or --cards") from None
+                            "that run out with --modes, --granularity, --links, --cards or --workers") from None
 
 
 def identity_text(differ: list[str], distance: float | None) -> str:

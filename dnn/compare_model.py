@@ -11,9 +11,10 @@ from .perfmodel import Model, Run, held_out_errors, mean_abs_error
 
 
 def on_one_card(rows: list[dict]) -> list[dict]:
-    """The runs on exactly one card: what the modes are compared on and the model is fitted to
-    (several cards are compared with one card instead: see several_cards)."""
-    return [r for r in rows if r["mode"] != "host" and r.get("cards", 1) == 1]
+    """The bunch runs on exactly one card: what the modes are compared on and the model is fitted to
+    (several cards are compared with one card instead: see several_cards; CHAOS runs train image by
+    image, which the model of bunches does not describe)."""
+    return [r for r in rows if r["mode"] != "host" and r.get("cards", 1) == 1 and not r.get("workers")]
 
 
 def to_run(r: dict, arch: Arch) -> Run:

@@ -1,6 +1,6 @@
-"""What dnn.compare writes: DIR/compare.json, .csv, .md and two plots, every one checked before any
-run starts (so a bad --out costs nothing) and written through dnn.outputs' atomic writers (so a
-failing disk leaves the previous file whole and no half-written one)."""
+"""What dnn.compare writes: DIR/compare.json, .csv, .md (with its table) and two plots, every one
+checked before any run starts (so a bad --out costs nothing) and written through dnn.outputs'
+atomic writers (so a failing disk leaves the previous file whole and no half-written one)."""
 
 from __future__ import annotations
 
@@ -62,10 +62,37 @@ def write_outputs(out: Path, rows: list[dict], meta: dict, columns: list[str], t
     plots(out, rows)
 
 
+def table(rows: list[dict]) -> str:
+    """Transfer time and bytes are totals, MYO page traffic included; its share follows in brackets.
+    The workers column only when CHAOS runs were asked for: without them it would be all dashes."""
+    chaos = any(r.get("workers") for r in rows)
+    head = (f"| mode | granularity |{' workers |' if chaos else ''} link | cards | wall s | compute s | transfer s | "
+            "host wait s | MB to card | MB from card | calls | images/s | test acc | vs host |")
+    lines = [head, "|" + "---|" * (15 if chaos else 14)]
+    for r in rows:
+        workers = f" {r.get('workers') or '-'} |" if chaos else ""
+        lines.append(f"| {r['mode']} | {r['granularity']} |{workers} {r['link']} | {r.get('cards', 1)} | "
+                     f"{r['wall_s']:.2f} | "
+                     f"{r['compute_s']:.2f} | "
+                     f"{r['transfer_s']:.3f}{_myo_share(r, 'myo_transfer_s', 1, '.3f')} | {r['wait_s']:.2f} | "
+                     f"{r['bytes_to_card'] / 1e6:,.1f}{_myo_share(r, 'myo_bytes_to_card', 1e6, ',.1f')} | "
+                     f"{r['bytes_from_card'] / 1e6:,.1f}{_myo_share(r, 'myo_bytes_from_card', 1e6, ',.1f')} | "
+                     f"{r['offload_calls']:,} | {r['images_per_s']:,.0f} | {r['test_accuracy']:.4f} | "
+                     f"{r['slowdown']:.2f}x |")
+    return "\n".join(lines)
+
+
+def _myo_share(r: dict, key: str, unit: float, fmt: str) -> str:
+    """' (MYO x)' when the run moved MYO pages, else nothing."""
+    return f" (MYO {r[key] / unit:{fmt}})" if key in r else ""
+
+
 def run_name(r: dict, sep: str = "/") -> str:
-    """mode/granularity/link, and the card count when the run used several cards."""
-    cards = r.get("cards", 1)
-    return sep.join([r["mode"], r["granularity"], r["link"]] + ([f"{cards} cards"] if cards > 1 else []))
+    """mode/granularity/link, and the card count when the run used several cards, the worker count
+    when it was a CHAOS run."""
+    cards, workers = r.get("cards", 1), r.get("workers", 0)
+    return sep.join([r["mode"], r["granularity"], r["link"]] + ([f"{cards} cards"] if cards > 1 else [])
+                    + ([f"{workers} workers"] if workers else []))
 
 
 def _save(fig, path: Path) -> None:
@@ -97,9 +124,10 @@ def plots(out: Path, rows: list[dict]) -> None:
     plt.close(fig)
 
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    for (mode, link, cards) in sorted({(r["mode"], r["link"], r.get("cards", 1)) for r in rows}):
+    bunches = [r for r in rows if not r.get("workers")]  # CHAOS runs have one granularity: nothing to plot
+    for (mode, link, cards) in sorted({(r["mode"], r["link"], r.get("cards", 1)) for r in bunches}):
         pts = [(GRANULARITIES.index(r["granularity"]), r["wall_s"] / max(r["epochs"], 1))
-               for r in rows if r["mode"] == mode and r["link"] == link and r.get("cards", 1) == cards]
+               for r in bunches if r["mode"] == mode and r["link"] == link and r.get("cards", 1) == cards]
         pts.sort()
         name = f"{mode} ({link}{f', {cards} cards' if cards > 1 else ''})"
         ax.plot([GRANULARITIES[p[0]] for p in pts], [p[1] for p in pts], marker="o", label=name)

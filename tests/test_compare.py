@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from dnn import compare
+from dnn import compare, compare_model
 from dnn.perfmodel import Model, Run, link_params, mean_abs_error
 
 
@@ -191,6 +191,9 @@ def test_identity_is_checked_among_runs_on_as_many_cards():
     (["--cards", "0,1"], "at least 1"),
     (["--cards", "two"], "give card counts"),
     (["--cards", "1,4", "--bunch", "2"], "cannot be split over --cards 4"),
+    (["--cards", "1,2", "--workers", "1,2"], "--workers cannot go with --cards 1,2"),
+    (["--workers", "0,2"], "worker counts must be at least 1"),
+    (["--workers", "two"], "give worker counts"),
 ])
 def test_cards_refused_before_any_run(tmp_path, small_dataset, argv, words):
     with pytest.raises(compare.DnnValueError, match=words):
@@ -209,3 +212,20 @@ def test_only_the_default_out_folder_grows_its_parents(tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(OutputError, match="file is not a folder"):
         check_out(str(tmp_path / "file" / "sub" / "compare"), given=False)
+
+
+def test_chaos_runs_are_planned_per_mode_on_one_card_and_kept_out_of_the_model():
+    """--workers adds (mode, chunk, link, 1 card, N workers) runs; the mode comparison and the
+    performance model see only the bunch runs."""
+    runs = compare.plan(["host", "implicit"], ["chunk", "op"], ["none"], [1], [1, 3])
+    assert [r for r in runs if r[4]] == [("host", "chunk", "-", 1, 1), ("implicit", "chunk", "none", 1, 1),
+                                         ("host", "chunk", "-", 1, 3), ("implicit", "chunk", "none", 1, 3)]
+    rows = [{"mode": "implicit", "granularity": "chunk", "link": "none", "cards": 1, "workers": w} for w in (0, 1)]
+    assert compare_model.on_one_card(rows) == rows[:1]
+
+
+def test_chaos_workers_are_set_against_one_worker():
+    rows = [{"mode": "implicit", "granularity": "chunk", "link": "none", "workers": w, "wall_s": t}
+            for w, t in ((0, 1.0), (1, 3.0), (3, 2.0))]
+    assert compare.several_workers(rows) == ["With 3 CHAOS workers implicit/chunk/none takes 2.00 s, "
+                                             "1.50x the speed of one worker."]

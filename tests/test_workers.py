@@ -117,7 +117,6 @@ def test_train_cli_records_images_per_worker(small_dataset, tmp_path, capsys):
     assert "3 workers (images each:" in capsys.readouterr().out
 
 
-@pytest.mark.xfail(reason="dnn.compare --workers is being ported onto compare's reshaped runs table", strict=True)
 def test_compare_learns_workers_by_mode(tmp_path, small_dataset):
     from dnn import compare
 
