@@ -202,8 +202,8 @@ class ParallelCards(Executor):
     def run(self, what, layer, net, buf, row0, rows, aux=None):
         return self.cards[0].run(what, layer, net, buf, row0, rows, aux)
 
-    def run_chunk(self, what, net, buf, rows, ahead=None, aux=None, crew=None):
-        return self.cards[0].run_chunk(what, net, buf, rows, ahead, aux, crew=crew)
+    def run_chunk(self, what, net, buf, rows, ahead=None, aux=None):
+        return self.cards[0].run_chunk(what, net, buf, rows, ahead, aux)
 
     def pull(self, net, names) -> None:
         self.cards[0].pull(net, names)

@@ -49,7 +49,7 @@ def check_ranges(args, *, inputs: int) -> None:
                f"got {args.card_memory}")
     if not (math.isfinite(args.card_timeout) and 0 <= args.card_timeout <= MAX_CARD_TIMEOUT):
         _usage(f"--card-timeout must be seconds in 0..{MAX_CARD_TIMEOUT:g} (0 = wait for ever), got {args.card_timeout}")
-    if args.bunch is not None and args.bunch < 1:  # None: not given, the default follows --workers
+    if args.bunch < 1:
         _usage(f"--bunch must be positive, got {args.bunch}")
     if args.chunk is not None:
         if args.chunk < 1:
