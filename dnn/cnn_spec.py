@@ -120,19 +120,26 @@ class Spec:
         lines = [f"{i:>2} {l.describe()}" for i, l in enumerate(self.layers)]
         return lines + [f"   total {sum(self.weights()):,} weights"]
 
-    def flops_per_image(self) -> int:
-        """Multiply-adds x 2 of one training step per image (forward, both gradients; none into the input)."""
-        total = 0
+    def _forward_macs(self) -> list[int]:
+        """Multiply-adds of each layer's forward per image (a pooling's none), from the first layer on."""
+        macs = []
         for i, l in enumerate(self.layers[1:], 1):
             c, h, w = self.layers[i - 1].shape
             if l.kind == "conv":
-                fwd = l.shape[0] * l.shape[1] * l.shape[2] * l.kernel * l.kernel * c
+                macs.append(l.shape[0] * l.shape[1] * l.shape[2] * l.kernel * l.kernel * c)
             elif l.kind in ("full", "output"):
-                fwd = l.size * c * h * w
+                macs.append(l.size * c * h * w)
             else:
-                continue
-            total += 2 * fwd * (2 if i == 1 else 3)
-        return total
+                macs.append(0)
+        return macs
+
+    def flops_per_image(self) -> int:
+        """Multiply-adds x 2 of one training step per image (forward, both gradients; none into the input)."""
+        return sum(2 * fwd * (2 if i == 0 else 3) for i, fwd in enumerate(self._forward_macs()))
+
+    def forward_flops_per_image(self) -> int:
+        """Multiply-adds x 2 of one forward per image (evaluation)."""
+        return 2 * sum(self._forward_macs())
 
 
 def _fail(text, index, item, why):

@@ -66,3 +66,11 @@ def test_28x28_data_is_placed_and_other_sizes_are_refused():
 def test_cnn_specs_are_told_from_mlp_sizes():
     assert cnn_spec.is_cnn_spec("chaos-medium") and cnn_spec.is_cnn_spec("29x29-c5k4-10")
     assert not cnn_spec.is_cnn_spec("784-800-10") and not cnn_spec.is_cnn_spec("784")
+
+
+def test_flops_per_image_count_each_layers_multiply_adds():
+    """12x12-c3k3-m2-c4k2-f8-4: forwards of 10*10*3*9 + 0 + 4*4*4*2*2*3 + 8*64 + 4*8 = 4012 multiply-adds;
+    a training step is three times each but the first layer's (no error into the input)."""
+    spec = cnn_spec.parse("12x12-c3k3-m2-c4k2-f8-4")
+    assert spec.forward_flops_per_image() == 2 * 4012
+    assert spec.flops_per_image() == 2 * (2 * 2700 + 3 * (4012 - 2700))

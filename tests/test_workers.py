@@ -130,3 +130,55 @@ def test_compare_learns_workers_by_mode(tmp_path, small_dataset):
     assert all(sum(r["worker_images"]) == r["images"] for r in chaos.values())
     assert "one-worker CHAOS runs ended with bit-identical weights" in doc["meta"]["identical"]
     assert "| implicit | chunk | 3 | none |" in (out / "compare.md").read_text()
+
+
+# ---- convolutional networks: the worker places each 28x28 image into its own 29x29 input maps ----
+
+CNN = Arch.parse("29x29-c2k6-m4-c3k3-f6-4", "tanh", data_shape=(28, 28))
+
+
+def quadrant_images(n, seed=0):
+    """28x28 images whose label is the quadrant that holds a bright square: learnable in a few passes."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 4, n).astype(np.int32)
+    x = 0.3 * rng.random((n, 28, 28), dtype=np.float32)
+    for i, q in enumerate(y):
+        r, c = 14 * (q // 2), 14 * (q % 2)
+        x[i, r + 3:r + 11, c + 3:c + 11] += 0.7
+    return x.reshape(n, -1), y
+
+
+def cnn_passes(mode, workers, passes=1, rows=64, **kw):
+    """Train one chunk of quadrant images `passes` times, then evaluate it; (weights, each pass's
+    train result, eval result, confusion, images per worker)."""
+    cfg = Config(CNN, mode=mode, bunch=1, chunk=64, threads=2 if workers else 1, workers=workers, seed=5, lr=0.02,
+                 **kw)
+    with Trainer(cfg, CNN.inputs, 4) as t:
+        buf = t.buffers[0]
+        buf.x[:rows], buf.y[:rows] = quadrant_images(rows)
+        trained = [t.train_chunk(buf, rows).copy() for _ in range(passes)]
+        evaluated = t.evaluate_chunk(buf, rows)
+        t.sync_weights()
+        taken = t.team.images_taken("train") if t.team else None
+        return t.net.blocks["params"].copy(), trained, evaluated, t.confusion.copy(), taken
+
+
+@pytest.mark.parametrize("mode", ["host", "implicit", "explicit"])
+def test_one_worker_trains_a_cnn_as_sequential_per_image_sgd_to_the_bit(mode):
+    params, trained, evaluated, confusion, taken = cnn_passes(mode, 1)
+    ref = cnn_passes("host", 0)
+    assert np.array_equal(params, ref[0])
+    assert np.array_equal(trained[0], ref[1][0])
+    assert np.array_equal(evaluated, ref[2])
+    assert np.array_equal(confusion, ref[3])
+    assert taken == [64]
+
+
+@pytest.mark.parametrize("mode", ["implicit", "explicit"])
+def test_two_workers_learn_a_cnn(mode):
+    params, trained, _, confusion, taken = cnn_passes(mode, 2, passes=6, explicit_weights="resident")
+    losses = [r[lib.DNN_R_LOSS_SUM] / r[lib.DNN_R_IMAGES] for r in trained]
+    assert len(taken) == 2 and sum(taken) == 6 * 64
+    assert confusion.sum() == 64
+    assert np.isfinite(params).all()
+    assert losses[-1] < 0.7 * losses[0], losses

@@ -31,8 +31,11 @@ sys.path.insert(0, str(ROOT / "tools"))
 from dnn.chaos_model import ChaosModel, Obs, alpha, naive  # noqa: E402
 
 WORKERS = (1, 2, 4, 8, 16)
-# Until the convolution networks land, fully connected stand-ins of growing size.
-NETWORKS = {"small": "784-100-10", "medium": "784-300-100-10", "large": "784-800-800-10"}
+# Fully connected stand-ins of growing size (the default: quick on a shared machine), and the
+# paper's own convolutional networks by name (--networks chaos-small,...).
+NETWORKS = {"small": "784-100-10", "medium": "784-300-100-10", "large": "784-800-800-10",
+            **{n: n for n in ("chaos-small", "chaos-medium", "chaos-large")}}
+DEFAULT_NETWORKS = "small,medium,large"
 LR = 0.01
 
 
@@ -49,13 +52,21 @@ def dataset(limit: int | None) -> str:
     return str(cut)
 
 
+def arch_for(arch: str, data: str):
+    """The network as it takes the data's images (a CNN's 28x28 images placed into its 29x29 input)."""
+    from dnn.data import ChunkReader
+    from dnn.network import Arch
+
+    with ChunkReader(data, "train", shuffle=False, prefetch=False) as r:
+        return Arch.parse(arch, data_shape=r.input_shape)
+
+
 def train(arch: str, data: str, epochs: int, workers: int, threads: int) -> dict:
     """One run; workers 0 = sequential (host mode, one image per step, one thread)."""
-    from dnn.network import Arch
     from dnn.session import Schedule, run_training
     from dnn.trainer import Config
 
-    cfg = Config(Arch.parse(arch), mode="implicit" if workers else "host", bunch=1, chunk=2500,
+    cfg = Config(arch_for(arch, data), mode="implicit" if workers else "host", bunch=1, chunk=2500,
                  threads=threads if workers else 1, workers=workers, lr=LR, momentum=0.0, seed=0)
     t0 = time.perf_counter()
     m = run_training(cfg, data, epochs, schedule=Schedule("constant"), quiet=True)
@@ -68,7 +79,8 @@ def flops(arch: str) -> tuple[float, float]:
     from dnn.network import Arch
 
     a = Arch.parse(arch)
-    return float(a.flops_per_image()), float(2 * sum(x * y for x, y in zip(a.sizes[:-1], a.sizes[1:])))
+    fwd = a.cnn.forward_flops_per_image() if a.cnn else 2 * sum(x * y for x, y in zip(a.sizes[:-1], a.sizes[1:]))
+    return float(a.flops_per_image()), float(fwd)
 
 
 def obs(arch: str, m: dict, workers: int, test_images: int) -> Obs:
@@ -161,7 +173,7 @@ def main(argv=None) -> int:
     p.add_argument("--quick", action="store_true", help="10,000 training images, 1 epoch (the model: 5,000 and 2)")
     p.add_argument("--epochs", type=int, help="epochs of the Table II runs (default: 1 quick, 3 full)")
     p.add_argument("--threads", type=int, default=2, help="card threads (cores given to the card)")
-    p.add_argument("--networks", default=",".join(NETWORKS))
+    p.add_argument("--networks", default=DEFAULT_NETWORKS, help=f"comma-separated, of {', '.join(NETWORKS)}")
     p.add_argument("--out", default=str(ROOT / "out" / "chaos"))
     a = p.parse_args(argv)
     epochs = a.epochs or (1 if a.quick else 3)

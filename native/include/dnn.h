@@ -152,6 +152,9 @@ void dnn_set_threads(int threads); /* OpenMP and BLAS threads in this process (h
  * Written in Cilk Plus: train.cilk (the layers) and offloaded.cilk (the offloaded loop), which
  * the build translates with dnn.cilkpp; the GEMMs go to BLAS (gemm.c). */
 int FetchOneBunch(dnn_chunk *chunk, dnn_net *net);
+/* The n rows from chunk row row0 as net's bunch: placed into its input maps when the network
+ * places images, Y[0] and labels pointed at them. FetchOneBunch's fetch, and a CHAOS worker's. */
+void dnn_fetch_rows(dnn_net *net, const dnn_chunk *chunk, int64_t row0, int64_t n);
 /* Points Y[0] and labels at the bunch that starts at chunk row row0 (placed images, when the
  * network places them, were written by FetchOneBunch). */
 void dnn_point_at_bunch(dnn_net *net, const dnn_chunk *chunk);
