@@ -189,10 +189,9 @@ def explain(rows: list[dict], arch: Arch) -> str:
             for e in here:
                 if e["mode"].startswith("explicit"):
                     bpi = (e["bytes_to_card"] + e["bytes_from_card"]) / max(e["images"], 1)
-                    share = (f", its transfers {e['transfer_s'] / e['compute_s']:.0%} of its compute"
-                             if e.get("compute_s") and "transfer_s" in e else "")
                     sentences.append(f"{e['mode']} there moves {bpi / 1e3:,.1f} kB per image "
-                                     f"({flops / max(bpi, 1):,.0f} FLOP per byte) in {e['wall_s']:.2f} s{share}.")
+                                     f"({flops / max(bpi, 1):,.0f} FLOP per byte) in {e['wall_s']:.2f} s, its "
+                                     f"transfers {e['transfer_s'] / max(e['compute_s'], 1e-9):.0%} of its compute.")
     if winners:
         counts = {m: winners.count(m) for m in dict.fromkeys(winners)}
         if len(counts) == 1:

@@ -92,8 +92,9 @@ def test_compare_runs_and_writes_its_outputs(tmp_path, small_dataset):
 
 
 def _made_up(mode, g, link, wall, nbytes=0):
+    """A result row as dnn.compare makes one: what the wall time was not computing went to transfers."""
     return {"mode": mode, "granularity": g, "link": link, "wall_s": wall, "bytes_to_card": nbytes,
-            "bytes_from_card": 0, "images": 1000}
+            "bytes_from_card": 0, "images": 1000, "compute_s": 0.8 * wall, "transfer_s": 0.2 * wall if nbytes else 0.0}
 
 
 def test_conclusions_follow_the_numbers_when_explicit_wins():
