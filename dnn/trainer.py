@@ -9,7 +9,6 @@ order on the same data, so with one card thread every mode ends with bit-identic
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,6 +17,7 @@ from .errors import ArenaFullError, DnnError, DnnValueError, HostMemoryError
 from .cards import ParallelCards
 from .cards import check_config as check_cards
 from .executors import EXECUTORS, bunch_ops
+from .machine import memory_limit
 from .network import Arch, Network
 from .offload import ffi, lib
 from .workers import Team
@@ -148,9 +148,9 @@ class Trainer:
         self.input_dim, self.num_classes = input_dim, num_classes
         self.executor = None
         need = arena_bytes(cfg, input_dim, num_classes)
-        physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-        if need > physical:  # refuse before the kernel's OOM killer decides for us
-            raise self._too_big(f"{need / 2**30:.1f} GiB needed, {physical / 2**30:.1f} GiB in this machine")
+        have, what = memory_limit()
+        if need > have:  # refuse before the kernel's OOM killer (or a failed mmap) decides for us
+            raise self._too_big(f"{need / 2**30:.1f} GiB needed and {what} {have / 2**30:.1f} GiB")
         try:
             self.executor = (ParallelCards(cfg, need, ranks) if cfg.cards > 1 or ranks is not None
                              else EXECUTORS[cfg.mode](cfg, need))
