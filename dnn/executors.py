@@ -200,7 +200,7 @@ class ExplicitExecutor(_OnCard):
     """The bunch taken apart: flat arrays cross, the card puts them back together."""
 
     def __init__(self, cfg, arena_bytes: int):
-        self.policy, self.overlap = cfg.explicit_weights, cfg.overlap
+        self.policy, self.overlap, self.card_memory = cfg.explicit_weights, cfg.overlap, cfg.card_memory
         self.card = Card(threads=cfg.threads, cpus=cfg.cpus, link=cfg.link, arena_bytes=EXPLICIT_ARENA_BYTES,
                          card_memory=cfg.card_memory, card_timeout=cfg.card_timeout)
         self.on_card = False  # resident: the network went to the card
@@ -235,6 +235,8 @@ class ExplicitExecutor(_OnCard):
         if not self.overlap:
             return super().run_chunk(what, net, buf, rows, ahead, aux, crew)
         self.stage(buf, rows)
+        if ahead is not None:
+            self._check_room_for(ahead, buf, rows)
         sig = self._post(what, 0, net, buf, 0, rows, aux, staged=True, crew=crew)
         self.staged = None
         try:
@@ -242,13 +244,29 @@ class ExplicitExecutor(_OnCard):
                 try:
                     self.card.wait(self.card.transfer(self._rows_in(*ahead), signal=True))
                 except CardMemoryError as exc:
-                    mib = (buf.x[:rows].nbytes + buf.y[:rows].nbytes) / 2**20
-                    raise CardMemoryError(f"{exc} (--overlap keeps two chunks on the card, this one and the "
-                                          f"next: {mib:.0f} MiB more than without it)") from None
+                    raise self._overlap_error(str(exc), buf, rows) from None
                 self.staged = ahead
         finally:
             result = self.card.wait(sig)
         return result
+
+    def _check_room_for(self, ahead, buf, rows):
+        """Before the call: this chunk is on the card now, so whether the next one fits beside it
+        is known here, whichever of the two would otherwise win the race to card memory."""
+        if not self.card_memory:
+            return
+        nbuf, nrows = ahead
+        need = nbuf.x[:nrows].nbytes + nbuf.y[:nrows].nbytes
+        used = self.card.stats()["card_memory_used"]
+        if used + need > self.card_memory:
+            raise self._overlap_error(f"card memory full: {need} bytes asked for with {used} of "
+                                      f"{self.card_memory} in use", buf, rows)
+
+    @staticmethod
+    def _overlap_error(what: str, buf, rows) -> CardMemoryError:
+        mib = (buf.x[:rows].nbytes + buf.y[:rows].nbytes) / 2**20
+        return CardMemoryError(f"{what} (--overlap keeps two chunks on the card, this one and the "
+                               f"next: {mib:.0f} MiB more than without it)")
 
     def _post(self, what, layer, net, buf, row0, rows, aux, staged, grads="nocopy", crew=None):
         """Post one call of dnn_run_flat (or, with a crew, of the workers' twin) with the transfers
