@@ -243,8 +243,8 @@ def allreduce_check(quick: bool, rounds: int) -> AllreduceModel:
     for row, t_med, d, f in zip(rows, t, dev, fitted):
         print(f"| {row['mb']:g} | {'fit' if f else 'held out'} | {t_med * 1e3:.2f} ({min(row['allreduce']) * 1e3:.2f}-"
               f"{max(row['allreduce']) * 1e3:.2f}) | {model.seconds(row['mb'] * 1e6, 2) * 1e3:.2f} | {d + 1:.2f} |")
-    print(f"\nlargest deviation: held-out sizes {np.abs(dev[~fitted]).max():.0%}, fitted sizes "
-          f"{np.abs(dev[fitted]).max():.0%} (target: within 15%)")
+    print(f"\nlargest deviation: held-out sizes {np.abs(dev[~fitted]).max():.1%}, fitted sizes "
+          f"{np.abs(dev[fitted]).max():.1%} (target: within 15%)")
     return model
 
 
