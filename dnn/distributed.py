@@ -29,6 +29,7 @@ from .data import ChunkReader
 from .rank_guard import GUARDED, report_segments
 
 SYNCS = ("bunch", "chunk")
+PEER_GRACE_S = 3.0  # how long a rank whose MPI call failed leaves the dead rank's guard to speak first
 
 
 def mpi():
@@ -70,10 +71,15 @@ class Ranks:
         """(offset, rows) of this rank's share of a bunch of n rows."""
         return split_rows(n, self.size)[self.rank]
 
-    def abort(self, message: str) -> None:
+    def abort(self, exc: BaseException) -> None:
         """One line naming this rank and the cause, then the end of every rank: by the guard, which
         sees this rank leave without MPI_Finalize (MPI_Abort would add a line of its own), or by
-        MPI_Abort when no guard watches (a rank started without mpiexec's PMI connection)."""
+        MPI_Abort when no guard watches (a rank started without mpiexec's PMI connection).
+        An MPI call that failed most likely failed because another rank died: its guard names it and
+        ends the job within moments, so this rank waits that long before it speaks (if it still can)."""
+        if isinstance(exc, self.MPI.Exception):
+            time.sleep(PEER_GRACE_S)
+        message = str(exc) or type(exc).__name__
         print(f"dnn.train: rank {self.rank} of {self.size}: {message}", file=sys.stderr, flush=True)
         if os.environ.get(GUARDED):
             sys.stdout.flush()

@@ -147,7 +147,7 @@ def main(argv=None) -> int:
                          ranks=ranks)
     except BaseException as exc:
         if ranks is not None and ranks.size > 1:  # no other rank may wait for this one in a collective
-            ranks.abort(str(exc) or type(exc).__name__)
+            ranks.abort(exc)
         raise
     if ranks is not None and ranks.rank != 0:
         return 0
