@@ -12,11 +12,13 @@ share as a whole bunch, and averages the weights once per chunk.
 
 Rank 0 writes checkpoints (atomically, as dnn.checkpoint does); every rank evaluates on the whole
 test split (the weights are the same everywhere). A rank that fails prints one line naming itself
-and the cause, then aborts the job: MPI ends every other rank, none waits in a collective.
+and the cause, then leaves: its guard (dnn.rank_guard, the process mpiexec started) ends every
+other rank, none waits in a collective. A rank killed outright is named by its guard.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 
@@ -24,8 +26,10 @@ import numpy as np
 
 from .cards import split_rows
 from .data import ChunkReader
+from .rank_guard import GUARDED, report_segments
 
 SYNCS = ("bunch", "chunk")
+PEER_GRACE_S = 3.0  # how long a rank whose MPI call failed leaves the dead rank's guard to speak first
 
 
 def mpi():
@@ -46,6 +50,7 @@ class Ranks:
         self.MPI = mpi()
         self.comm = comm if comm is not None else self.MPI.COMM_WORLD
         self.rank, self.size, self.sync = self.comm.Get_rank(), self.comm.Get_size(), sync
+        report_segments()  # to the guard, which removes them if the job ends badly
         self.rows_read: dict[int, int] = {}  # rows of each chunk in all, by the buffer it went into
         self.allreduce_s = 0.0  # time spent in the allreduces (the counters show it)
 
@@ -66,9 +71,19 @@ class Ranks:
         """(offset, rows) of this rank's share of a bunch of n rows."""
         return split_rows(n, self.size)[self.rank]
 
-    def abort(self, message: str) -> None:
-        """One line naming this rank and the cause, then the end of every rank."""
+    def abort(self, exc: BaseException) -> None:
+        """One line naming this rank and the cause, then the end of every rank: by the guard, which
+        sees this rank leave without MPI_Finalize (MPI_Abort would add a line of its own), or by
+        MPI_Abort when no guard watches (a rank started without mpiexec's PMI connection).
+        An MPI call that failed most likely failed because another rank died: its guard names it and
+        ends the job within moments, so this rank waits that long before it speaks (if it still can)."""
+        if isinstance(exc, self.MPI.Exception):
+            time.sleep(PEER_GRACE_S)
+        message = str(exc) or type(exc).__name__
         print(f"dnn.train: rank {self.rank} of {self.size}: {message}", file=sys.stderr, flush=True)
+        if os.environ.get(GUARDED):
+            sys.stdout.flush()
+            os._exit(1)
         self.comm.Abort(1)
 
 

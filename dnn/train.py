@@ -95,6 +95,10 @@ def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
     args = parser.parse_args(argv)
+    from . import rank_guard
+
+    if rank_guard.wanted(args.distributed):  # this process watches the rank, which is its child
+        return rank_guard.guard(argv)
     from .data import ChunkReader  # imported late: --help stays fast
 
     if args.next_steps and not args.checkpoint:
@@ -143,7 +147,7 @@ def main(argv=None) -> int:
                          ranks=ranks)
     except BaseException as exc:
         if ranks is not None and ranks.size > 1:  # no other rank may wait for this one in a collective
-            ranks.abort(str(exc) or type(exc).__name__)
+            ranks.abort(exc)
         raise
     if ranks is not None and ranks.rank != 0:
         return 0

@@ -19,6 +19,7 @@ import pytest
 
 from conftest import ROOT, card_processes
 from dnn import checkpoint as ckpt
+from dnn.rank_guard import mpich_segments
 
 pytest.importorskip("mpi4py")
 MPIEXEC = Path(sys.executable).parent / "mpiexec"
@@ -79,8 +80,9 @@ def test_local_sgd_learns_too(small_dataset):
     assert accuracy >= 0.9
 
 
-def _rank_pids(marker: str) -> dict[int, int]:
-    """{rank: pid} of the dnn.train ranks whose environment carries marker."""
+def _rank_pids(marker: str, guards: bool = False) -> dict[int, int]:
+    """{rank: pid} of the dnn.train ranks whose environment carries marker: the ranks themselves, or
+    (guards) the processes mpiexec started, each the guard of its rank (dnn.rank_guard)."""
     found = {}
     for d in Path("/proc").iterdir():
         if not d.name.isdigit():
@@ -90,20 +92,20 @@ def _rank_pids(marker: str) -> dict[int, int]:
             cmd = (d / "cmdline").read_bytes()
         except OSError:
             continue
-        if b"dnn.train" in cmd and f"DNN_TEST_JOB={marker}".encode() in env:
+        if b"dnn.train" in cmd and f"DNN_TEST_JOB={marker}".encode() in env and (b"DNN_RANK_GUARDED=1" in env) != guards:
             for e in env:
                 if e.startswith(b"PMI_RANK="):
                     found[int(e.split(b"=")[1])] = int(d.name)
     return found
 
 
-def _mpich_segments() -> set[str]:
-    return {n for n in os.listdir("/dev/shm") if n.startswith("mpich_shm_")}
+def _mpich_segments(pids) -> set[str]:
+    """The /dev/shm files of MPICH that the processes pids map."""
+    return set().union(*(mpich_segments(pid) for pid in pids))
 
 
 def _start_long_job(data):
-    """A 2-rank job that trains for ever: (mpiexec, marker, {rank: pid}, MPICH's segments before it)."""
-    shm = _mpich_segments()
+    """A 2-rank job that trains for ever: (mpiexec, marker, {rank: pid}, MPICH's segments it maps)."""
     marker = uuid.uuid4().hex
     env = dict(os.environ, DNN_TEST_JOB=marker)
     cmd = [str(MPIEXEC), "-n", "2", sys.executable, "-m", "dnn.train", "--data", str(data), *COMMON,
@@ -113,6 +115,8 @@ def _start_long_job(data):
     while time.monotonic() - t0 < 30:
         pids = _rank_pids(marker)
         if len(pids) == 2 and all(card_processes(pid) for pid in pids.values()):
+            shm = _mpich_segments(pids.values())
+            assert shm, "MPICH maps no segment of /dev/shm: nothing to check for leaks"
             return p, marker, pids, shm
         time.sleep(0.1)
     p.kill()
@@ -120,41 +124,59 @@ def _start_long_job(data):
 
 
 def _ends_within(p, marker, shm, seconds):
-    """(exit status, stdout, stderr) of a job that must end within seconds, leaving no rank. MPICH
-    leaves its shared-memory segment in /dev/shm when a rank dies: removed here."""
+    """(exit status, stdout, stderr) of a job that must end within seconds, leaving no rank, no guard
+    and none of the job's MPICH segments in /dev/shm."""
     try:
         out, err = p.communicate(timeout=seconds)
     except subprocess.TimeoutExpired:
         p.kill()
-        for pid in _rank_pids(marker).values():
+        for pid in [*_rank_pids(marker).values(), *_rank_pids(marker, guards=True).values()]:
             os.kill(pid, signal.SIGKILL)
         pytest.fail(f"the job still ran {seconds} s after one rank failed")
     deadline = time.monotonic() + 5
-    while _rank_pids(marker) and time.monotonic() < deadline:
+    while (_rank_pids(marker) or _rank_pids(marker, guards=True)) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not _rank_pids(marker), "a rank outlived the job"
-    for name in _mpich_segments() - shm:
-        os.unlink(f"/dev/shm/{name}")
+    assert not _rank_pids(marker, guards=True), "a rank's guard outlived the job"
+    left = [path for path in shm if os.path.exists(path)]
+    for path in left:  # not to leak them into later tests
+        os.unlink(path)
+    assert not left, f"the job left MPICH's segments behind: {left}"
     return p.returncode, out, err
 
 
 def test_a_card_that_dies_ends_every_rank_with_one_line(small_dataset):
     p, marker, pids, shm = _start_long_job(small_dataset)
     os.kill(card_processes(pids[1])[0], signal.SIGKILL)
-    code, _, err = _ends_within(p, marker, shm, 20)
+    code, out, err = _ends_within(p, marker, shm, 20)
     assert code != 0
     lines = [line for line in err.splitlines() if line.startswith("dnn.train: rank 1 of 2:")]
     assert len(lines) == 1 and "card" in lines[0], err
+    assert err.strip() == lines[0] and not out.strip(), (out, err)  # that line alone
 
 
-def test_a_killed_rank_ends_every_rank(small_dataset):
+def test_a_killed_rank_ends_every_rank_with_one_line(small_dataset):
     p, marker, pids, shm = _start_long_job(small_dataset)
     os.kill(pids[1], signal.SIGKILL)
-    code, out, _ = _ends_within(p, marker, shm, 20)
+    code, out, err = _ends_within(p, marker, shm, 20)
     assert code != 0
-    # A killed rank says nothing itself: MPICH's mpiexec says one of its processes was killed (the pid
-    # it names may be another rank's, taken down in the clean-up).
-    assert "BAD TERMINATION" in out and "signal 9" in out, out
+    # The killed rank cannot speak: its guard names it and the signal, and nothing else is said
+    # (no banner of mpiexec's naming a pid).
+    assert err.strip() == f"dnn.train: rank 1 of 2: the rank's process (pid {pids[1]}) was killed by SIGKILL " \
+                          "(signal 9)", (out, err)
+    assert not out.strip(), out
+
+
+def test_a_killed_guard_takes_its_rank_with_it(small_dataset):
+    p, marker, _, shm = _start_long_job(small_dataset)
+    guards = _rank_pids(marker, guards=True)
+    os.kill(guards[1], signal.SIGKILL)
+    # mpiexec says so in its own words, and kills every other guard before it can clean up: MPICH's
+    # segments are left behind in this case (removed here), no process is.
+    code, _, _ = _ends_within(p, marker, set(), 20)
+    for path in shm:
+        Path(path).unlink(missing_ok=True)
+    assert code != 0
 
 
 def test_ctrl_c_on_mpiexec_leaves_no_process(small_dataset):
