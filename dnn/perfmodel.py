@@ -1,25 +1,27 @@
 """A performance model of offloaded training, fitted from measured runs (after Viebke and
 Pllana: time = computation + memory/transfer terms, each fitted from measurements).
 
-For one run, with F training FLOPs, C offload calls, K chunks, T arrays moved and B bytes moved:
+For one run, with F training FLOPs, C offload calls, K chunks, N bunches the host drives one by
+one, P MYO page faults, T arrays moved and B bytes moved:
 
-    wall = F / rate(arch, threads)            computation on the card
-         + C * call_s                         fixed cost of an offload call (post, wake, reply)
-         + K * chunk_s                        per-chunk host work that is not hidden
-         + link(T, B)                         the link: max(real copy time, T * latency + B / bandwidth)
+    wall = F / rate(arch, threads) + P * fault_s   computation on the card
+         + C * call_s                              fixed cost of an offload call (post, wake, reply)
+         + N * bunch_s + K * chunk_s               host work per bunch and per chunk that is not hidden
+         + link(T, B)                              the link: max(real copy time, T * latency + B / bandwidth)
 
 (with overlap, transfers cross while kernels run: computation and link count as their max).
 
-`rate` is fitted per network shape, thread count, mode and granularity from the card's measured
-compute time (MYO's write faults land in the kernels, more of them the more often it synchronises)
-— or, with `pooled=True`, per network shape and thread count alone, the card's page faults as a
-term of their own (`fault_s` each), so a mode or granularity left out of the fit can be predicted
-from its counted work (`held_out_errors`),
-`call_s` and `chunk_s` by least squares over the runs' remaining time, and the real copy rate of
-the machine (a fixed cost per array plus bytes over a copy rate) from the runs' measured transfer
-time. The link term of a configuration that was not
-run is what its bus would take (`knc-pcie`, `pcie3-x16`, `pcie4-x16` or `BW_GBs,LAT_us`), but
-never less than the machine's own copies need.
+Each quantity is a count of the run's work, the same whatever the machine's load; the costs are
+what carries across configurations. With the machine's own costs measured
+(dnn.perfmodel_probe.Machine: a call beyond its kernel, the channel's copies per array and per byte,
+a MYO fault), `Model.fit(runs, pooled=True, machine=m)` fits only what no probe gives: one compute
+rate per network shape and thread count, the fault cost where the runs show faults, and the host's
+time per bunch and per chunk. So a granularity, mode or network left out of the fit is predicted
+from its counted work (`held_out_errors`). Without a machine, `call_s` and `chunk_s` are fitted by
+least squares over the runs' remaining time and the copy rate from their measured transfer time;
+without `pooled`, rates are per mode and granularity too. The link term of a configuration that
+was not run is what its bus would take (`knc-pcie`, `pcie3-x16`, `pcie4-x16` or `BW_GBs,LAT_us`),
+but never less than the machine's own copies need.
 """
 
 from __future__ import annotations
