@@ -16,9 +16,9 @@ def held_out_lines(held: list[list[dict]], machines: list) -> list[str]:
     lines = []
     measured = [m for m in machines if m is not None]
     if measured:
-        lines.append(f"\\nMeasured on the machine before each repetition (median of {len(measured)}), taken as known by "
+        lines.append(f"\nMeasured on the machine before each repetition (median of {len(measured)}), taken as known by "
                      f"the held-out fits: {_median_machine(measured)}.")
-    lines.append(f"\\nHeld-out configurations (all runs of one granularity, mode or network left out of the fit and "
+    lines.append(f"\nHeld-out configurations (all runs of one granularity, mode or network left out of the fit and "
                  f"predicted), median of {n} repetition(s):")
     for k, row in enumerate(held[0]):
         rows = [h[k] for h in held if k < len(h)]
