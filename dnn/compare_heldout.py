@@ -9,15 +9,15 @@ import numpy as np
 GOAL = 0.10
 
 
-def held_out_lines(held: list[list[dict]], machines: list) -> list[str]:
+def held_out_lines(held: list[list[dict]], machine=None, spread: float | None = None) -> list[str]:
     """held: per repetition, dnn.perfmodel.held_out_errors' rows (the same configurations in the
-    same order); machines: what dnn.perfmodel_probe measured before each repetition (or None)."""
+    same order); machine: the costs the fits took as known (median_machine); spread: how much the
+    same run's wall time varied between repetitions (repeat_spread)."""
     n = len(held)
     lines = []
-    measured = [m for m in machines if m is not None]
-    if measured:
-        lines.append(f"\nMeasured on the machine before each repetition (median of {len(measured)}), taken as known by "
-                     f"the held-out fits: {_median_machine(measured)}.")
+    if machine is not None:
+        lines.append(f"\nMeasured on the machine before each repetition (the median is taken as known by the "
+                     f"held-out fits): {machine.describe()}.")
     lines.append(f"\nHeld-out configurations (all runs of one granularity, mode or network left out of the fit and "
                  f"predicted), median of {n} repetition(s):")
     for k, row in enumerate(held[0]):
@@ -35,7 +35,25 @@ def held_out_lines(held: list[list[dict]], machines: list) -> list[str]:
                "does NOT meet the goal of at most 10% and clearly below the naive baseline")
     lines.append(f"Held-out mean absolute error: model {100 * m_all:.1f}%, naive {100 * b_all:.1f}%: the model "
                  f"{verdict}.")
+    if spread is not None:
+        lines.append(f"Between repetitions the same run's wall time varied by a median {100 * spread:.1f}% (largest "
+                     "less smallest, over their median)" + (f": more than the {100 * GOAL:.0f}% goal, so no model of "
+                     "the work alone could meet it on these runs." if spread > GOAL else "."))
     return lines
+
+
+def repeat_spread(reps: list[list[dict]]) -> float | None:
+    """Median over the runs of (largest - smallest) / median wall time of the same run (mode,
+    granularity, link, cards, workers) across repetitions; None with one repetition."""
+    if len(reps) < 2:
+        return None
+    times: dict = {}
+    for rep in reps:
+        for r in rep:
+            key = (r["mode"], r["granularity"], r["link"], r.get("cards", 1), r.get("workers", 0))
+            times.setdefault(key, []).append(r["wall_s"])
+    spreads = [(max(t) - min(t)) / float(np.median(t)) for t in times.values() if len(t) > 1]
+    return float(np.median(spreads)) if spreads else None
 
 
 def why(row: dict) -> str:
@@ -53,8 +71,12 @@ def why(row: dict) -> str:
     return text
 
 
-def _median_machine(machines: list) -> str:
+def median_machine(machines: list):
+    """Each cost the median of the probes' (None: nothing was measured). One probe takes a fraction
+    of a second, so a busy moment can double a cost; the median over the repetitions is steadier."""
     from .perfmodel_probe import Machine
 
-    fields = Machine.__dataclass_fields__
-    return Machine(**{f: float(np.median([getattr(m, f) for m in machines])) for f in fields}).describe()
+    measured = [m for m in machines if m is not None]
+    if not measured:
+        return None
+    return Machine(**{f: float(np.median([getattr(m, f) for m in measured])) for f in Machine.__dataclass_fields__})

@@ -8,7 +8,7 @@ import os
 
 import numpy as np
 
-from .compare_heldout import held_out_lines
+from .compare_heldout import held_out_lines, median_machine, repeat_spread
 from .network import Arch
 from .perfmodel import Model, Run, held_out_errors, mean_abs_error
 
@@ -40,7 +40,6 @@ def model_report(reps, arch, predict_links, predict_threads, machines=None, load
     before each repetition (dnn.perfmodel_probe), which the held-out fits take as known; load: the
     load average when the runs started."""
     results = reps[0]
-    machines = machines or [None] * len(reps)
     runs = [to_run(r, arch) for r in on_one_card(results)]
     fit_on = [r for r in runs if r.link == "none"]
     if not fit_on:
@@ -61,9 +60,10 @@ def model_report(reps, arch, predict_links, predict_threads, machines=None, load
         lines.append(f"Throttled-link runs predicted from their own none-link twins (median of {len(twins)}): mean "
                      f"absolute error {100 * model_err:.1f}% of wall time, naive 'same time as the twin' "
                      f"{100 * naive_err:.1f}%. The twin gives each run its compute rate, so this tests the link term only.")
-    held = [held_out_errors([to_run(r, arch) for r in on_one_card(rep)], mach) for rep, mach in zip(reps, machines)]
+    machine = median_machine(machines)
+    held = [held_out_errors([to_run(r, arch) for r in on_one_card(rep)], machine) for rep in reps]
     if held and held[0]:
-        lines += held_out_lines(held, machines)
+        lines += held_out_lines(held, machine, repeat_spread([on_one_card(rep) for rep in reps]))
     elif fit_on:
         lines.append("No held-out configuration: run at least two granularities or modes to test the model.")
     for link in predict_links:

@@ -58,14 +58,28 @@ def test_only_configurations_above_the_goal_carry_a_reason_and_the_verdict_follo
     good = {"held_out": "mode=implicit", "runs": 2, "model": 0.04, "naive": 0.3, "parts": parts}
     bad = {"held_out": "mode=explicit-copy", "runs": 2, "model": 0.40, "naive": 0.3, "parts": parts,
            "bytes_beyond": 140.0}
-    lines = held_out_lines([[good, bad]] * 3, [None] * 3)
+    lines = held_out_lines([[good, bad]] * 3, None, spread=0.25)
     text = "\n".join(lines)
     assert "- mode=implicit (2 runs): model 4.0%, naive 30.0%\n" in text
     assert ("- mode=explicit-copy (2 runs): model 40.0%, naive 30.0%; above 10%: most of it is transfer (0.50 s "
             "predicted against 0.10 s measured per run, over by 0.40 s); they move up to 140x the bytes") in text
     assert "model 22.0%, naive 30.0%: the model does NOT meet the goal" in text
-    ok = held_out_lines([[good]], [None])
+    assert text.endswith("varied by a median 25.0% (largest less smallest, over their median): more than the 10% "
+                         "goal, so no model of the work alone could meet it on these runs.")
+    ok = held_out_lines([[good]], None)
     assert ok[-1].endswith("the model meets the goal (at most 10% and below the naive baseline).")
+
+
+def test_the_spread_between_repetitions_is_per_run_and_the_machine_a_median():
+    from dnn.compare_heldout import median_machine, repeat_spread
+
+    rep = lambda a, b: [{"mode": "implicit", "granularity": "op", "link": "none", "wall_s": a},  # noqa: E731
+                        {"mode": "implicit", "granularity": "op", "link": "1,12", "wall_s": b}]
+    assert repeat_spread([rep(1.0, 4.0), rep(1.1, 4.0), rep(1.2, 4.0)]) == pytest.approx(0.2 / 1.1 / 2)  # median of 0.2 / 1.1 and 0
+    assert repeat_spread([rep(1.0, 2.0)]) is None
+    machines = [Machine(1e-5, 0.0, 1e9), None, Machine(3e-5, 1e-6, 3e9), Machine(2e-5, 0.0, 2e9)]
+    assert median_machine(machines) == Machine(2e-5, 0.0, 2e9)
+    assert median_machine([None]) is None
 
 
 def test_the_probe_measures_the_machine():
