@@ -261,9 +261,6 @@ def main(argv=None) -> int:
         cfg.validate()
     reps, machines, load = [], [], os.getloadavg()[0]
     for rep in range(a.repeat):
-        # The machine's call, copy and MYO fault costs, measured as the repetition starts: the
-        # model's held-out fits take them as known (dnn.perfmodel_probe).
-        machines.append(measure_machine(a.threads) if any(m != "host" for m in modes) else None)
         results = []
         # The bar only where someone watches it: piped or logged, stderr holds errors alone.
         for (mode, g, link, k, n), cfg in tqdm(list(zip(todo, configs)), desc=f"runs ({rep + 1}/{a.repeat})",
@@ -274,6 +271,10 @@ def main(argv=None) -> int:
                      chunks=chunks_per_epoch * a.epochs)
             results.append(m)
         reps.append(results)
+        # The machine's call, copy and MYO fault costs, measured after each repetition's runs (so
+        # the first card a run starts is a training card): the model's held-out fits take their
+        # median as known (dnn.perfmodel_probe).
+        machines.append(measure_machine(a.threads) if any(m != "host" for m in modes) else None)
     results = reps[0]  # the table, plots and conclusions show the first repetition
     host = {r["granularity"]: r["wall_s"] for r in results if r["mode"] == "host" and not r["workers"]}
     base = min(host.values()) if host else results[0]["wall_s"]

@@ -16,7 +16,7 @@ def held_out_lines(held: list[list[dict]], machine=None, spread: float | None = 
     n = len(held)
     lines = []
     if machine is not None:
-        lines.append(f"\nMeasured on the machine before each repetition (the median is taken as known by the "
+        lines.append(f"\nMeasured on the machine after each repetition (the median is taken as known by the "
                      f"held-out fits): {machine.describe()}.")
     lines.append(f"\nHeld-out configurations (all runs of one granularity, mode or network left out of the fit and "
                  f"predicted), median of {n} repetition(s):")

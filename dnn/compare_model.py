@@ -37,7 +37,7 @@ def model_report(reps, arch, predict_links, predict_threads, machines=None, load
     """The model's text: its fit, its error on the throttled runs beside the naive twin guess, and
     its error on held-out configurations beside the naive baseline, as the median over the
     repetitions `reps` (each a list of result rows). machines: the costs measured on the machine
-    before each repetition (dnn.perfmodel_probe), which the held-out fits take as known; load: the
+    after each repetition (dnn.perfmodel_probe), which the held-out fits take as known; load: the
     load average when the runs started."""
     results = reps[0]
     runs = [to_run(r, arch) for r in on_one_card(results)]

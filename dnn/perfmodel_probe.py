@@ -1,8 +1,9 @@
-"""The machine's own costs, measured on a fresh card before runs are modelled: what an offload call
-costs beyond its kernel, and what the explicit channel's real copies cost per array and per byte. dnn.perfmodel
-takes these as known rather than fitting them, so a configuration left out of the fit (a finer
-granularity's many calls, explicit-copy's gigabytes) is priced by a measurement instead of by
-extrapolating from runs that made few calls or moved few bytes.
+"""The machine's own costs, measured on fresh cards: what an offload call costs beyond its kernel,
+what the explicit channel's real copies cost per array and per byte, and what a MYO page fault
+costs the card. dnn.perfmodel takes these as known rather than fitting them, so a configuration
+left out of the fit (a finer granularity's many calls, explicit-copy's gigabytes, MYO's faults)
+is priced by a measurement instead of by extrapolating from runs that made few calls, moved few
+bytes or had no faults.
 
 Each figure is a median, taken through the same Python path (dnn.offload.Card) the trainer uses.
 """

@@ -26,10 +26,13 @@
 #endif
 
 /* How long the card's call lane spins after serving a call before it sleeps (the "linger"):
- * waking a sleeping card costs 17-42 us on this KVM guest, most of it in waking the halted vCPU
- * the card slept on (tools/bench_wake.c), against ~1.5 us when it still spins. The cost is
- * bounded: at most this much card CPU time per call, nothing once it sleeps. DNN_CARD_LINGER_S
- * in the card's environment overrides it (0: spin OFF_SPIN_SECONDS, as every other waiter). */
+ * waking a sleeping card costs 17-42 us on this KVM guest against ~1.5 us when it still spins.
+ * Where it goes (tools/bench_wake.c, a bare futex wake between two processes): to a sleeper on
+ * the other vCPU, the FUTEX_WAKE itself takes ~10-12 us (it sends the halted vCPU an interrupt,
+ * and the guest does not poll before halting: haltpoll.guest_halt_poll_ns=0) and the sleeper
+ * runs ~25-37 us after it; on the waker's own CPU ~3 and ~5-7 us. The cost is bounded: at most
+ * this much card CPU time per call, nothing once it sleeps. DNN_CARD_LINGER_S in the card's
+ * environment overrides it (0: spin OFF_SPIN_SECONDS, as every other waiter). */
 #ifndef OFF_CARD_LINGER_SECONDS
 #define OFF_CARD_LINGER_SECONDS 2e-3
 #endif
