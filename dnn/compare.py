@@ -21,6 +21,7 @@ plot, which are about bunches.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -28,42 +29,23 @@ import numpy as np
 from tqdm import tqdm
 
 from .cli import run_cli
+from .compare_args import CARD_MODES, parse_cards, parse_workers, split_links
 from .compare_model import model_report, on_one_card
 from .compare_outputs import check_out, run_name, table, write_outputs
 from .errors import CardDiedError, DnnError, DnnValueError
 from .network import Arch
+from .perfmodel_probe import measure_machine
 from .session import run_training
 from .trainer import GRANULARITIES, Config
 
 MODES = ("host", "implicit", "implicit-myo", "explicit-copy", "explicit-resident", "explicit-overlap")
 DEFAULT_OUT = "out/compare"
-CARD_MODES = ("implicit", "explicit-resident")  # what dnn.cards.check_config lets --cards N (N > 1) run
 COLUMNS = ["mode", "granularity", "link", "cards", "wall_s", "compute_s", "transfer_s", "wait_s", "bytes_to_card",
            "bytes_from_card", "offload_calls", "images_per_s", "test_accuracy", "slowdown", "workers"]
 
 
 class WeightsDiffer(DnnError, RuntimeError):
     """Runs that must agree bit for bit did not."""
-
-
-def split_links(text: str) -> list[str]:
-    """--links "none,knc-pcie,1,12": names, and BW_GBs,LAT_us pairs kept together."""
-    def number(t):
-        try:
-            float(t)
-            return True
-        except ValueError:
-            return False
-
-    toks, out, i = [t.strip() for t in text.replace(";", ",").split(",") if t.strip()], [], 0
-    while i < len(toks):
-        if number(toks[i]) and i + 1 < len(toks) and number(toks[i + 1]):
-            out.append(f"{toks[i]},{toks[i + 1]}")
-            i += 2
-        else:
-            out.append(toks[i])
-            i += 1
-    return out
 
 
 def plan(modes, granularities, links, cards=(1,), workers=()):
@@ -277,7 +259,7 @@ def main(argv=None) -> int:
     configs = [config_for(*run, arch, a) for run in todo]
     for cfg in configs:  # every refusal (e.g. a bunch too small for the cards) before the first run
         cfg.validate()
-    reps = []
+    reps, machines, load = [], [], os.getloadavg()[0]
     for rep in range(a.repeat):
         results = []
         # The bar only where someone watches it: piped or logged, stderr holds errors alone.
@@ -289,6 +271,10 @@ def main(argv=None) -> int:
                      chunks=chunks_per_epoch * a.epochs)
             results.append(m)
         reps.append(results)
+        # The machine's call, copy and MYO fault costs, measured after each repetition's runs (so
+        # the first card a run starts is a training card): the model's held-out fits take their
+        # median as known (dnn.perfmodel_probe).
+        machines.append(measure_machine(a.threads) if any(m != "host" for m in modes) else None)
     results = reps[0]  # the table, plots and conclusions show the first repetition
     host = {r["granularity"]: r["wall_s"] for r in results if r["mode"] == "host" and not r["workers"]}
     base = min(host.values()) if host else results[0]["wall_s"]
@@ -308,7 +294,7 @@ def main(argv=None) -> int:
         identical += (" The one-worker CHAOS runs ended with bit-identical weights." if not chaos_differ else
                       " WEIGHTS DIFFER between one-worker CHAOS runs: " + ", ".join(chaos_differ) + ".")
 
-    model_text, model = model_report(reps, arch, a.predict_link, a.predict_threads)
+    model_text, model = model_report(reps, arch, a.predict_link, a.predict_threads, machines, load)
     meta = {"data": a.data, "arch": str(arch), "activation": a.activation, "bunch": a.bunch, "chunk": a.chunk,
             "threads": a.threads, "cards": cards, "workers": workers, "epochs": a.epochs, "seed": a.seed,
             "identical": identical,
@@ -325,35 +311,6 @@ def main(argv=None) -> int:
         raise WeightsDiffer("runs with one card thread on as many cards, and one-worker CHAOS runs, must end with "
                             "identical weights; these differ: " + ", ".join(differ))
     return 0
-
-
-def parse_cards(text: str, modes: list[str]) -> list[int]:
-    """--cards "1,2": positive card counts; several cards need a mode that can split a bunch."""
-    try:
-        cards = [int(t) for t in text.split(",") if t.strip()]
-    except ValueError:
-        raise DnnValueError(f"--cards {text}: give card counts separated by commas, e.g. --cards 1,2") from None
-    if not cards or min(cards) < 1:
-        raise DnnValueError(f"--cards {text}: card counts must be at least 1, e.g. --cards 1,2")
-    if max(cards) > 1 and not set(modes) & set(CARD_MODES):
-        raise DnnValueError(f"--cards {text}: several cards run only --modes {','.join(CARD_MODES)}; "
-                            f"none of those is in --modes {','.join(modes)}")
-    return sorted(set(cards))
-
-
-def parse_workers(text: str, cards: list[int]) -> list[int]:
-    """--workers "1,2,4": positive worker counts (none: no CHAOS runs). A CHAOS worker trains one
-    image per step, and one image cannot be split over cards, so --workers needs --cards 1."""
-    try:
-        workers = [int(t) for t in text.split(",") if t.strip()]
-    except ValueError:
-        raise DnnValueError(f"--workers {text}: give worker counts separated by commas, e.g. --workers 1,2,4") from None
-    if workers and min(workers) < 1:
-        raise DnnValueError(f"--workers {text}: worker counts must be at least 1, e.g. --workers 1,2,4")
-    if workers and max(cards) > 1:
-        raise DnnValueError(f"--workers cannot go with --cards {','.join(map(str, cards))}: CHAOS workers train one "
-                            "image per step on one card; run them and the several-card runs separately")
-    return sorted(set(workers))
 
 
 def one_run(cfg: Config, data: str, epochs: int, name: str) -> dict:

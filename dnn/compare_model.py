@@ -4,8 +4,11 @@ predictions for links not run."""
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
+from .compare_heldout import held_out_lines, median_machine, repeat_spread
 from .network import Arch
 from .perfmodel import Model, Run, held_out_errors, mean_abs_error
 
@@ -25,14 +28,17 @@ def to_run(r: dict, arch: Arch) -> Run:
                calls=r["offload_calls"], chunks=r["chunks"], transfers=r["transfers"] + pages,
                bytes=r["bytes_to_card"] + r["bytes_from_card"], wall_s=r["wall_s"],
                compute_s=r["compute_s"], transfer_real_s=r["transfer_real_s"] + r.get("coherence_s", 0.0),
+               transfer_s=r["transfer_s"], bunches=0 if r["granularity"] == "chunk" else -(-r["images"] // r["bunch"]),
                link=r["link"] if r["link"] != "-" else "none", mode=r["mode"], granularity=r["granularity"],
                overlap=r["mode"] == "explicit-overlap", faults=r.get("myo_faults_card", 0))
 
 
-def model_report(reps, arch, predict_links, predict_threads):
+def model_report(reps, arch, predict_links, predict_threads, machines=None, load=None):
     """The model's text: its fit, its error on the throttled runs beside the naive twin guess, and
     its error on held-out configurations beside the naive baseline, as the median over the
-    repetitions `reps` (each a list of result rows)."""
+    repetitions `reps` (each a list of result rows). machines: the costs measured on the machine
+    after each repetition (dnn.perfmodel_probe), which the held-out fits take as known; load: the
+    load average when the runs started."""
     results = reps[0]
     runs = [to_run(r, arch) for r in on_one_card(results)]
     fit_on = [r for r in runs if r.link == "none"]
@@ -43,7 +49,10 @@ def model_report(reps, arch, predict_links, predict_threads):
              f"time {model.chunk_s * 1e3:.2f} ms, channel copies {model.copy_fixed_s * 1e6:.1f} us per array + "
              f"{model.copy_bps / 1e9:.2f} GB/s, compute "
              + ", ".join(f"{rate / 1e9:.1f} GFLOP/s ({m}/{g}, {t} thr)" for (_, t, m, g), rate in model.rate.items()) + "."]
-    n = len(reps)
+    if load is not None:
+        lines.append(f"Load average {load:.2f} on {os.cpu_count()} CPU(s) when the runs started"
+                     + (": other work shared the CPUs, so the same run's time varies between repetitions."
+                        if load > 0.5 * (os.cpu_count() or 1) else "."))
     twins = [_twin_errors(rep, arch) for rep in reps]
     twins = [t for t in twins if t]
     if twins:
@@ -51,20 +60,10 @@ def model_report(reps, arch, predict_links, predict_threads):
         lines.append(f"Throttled-link runs predicted from their own none-link twins (median of {len(twins)}): mean "
                      f"absolute error {100 * model_err:.1f}% of wall time, naive 'same time as the twin' "
                      f"{100 * naive_err:.1f}%. The twin gives each run its compute rate, so this tests the link term only.")
-    held = [held_out_errors([to_run(r, arch) for r in on_one_card(rep)]) for rep in reps]
+    machine = median_machine(machines)
+    held = [held_out_errors([to_run(r, arch) for r in on_one_card(rep)], machine) for rep in reps]
     if held and held[0]:
-        lines.append(f"\nHeld-out configurations (all runs of one granularity, mode or network left out of the fit and "
-                     f"predicted), median of {n} repetition(s):")
-        for k, row in enumerate(held[0]):
-            m_err = np.median([h[k]["model"] for h in held if k < len(h)])
-            b_err = np.median([h[k]["naive"] for h in held if k < len(h)])
-            lines.append(f"- {row['held_out']} ({row['runs']} runs): model {100 * m_err:.1f}%, naive {100 * b_err:.1f}%")
-        m_all = np.median([np.mean([x["model"] for x in h]) for h in held if h])
-        b_all = np.median([np.mean([x["naive"] for x in h]) for h in held if h])
-        verdict = ("meets the goal (at most 10% and below the naive baseline)" if m_all <= 0.10 and m_all < b_all else
-                   "does NOT meet the goal of at most 10% and clearly below the naive baseline")
-        lines.append(f"Held-out mean absolute error: model {100 * m_all:.1f}%, naive {100 * b_all:.1f}%: the model "
-                     f"{verdict}.")
+        lines += held_out_lines(held, machine, repeat_spread([on_one_card(rep) for rep in reps]))
     elif fit_on:
         lines.append("No held-out configuration: run at least two granularities or modes to test the model.")
     for link in predict_links:

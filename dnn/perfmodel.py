@@ -1,25 +1,27 @@
 """A performance model of offloaded training, fitted from measured runs (after Viebke and
 Pllana: time = computation + memory/transfer terms, each fitted from measurements).
 
-For one run, with F training FLOPs, C offload calls, K chunks, T arrays moved and B bytes moved:
+For one run, with F training FLOPs, C offload calls, K chunks, N bunches the host drives one by
+one, P MYO page faults, T arrays moved and B bytes moved:
 
-    wall = F / rate(arch, threads)            computation on the card
-         + C * call_s                         fixed cost of an offload call (post, wake, reply)
-         + K * chunk_s                        per-chunk host work that is not hidden
-         + link(T, B)                         the link: max(real copy time, T * latency + B / bandwidth)
+    wall = F / rate(arch, threads) + P * fault_s   computation on the card
+         + C * call_s                              fixed cost of an offload call (post, wake, reply)
+         + N * bunch_s + K * chunk_s               host work per bunch and per chunk that is not hidden
+         + link(T, B)                              the link: max(real copy time, T * latency + B / bandwidth)
 
 (with overlap, transfers cross while kernels run: computation and link count as their max).
 
-`rate` is fitted per network shape, thread count, mode and granularity from the card's measured
-compute time (MYO's write faults land in the kernels, more of them the more often it synchronises)
-— or, with `pooled=True`, per network shape and thread count alone, the card's page faults as a
-term of their own (`fault_s` each), so a mode or granularity left out of the fit can be predicted
-from its counted work (`held_out_errors`),
-`call_s` and `chunk_s` by least squares over the runs' remaining time, and the real copy rate of
-the machine (a fixed cost per array plus bytes over a copy rate) from the runs' measured transfer
-time. The link term of a configuration that was not
-run is what its bus would take (`knc-pcie`, `pcie3-x16`, `pcie4-x16` or `BW_GBs,LAT_us`), but
-never less than the machine's own copies need.
+Each quantity is a count of the run's work, the same whatever the machine's load; the costs are
+what carries across configurations. With the machine's own costs measured
+(dnn.perfmodel_probe.Machine: a call beyond its kernel, the channel's copies per array and per byte,
+a MYO fault), `Model.fit(runs, pooled=True, machine=m)` fits only what no probe gives: one compute
+rate per network shape and thread count, the fault cost where the runs show faults, and the host's
+time per bunch and per chunk. So a granularity, mode or network left out of the fit is predicted
+from its counted work (`held_out_errors`). Without a machine, `call_s` and `chunk_s` are fitted by
+least squares over the runs' remaining time and the copy rate from their measured transfer time;
+without `pooled`, rates are per mode and granularity too. The link term of a configuration that
+was not run is what its bus would take (`knc-pcie`, `pcie3-x16`, `pcie4-x16` or `BW_GBs,LAT_us`),
+but never less than the machine's own copies need.
 """
 
 from __future__ import annotations
@@ -53,11 +55,13 @@ class Run:
     wall_s: float
     compute_s: float
     transfer_real_s: float = 0.0
+    transfer_s: float = 0.0  # link time as measured (real copies, or the modelled link's waits)
     link: str = "none"
     mode: str = ""         # compute rates are fitted per mode and granularity: MYO's write
     granularity: str = ""  # faults slow its kernels, more the more often it synchronises
     overlap: bool = False  # transfers cross while kernels run (explicit-overlap): time = max, not sum
     faults: int = 0        # the card's MYO page faults (write tracking and fetches)
+    bunches: int = 0       # bunches the host drives one by one (bunch and op granularity; 0 at chunk)
 
 
 @dataclass
@@ -65,12 +69,16 @@ class Model:
     rate: dict = field(default_factory=dict)  # (arch, threads, mode, granularity) -> FLOP/s
     call_s: float = 0.0
     chunk_s: float = 0.0
+    bunch_s: float = 0.0                       # host work per bunch it drives (beyond the calls)
     copy_bps: float = 0.0                      # the machine's real copy rate over the channel
     copy_fixed_s: float = 0.0                  # and its fixed cost per array moved
     fault_s: float = 0.0                       # pooled: card time per MYO page fault
 
     @classmethod
-    def fit(cls, runs: list[Run], pooled: bool = False) -> "Model":
+    def fit(cls, runs: list[Run], pooled: bool = False, machine=None) -> "Model":
+        """machine (dnn.perfmodel_probe.Machine): the call and copy costs measured on the machine, taken
+        as known; then only the compute rate, the fault cost and the per-bunch and per-chunk host
+        time are fitted. Without it the call and copy costs are fitted too."""
         m = cls()
         groups: dict = {}
         for r in runs:
@@ -79,8 +87,12 @@ class Model:
             m.rate[key] = sum(r.flops for r in rs) / max(sum(r.compute_s for r in rs), 1e-12)
         if pooled:
             m._fit_faults(groups)
+        if machine is not None and not any(r.faults for r in runs):
+            m.fault_s = machine.fault_s  # no fitted run tells the faults' cost: take the measured one
         moved = [r for r in runs if r.bytes > 0 and r.transfer_real_s > 0]
-        if moved:
+        if machine is not None:
+            m.copy_fixed_s, m.copy_bps = machine.copy_fixed_s, machine.copy_bps
+        elif moved:
             # real copy time = fixed_s * arrays + bytes / bps (least squares, both non-negative)
             a = np.array([[r.transfers, r.bytes] for r in moved], dtype=float)
             t = np.array([r.transfer_real_s for r in moved])
@@ -89,11 +101,20 @@ class Model:
                 m.copy_fixed_s, m.copy_bps = float(coef[0]), 1.0 / float(coef[1])
             else:
                 m.copy_bps = sum(r.bytes for r in moved) / sum(r.transfer_real_s for r in moved)
-        # Remaining time = call_s * calls + chunk_s * chunks (least squares, non-negative).
-        a = np.array([[r.calls, r.chunks] for r in runs], dtype=float)
         rest = np.array([r.wall_s - m._busy(r.compute_s, r.transfer_real_s, r.overlap) for r in runs])
-        if runs:
-            m.call_s, m.chunk_s = _nonnegative_fit(a, rest)
+        if not runs:
+            return m
+        if machine is None:
+            # Remaining time = call_s * calls + chunk_s * chunks (least squares, non-negative).
+            m.call_s, m.chunk_s = _nonnegative_fit(np.array([[r.calls, r.chunks] for r in runs], dtype=float), rest)
+        else:
+            # The calls' cost is measured; what remains is host work per chunk and per bunch the
+            # host drives. Where the runs cannot tell them apart (all at one granularity) it goes
+            # per bunch: a chunk-granularity run drives none, and its host does little.
+            m.call_s = machine.call_s
+            rest = rest - m.call_s * np.array([r.calls for r in runs], dtype=float)
+            m.chunk_s, m.bunch_s = _nonnegative_fit(np.array([[r.chunks, r.bunches] for r in runs], dtype=float),
+                                                    rest)
         return m
 
     @staticmethod
@@ -140,7 +161,7 @@ class Model:
             raise KeyError(f"no measured {r.mode or 'run'} of {r.arch} with {key[1]} thread(s) to take a "
                            "compute rate from")
         compute = r.flops / self.rate[key] + r.faults * self.fault_s
-        overhead = r.calls * self.call_s + r.chunks * self.chunk_s
+        overhead = r.calls * self.call_s + r.chunks * self.chunk_s + r.bunches * self.bunch_s
         transfer = self.link_s(r, link)
         return {"wall_s": self._busy(compute, transfer, r.overlap) + overhead, "compute_s": compute,
                 "overhead_s": overhead,
@@ -148,10 +169,10 @@ class Model:
 
 
 def _nonnegative_fit(a: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """(call_s, chunk_s) >= 0 with the least squared residual of y = a @ coef. Where the runs cannot
-    tell calls from chunks (one granularity: calls proportional to chunks), the time goes per
-    chunk: a call's own fixed cost is tens of microseconds, and charging it all per call would
-    multiply it by the calls of a finer granularity the fit never saw."""
+    """Two coefficients >= 0 with the least squared residual of y = a @ coef. Where the runs cannot
+    tell the two columns apart, the time goes to the second: for (calls, chunks), per chunk (a
+    call's own fixed cost is tens of microseconds, and charging it all per call would multiply it
+    by the calls of a finer granularity the fit never saw)."""
     best, best_res = (0.0, 0.0), float(y @ y)
     for cols in ([0, 1], [1], [0]):
         sub = a[:, cols]
@@ -189,10 +210,11 @@ def naive_error(known: list[Run], runs: list[Run]) -> float:
 HELD_OUT = ("granularity", "mode", "arch")
 
 
-def held_out_errors(runs: list[Run]) -> list[dict]:
+def held_out_errors(runs: list[Run], machine=None) -> list[dict]:
     """Leave out each whole configuration (every run of one granularity, one mode or one network),
     fit the pooled model on the rest, on every link, and predict what was left out: the model's
-    mean absolute error beside the naive baseline's. Dimensions with one value are skipped."""
+    mean absolute error beside the naive baseline's, and where the error lies (see _where_wrong).
+    machine: the measured call and copy costs (Model.fit). Dimensions with one value are skipped."""
     out = []
     for attr in HELD_OUT:
         values = sorted({getattr(r, attr) for r in runs})
@@ -202,10 +224,30 @@ def held_out_errors(runs: list[Run]) -> list[dict]:
             known = [r for r in runs if getattr(r, attr) != v]
             left = [r for r in runs if getattr(r, attr) == v]
             try:
-                model = Model.fit(known, pooled=True)
+                model = Model.fit(known, pooled=True, machine=machine)
                 err = mean_abs_error(model, left)
             except KeyError:  # a network or thread count nothing else measured
                 continue
             out.append({"held_out": f"{attr}={v}", "runs": len(left), "model": err,
-                        "naive": naive_error(known, left)})
+                        "naive": naive_error(known, left), **_where_wrong(model, known, left)})
     return out
+
+
+def _where_wrong(model: Model, known: list[Run], left: list[Run]) -> dict:
+    """The error of each part of the prediction (card compute, link, calls and host work), mean
+    predicted and measured seconds per run, and what the fit could not have seen: MYO faults
+    when no fitted run had any, bytes beyond the most any fitted run moved."""
+    parts = {"compute": [0.0, 0.0], "transfer": [0.0, 0.0], "calls and host": [0.0, 0.0]}
+    for r in left:
+        p = model.predict(r)
+        measured_transfer = r.transfer_s or r.transfer_real_s
+        parts["compute"][0] += p["compute_s"] / len(left)
+        parts["compute"][1] += r.compute_s / len(left)
+        parts["transfer"][0] += p["transfer_s"] / len(left)
+        parts["transfer"][1] += measured_transfer / len(left)
+        parts["calls and host"][0] += p["overhead_s"] / len(left)
+        parts["calls and host"][1] += (r.wall_s - Model._busy(r.compute_s, measured_transfer, r.overlap)) / len(left)
+    most_known = max((r.bytes for r in known), default=0)
+    return {"parts": {k: tuple(v) for k, v in parts.items()},
+            "unseen_faults": max(r.faults for r in left) if not any(r.faults for r in known) else 0,
+            "bytes_beyond": max(r.bytes for r in left) / most_known if most_known else 0.0}

@@ -230,3 +230,13 @@ def test_chaos_workers_are_set_against_one_worker():
             for w, t in ((0, 1.0), (1, 3.0), (3, 2.0))]
     assert compare.several_workers(rows) == ["With 3 CHAOS workers implicit/chunk/none takes 2.00 s, "
                                              "1.50x the speed of one worker."]
+
+
+def test_conclusions_explain_the_none_link_only_when_nothing_else_ran():
+    from dnn.network import Arch
+
+    rows = [_made_up("implicit", "op", "none", 2.0), _made_up("explicit-copy", "op", "none", 1.6, 10**7)]
+    text = compare.explain(rows, Arch.parse("20-16-5", "relu"))
+    assert text.startswith("explicit-copy wins all 1 link and granularity combinations shown.")
+    assert "On none at op granularity explicit-copy is fastest (1.60 s), 1.25x ahead of implicit" in text
+    assert "The slowest run is implicit/op/none at 2.00 s." in text

@@ -230,10 +230,23 @@ static void card_serve(off_lane *L, uint64_t seq)
     card_reply(L, seq, rc, off_last_error());
 }
 
-/* Serves the lane's requests in order until the host asks the card to quit. */
-static void card_serve_lane(off_lane *L)
+/* Seconds the lane spins after a call before sleeping (internal.h: OFF_CARD_LINGER_SECONDS). */
+static double card_linger_s(void)
+{
+    const char *env = getenv("DNN_CARD_LINGER_S");
+    char *end;
+    double s = env && *env ? strtod(env, &end) : OFF_CARD_LINGER_SECONDS;
+    if (env && *env && (*end || s < 0 || s > 1)) s = OFF_CARD_LINGER_SECONDS; /* nonsense: the default */
+    return s > OFF_SPIN_SECONDS ? s : OFF_SPIN_SECONDS;
+}
+
+/* Serves the lane's requests in order until the host asks the card to quit. Right after a call
+ * it spins `linger` seconds, so the next call within that time finds it awake; a wait that
+ * timed out (an idle card) spins only the ordinary OFF_SPIN_SECONDS before sleeping again. */
+static void card_serve_lane(off_lane *L, double linger)
 {
     uint64_t done = 0;
+    int just_served = 0;
     for (;;) {
         uint32_t seen = atomic_load_explicit(&L->ev_card, memory_order_acquire);
         if (atomic_load(&card.ctl->quit)) break;
@@ -241,9 +254,11 @@ static void card_serve_lane(off_lane *L)
         if (seq != done) {
             card_serve(L, seq);
             done = seq;
+            just_served = 1;
             continue;
         }
-        off_futex_wait(&L->ev_card, seen, &L->card_sleeping, 1.0);
+        off_futex_wait_spin(&L->ev_card, seen, &L->card_sleeping, 1.0, just_served ? linger : OFF_SPIN_SECONDS);
+        just_served = 0;
     }
 }
 
@@ -253,7 +268,7 @@ static void *card_dma_server(void *arg)
 {
     (void)arg;
     prctl(PR_SET_NAME, "dnn-card-dma");
-    card_serve_lane(&card.ctl->lane[OFF_LANE_DMA]);
+    card_serve_lane(&card.ctl->lane[OFF_LANE_DMA], OFF_SPIN_SECONDS);
     return NULL;
 }
 
@@ -377,7 +392,7 @@ int main(int argc, char **argv)
     pthread_detach(dma);
     atomic_store(&ctl->card_state, OFF_CARD_READY);
     off_futex_bump(&ctl->lane[OFF_LANE_CALL].ev_host, &ctl->lane[OFF_LANE_CALL].host_sleeping);
-    card_serve_lane(&ctl->lane[OFF_LANE_CALL]);
+    card_serve_lane(&ctl->lane[OFF_LANE_CALL], card_linger_s());
     pthread_mutex_lock(&card.lock); /* the DMA thread may still be serving */
     card_drop_cache();
     pthread_mutex_unlock(&card.lock);

@@ -25,6 +25,18 @@
 #define OFF_SPIN_SECONDS 100e-6
 #endif
 
+/* How long the card's call lane spins after serving a call before it sleeps (the "linger"):
+ * waking a sleeping card costs 17-42 us on this KVM guest against ~1.5 us when it still spins.
+ * Where it goes (tools/bench_wake.c, a bare futex wake between two processes): to a sleeper on
+ * the other vCPU, the FUTEX_WAKE itself takes ~10-12 us (it sends the halted vCPU an interrupt,
+ * and the guest does not poll before halting: haltpoll.guest_halt_poll_ns=0) and the sleeper
+ * runs ~25-37 us after it; on the waker's own CPU ~3 and ~5-7 us. The cost is bounded: at most
+ * this much card CPU time per call, nothing once it sleeps. DNN_CARD_LINGER_S in the card's
+ * environment overrides it (0: spin OFF_SPIN_SECONDS, as every other waiter). */
+#ifndef OFF_CARD_LINGER_SECONDS
+#define OFF_CARD_LINGER_SECONDS 2e-3
+#endif
+
 #define OFF_CTL_MAGIC 0x444e4e43544c3031ull /* "DNNCTL01" */
 #define OFF_CARD_ARENA_FD 3
 #define OFF_CARD_CTL_FD 4
@@ -133,6 +145,9 @@ static inline off_arena *off_arena_retain(off_arena *a) { a->refs++; return a; }
 /* Wait until *word != seen, spinning first; timeout_s < 0 = forever. 1 = changed, 0 = timeout */
 int off_futex_wait(_Atomic uint32_t *word, uint32_t seen, _Atomic uint32_t *sleeping_flag,
                    double timeout_s);
+/* The same, spinning spin_s seconds (not OFF_SPIN_SECONDS) before it sleeps. */
+int off_futex_wait_spin(_Atomic uint32_t *word, uint32_t seen, _Atomic uint32_t *sleeping_flag,
+                        double timeout_s, double spin_s);
 void off_futex_bump(_Atomic uint32_t *word, _Atomic uint32_t *sleeping_flag);
 
 /* ---- CPU lists ("0", "0-1", "0,2") ---- */

@@ -58,8 +58,14 @@ static long util_futex(_Atomic uint32_t *uaddr, int op, uint32_t val, const stru
 int off_futex_wait(_Atomic uint32_t *word, uint32_t seen, _Atomic uint32_t *sleeping_flag,
                    double timeout_s)
 {
+    return off_futex_wait_spin(word, seen, sleeping_flag, timeout_s, OFF_SPIN_SECONDS);
+}
+
+int off_futex_wait_spin(_Atomic uint32_t *word, uint32_t seen, _Atomic uint32_t *sleeping_flag,
+                        double timeout_s, double spin_s)
+{
     double t0 = off_now();
-    double spin_until = t0 + OFF_SPIN_SECONDS, next_yield = t0 + OFF_YIELD_SECONDS;
+    double spin_until = t0 + spin_s, next_yield = t0 + OFF_YIELD_SECONDS;
     for (;;) {
         if (atomic_load_explicit(word, memory_order_acquire) != seen) return 1;
         double now = off_now();
