@@ -62,6 +62,50 @@ class _Out:
             self.lines.append([])
 
 
+def _generic(toks, i, out, unit):
+    """C11 _Generic(x, T: e, default: e), which the parser cannot read: each association becomes
+    __cilkpp_assoc((T *)0, e) (the type carried as va_arg's is) or __cilkpp_default(e), and the
+    prelude's macros spell it back. Returns the index after it."""
+    t, e = toks[i], _match(toks, i + 1)
+    parts = _split_top(toks, i + 2, e)
+    if len(parts) < 2:
+        raise error_at(t.coord(), "_Generic(expression, type: value, ...) expected")
+    out.put(_syn("__cilkpp_generic", t))
+    out.put(toks[i + 1])
+    _rewrite_range(toks, parts[0][0], parts[0][1], out, unit)
+    for a, z in parts[1:]:
+        c = _top_colon(toks, a, z)
+        if c is None or c == a:
+            raise error_at(toks[a].coord() if a < z else t.coord(), "_Generic: 'type: expression' expected")
+        out.put(_syn(",", toks[a]))
+        if c == a + 1 and toks[a].text == "default":
+            out.put(_syn("__cilkpp_default", toks[a]))
+            out.put(_syn("(", toks[a]))
+        else:
+            for x in ("__cilkpp_assoc", "(", "("):
+                out.put(_syn(x, toks[a]))
+            for x in toks[a:c]:
+                out.put(x)
+            for x in ("*", ")", "0", ","):
+                out.put(_syn(x, toks[c]))
+        _rewrite_range(toks, c + 1, z, out, unit)
+        out.put(_syn(")", toks[z - 1]))
+    out.put(toks[e])
+    return e + 1
+
+
+def _top_colon(toks, a, b):
+    """Index of the first ':' of toks[a:b] at bracket depth 0, or None."""
+    d = 0
+    for k in range(a, b):
+        x = toks[k].text
+        d += x in "([{"
+        d -= x in ")]}"
+        if d == 0 and x == ":":
+            return k
+    return None
+
+
 def rewrite_tokens(toks, unit):
     out = _Out()
     _rewrite_range(toks, 0, len(toks), out, unit, top=True)
@@ -149,6 +193,9 @@ def _rewrite_range(toks, a, b, out, unit, top=False):
                     out.put(_syn(s_, toks[parts[1][0]]))
                 i = e + 1
                 continue
+        if tx == "_Generic" and i + 1 < b and toks[i + 1].text == "(":
+            i = _generic(toks, i, out, unit)
+            continue
         if tx in _CILK_ALIASES:  # <cilk/cilk.h>'s names for the keywords
             t = Tok(_CILK_ALIASES[tx], t.kind, t.file, t.line, t.col)
             toks[i] = t

@@ -196,7 +196,7 @@ typedef struct {
     uint64_t bytes;
     uint32_t flags;    /* OFF_IN/OUT/INOUT/NOCOPY | OFF_ALLOC_IF | OFF_FREE_IF */
     uint32_t pad;
-    const void *into;  /* in(... into(x)): key of the card buffer that receives; NULL = host */
+    const void *into;  /* into(): key of the card buffer (in: that receives; out: that is read); NULL = host */
 } off_xfer;
 
 /* ---- calls ------------------------------------------------------------------------------- */
