@@ -133,13 +133,14 @@ def test_usage_errors(tmp_path):
 
 def test_dnn_cards_overrides_cards_at_link(built):
     """DNN_CARDS=2 on a program linked with --cards 3: two card processes, target numbers wrap
-    at 2, and no third card is started."""
+    at 2, no third card is started, and none before the first offload (each card starts at its
+    first offload, card 0 too)."""
     exe, build = built["cards_slices"]
     assert build.returncode == 0, build.stderr
     r = _run(exe, DNN_CARDS="2")
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
-    assert lines[:3] == ["cards 2, running before any offload 1", "mic:5 ran on 1, running 2", "running 2"]
+    assert lines[:3] == ["cards 2, running before any offload 0", "mic:5 ran on 1, running 1", "running 2"]
     assert lines[5] == "slice 2: sum 24950 on device 0"
 
 

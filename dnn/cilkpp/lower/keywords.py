@@ -124,6 +124,7 @@ class Keywords:
         """The lowered loop s as a _Cilk_for. Outside a parallel region: a worksharing loop over
         a new team (cheapest for the flat loops of a kernel); inside one (a spawned task, another
         _Cilk_for): tasks."""
+        self._check_cilk_for(s)
         inside = c_ast.FuncCall(c_ast.ID("omp_in_parallel", s.coord), c_ast.ExprList([]), s.coord)
         # g: #pragma cilk grainsize = g, chunks of g iterations
         tasks = c_ast.Compound([c_ast.Pragma("omp taskloop default(shared)" + (f" grainsize({g})" if g else ""),
@@ -134,6 +135,30 @@ class Keywords:
         # then reducers' views merge (<cilk/reducer.h>)
         return c_ast.Compound([c_ast.If(inside, tasks, team, s.coord), Raw("__cilkpp_settle();", s.coord, stmt=True)],
                               s.coord)
+
+    def _check_cilk_for(self, s):
+        """What the Cilk Plus specification asks of a _Cilk_for: the condition compares the control
+        variable (<, <=, >, >=, !=), and no break or return leaves the body."""
+        if not (isinstance(s.cond, c_ast.BinaryOp) and s.cond.op in ("<", "<=", ">", ">=", "!=")):
+            raise self.err(s.cond.coord if s.cond is not None else s.coord,
+                           "_Cilk_for: the condition must compare the control variable with <, <=, >, >= or !=")
+
+        def leaves(n, in_loop):
+            if isinstance(n, c_ast.Return):
+                return n
+            if isinstance(n, c_ast.Break) and not in_loop:
+                return n
+            nested = in_loop or isinstance(n, (c_ast.For, c_ast.While, c_ast.DoWhile, c_ast.Switch))
+            for _, ch in n.children():
+                found = leaves(ch, nested)
+                if found is not None:
+                    return found
+            return None
+
+        bad = leaves(s.stmt, False) if s.stmt is not None else None
+        if bad is not None:
+            what = "return" if isinstance(bad, c_ast.Return) else "break"
+            raise self.err(bad.coord, f"_Cilk_for: a {what} statement may not leave the loop body")
 
     def split_parallel(self, fd):
         """A function that spawns, fd -> [its prototype, static body, fd that enters a parallel
