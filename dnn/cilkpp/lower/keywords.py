@@ -125,6 +125,7 @@ class Keywords:
         a new team (cheapest for the flat loops of a kernel); inside one (a spawned task, another
         _Cilk_for): tasks."""
         self._check_cilk_for(s)
+        once = self._header_once(s)
         inside = c_ast.FuncCall(c_ast.ID("omp_in_parallel", s.coord), c_ast.ExprList([]), s.coord)
         # g: #pragma cilk grainsize = g, chunks of g iterations
         tasks = c_ast.Compound([c_ast.Pragma("omp taskloop default(shared)" + (f" grainsize({g})" if g else ""),
@@ -133,8 +134,35 @@ class Keywords:
         team = c_ast.Compound([c_ast.Pragma(f"omp parallel for schedule({sched}) default(shared)", s.coord),
                                copy.deepcopy(s)], s.coord)
         # then reducers' views merge (<cilk/reducer.h>)
-        return c_ast.Compound([c_ast.If(inside, tasks, team, s.coord), Raw("__cilkpp_settle();", s.coord, stmt=True)],
-                              s.coord)
+        return c_ast.Compound(once + [c_ast.If(inside, tasks, team, s.coord),
+                                      Raw("__cilkpp_settle();", s.coord, stmt=True)], s.coord)
+
+    def _header_once(self, s):
+        """The limit and the step of a _Cilk_for are evaluated once, before the loop (the
+        specification's rule; OpenMP may evaluate them once per thread): each that is not a
+        constant or a variable goes into a variable of its own. Returns its declarations."""
+        out = []
+
+        def hoist(e):
+            if e is None or isinstance(e, (c_ast.Constant, c_ast.ID)):
+                return e
+            v = self.fresh("lim")
+            out.append(Raw(f"const __typeof__({gen(e)}) {v} = {gen(e)};", s.coord, stmt=True))
+            return c_ast.ID(v, e.coord)
+
+        var = None
+        if isinstance(s.init, c_ast.DeclList) and s.init.decls:
+            var = s.init.decls[0].name
+        elif isinstance(s.init, c_ast.Assignment) and isinstance(s.init.lvalue, c_ast.ID):
+            var = s.init.lvalue.name
+        cond = s.cond
+        if isinstance(cond.left, c_ast.ID) and cond.left.name == var:
+            cond.right = hoist(cond.right)
+        elif isinstance(cond.right, c_ast.ID) and cond.right.name == var:
+            cond.left = hoist(cond.left)
+        if isinstance(s.next, c_ast.Assignment) and s.next.op in ("+=", "-="):
+            s.next.rvalue = hoist(s.next.rvalue)
+        return out
 
     def _check_cilk_for(self, s):
         """What the Cilk Plus specification asks of a _Cilk_for: the condition compares the control

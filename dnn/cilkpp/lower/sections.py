@@ -112,6 +112,11 @@ class Sections:
                 t = t.type if isinstance(t, c_ast.ArrayDecl) else None
             if isinstance(t, c_ast.ArrayDecl) and t.dim is not None:
                 return t.dim
+        elif isinstance(base, c_ast.StructRef):  # s.v[:], p->m[i][:]: the member's type knows its size
+            whole = base
+            for _ in range(pos):
+                whole = c_ast.ArrayRef(whole, c_ast.Constant("int", "0"), coord)
+            return c_ast.FuncCall(c_ast.ID("__cilkpp_countof", coord), c_ast.ExprList([whole], coord), coord)
         raise self.err(coord, "[:] needs an array whose size is declared here; write [start:length]")
 
     def nest(self, chains, rank, coord, env_outer):
