@@ -171,6 +171,12 @@ class Keywords:
             raise self.err(s.cond.coord if s.cond is not None else s.coord,
                            "_Cilk_for: the condition must compare the control variable with <, <=, >, >= or !=")
 
+        nxt = s.next
+        if not ((isinstance(nxt, c_ast.UnaryOp) and nxt.op in ("++", "--", "p++", "p--"))
+                or (isinstance(nxt, c_ast.Assignment) and nxt.op in ("+=", "-="))):
+            raise self.err(nxt.coord if nxt is not None else s.coord,
+                           "_Cilk_for: the increment must be ++, --, += or -= of the control variable")
+
         def leaves(n, in_loop):
             if isinstance(n, c_ast.Return):
                 return n

@@ -195,11 +195,18 @@ class Walk:
         for g, (text, d) in self.capture.items():
             if self.resolve(g)[0] == "capture" and not isinstance(d.type, c_ast.ArrayDecl):
                 access[g] = text
-        names = [g for g in access if re.search(rf"\b{re.escape(g)}\b", items[i].string)]
         k = i
         while k < len(items) and isinstance(items[k], c_ast.Pragma):
             k += 1
-        if not names or k >= len(items):
+        if k >= len(items):
+            return 0
+        # the clauses of OpenMP constructs nested in this one count too: `omp parallel` around
+        # `omp task shared(s)` copies s once around the region, not around each task (whose
+        # copy would be gone, and copied back, before the task ran)
+        clauses = " ".join([items[i].string] + [n.string for n in walk(items[k])
+                                               if isinstance(n, c_ast.Pragma) and n.string.startswith("omp")])
+        names = [g for g in access if re.search(rf"\b{re.escape(g)}\b", clauses)]
+        if not names:
             return 0
         self.scopes.append({g: self.resolve(g)[1] for g in names})
         body = self.stmt(items[k])
@@ -316,8 +323,13 @@ class Walk:
 
 
 def _omp_simd(text):
-    """`#pragma simd [clauses]` (Cilk Plus) as `omp simd`: vectorlength(n) is simdlen(n)."""
+    """`#pragma simd [clauses]` (Cilk Plus) as `omp simd`: vectorlength(n[, m...]) is simdlen(n);
+    vectorlengthfor(type) (a width chosen from a type), firstprivate (which omp simd has not: each
+    lane's copy starts from the value before the loop, which a single vectorised loop reads
+    anyway) and the assert / vecremainder hints go."""
     clauses = re.sub(r"^(cilk\s+)?simd\b", "", text.strip())
-    clauses = re.sub(r"\bvectorlength(?:for)?\s*\(([^)]*)\)", r"simdlen(\1)", clauses)
+    clauses = re.sub(r"\bvectorlengthfor\s*\([^)]*\)", "", clauses)
+    clauses = re.sub(r"\bfirstprivate\s*\([^)]*\)", "", clauses)
+    clauses = re.sub(r"\bvectorlength\s*\(\s*([^,)]*)[^)]*\)", r"simdlen(\1)", clauses)
     clauses = re.sub(r"\b(assert|noassert|vecremainder|novecremainder)\b", "", clauses)
     return "omp simd" + clauses
