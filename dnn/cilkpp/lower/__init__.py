@@ -60,6 +60,7 @@ class Lowerer(Walk, Sections, SectionStatements, Keywords, Clauses, Offload, Sha
         block carries (read, then updated: see translate)."""
         self.u = unit
         self.captures_by_kernel = {} if captures is None else captures
+        self.local_types_out = set()  # ids of function-local type declarations repeated at file scope
         self.kprefix = kernel_prefix
         self.shared_funcs = set(shared.funcs)
         self.shared_globals = {**shared.externs, **shared.globals}  # name -> Decl, renamed where used

@@ -173,7 +173,7 @@ class Offload:
 
     def _outline(self, k, kname, body, ptr_args, frame, globs, coord, offs=(), mptrs=()):
         """The frame struct, function k running the lowered block, and its kernel, into self.pre."""
-        defs, params = [], []
+        defs, params = self._local_types(), []
         if frame:
             members = []
             for name, decl in frame:
@@ -233,6 +233,25 @@ class Offload:
         # and the card's thread count when omp_set_num_threads_target set one
         self.pre.append(Raw(kernel_text(kname, pstr, ["    __cilkpp_on_device(args[nargs - 1].v.i);",
                                                           f"    {k}({', '.join(args)});"]), None))
+
+    def _local_types(self):
+        """The types the enclosing function declares (typedefs, enums, structs) that the
+        outlined block and its frame may name, repeated at file scope once each: the block
+        leaves the function. A typedef whose size depends on a local variable stays behind."""
+        out = []
+        for scope in self.scopes[1:]:
+            for decl in scope.values():
+                if id(decl) in self.local_types_out:
+                    continue
+                if isinstance(decl, c_ast.Typedef):
+                    if any(isinstance(n, c_ast.ID) and self.resolve(n.name)[0] in ("local", "capture")
+                           and isinstance(self.resolve(n.name)[1], c_ast.Decl) for n in walk(decl.type)):
+                        continue
+                elif not (isinstance(decl, c_ast.Decl) and decl.name is None):
+                    continue
+                self.local_types_out.add(id(decl))
+                out.append(Gen(lines=False).visit(decl) + ";")
+        return out
 
     def _member_expr(self, x, coord):
         """The AST of a clause's pointer member (s.p, q->data), to lower where it is used."""

@@ -30,6 +30,10 @@ class Walk:
         return error_at(coord, msg)
 
     def declare(self, decl):
+        if isinstance(decl, c_ast.Decl) and decl.name is None and _defines_tag(decl.type):
+            # `enum { A, B };` / `struct s {...};` in a function: kept (under a key no name can
+            # be) for an offload block outlined from it, whose frame may need the type
+            self.scopes[-1][f"<type {id(decl)}>"] = decl
         if isinstance(decl, c_ast.Decl) and decl.name:
             self.scopes[-1][decl.name] = decl
         elif isinstance(decl, c_ast.Typedef):
@@ -320,6 +324,12 @@ class Walk:
         if isinstance(e, Raw) and not e.stmt:  # `_Cilk_offload f();`: generated text keeps its ';'
             return [Raw(e.text + ";", e.coord, stmt=True)]
         return [e]
+
+
+def _defines_tag(t):
+    """t defines an enum's constants or a struct's / union's members."""
+    return (isinstance(t, c_ast.Enum) and t.values is not None) or \
+        (isinstance(t, (c_ast.Struct, c_ast.Union)) and t.decls is not None)
 
 
 def _omp_simd(text):
