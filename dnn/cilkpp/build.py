@@ -97,6 +97,13 @@ def compile_object(c_file, obj, side, flags, verbose=False):
     _gcc(["gcc", "-c"] + _user_flags(flags) + [str(c_file), "-o", str(obj)], verbose)
 
 
+def _blas_if_called():
+    """OpenBLAS (what <mkl.h> names, see native/include/mkl.h), linked only into a program that
+    calls it."""
+    _, lib_dir, lib = cfg.blas()
+    return ["-Wl,--as-needed", f"-L{lib_dir}", f"-l{lib}", f"-Wl,-rpath,{lib_dir}", "-Wl,--no-as-needed"]
+
+
 def link_program(objs, out, side, ldflags, verbose=False, card_path=None, cards=None):
     """Link a side: the host program (which finds its card at card_path, see host_offload.c.in) or
     the card executable (native/offload/card.c is its main)."""
@@ -108,7 +115,7 @@ def link_program(objs, out, side, ldflags, verbose=False, card_path=None, cards=
         extra = [str(glue)]
     try:
         _gcc(["gcc"] + _user_flags([]) + extra + list(objs) + runtime_objects(side) + ["-o", str(out)]
-             + list(cfg.LDFLAGS) + list(ldflags), verbose)
+             + list(cfg.LDFLAGS) + list(ldflags) + _blas_if_called(), verbose)
     finally:
         for g in extra:
             os.unlink(g)
