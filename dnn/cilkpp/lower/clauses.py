@@ -166,13 +166,16 @@ class Clauses:
         kind, decl = self.resolve(v.text)
         if kind is None or not isinstance(decl, c_ast.Decl):
             raise self.err(v.coord(), f"'{v.text}' in {name}() is not a variable in scope")
+        # nocopy(p) without a length names the buffer an earlier offload left on the card: it is
+        # used as it is, and kept (alloc_if(0) free_if(0) unless said otherwise)
+        kept = "0" if name == "nocopy" and length is None and isinstance(decl.type, c_ast.PtrDecl) else "1"
         return {
             "dir": name, "var": v.text, "tok": v, "decl": decl, "kind": kind,
             "length": self.clause_expr(length[1], length[0].coord()) if length else None,
             "alloc_if": (self.clause_expr(mods["alloc_if"][1], mods["alloc_if"][0].coord())
-                         if "alloc_if" in mods else "1"),
+                         if "alloc_if" in mods else kept),
             "free_if": (self.clause_expr(mods["free_if"][1], mods["free_if"][0].coord())
-                        if "free_if" in mods else "1"),
+                        if "free_if" in mods else kept),
             "start": self.clause_expr(start, v.coord()) if start else None,
             "member": member, "part": part, "host_side": None,
         }
@@ -219,6 +222,8 @@ class Clauses:
                 nbytes = f"(size_t)({x['length']}) * sizeof(*({v}))"
             elif isinstance(t, c_ast.ArrayDecl):
                 nbytes = f"sizeof({v})"
+            elif x["dir"] == "nocopy" and not x["member"]:
+                nbytes = "0"  # the buffer kept for p, whatever its size
             else:
                 raise self.err(x["tok"].coord(), f"{x['dir']}({x['var']}): a pointer needs length(n)")
             host, key = v, "NULL"
