@@ -31,6 +31,7 @@ from pycparser import c_ast
 from .clauses import Clauses
 from .keywords import Keywords
 from .nodes import Env, Raw, params, rename_decl
+from .nodes import walk as all_nodes
 from .offload import Offload
 from .section_statements import SectionStatements
 from .sections import Sections
@@ -59,6 +60,9 @@ class Lowerer(Walk, Sections, SectionStatements, Keywords, Clauses, Offload, Sha
         this file's private kernels (cilkpp_<file>); captures: kernel name -> the variables its
         block carries (read, then updated: see translate)."""
         self.u = unit
+        # struct / union tag -> its definition (from this file: headers are not parsed)
+        self.tags = {n.name: n for n in all_nodes(unit.ast) if isinstance(n, (c_ast.Struct, c_ast.Union))
+                     and n.name and n.decls is not None}
         self.captures_by_kernel = {} if captures is None else captures
         self.local_types_out = set()  # ids of function-local type declarations repeated at file scope
         self.kprefix = kernel_prefix

@@ -150,8 +150,9 @@ class Walk:
                     k = i + 1
                     while k < len(items) and isinstance(items[k], c_ast.Pragma) and not items[k].string.startswith("cilkpp "):
                         k += 1
-                    if k >= len(items):
-                        raise self.err(info.coord, "#pragma offload must be followed by a statement")
+                    if k >= len(items) or isinstance(items[k], (c_ast.Decl, c_ast.DeclList, c_ast.Typedef)):
+                        raise self.err(info.coord, "#pragma offload must be followed by a statement"
+                                       + (", not a declaration" if k < len(items) else ""))
                     body = items[k] if k == i + 1 else c_ast.Compound(items[i + 1 : k + 1], items[i + 1].coord)
                     out.append(self.offload_block(info, body))
                     i = k + 1
