@@ -5,19 +5,24 @@
 #include <cilk/cilk_api.h>
 #include <stdio.h>
 
-static long fib(int n)
+static long range_sum(long lo, long hi) /* lo + ... + hi - 1, halves spawned */
 {
-    if (n < 2) return n;
-    long a = cilk_spawn fib(n - 1);
-    long b = fib(n - 2);
+    if (hi - lo < 8) {
+        long s = 0;
+        for (long i = lo; i < hi; i++) s += i;
+        return s;
+    }
+    long mid = lo + (hi - lo) / 2;
+    long left = cilk_spawn range_sum(lo, mid);
+    long right = range_sum(mid, hi);
     cilk_sync;
-    return a + b;
+    return left + right;
 }
 
 int main(void)
 {
     int sq[10];
     cilk_for (int i = 0; i < 10; i++) sq[i] = i * i;
-    printf("fib(25) %ld sq[9] %d workers %d\n", fib(25), sq[9], __cilkrts_get_nworkers());
+    printf("sum %ld sq[9] %d workers %d\n", range_sum(0, 1000), sq[9], __cilkrts_get_nworkers());
     return 0;
 }
