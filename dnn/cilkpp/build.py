@@ -75,7 +75,8 @@ def compile_program(c_file, out, side="host", extra_cflags=(), extra_objs=(), li
 # ---- dnn-cc: users' programs, one object per side, then a host program and its card ------------
 
 # Users' code gets gcc's defaults plus what the generated C needs; no -Wall/-Wextra on their code.
-USER_CFLAGS = ["-std=gnu11", "-fopenmp", "-march=native", "-Wno-unknown-pragmas"]
+USER_CFLAGS = ["-std=gnu11", "-fopenmp", "-march=native", "-Wno-unknown-pragmas",
+               "-D__int64=long long", "-D__int32=int", "-D__int16=short", "-D__int8=char"]  # icc's types
 
 
 def _user_flags(flags):
