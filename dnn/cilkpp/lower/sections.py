@@ -226,6 +226,7 @@ class Sections:
         if rank == 0:
             raise self.err(n.coord, f"{nm} needs an array section argument (rank >= 1)")
         pre, inner, idx, lens = self.nest(chains, rank, n.coord, env)
+        inner.once = True  # a rank-0 call in the section (next()[0:n]) runs once per reduction
         e = self.elem(a[0], inner)
         r = self.fresh("r")
         lines = list(pre) + inner.hoist
@@ -276,6 +277,7 @@ class Sections:
         for x in (a[0], a[2]):
             self.no_sections(x, f"the first or last argument of {nm}")
         pre, inner, idx, lens = self.nest(chains, rank, n.coord, env)
+        inner.once = True
         e = self.elem(a[1], inner)
         fn = self.scalar_text(a[2], env)
         first = self.scalar_text(a[0], env)
