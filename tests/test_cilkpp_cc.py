@@ -207,4 +207,4 @@ def test_old_dialect_flags(tmp_path, flag):
     (tmp_path / "old.c").write_text(OLD_DIALECT)
     r = dnn_cc(["-O1", flag, "-o", "old", "old.c"], tmp_path)
     assert r.returncode == 0, r.stderr
-    assert _run(tmp_path / "old").stdout == "old.c:9 55\n"
+    assert _run(tmp_path / "old").stdout == "old.c:8 55\n"
