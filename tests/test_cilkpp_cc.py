@@ -133,13 +133,14 @@ def test_usage_errors(tmp_path):
 
 def test_dnn_cards_overrides_cards_at_link(built):
     """DNN_CARDS=2 on a program linked with --cards 3: two card processes, target numbers wrap
-    at 2, and no third card is started."""
+    at 2, no third card is started, and none before the first offload (each card starts at its
+    first offload, card 0 too)."""
     exe, build = built["cards_slices"]
     assert build.returncode == 0, build.stderr
     r = _run(exe, DNN_CARDS="2")
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
-    assert lines[:3] == ["cards 2, running before any offload 1", "mic:5 ran on 1, running 2", "running 2"]
+    assert lines[:3] == ["cards 2, running before any offload 0", "mic:5 ran on 1, running 1", "running 2"]
     assert lines[5] == "slice 2: sum 24950 on device 0"
 
 
@@ -184,3 +185,26 @@ def test_a_card_that_cannot_start_is_reported_in_status(tmp_path):
     r = _run(tmp_path / "prog", CARD_TO_REMOVE=str(tmp_path / "prog-card"))
     assert r.returncode == 0, r.stderr
     assert r.stdout == "card 0 ran 1, card 1 unavailable, card 0 again 3\n"
+
+
+OLD_DIALECT = r"""
+#include <stdio.h>
+int main(void)
+{
+    int i, sum = 0;
+    #pragma offload target(mic) inout(sum)
+    for (i = 1; i <= 10; i++) sum += i;
+    printf("%s:%d %d\n", __FILE__, __LINE__, sum);
+    return 0;
+}
+"""
+
+
+@pytest.mark.parametrize("flag", ["-std=c89", "-std=c99"])
+def test_old_dialect_flags(tmp_path, flag):
+    """Makefiles of the time passed -ansi / -std=c89 or -std=c99: the program builds all the same
+    (the translation needs C99, so C89 is raised to it) and __FILE__ names the user's file."""
+    (tmp_path / "old.c").write_text(OLD_DIALECT)
+    r = dnn_cc(["-O1", flag, "-o", "old", "old.c"], tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert _run(tmp_path / "old").stdout == "old.c:8 55\n"

@@ -11,7 +11,7 @@ BINARY = ROOT / "build" / "test_offload"
 CARD = ROOT / "dnn" / "bin" / "dnn-card"
 C_TESTS = ["shared_list", "keyword", "host_pointer_refused", "explicit", "async", "crash_segv",
            "crash_abort", "killed", "arena_full", "card_oom", "link_model", "threads_cpus",
-           "kernel_error", "sec_helpers", "dma_overlap", "dma_card_dies", "two_cards"]
+           "kernel_error", "sec_helpers", "dma_overlap", "dma_card_dies", "two_cards", "arena_before_card"]
 
 
 def test_c_test_binary_is_built():

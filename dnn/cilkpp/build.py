@@ -75,7 +75,8 @@ def compile_program(c_file, out, side="host", extra_cflags=(), extra_objs=(), li
 # ---- dnn-cc: users' programs, one object per side, then a host program and its card ------------
 
 # Users' code gets gcc's defaults plus what the generated C needs; no -Wall/-Wextra on their code.
-USER_CFLAGS = ["-std=gnu11", "-fopenmp", "-march=native", "-Wno-unknown-pragmas"]
+USER_CFLAGS = ["-std=gnu11", "-fopenmp", "-march=native", "-Wno-unknown-pragmas",
+               "-D__int64=long long", "-D__int32=int", "-D__int16=short", "-D__int8=char"]  # icc's types
 
 
 def _user_flags(flags):
@@ -97,6 +98,13 @@ def compile_object(c_file, obj, side, flags, verbose=False):
     _gcc(["gcc", "-c"] + _user_flags(flags) + [str(c_file), "-o", str(obj)], verbose)
 
 
+def _blas_if_called():
+    """OpenBLAS (what <mkl.h> names, see native/include/mkl.h), linked only into a program that
+    calls it."""
+    _, lib_dir, lib = cfg.blas()
+    return ["-Wl,--as-needed", f"-L{lib_dir}", f"-l{lib}", f"-Wl,-rpath,{lib_dir}", "-Wl,--no-as-needed"]
+
+
 def link_program(objs, out, side, ldflags, verbose=False, card_path=None, cards=None):
     """Link a side: the host program (which finds its card at card_path, see host_offload.c.in) or
     the card executable (native/offload/card.c is its main)."""
@@ -108,7 +116,7 @@ def link_program(objs, out, side, ldflags, verbose=False, card_path=None, cards=
         extra = [str(glue)]
     try:
         _gcc(["gcc"] + _user_flags([]) + extra + list(objs) + runtime_objects(side) + ["-o", str(out)]
-             + list(cfg.LDFLAGS) + list(ldflags), verbose)
+             + list(cfg.LDFLAGS) + list(ldflags) + _blas_if_called(), verbose)
     finally:
         for g in extra:
             os.unlink(g)

@@ -95,6 +95,9 @@ def parse_args(argv):
             o.verbose = True
         elif _IGNORED.fullmatch(a) or a in ("-fopenmp", "-fcilkplus", "-mmic"):
             continue
+        elif re.fullmatch(r"-ansi|-std=(c|gnu|iso9899:)(89|90|1990|199409)", a):
+            # the translated C and the runtime's headers are C99: the oldest dialect they build in
+            o.cflags.append("-std=gnu99")
         elif re.fullmatch(r"-(O\d?|Os|Ofast|g\d?|std=\S+|W[^l].*|w|f\S+|m\S+|pg|ggdb)", a):
             o.cflags.append("-O3" if a in ("-Ofast", "-O") else a)
         elif a in ("-MF", "-MT", "-MQ"):  # dependency files are not written: the option and its file

@@ -50,7 +50,9 @@ from .source import CilkppError, PragmaInfo, Tok, Unit, error_at, tokenize_line 
 
 _GNU_DEFINES = ["-Dbool=_Bool", "-D__inline=inline", "-D__inline__=inline", "-D__restrict=restrict",
                 "-D__restrict__=restrict", "-D__const=const", "-D__thread=_Thread_local", "-D__INTEL_OFFLOAD=1", "-D__cilk=200",
-                "-D__CILKPP__=1"]
+                "-D__CILKPP__=1",
+                # Intel's sized integer types, which its compiler took on Linux too
+                "-D__int64=long long", "-D__int32=int", "-D__int16=short", "-D__int8=char"]
 
 
 def _directive(line):
@@ -109,32 +111,34 @@ def read_unit(source, filename, include_dirs=(), defines=()):
     # source tokens per line, for column recovery
     src_toks = {n + 1: tokenize_line(l) for n, l in enumerate(out_lines)}
 
-    text = "\n".join(out_lines) + "\n"
+    # a line marker first: __FILE__ in the user's code names the file, not the preprocessor's stdin
+    main_name = filename or "<stdin>"
+    text = f'# 1 "{_c_string(main_name)}"\n' + "\n".join(out_lines) + "\n"
     cpp = ["gcc", "-E", "-std=gnu11", "-x", "c"] + _GNU_DEFINES + type_macros(includes)
     r = subprocess.run(cpp + [f"-D{d}" for d in defines] + ["-"],
                        input=text,
                        capture_output=True, text=True)
     if r.returncode != 0:
-        m = re.search(r"<stdin>:(\d+):(\d+): (?:fatal )?error: (.*)", r.stderr)
+        m = re.search(re.escape(main_name) + r":(\d+):(\d+): (?:fatal )?error: (.*)", r.stderr)
         if m:
             raise CilkppError(*origin[min(int(m.group(1)), len(origin)) - 1], int(m.group(2)), m.group(3))
         raise CilkppError(filename, 1, 1, "preprocessor: " + r.stderr.strip())
 
     # tokens with positions
     toks = []
-    cur_line, cur_file = 1, "<stdin>"
+    cur_line, cur_file = 1, main_name
     for oline in r.stdout.split("\n"):
         m = re.match(r'#\s*(\d+)\s+"([^"]*)"', oline)
         if m:
             cur_line, cur_file = int(m.group(1)), m.group(2)
             continue
         if oline.startswith("#"):  # a #pragma the preprocessor passed through
-            if cur_file == "<stdin>":
+            if cur_file == main_name:
                 st = src_toks.get(cur_line, [])
                 toks.append(Tok(oline.strip(), "pragma", *_at(origin, cur_line), st[0][2] if st else 1))
             cur_line += 1
             continue
-        if cur_file != "<stdin>":
+        if cur_file != main_name:
             cur_line += 1
             continue
         lt = tokenize_line(oline)
@@ -179,6 +183,11 @@ def read_unit(source, filename, include_dirs=(), defines=()):
     rewritten = rewrite_tokens(toks, unit)
     unit.ast = _parse(rewritten, unit)
     return unit
+
+
+def _c_string(text):
+    """text inside a C string literal (a line marker's file name)."""
+    return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
 def _at(origin, line):

@@ -62,6 +62,77 @@ class _Out:
             self.lines.append([])
 
 
+def _generic(toks, i, out, unit):
+    """C11 _Generic(x, T: e, default: e), which the parser cannot read: each association becomes
+    __cilkpp_assoc((T *)0, e) (the type carried as va_arg's is) or __cilkpp_default(e), and the
+    prelude's macros spell it back. Returns the index after it."""
+    t, e = toks[i], _match(toks, i + 1)
+    parts = _split_top(toks, i + 2, e)
+    if len(parts) < 2:
+        raise error_at(t.coord(), "_Generic(expression, type: value, ...) expected")
+    out.put(_syn("__cilkpp_generic", t))
+    out.put(toks[i + 1])
+    _rewrite_range(toks, parts[0][0], parts[0][1], out, unit)
+    for a, z in parts[1:]:
+        c = _top_colon(toks, a, z)
+        if c is None or c == a:
+            raise error_at(toks[a].coord() if a < z else t.coord(), "_Generic: 'type: expression' expected")
+        out.put(_syn(",", toks[a]))
+        if c == a + 1 and toks[a].text == "default":
+            out.put(_syn("__cilkpp_default", toks[a]))
+            out.put(_syn("(", toks[a]))
+        else:
+            for x in ("__cilkpp_assoc", "(", "("):
+                out.put(_syn(x, toks[a]))
+            for x in toks[a:c]:
+                out.put(x)
+            for x in ("*", ")", "0", ","):
+                out.put(_syn(x, toks[c]))
+        _rewrite_range(toks, c + 1, z, out, unit)
+        out.put(_syn(")", toks[z - 1]))
+    out.put(toks[e])
+    return e + 1
+
+
+def _top_colon(toks, a, b):
+    """Index of the first ':' of toks[a:b] at bracket depth 0, or None."""
+    d = 0
+    for k in range(a, b):
+        x = toks[k].text
+        d += x in "([{"
+        d -= x in ")]}"
+        if d == 0 and x == ":":
+            return k
+    return None
+
+
+def _opens_code(toks, i, a):
+    """The '{' at toks[i] opens a block of statements (after ')' or 'else' or another block's
+    start), not a struct, union or enum body or an initialiser."""
+    prev = toks[i - 1].text if i > a else ""
+    return prev in (")", "else", "do", "{", "}", ";", ":")
+
+
+_TYPE_WORDS = {"int", "char", "float", "double", "long", "short", "signed", "unsigned", "_Bool", "void",
+               "static", "const", "volatile", "register"}
+
+
+def _declares_shared_local(toks, i, b, unit):
+    """`_Cilk_shared int x ...;`, `T *_Cilk_shared p;`: the variable itself would be shared (a
+    pointer to shared data, `_Cilk_shared T *p`, is fine)."""
+    k = i + 1
+    if i > 0 and toks[i - 1].text == "*":  # T *_Cilk_shared p: the pointer itself
+        return k + 1 < b and toks[k].kind == "id" and toks[k + 1].text in ("=", ";", ",", "[")
+    seen_type = False
+    while k < b and (toks[k].text in _TYPE_WORDS or toks[k].text in unit.typedefs):
+        seen_type = True
+        k += 1
+    if k < b and toks[k].text in ("struct", "union", "enum") and k + 1 < b and toks[k + 1].kind == "id":
+        seen_type, k = True, k + 2
+    return (seen_type and k + 1 < b and toks[k].kind == "id" and toks[k].text not in unit.typedefs
+            and toks[k + 1].text in ("=", ";", ",", "["))
+
+
 def rewrite_tokens(toks, unit):
     out = _Out()
     _rewrite_range(toks, 0, len(toks), out, unit, top=True)
@@ -72,6 +143,7 @@ def _rewrite_range(toks, a, b, out, unit, top=False):
     i = a
     last_line = None
     brace = 0
+    code = []  # per open brace: does it open code (a function body, a block), not a struct or an initialiser
     while i < b:
         t = toks[i]
         if top and last_line is not None and t.line != last_line:
@@ -86,8 +158,10 @@ def _rewrite_range(toks, a, b, out, unit, top=False):
         tx = t.text
         if tx == "{":
             brace += 1
+            code.append(_opens_code(toks, i, a))
         elif tx == "}":
             brace -= 1
+            code = code[:-1]
         if tx == "__cilkpp_pragma" and i + 1 < b and toks[i + 1].text == "(":
             e = _match(toks, i + 1)
             pid = int(toks[i + 2].text)
@@ -105,6 +179,9 @@ def _rewrite_range(toks, a, b, out, unit, top=False):
                     if toks[k].kind == "id" and k + 1 < b and toks[k + 1].text in "(;=[,":
                         unit.shared_names.setdefault(toks[k].text, t.coord())
                         break
+            elif code and code[-1] and _declares_shared_local(toks, i, b, unit):
+                raise error_at(t.coord(), "_Cilk_shared on a variable local to a function is not allowed: "
+                               "declare it at file scope, or allocate it with _Offload_shared_malloc")
             i += 1
             continue
         if tx in ("__attribute__", "__declspec") and i + 1 < b and toks[i + 1].text == "(":
@@ -149,6 +226,9 @@ def _rewrite_range(toks, a, b, out, unit, top=False):
                     out.put(_syn(s_, toks[parts[1][0]]))
                 i = e + 1
                 continue
+        if tx == "_Generic" and i + 1 < b and toks[i + 1].text == "(":
+            i = _generic(toks, i, out, unit)
+            continue
         if tx in _CILK_ALIASES:  # <cilk/cilk.h>'s names for the keywords
             t = Tok(_CILK_ALIASES[tx], t.kind, t.file, t.line, t.col)
             toks[i] = t

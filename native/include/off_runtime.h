@@ -155,6 +155,13 @@ int off_card_open(const off_config *cfg, off_card **out);
  * control channel and link clock, all seeing the one Cilk shared memory (shared coherence only).
  * The arena stays mapped in the host until the last card that maps it is destroyed. */
 int off_card_open_device(const off_config *cfg, int device, off_card *arena_of, off_card **out);
+/* Cilk shared memory before any card: an arena mapped in this process alone (bytes 0: 64 MB), so
+ * a program allocates its shared data at start and starts a card only when it first offloads.
+ * A card opened with off_card_open_in_arena maps it (shared coherence only); off_arena_close
+ * drops this process's hold, and the mapping goes with the last card that maps it. */
+int off_arena_open(size_t bytes, off_arena **out);
+void off_arena_close(off_arena *a);
+int off_card_open_in_arena(const off_config *cfg, int device, off_arena *arena, off_card **out);
 int off_card_device(const off_card *c);  /* its device number */
 int off_number_of_devices(void);         /* cards open in this process */
 off_card *off_device(int n);             /* card number n, NULL when none is open under it */
@@ -196,7 +203,7 @@ typedef struct {
     uint64_t bytes;
     uint32_t flags;    /* OFF_IN/OUT/INOUT/NOCOPY | OFF_ALLOC_IF | OFF_FREE_IF */
     uint32_t pad;
-    const void *into;  /* in(... into(x)): key of the card buffer that receives; NULL = host */
+    const void *into;  /* into(): key of the card buffer (in: that receives; out: that is read); NULL = host */
 } off_xfer;
 
 /* ---- calls ------------------------------------------------------------------------------- */

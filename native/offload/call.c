@@ -81,6 +81,19 @@ void off_host_lanes_init(off_card *c)
 
 /* ---- checking a call before anything moves ------------------------------------------------ */
 
+/* Transfer i (no alloc_if) moves a part of the buffer an earlier transfer of this call allocates
+ * (out(p[a:n] : alloc(p[0:m])) gives both): the card checks it once that buffer exists. */
+static int call_inside_fresh(const off_xfer *xf, int i)
+{
+    const char *k = off_xfer_key(&xf[i]);
+    if (xf[i].flags & OFF_ALLOC_IF) return 0;
+    for (int j = 0; j < i; j++) {
+        const char *b = off_xfer_key(&xf[j]);
+        if ((xf[j].flags & OFF_ALLOC_IF) && k >= b && k + xf[i].bytes <= b + xf[j].bytes) return 1;
+    }
+    return 0;
+}
+
 static int call_check_xfers(off_card *c, const off_xfer *xf, int nxf)
 {
     if (nxf < 0 || nxf > OFF_MAX_XFERS)
@@ -91,14 +104,15 @@ static int call_check_xfers(off_card *c, const off_xfer *xf, int nxf)
         if (dir != OFF_IN && dir != OFF_OUT && dir != OFF_INOUT && dir != OFF_NOCOPY)
             return off_fail(OFF_EARG, "transfer %d: give exactly one of in, out, inout, nocopy", i + 1);
         if (!xf[i].host) return off_fail(OFF_EARG, "transfer %d: the host address is NULL", i + 1);
-        if (xf[i].into && dir != OFF_IN)
-            return off_fail(OFF_EARG, "transfer %d: into() goes with in() only", i + 1);
+        if (xf[i].into && dir != OFF_IN && dir != OFF_OUT)
+            return off_fail(OFF_EARG, "transfer %d: into() goes with in() or out() only", i + 1);
         if (off_arena_contains(c->arena, xf[i].host, 1))
             return off_fail(OFF_EARG, "transfer %d: %p lies in the shared arena; shared data needs no "
                             "explicit transfer", i + 1, xf[i].host);
         for (int j = 0; j < i; j++)
             if (off_xfer_key(&xf[j]) == key)
                 return off_fail(OFF_EARG, "transfers %d and %d name the same card buffer %p", j + 1, i + 1, key);
+        if (call_inside_fresh(xf, i)) continue; /* a part of a buffer this call allocates */
         int rc = off_resident_check(&c->resident, &xf[i], i);
         if (rc != OFF_OK) return rc;
     }

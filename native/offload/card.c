@@ -177,7 +177,7 @@ static void card_serve(off_lane *L, uint64_t seq)
     off_link_clock_start(&in_clock, &ctl->bus, OFF_BUS_TO_CARD, card_abort_check, NULL);
     for (int i = 0; rc == OFF_OK && i < nxf; i++) {
         if (!(xf[i].flags & OFF_IN)) continue;
-        rc = off_ring_recv(&ring, card_buf_ptr(off_xfer_key(&xf[i]), 0), xf[i].bytes);
+        rc = off_ring_recv(&ring, card_buf_ptr(off_xfer_key(&xf[i]), 1), xf[i].bytes);
         if (rc == OFF_OK) rc = off_link_clock_arrived(&in_clock, L->xf[i].t_start, xf[i].bytes);
     }
     L->in_real_s = in_clock.real_s;
@@ -213,7 +213,8 @@ static void card_serve(off_lane *L, uint64_t seq)
     for (int i = 0; rc == OFF_OK && i < nxf; i++) {
         if (!(xf[i].flags & OFF_OUT)) continue;
         L->xf[i].t_start = off_now();
-        rc = off_ring_send(&ring, card_buf_ptr(xf[i].host, 0), xf[i].bytes);
+        /* from the buffer named (out(b : into(h)): b's), or the part of it out(p[a:n]) names */
+        rc = off_ring_send(&ring, card_buf_ptr(off_xfer_key(&xf[i]), 1), xf[i].bytes);
     }
     if (rc == OFF_OK) {
         for (int i = 0; i < nxf; i++) {

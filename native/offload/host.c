@@ -43,21 +43,36 @@ static int host_start_card(off_card *c)
     return rc == OFF_OK ? off_proc_wait_ready(&c->proc, c->ctl, c->cfg.card_exe) : rc;
 }
 
-/* The arena of a new card: a fresh one, or (arena_of) the one another card maps already. */
-static int host_arena_for(off_card *c, off_card *arena_of)
+/* The arena of a new card: a fresh one, or (shared) one mapped already, by the host alone or by
+ * another card. */
+static int host_arena_for(off_card *c, off_arena *shared)
 {
-    if (!arena_of) return off_arena_create(c->cfg.arena_bytes ? c->cfg.arena_bytes : (64u << 20), &c->arena);
-    if (c->myo || arena_of->myo)
-        return off_fail(OFF_EARG, "cards share one arena only with shared coherence, not MYO");
-    if (!arena_of->arena || arena_of->arena->fd < 0)
-        return off_fail(OFF_EARG, "card %d is stopped: its arena can no longer be shared", arena_of->device);
-    c->arena = off_arena_retain(arena_of->arena);
+    if (!shared) return off_arena_create(c->cfg.arena_bytes ? c->cfg.arena_bytes : (64u << 20), &c->arena);
+    if (c->myo) return off_fail(OFF_EARG, "cards share one arena only with shared coherence, not MYO");
+    c->arena = off_arena_retain(shared);
     return OFF_OK;
 }
 
 int off_card_open(const off_config *cfg, off_card **out) { return off_card_open_device(cfg, -1, NULL, out); }
 
 int off_card_open_device(const off_config *cfg, int device, off_card *arena_of, off_card **out)
+{
+    if (!arena_of) return off_card_open_in_arena(cfg, device, NULL, out);
+    *out = NULL;
+    if (arena_of->myo) return off_fail(OFF_EARG, "cards share one arena only with shared coherence, not MYO");
+    if (!arena_of->arena || arena_of->arena->fd < 0)
+        return off_fail(OFF_EARG, "card %d is stopped: its arena can no longer be shared", arena_of->device);
+    return off_card_open_in_arena(cfg, device, arena_of->arena, out);
+}
+
+int off_arena_open(size_t bytes, off_arena **out) { return off_arena_create(bytes ? bytes : (64u << 20), out); }
+
+void off_arena_close(off_arena *a)
+{
+    if (a) off_arena_release(a);
+}
+
+int off_card_open_in_arena(const off_config *cfg, int device, off_arena *arena, off_card **out)
 {
     off_clear_error();
     *out = NULL;
@@ -84,7 +99,7 @@ int off_card_open_device(const off_config *cfg, int device, off_card *arena_of, 
                          : off_fail(OFF_EARG, "a host may have at most %d cards", OFF_MAX_DEVICES);
         goto fail;
     }
-    if ((rc = host_arena_for(c, arena_of)) != OFF_OK) goto fail;
+    if ((rc = host_arena_for(c, arena)) != OFF_OK) goto fail;
     if ((rc = host_open_channel(c)) != OFF_OK) goto fail;
     if (c->myo && (rc = off_myo_host_open(&c->myo_host, c->arena, c->myo_policy, cfg->race_check, &c->ctl->bus)) != OFF_OK)
         goto fail;

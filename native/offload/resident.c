@@ -37,12 +37,14 @@ int off_resident_check(off_resident_table *t, const off_xfer *x, int index)
                             "(kept by an earlier free_if(0)); use alloc_if(0)", index + 1, key);
         return OFF_OK;
     }
+    if (!r) r = off_resident_find(t, key, 1); /* p[a:n] of a buffer kept for p (or allocated by alloc()) */
     if (!r)
         return off_fail(OFF_EARG, "transfer %d: alloc_if(0) but the card holds no buffer for %p; the first "
                         "transfer must use alloc_if(1)", index + 1, key);
-    if (x->bytes > r->bytes)
+    uint64_t at = (uint64_t)((const char *)key - (const char *)r->key);
+    if (at + x->bytes > r->bytes)
         return off_fail(OFF_EARG, "transfer %d: %llu bytes do not fit the card buffer of %llu bytes kept for %p",
-                        index + 1, (unsigned long long)x->bytes, (unsigned long long)r->bytes, key);
+                        index + 1, (unsigned long long)(at + x->bytes), (unsigned long long)r->bytes, r->key);
     return OFF_OK;
 }
 

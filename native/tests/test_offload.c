@@ -116,6 +116,30 @@ static int t_two_cards(void)
     return 0;
 }
 
+/* The arena first, the card later (dnn-cc's programs start a card at their first offload):
+ * what the host wrote in the arena before the card existed is there for the card. */
+static int t_arena_before_card(void)
+{
+    if (strcmp(coherence, "shared")) return 0; /* a card maps a host-made arena only without MYO */
+    off_arena *a = NULL;
+    CHECK(off_arena_open(1 << 20, &a) == OFF_OK, "arena: %s", off_last_error());
+    off_arena *was = off_current_arena;
+    off_current_arena = a;
+    float *x = _Offload_shared_malloc(8 * sizeof(float)), *y = _Offload_shared_malloc(8 * sizeof(float));
+    for (int i = 0; i < 8; i++) x[i] = i, y[i] = 1;
+    off_config cfg = {.threads = 1, .link = "none", .card_exe = card_exe, .coherence = coherence};
+    off_card *c = NULL;
+    CHECK(off_card_open_in_arena(&cfg, -1, a, &c) == OFF_OK, "open: %s", off_last_error());
+    off_arg axpy[4] = {off_i64(8), off_f64(2.0), off_ptr(x), off_ptr(y)};
+    CHECK(off_call(c, "off_test_axpy", axpy, 4, NULL, 0, NULL, NULL) == OFF_OK, "call: %s", off_last_error());
+    CHECK(y[7] == 15, "y[7] = %g", y[7]);
+    off_card_destroy(c);
+    CHECK(x[7] == 7, "the arena outlives the card");
+    off_current_arena = was;
+    off_arena_close(a);
+    return 0;
+}
+
 static int t_host_pointer_refused(void)
 {
     off_card *c = open_card(1, "none", 1 << 20, 0);
@@ -201,6 +225,25 @@ static int t_explicit(void)
     off_stats total;
     off_card_stats(c, &total, NULL);
     CHECK(total.calls == 7, "calls %llu", (unsigned long long)total.calls);
+
+    /* out(y : into(x + 20)): the card buffer kept for y lands in x; out(y[2:2]) of a buffer kept
+     * for y[0:4] reads that part of it */
+    for (int i = 0; i < 4; i++) y[i] = 100 + i;
+    off_xfer keep_y[1] = {{y, 4 * sizeof(float), OFF_IN | OFF_ALLOC_IF, 0, NULL}};
+    off_xfer y_into_x[1] = {{x + 20, 4 * sizeof(float), OFF_OUT, 0, y}};
+    off_xfer y_part[1] = {{y + 2, 2 * sizeof(float), OFF_OUT, 0, NULL}};
+    off_xfer y_drop[1] = {{y, 4 * sizeof(float), OFF_NOCOPY | OFF_FREE_IF, 0, NULL}};
+    CHECK(off_call(c, NULL, NULL, 0, keep_y, 1, NULL, NULL) == OFF_OK, "keep y: %s", off_last_error());
+    for (int i = 0; i < 4; i++) y[i] = -1;
+    CHECK(off_call(c, NULL, NULL, 0, y_into_x, 1, NULL, NULL) == OFF_OK, "out into: %s", off_last_error());
+    CHECK(off_call(c, NULL, NULL, 0, y_part, 1, NULL, NULL) == OFF_OK, "part: %s", off_last_error());
+    CHECK(off_call(c, NULL, NULL, 0, y_drop, 1, NULL, NULL) == OFF_OK, "drop y: %s", off_last_error());
+    for (int i = 0; i < 4; i++) CHECK(x[20 + i] == 100 + i, "out into: x[%d]=%g", 20 + i, x[20 + i]);
+    CHECK(y[0] == -1 && y[1] == -1 && y[2] == 102 && y[3] == 103, "part: y %g %g %g %g", y[0], y[1], y[2], y[3]);
+    /* a part of a buffer this call allocates: the whole stays on the card, the part comes back */
+    off_xfer alloc_part[2] = {{y, 4 * sizeof(float), OFF_NOCOPY | OFF_ALLOC_IF | OFF_FREE_IF, 0, NULL},
+                              {y + 1, 2 * sizeof(float), OFF_OUT, 0, NULL}};
+    CHECK(off_call(c, NULL, NULL, 0, alloc_part, 2, NULL, NULL) == OFF_OK, "alloc part: %s", off_last_error());
 
     /* a kept buffer: allocating it again, or sending more than it holds, is refused by the rule */
     off_xfer keep16[1] = {{x, 16, OFF_IN | OFF_ALLOC_IF, 0, NULL}};
@@ -521,7 +564,7 @@ int main(int argc, char **argv)
         {"card_oom", t_card_oom},         {"link_model", t_link_model}, {"threads_cpus", t_threads_cpus},
         {"kernel_error", t_kernel_error}, {"sec_helpers", t_sec_helpers}, {"dma_overlap", t_dma_overlap},
         {"dma_card_dies", t_dma_card_dies},
-        {"two_cards", t_two_cards},
+        {"two_cards", t_two_cards},       {"arena_before_card", t_arena_before_card},
     };
     int passed = 0;
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {

@@ -31,6 +31,7 @@ from pycparser import c_ast
 from .clauses import Clauses
 from .keywords import Keywords
 from .nodes import Env, Raw, params, rename_decl
+from .nodes import walk as all_nodes
 from .offload import Offload
 from .section_statements import SectionStatements
 from .sections import Sections
@@ -59,7 +60,11 @@ class Lowerer(Walk, Sections, SectionStatements, Keywords, Clauses, Offload, Sha
         this file's private kernels (cilkpp_<file>); captures: kernel name -> the variables its
         block carries (read, then updated: see translate)."""
         self.u = unit
+        # struct / union tag -> its definition (from this file: headers are not parsed)
+        self.tags = {n.name: n for n in all_nodes(unit.ast) if isinstance(n, (c_ast.Struct, c_ast.Union))
+                     and n.name and n.decls is not None}
         self.captures_by_kernel = {} if captures is None else captures
+        self.local_types_out = set()  # ids of function-local type declarations repeated at file scope
         self.kprefix = kernel_prefix
         self.shared_funcs = set(shared.funcs)
         self.shared_globals = {**shared.externs, **shared.globals}  # name -> Decl, renamed where used
@@ -132,6 +137,7 @@ class Lowerer(Walk, Sections, SectionStatements, Keywords, Clauses, Offload, Sha
         self.spawns = False
         self.sync_points, self.spawn_calls = [], []
         self.pre = []
+        _name_the_function(fd)
         self.scopes.append({pname: c_ast.Decl(pname, [], [], [], [], ptype, None, None)
                             for pname, ptype in params(fd.decl.type) or [] if pname})
         fd.body = self.block(fd.body)
@@ -147,3 +153,19 @@ class Lowerer(Walk, Sections, SectionStatements, Keywords, Clauses, Offload, Sha
         if is_main:
             out.append(Raw("#endif /* DNN_CARD_BUILD */\n", None))
         return out
+
+
+def _name_the_function(fd):
+    """__func__ (and GNU's __FUNCTION__, __PRETTY_FUNCTION__) become the function's name as the
+    user wrote it: main is renamed, and offload blocks and spawning bodies move into functions
+    of their own."""
+    names = ("__func__", "__FUNCTION__", "__PRETTY_FUNCTION__")
+    literal = f'"{fd.decl.name}"'
+    for n in all_nodes(fd.body):
+        for attr in getattr(type(n), "__slots__", ()):
+            v = getattr(n, attr, None)
+            if isinstance(v, c_ast.ID) and v.name in names:
+                setattr(n, attr, c_ast.Constant("string", literal, v.coord))
+            elif isinstance(v, list):
+                v[:] = [c_ast.Constant("string", literal, x.coord) if isinstance(x, c_ast.ID) and x.name in names
+                        else x for x in v]

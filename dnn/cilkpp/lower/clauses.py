@@ -4,8 +4,12 @@ wait, if, mandatory) and the off_xfer entries of the arrays they name.
 
 Clause sections ``p[a:n]`` move elements a .. a+n-1 (the card's p points where p[a] lands);
 ``alloc(p[a:n])`` with in() or nocopy() allocates and moves that range (a superset of the
-section named: elements outside it are undefined on the card anyway); with out() it is refused,
-as moving the whole range back would overwrite host elements the card never wrote.
+section named: elements outside it are undefined on the card anyway); with out() or inout() the
+card holds that range and only the section named comes back (moving the whole range back would
+overwrite host elements the card never wrote): two entries, the buffer and the part of it.
+
+``into()`` keys the card buffer by the card-side variable (in(a : into(b)): b; out(b : into(c)):
+b) and names the host side apart (a, c), so the block sees b as if the clause had named it.
 """
 
 from __future__ import annotations
@@ -126,55 +130,80 @@ class Clauses:
                     if m.text not in ("length", "alloc_if", "free_if", "into", "align", "alloc"):
                         raise self.err(m.coord(), f"unsupported modifier '{m.text}' (supported: length, alloc_if, "
                                        "free_if, into, align, alloc)")
-                    if m.text == "alloc" and name not in ("in", "nocopy"):
-                        raise self.err(m.coord(), f"alloc() with {name}() is not supported: only with in() or nocopy()")
-                    if m.text == "into" and name != "in":
-                        raise self.err(m.coord(), "into() goes with in() only")
+                    if m.text == "into" and name not in ("in", "out"):
+                        raise self.err(m.coord(), "into() goes with in() or out() only")
                     mods[m.text] = (m, body)
                     k = e + 1
                 for item in self.split(vars_part, ","):
                     if not item:
                         raise self.err(tok.coord(), f"empty variable in {name}()")
-                    v = item[0]
-                    if v.kind != "id":
-                        raise self.err(v.coord(), f"a variable name expected in {name}(), got '{v.text}'")
-                    length = mods.get("length")
-                    start = None
-                    member = ""  # s.p, p->data: a pointer member, moved like a pointer
-                    k = 1
-                    while k + 1 < len(item) and item[k].text in (".", "->") and item[k + 1].kind == "id":
-                        member += item[k].text + item[k + 1].text
-                        k += 2
-                    item = item[:1] + item[k:]
-                    sections = [item[1:]] if len(item) > 1 else []
-                    if "alloc" in mods:  # alloc(p[a:n]): the range allocated, and moved
-                        sections = [mods["alloc"][1][1:]]
-                    for sec in sections:  # p[a:n]
-                        txt = [t.text for t in sec]
-                        parts = self.split(sec[1:-1], ":") if txt and txt[0] == "[" and txt[-1] == "]" else None
-                        if not parts or len(parts) != 2 or not parts[0] or not parts[1]:
-                            raise self.err(sec[0].coord() if sec else v.coord(),
-                                           f"{name}(): a variable or p[start:length] expected")
-                        start = None if " ".join(t.text for t in parts[0]) == "0" else parts[0]
-                        length = (sec[0], parts[1])
-                    kind, decl = self.resolve(v.text)
-                    if kind is None or not isinstance(decl, c_ast.Decl):
-                        raise self.err(v.coord(), f"'{v.text}' in {name}() is not a variable in scope")
-                    res["xfers"].append({
-                        "dir": name, "var": v.text, "tok": v, "decl": decl, "kind": kind,
-                        "length": (self.clause_expr(length[1], length[0].coord())
-                                   if length else None),
-                        "alloc_if": (self.clause_expr(mods["alloc_if"][1], mods["alloc_if"][0].coord())
-                                     if "alloc_if" in mods else "1"),
-                        "free_if": (self.clause_expr(mods["free_if"][1], mods["free_if"][0].coord())
-                                    if "free_if" in mods else "1"),
-                        "into": mods.get("into"),
-                        "start": self.clause_expr(start, v.coord()) if start else None,
-                        "member": member,
-                    })
+                    x = self._variable(name, item, mods)
+                    if "into" in mods:
+                        x = self._into(name, x, mods)
+                    res["xfers"].append(x)
         if not saw_target and "target" in allowed:
             raise self.err(info.coord, f"#pragma {info.kind} needs target(mic)")
         return res
+
+    def _variable(self, name, item, mods):
+        """One variable of an in/out/inout/nocopy clause (p, p[a:n], s.p, q->data) with its
+        modifiers: the transfer it names, before into() is applied."""
+        v = item[0]
+        if v.kind != "id":
+            raise self.err(v.coord(), f"a variable name expected in {name}(), got '{v.text}'")
+        member = ""  # s.p, p->data: a pointer member, moved like a pointer
+        k = 1
+        while k + 1 < len(item) and item[k].text in (".", "->") and item[k + 1].kind == "id":
+            member += item[k].text + item[k + 1].text
+            k += 2
+        start, length = self._section(name, v, item[k:], mods.get("length"))
+        part = None
+        if "alloc" in mods:  # alloc(p[a:n]): the range the card holds
+            if name in ("out", "inout"):  # only the section named comes back
+                part = (self.clause_expr(start, v.coord()) if start else "0",
+                        self.clause_expr(length[1], length[0].coord()) if length else None)
+            start, length = self._section(name, v, mods["alloc"][1][1:], None)
+        kind, decl = self.resolve(v.text)
+        if kind is None or not isinstance(decl, c_ast.Decl):
+            raise self.err(v.coord(), f"'{v.text}' in {name}() is not a variable in scope")
+        # nocopy(p) without a length names the buffer an earlier offload left on the card: it is
+        # used as it is, and kept (alloc_if(0) free_if(0) unless said otherwise)
+        kept = "0" if name == "nocopy" and length is None and isinstance(decl.type, c_ast.PtrDecl) else "1"
+        return {
+            "dir": name, "var": v.text, "tok": v, "decl": decl, "kind": kind,
+            "length": self.clause_expr(length[1], length[0].coord()) if length else None,
+            "alloc_if": (self.clause_expr(mods["alloc_if"][1], mods["alloc_if"][0].coord())
+                         if "alloc_if" in mods else kept),
+            "free_if": (self.clause_expr(mods["free_if"][1], mods["free_if"][0].coord())
+                        if "free_if" in mods else kept),
+            "start": self.clause_expr(start, v.coord()) if start else None,
+            "member": member, "part": part, "host_side": None,
+        }
+
+    def _section(self, name, v, sec, length):
+        """(start tokens or None, (tok, length tokens) or None) of p[a:n] (sec: its tokens)."""
+        if not sec:
+            return None, length
+        if sec[0].text == "[":  # a[i:n][0:m]...: rows i .. i+n-1 move whole
+            sec = sec[: _close(sec, 0, "[", "]") + 1]
+        txt = [t.text for t in sec]
+        parts = self.split(sec[1:-1], ":") if txt[0] == "[" and txt[-1] == "]" else None
+        if not parts or len(parts) != 2 or not parts[0] or not parts[1]:
+            raise self.err(sec[0].coord(), f"{name}(): a variable or p[start:length] expected")
+        start = None if " ".join(t.text for t in parts[0]) == "0" else parts[0]
+        return start, (sec[0], parts[1])
+
+    def _into(self, name, x, mods):
+        """in(a : into(b)) and out(b : into(c)): the transfer is described by its card side (b, the
+        variable the block uses) and carries its host side (a, c) apart."""
+        m, body = mods["into"]
+        if not body or body[0].kind != "id":
+            raise self.err(m.coord(), "into() names one variable (or its section p[a:n])")
+        other = self._variable(name, body, {k: v for k, v in mods.items() if k in ("alloc_if", "free_if")})
+        host, card = (x, other) if name == "in" else (other, x)
+        card["length"] = card["length"] or host["length"]
+        card["host_side"] = host
+        return card
 
     def xfer_entries(self, res):
         """C initialisers of off_xfer entries for the pointer/array clauses."""
@@ -193,30 +222,42 @@ class Clauses:
                 nbytes = f"(size_t)({x['length']}) * sizeof(*({v}))"
             elif isinstance(t, c_ast.ArrayDecl):
                 nbytes = f"sizeof({v})"
+            elif x["dir"] == "nocopy" and not x["member"]:
+                nbytes = "0"  # the buffer kept for p, whatever its size
             else:
                 raise self.err(x["tok"].coord(), f"{x['dir']}({x['var']}): a pointer needs length(n)")
-            into = "NULL"
-            if x["into"]:
-                m, body = x["into"]
-                if not body or body[0].kind != "id" or (len(body) > 1 and body[1].text != "["):
-                    raise self.err(m.coord(), "into() names one variable (or its section p[0:n])")
-                kk, dd = self.resolve(body[0].text)
-                if kk is None:
-                    raise self.err(body[0].coord(), f"'{body[0].text}' in into() is not a variable in scope")
-                into = f"(const void *)({gen(self.rx(c_ast.ID(body[0].text, None), Env()))})"
+            host, key = v, "NULL"
+            h = x["host_side"]
+            if h is not None:  # into(): the data comes from, or lands in, another host variable
+                host, key = self._address(h), v
+                if x["length"] is None and isinstance(h["decl"].type, c_ast.ArrayDecl) and not h["member"]:
+                    nbytes = f"sizeof({host})"  # the smaller array of the two bounds the copy
             x["nbytes"] = nbytes
-            flags = (f"{_DIRECTIONS[x['dir']]} | (({x['alloc_if']}) ? OFF_ALLOC_IF : 0) | "
-                     f"(({x['free_if']}) ? OFF_FREE_IF : 0)")
-            out.append(f"{{(const void *)({v}), {nbytes}, {flags}, 0, {into}}}")
+            life = f"(({x['alloc_if']}) ? OFF_ALLOC_IF : 0) | (({x['free_if']}) ? OFF_FREE_IF : 0)"
+            direction = _DIRECTIONS[x["dir"]]
+            if x["part"]:  # out(p[a:n] : alloc(p[b:m])): the card holds p[b:m], p[a:n] comes back
+                direction = "OFF_IN" if x["dir"] == "inout" else "OFF_NOCOPY"
+            out.append(f"{{(const void *)({host}), {nbytes}, {direction} | {life}, 0, (const void *)({key})}}")
+            if x["part"]:
+                base = gen(self.rx(c_ast.ID(x["var"], x["tok"].coord()), Env())) + x["member"]
+                at, n = x["part"]
+                n = n if n is not None else "1"
+                p = f"(({base}) + ({at}))"
+                out.append(f"{{(const void *){p}, (size_t)({n}) * sizeof(*{p}), OFF_OUT, 0, NULL}}")
         return out
 
+    def _address(self, x):
+        """C text of the first host address a transfer entry names."""
+        v = gen(self.rx(c_ast.ID(x["var"], x["tok"].coord()), Env())) + x["member"]
+        return f"(({v}) + ({x['start']}))" if x.get("start") else v
 
-def _close(toks, k):
-    """Index of the ')' closing toks[k] (len(toks) when never closed)."""
+
+def _close(toks, k, opening="(", closing=")"):
+    """Index of the bracket closing toks[k] (len(toks) when never closed)."""
     d = 0
     while k < len(toks):
-        d += toks[k].text == "("
-        d -= toks[k].text == ")"
+        d += toks[k].text == opening
+        d -= toks[k].text == closing
         if d == 0:
             return k
         k += 1

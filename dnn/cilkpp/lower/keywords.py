@@ -124,6 +124,8 @@ class Keywords:
         """The lowered loop s as a _Cilk_for. Outside a parallel region: a worksharing loop over
         a new team (cheapest for the flat loops of a kernel); inside one (a spawned task, another
         _Cilk_for): tasks."""
+        self._check_cilk_for(s)
+        once = self._header_once(s)
         inside = c_ast.FuncCall(c_ast.ID("omp_in_parallel", s.coord), c_ast.ExprList([]), s.coord)
         # g: #pragma cilk grainsize = g, chunks of g iterations
         tasks = c_ast.Compound([c_ast.Pragma("omp taskloop default(shared)" + (f" grainsize({g})" if g else ""),
@@ -132,8 +134,65 @@ class Keywords:
         team = c_ast.Compound([c_ast.Pragma(f"omp parallel for schedule({sched}) default(shared)", s.coord),
                                copy.deepcopy(s)], s.coord)
         # then reducers' views merge (<cilk/reducer.h>)
-        return c_ast.Compound([c_ast.If(inside, tasks, team, s.coord), Raw("__cilkpp_settle();", s.coord, stmt=True)],
-                              s.coord)
+        return c_ast.Compound(once + [c_ast.If(inside, tasks, team, s.coord),
+                                      Raw("__cilkpp_settle();", s.coord, stmt=True)], s.coord)
+
+    def _header_once(self, s):
+        """The limit and the step of a _Cilk_for are evaluated once, before the loop (the
+        specification's rule; OpenMP may evaluate them once per thread): each that is not a
+        constant or a variable goes into a variable of its own. Returns its declarations."""
+        out = []
+
+        def hoist(e):
+            if e is None or isinstance(e, (c_ast.Constant, c_ast.ID)):
+                return e
+            v = self.fresh("lim")
+            out.append(Raw(f"const __typeof__({gen(e)}) {v} = {gen(e)};", s.coord, stmt=True))
+            return c_ast.ID(v, e.coord)
+
+        var = None
+        if isinstance(s.init, c_ast.DeclList) and s.init.decls:
+            var = s.init.decls[0].name
+        elif isinstance(s.init, c_ast.Assignment) and isinstance(s.init.lvalue, c_ast.ID):
+            var = s.init.lvalue.name
+        cond = s.cond
+        if isinstance(cond.left, c_ast.ID) and cond.left.name == var:
+            cond.right = hoist(cond.right)
+        elif isinstance(cond.right, c_ast.ID) and cond.right.name == var:
+            cond.left = hoist(cond.left)
+        if isinstance(s.next, c_ast.Assignment) and s.next.op in ("+=", "-="):
+            s.next.rvalue = hoist(s.next.rvalue)
+        return out
+
+    def _check_cilk_for(self, s):
+        """What the Cilk Plus specification asks of a _Cilk_for: the condition compares the control
+        variable (<, <=, >, >=, !=), and no break or return leaves the body."""
+        if not (isinstance(s.cond, c_ast.BinaryOp) and s.cond.op in ("<", "<=", ">", ">=", "!=")):
+            raise self.err(s.cond.coord if s.cond is not None else s.coord,
+                           "_Cilk_for: the condition must compare the control variable with <, <=, >, >= or !=")
+
+        nxt = s.next
+        if not ((isinstance(nxt, c_ast.UnaryOp) and nxt.op in ("++", "--", "p++", "p--"))
+                or (isinstance(nxt, c_ast.Assignment) and nxt.op in ("+=", "-="))):
+            raise self.err(nxt.coord if nxt is not None else s.coord,
+                           "_Cilk_for: the increment must be ++, --, += or -= of the control variable")
+
+        def leaves(n, in_loop):
+            if isinstance(n, c_ast.Return):
+                return n
+            if isinstance(n, c_ast.Break) and not in_loop:
+                return n
+            nested = in_loop or isinstance(n, (c_ast.For, c_ast.While, c_ast.DoWhile, c_ast.Switch))
+            for _, ch in n.children():
+                found = leaves(ch, nested)
+                if found is not None:
+                    return found
+            return None
+
+        bad = leaves(s.stmt, False) if s.stmt is not None else None
+        if bad is not None:
+            what = "return" if isinstance(bad, c_ast.Return) else "break"
+            raise self.err(bad.coord, f"_Cilk_for: a {what} statement may not leave the loop body")
 
     def split_parallel(self, fd):
         """A function that spawns, fd -> [its prototype, static body, fd that enters a parallel

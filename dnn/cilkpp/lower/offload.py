@@ -104,7 +104,7 @@ class Offload:
         self.kernels.append(kname)
         ptr_args, frame = self._split_captures(self._agreed_captures(kname, body), named, is_async)
         globs = self._card_globals(res)
-        if 2 + len(ptr_args) + 2 * len(globs) + len(members) > MAX_ARGS:
+        if 2 + len(ptr_args) + 3 * len(globs) + 2 * len(members) > MAX_ARGS:
             raise self.err(coord, f"this offload block needs {len(ptr_args)} pointer arguments; the runtime "
                            "passes at most 16 (OFF_MAX_ARGS) — group the arrays or use shared memory")
         offs = [(n, named[n]["start"]) for n, _ in ptr_args if n in named and named[n].get("start")]
@@ -154,15 +154,16 @@ class Offload:
         for x in globs:
             g, d = x["var"], x["dir"]
             if _is_array(x["decl"]):
-                b, n = f"__cilkpp_gb_{g}", f"__cilkpp_gn_{g}"
-                params += [f"void *{b}", f"long {n}"]
+                b, n, o = f"__cilkpp_gb_{g}", f"__cilkpp_gn_{g}", f"__cilkpp_go_{g}"
+                params += [f"void *{b}", f"long {n}", f"long {o}"]  # o: where g[a:n] starts, in bytes
+                at = f"((char *){g} + {o})"
                 if isinstance(x["decl"].type, c_ast.PtrDecl):
                     before.append(f"    {g} = {b};")  # the card's pointer now names the card's data
                 else:
                     if d in ("in", "inout"):
-                        before.append(f"    if ({b} != (void *){g}) memcpy({g}, {b}, (size_t){n});")
+                        before.append(f"    if ({b} != (void *){at}) memcpy({at}, {b}, (size_t){n});")
                     if d in ("out", "inout"):
-                        after.append(f"    if ({b} != (void *){g}) memcpy({b}, {g}, (size_t){n});")
+                        after.append(f"    if ({b} != (void *){at}) memcpy({b}, {at}, (size_t){n});")
             else:
                 if d in ("in", "inout"):
                     before.append(f"    {g} = __cilkpp_f->{g};")
@@ -172,7 +173,7 @@ class Offload:
 
     def _outline(self, k, kname, body, ptr_args, frame, globs, coord, offs=(), mptrs=()):
         """The frame struct, function k running the lowered block, and its kernel, into self.pre."""
-        defs, params = [], []
+        defs, params = self._local_types(), []
         if frame:
             members = []
             for name, decl in frame:
@@ -204,11 +205,12 @@ class Offload:
         mlvals = [gen(self.rx(self._member_expr(x, coord), Env())) for x in mptrs]
         self.scopes, self.capture, self.capture_mode = saved
         gparams, before, after = self._global_copies(globs)
-        params += gparams + [f"long __cilkpp_so_{n}" for n, _ in offs] + [f"void *__cilkpp_m{i}" for i in range(len(mptrs))]
+        params += gparams + [f"long __cilkpp_so_{n}" for n, _ in offs] + [f"void *__cilkpp_m{i}, long __cilkpp_mo{i}" for i in range(len(mptrs))]
         # p[a:n] in a clause: p arrived pointing at the card's p[a]
         before += [f"    {n} -= __cilkpp_so_{n};" for n, _ in offs]
         for i, lv in enumerate(mlvals):
-            before.append(f"    __typeof__({lv}) __cilkpp_h{i} = {lv}; {lv} = __cilkpp_m{i};")
+            # s.p[a:n] in a clause: the card buffer holds s.p[a] onwards
+            before.append(f"    __typeof__({lv}) __cilkpp_h{i} = {lv}; {lv} = (__typeof__({lv}))__cilkpp_m{i} - __cilkpp_mo{i};")
             after.insert(0, f"    {lv} = __cilkpp_h{i};")
         if before or after:
             comp = c_ast.Compound([Raw("\n".join(before), None, stmt=True), comp, Raw("\n".join(after), None, stmt=True)],
@@ -216,19 +218,40 @@ class Offload:
         self.pre.append(Raw("\n".join(defs) + f"\nstatic void {k}({', '.join(params) or 'void'})\n", coord))
         self.pre.append(Raw(Gen().visit(comp), None))
         pstr = ",".join((["__f:p"] if frame else []) + [f"{n}:p" for n, _ in ptr_args]
-                        + [f"__gb_{x['var']}:p,__gn_{x['var']}:i" for x in globs if _is_array(x["decl"])]
-                        + [f"__so_{n}:i" for n, _ in offs] + [f"__m{i}:p" for i in range(len(mptrs))] + ["__dev:i"])
+                        + [f"__gb_{x['var']}:p,__gn_{x['var']}:i,__go_{x['var']}:i" for x in globs if _is_array(x["decl"])]
+                        + [f"__so_{n}:i" for n, _ in offs] + [f"__m{i}:p,__mo{i}:i" for i in range(len(mptrs))] + ["__dev:i"])
         npos = (1 if frame else 0) + len(ptr_args)
         args = [f"args[{i}].v.p" for i in range(npos)]
         nglob = len([x for x in globs if _is_array(x["decl"])])
         for i in range(nglob):
-            args += [f"args[{npos + 2 * i}].v.p", f"(long)args[{npos + 2 * i + 1}].v.i"]
-        args += [f"(long)args[{npos + 2 * nglob + i}].v.i" for i in range(len(offs))]
-        args += [f"args[{npos + 2 * nglob + len(offs) + i}].v.p" for i in range(len(mptrs))]
+            args += [f"args[{npos + 3 * i}].v.p", f"(long)args[{npos + 3 * i + 1}].v.i", f"(long)args[{npos + 3 * i + 2}].v.i"]
+        args += [f"(long)args[{npos + 3 * nglob + i}].v.i" for i in range(len(offs))]
+        for i in range(len(mptrs)):
+            at = npos + 3 * nglob + len(offs) + 2 * i
+            args += [f"args[{at}].v.p", f"(long)args[{at + 1}].v.i"]
         # the last argument: the device number the offload named (_Offload_get_device_number),
         # and the card's thread count when omp_set_num_threads_target set one
         self.pre.append(Raw(kernel_text(kname, pstr, ["    __cilkpp_on_device(args[nargs - 1].v.i);",
                                                           f"    {k}({', '.join(args)});"]), None))
+
+    def _local_types(self):
+        """The types the enclosing function declares (typedefs, enums, structs) that the
+        outlined block and its frame may name, repeated at file scope once each: the block
+        leaves the function. A typedef whose size depends on a local variable stays behind."""
+        out = []
+        for scope in self.scopes[1:]:
+            for decl in scope.values():
+                if id(decl) in self.local_types_out:
+                    continue
+                if isinstance(decl, c_ast.Typedef):
+                    if any(isinstance(n, c_ast.ID) and self.resolve(n.name)[0] in ("local", "capture")
+                           and isinstance(self.resolve(n.name)[1], c_ast.Decl) for n in walk(decl.type)):
+                        continue
+                elif not (isinstance(decl, c_ast.Decl) and decl.name is None):
+                    continue
+                self.local_types_out.add(id(decl))
+                out.append(Gen(lines=False).visit(decl) + ";")
+        return out
 
     def _member_expr(self, x, coord):
         """The AST of a clause's pointer member (s.p, q->data), to lower where it is used."""
@@ -260,9 +283,13 @@ class Offload:
         entries = self.xfer_entries(res)
         for x in globs:
             if _is_array(x["decl"]):  # scalars travel in the frame
-                args += [f"off_ptr({x['var']})", f"off_i64((long)({x['nbytes']}))"]
+                at = f"(({x['var']}) + ({x['start']}))" if x.get("start") else x["var"]
+                args += [f"off_ptr({at})", f"off_i64((long)({x['nbytes']}))",
+                         f"off_i64((long)((char *){at} - (char *){x['var']}))"]
         args += [f"off_i64((long)({named[n]['start']}))" for n, _ in ptr_args if n in named and named[n].get("start")]
-        args += [f"off_ptr({gen(self.rx(self._member_expr(x, coord), Env()))})" for x in members]
+        for x in members:
+            at = x.get("start") or "0"
+            args += [f"off_ptr({gen(self.rx(self._member_expr(x, coord), Env()))} + ({at}))", f"off_i64((long)({at}))"]
         args.append(f"off_i64(__cilkpp_device_arg((long)({res['target']})))")
         xfers.extend(entries)
         return self.call_text(kname, res, args, xfers, coord, pre, post)

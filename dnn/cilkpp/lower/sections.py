@@ -112,7 +112,46 @@ class Sections:
                 t = t.type if isinstance(t, c_ast.ArrayDecl) else None
             if isinstance(t, c_ast.ArrayDecl) and t.dim is not None:
                 return t.dim
+        elif isinstance(base, c_ast.StructRef):  # s.v[:], p->m[i][:]: the member's type knows its size
+            t = self._static_type(base)
+            for _ in range(pos):
+                t = t.type if isinstance(t, c_ast.ArrayDecl) else None
+            if isinstance(t, c_ast.ArrayDecl) and t.dim is not None:
+                return t.dim
+            if isinstance(t, c_ast.PtrDecl):
+                raise self.err(coord, "[:] on a pointer member: its length is unknown; write [start:length]")
+            whole = base  # a type this file does not define (a header's): gcc knows it
+            for _ in range(pos):
+                whole = c_ast.ArrayRef(whole, c_ast.Constant("int", "0"), coord)
+            return c_ast.FuncCall(c_ast.ID("__cilkpp_countof", coord), c_ast.ExprList([whole], coord), coord)
         raise self.err(coord, "[:] needs an array whose size is declared here; write [start:length]")
+
+    def _static_type(self, e):
+        """The declared type of an lvalue made of names, members and subscripts (s.v, p->m[i]),
+        as far as this file's declarations tell; None where they do not."""
+        if isinstance(e, c_ast.ID):
+            decl = self.resolve(e.name)[1]
+            return decl.type if isinstance(decl, c_ast.Decl) else None
+        if isinstance(e, c_ast.ArrayRef):
+            t = self._static_type(e.name)
+            return t.type if isinstance(t, (c_ast.ArrayDecl, c_ast.PtrDecl)) else None
+        if not isinstance(e, c_ast.StructRef):
+            return None
+        t = self._static_type(e.name)
+        if e.type == "->":
+            t = t.type if isinstance(t, (c_ast.PtrDecl, c_ast.ArrayDecl)) else None
+        for _ in range(8):  # through typedef names to the struct
+            if isinstance(t, c_ast.TypeDecl):
+                t = t.type
+            if isinstance(t, c_ast.IdentifierType) and len(t.names) == 1 and t.names[0] in self.typedefs:
+                t = self.typedefs[t.names[0]]
+                continue
+            break
+        if isinstance(t, (c_ast.Struct, c_ast.Union)) and t.decls is None:
+            t = self.tags.get(t.name)
+        if not isinstance(t, (c_ast.Struct, c_ast.Union)):
+            return None
+        return next((d.type for d in t.decls or [] if d.name == e.field.name), None)
 
     def nest(self, chains, rank, coord, env_outer):
         """Plan a loop nest: returns (pre_lines, env, idx vars, length texts)."""
@@ -187,6 +226,7 @@ class Sections:
         if rank == 0:
             raise self.err(n.coord, f"{nm} needs an array section argument (rank >= 1)")
         pre, inner, idx, lens = self.nest(chains, rank, n.coord, env)
+        inner.once = True  # a rank-0 call in the section (next()[0:n]) runs once per reduction
         e = self.elem(a[0], inner)
         r = self.fresh("r")
         lines = list(pre) + inner.hoist
@@ -237,6 +277,7 @@ class Sections:
         for x in (a[0], a[2]):
             self.no_sections(x, f"the first or last argument of {nm}")
         pre, inner, idx, lens = self.nest(chains, rank, n.coord, env)
+        inner.once = True
         e = self.elem(a[1], inner)
         fn = self.scalar_text(a[2], env)
         first = self.scalar_text(a[0], env)

@@ -30,6 +30,10 @@ class Walk:
         return error_at(coord, msg)
 
     def declare(self, decl):
+        if isinstance(decl, c_ast.Decl) and decl.name is None and _defines_tag(decl.type):
+            # `enum { A, B };` / `struct s {...};` in a function: kept (under a key no name can
+            # be) for an offload block outlined from it, whose frame may need the type
+            self.scopes[-1][f"<type {id(decl)}>"] = decl
         if isinstance(decl, c_ast.Decl) and decl.name:
             self.scopes[-1][decl.name] = decl
         elif isinstance(decl, c_ast.Typedef):
@@ -146,8 +150,9 @@ class Walk:
                     k = i + 1
                     while k < len(items) and isinstance(items[k], c_ast.Pragma) and not items[k].string.startswith("cilkpp "):
                         k += 1
-                    if k >= len(items):
-                        raise self.err(info.coord, "#pragma offload must be followed by a statement")
+                    if k >= len(items) or isinstance(items[k], (c_ast.Decl, c_ast.DeclList, c_ast.Typedef)):
+                        raise self.err(info.coord, "#pragma offload must be followed by a statement"
+                                       + (", not a declaration" if k < len(items) else ""))
                     body = items[k] if k == i + 1 else c_ast.Compound(items[i + 1 : k + 1], items[i + 1].coord)
                     out.append(self.offload_block(info, body))
                     i = k + 1
@@ -195,11 +200,18 @@ class Walk:
         for g, (text, d) in self.capture.items():
             if self.resolve(g)[0] == "capture" and not isinstance(d.type, c_ast.ArrayDecl):
                 access[g] = text
-        names = [g for g in access if re.search(rf"\b{re.escape(g)}\b", items[i].string)]
         k = i
         while k < len(items) and isinstance(items[k], c_ast.Pragma):
             k += 1
-        if not names or k >= len(items):
+        if k >= len(items):
+            return 0
+        # the clauses of OpenMP constructs nested in this one count too: `omp parallel` around
+        # `omp task shared(s)` copies s once around the region, not around each task (whose
+        # copy would be gone, and copied back, before the task ran)
+        clauses = " ".join([items[i].string] + [n.string for n in walk(items[k])
+                                               if isinstance(n, c_ast.Pragma) and n.string.startswith("omp")])
+        names = [g for g in access if re.search(rf"\b{re.escape(g)}\b", clauses)]
+        if not names:
             return 0
         self.scopes.append({g: self.resolve(g)[1] for g in names})
         body = self.stmt(items[k])
@@ -315,9 +327,20 @@ class Walk:
         return [e]
 
 
+def _defines_tag(t):
+    """t defines an enum's constants or a struct's / union's members."""
+    return (isinstance(t, c_ast.Enum) and t.values is not None) or \
+        (isinstance(t, (c_ast.Struct, c_ast.Union)) and t.decls is not None)
+
+
 def _omp_simd(text):
-    """`#pragma simd [clauses]` (Cilk Plus) as `omp simd`: vectorlength(n) is simdlen(n)."""
+    """`#pragma simd [clauses]` (Cilk Plus) as `omp simd`: vectorlength(n[, m...]) is simdlen(n);
+    vectorlengthfor(type) (a width chosen from a type), firstprivate (which omp simd has not: each
+    lane's copy starts from the value before the loop, which a single vectorised loop reads
+    anyway) and the assert / vecremainder hints go."""
     clauses = re.sub(r"^(cilk\s+)?simd\b", "", text.strip())
-    clauses = re.sub(r"\bvectorlength(?:for)?\s*\(([^)]*)\)", r"simdlen(\1)", clauses)
+    clauses = re.sub(r"\bvectorlengthfor\s*\([^)]*\)", "", clauses)
+    clauses = re.sub(r"\bfirstprivate\s*\([^)]*\)", "", clauses)
+    clauses = re.sub(r"\bvectorlength\s*\(\s*([^,)]*)[^)]*\)", r"simdlen(\1)", clauses)
     clauses = re.sub(r"\b(assert|noassert|vecremainder|novecremainder)\b", "", clauses)
     return "omp simd" + clauses

@@ -35,7 +35,11 @@ static inline int __cilkrts_set_param(const char *param, const char *value)
 
 static inline int __cilkrts_get_nworkers(void)
 {
+#ifdef CILK_STUB /* <cilk/cilk_stub.h>: the program runs serially */
+    return 1;
+#else
     return omp_get_level() > 0 ? omp_get_num_threads() : omp_get_max_threads();
+#endif
 }
 
 static inline int __cilkrts_get_total_workers(void) { return __cilkrts_get_nworkers(); }

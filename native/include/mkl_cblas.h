@@ -1,0 +1,2 @@
+/* mkl_cblas.h — see mkl.h */
+#include <mkl.h>
