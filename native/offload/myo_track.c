@@ -12,7 +12,8 @@
  * The uffd way is used where the kernel offers it; DNN_MYO_TRACKING=mprotect or =uffd forces one
  * (a forced uffd that the kernel refuses is an error, so a test that asks for it gets it).
  * Both report the same pages: a page is written iff the side stored into it since the last
- * boundary, except pages myo.c fills itself (fetches), which off_myo_track_forget takes back.
+ * boundary, except pages myo.c fills itself (fetches), which off_myo_track_rearm takes back.
+ * A scan may also only report (pages stay writable): the card's owned pages (myo_own.c).
  */
 #define _GNU_SOURCE
 #include "myo.h"
@@ -117,19 +118,21 @@ int off_myo_track_start(off_myo_tracker *t, char *base, size_t size)
     return OFF_OK;
 }
 
-int off_myo_track_scan(off_myo_tracker *t, _Atomic uint8_t *written)
+int off_myo_track_scan(off_myo_tracker *t, _Atomic uint8_t *written, _Atomic uint8_t *skip)
 {
     if (t->kind != OFF_MYO_TRACK_UFFD) return 0;
     struct page_region r[TRACK_REGIONS];
     uint64_t start = (uintptr_t)t->base, end = start + t->size;
     int found = 0;
     while (start < end) {
-        struct pm_scan_arg a = {sizeof a, PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC, start, end, 0,
+        const uint64_t flags = skip ? PM_SCAN_CHECK_WPASYNC : PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC;
+        struct pm_scan_arg a = {sizeof a, flags, start, end, 0,
                                 (uintptr_t)r, TRACK_REGIONS, 0, 0, PAGE_IS_WRITTEN, 0, PAGE_IS_WRITTEN};
         long n = ioctl(t->pagemap, PAGEMAP_SCAN, &a);
         if (n < 0) return -off_fail(OFF_ESYS, "PAGEMAP_SCAN failed: %s", strerror(errno));
         for (long i = 0; i < n; i++)
             for (uint64_t p = (r[i].start - (uintptr_t)t->base) / PAGE; p < (r[i].end - (uintptr_t)t->base) / PAGE; p++) {
+                if (skip && atomic_load(&skip[p])) continue;
                 atomic_store(&written[p], 1);
                 found++;
             }
@@ -139,9 +142,9 @@ int off_myo_track_scan(off_myo_tracker *t, _Atomic uint8_t *written)
     return found;
 }
 
-void off_myo_track_forget(off_myo_tracker *t, size_t page)
+void off_myo_track_rearm(off_myo_tracker *t, size_t page, size_t n)
 {
-    if (t->kind == OFF_MYO_TRACK_UFFD) track_protect(t, t->base + page * PAGE, PAGE);
+    if (t->kind == OFF_MYO_TRACK_UFFD) track_protect(t, t->base + page * PAGE, n * PAGE);
 }
 
 void off_myo_track_stop(off_myo_tracker *t)
