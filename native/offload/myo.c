@@ -13,14 +13,18 @@
  *   dirty pages of the releasing side:
  *     on-acquire — all of them, at the boundary, in one transfer;
  *     on-demand  — none at the boundary: the acquiring side invalidates them (PROT_NONE) and a page
- *                  moves when it is first touched, by fault, one page per transfer.
+ *                  moves when it is first touched, by fault (myo_fetch.c: a page released at this
+ *                  offload's entry brings the rest of that release in its allocation with it, in
+ *                  one transfer; others cross one per fault). The card does not track again the
+ *                  pages it released that the host has not fetched (myo_own.c).
  *
  * Moving a page is a copy between the two memfds (each side maps the other's copy at a second
  * address, like a DMA engine reading the peer's memory), timed by the card's link model. A page
  * written by both sides between two synchronisation points is a data race in this model; with
  * race checking on it is reported instead of one write being silently lost.
  *
- * The dirty maps and counters live in a small shared segment (off_myo_shared) both sides map.
+ * The dirty maps and counters live in a small shared segment (off_myo_shared, maps described in
+ * myo_view.h) both sides map.
  * The host creates both segments (off_myo_host_open, in myo_host.c) and hands their
  * descriptors to the card.
  */
