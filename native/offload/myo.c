@@ -222,9 +222,10 @@ static uint64_t myo_release(myo_view *v)
 {
     _Atomic uint8_t *dirty = myo_my_dirty(v), *released = myo_my_released(v);
     const int copy = v->sh->policy == OFF_MYO_ON_ACQUIRE;
-    /* Read-only again: to track the next write by fault, or (uffd) to catch a host write over a
-     * page the card may still fetch, which must stash the released contents first. */
-    const int protect = myo_by_fault(v) || (!copy && v->side == OFF_MYO_HOST);
+    /* Read-only again: to track the next write by fault (not the card's owned pages, myo_own.c),
+     * or (uffd) to catch a host write over a page the card may still fetch, which must stash the
+     * released contents first. */
+    const int protect = (myo_by_fault(v) && !off_myo_owns(v)) || (!copy && v->side == OFF_MYO_HOST);
     uint64_t copied = 0;
     size_t p = 0;
     off_myo_own_rearm(v, 1);
