@@ -78,9 +78,13 @@ def test_a_page_the_card_rewrites_crosses_only_when_the_host_looks(tracking):
     with Card(coherence="myo-on-demand") as card:
         y = card.shared_zeros(FLOATS)
         card.call("off_test_nop")
+        faults0 = counts(card)[2]
         for value in (1.0, 2.0, 3.0):
             card.call("off_test_fill", FLOATS, value, y)
         assert counts(card)[1] == 0
+        # One fault in all (the fetch, which with mprotect also tracks the first write); a
+        # tracked page would take a write fault on every call under mprotect.
+        assert counts(card)[2] - faults0 == 1
         assert y.sum() == 3 * FLOATS and counts(card)[1] == 1
         card.call("off_test_fill", FLOATS, 4.0, y)  # written after the host's fetch: released again
         assert y.sum() == 4 * FLOATS and counts(card)[1] == 2
