@@ -9,29 +9,22 @@
  *     protected; the first write to each page takes a fault the kernel resolves itself. Against
  *     the same writes to pages already written (no fault).
  *
- * Build and run:  gcc -O2 -o build/probe_myo_fetch tools/probe_myo_fetch.c
+ * Build and run:  gcc -O2 -Inative/offload -o build/probe_myo_fetch tools/probe_myo_fetch.c
  *                 build/probe_myo_fetch [PAGES [ROUNDS]]      (default 3000 pages, 3 rounds) */
 #define _GNU_SOURCE
 #include <fcntl.h>
-#include <linux/userfaultfd.h>
 #include <signal.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "uffd_compat.h"
+
 #define PAGE 4096u
-#ifndef UFFD_FEATURE_WP_UNPOPULATED
-#define UFFD_FEATURE_WP_UNPOPULATED (1 << 13)
-#endif
-#ifndef UFFD_FEATURE_WP_ASYNC
-#define UFFD_FEATURE_WP_ASYNC (1 << 15)
-#endif
 
 static char *base, *alias, *peer;
 static size_t npages, run;
