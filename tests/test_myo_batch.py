@@ -114,3 +114,18 @@ def test_a_host_write_to_a_page_the_card_released_reaches_the_card_and_is_no_rac
         assert card.call("off_test_sleep_sum", 0.0, FLOATS, y)[0] == 5 * FLOATS
         card.call("off_test_fill", FLOATS, 6.0, y)
         assert np.all(y == 6) and card.stats()["myo_races"] == 0
+
+
+def test_a_run_is_charged_to_the_link_as_one_transfer_of_all_its_bytes():
+    """One latency for the run, and bandwidth for every byte of it: the modelled time is at least
+    that (and the run's pages count as moved)."""
+    with Card(coherence="myo-on-demand", link="0.1,2000") as card:  # 100 MB/s, 2 ms per transfer
+        x = card.shared_zeros(16 * FLOATS)
+        card.call("off_test_nop")
+        x[:] = 1
+        card.reset_stats()  # the byte and time totals; fault counts are for the card's life
+        faults0 = counts(card)[2]
+        assert card.call("off_test_sleep_sum", 0.0, FLOATS, x)[0] == FLOATS
+        s = card.stats()
+        assert s["myo_bytes_to_card"] == 16 * PAGE and s["myo_faults_card"] - faults0 == 1
+        assert s["myo_transfer_s"] >= 2e-3 + 16 * PAGE / 0.1e9

@@ -89,6 +89,8 @@ void off_myo_fetch(myo_view *v, size_t p)
     atomic_fetch_add(&v->sh->move_ns, ns);
 }
 
+/* The host is about to write a page it released that the card has not fetched yet (on-demand):
+ * the released contents go aside, so the card reads them and not this later write. */
 void off_myo_stash_if_pending(myo_view *v, size_t p)
 {
     _Atomic uint8_t *pending = &off_myo_map(v->sh, OFF_MYO_PENDING)[p];
