@@ -97,26 +97,49 @@ int off_myo_track_start(off_myo_tracker *t, char *base, size_t size)
     return OFF_OK;
 }
 
-int off_myo_track_scan(off_myo_tracker *t, _Atomic uint8_t *written, _Atomic uint8_t *skip)
+/* Pages [first, end) of the range: written ones are set in `written` (protected again unless
+ * only reporting). Returns the pages found, or minus an OFF_E* code. */
+static int track_scan_pages(off_myo_tracker *t, _Atomic uint8_t *written, int report_only, size_t first, size_t end_page)
 {
-    if (t->kind != OFF_MYO_TRACK_UFFD) return 0;
     struct page_region r[TRACK_REGIONS];
-    uint64_t start = (uintptr_t)t->base, end = start + t->size;
+    uint64_t start = (uintptr_t)t->base + first * PAGE, end = (uintptr_t)t->base + end_page * PAGE;
+    const uint64_t flags = report_only ? PM_SCAN_CHECK_WPASYNC : PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC;
     int found = 0;
     while (start < end) {
-        const uint64_t flags = skip ? PM_SCAN_CHECK_WPASYNC : PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC;
         struct pm_scan_arg a = {sizeof a, flags, start, end, 0,
                                 (uintptr_t)r, TRACK_REGIONS, 0, 0, PAGE_IS_WRITTEN, 0, PAGE_IS_WRITTEN};
         long n = ioctl(t->pagemap, PAGEMAP_SCAN, &a);
         if (n < 0) return -off_fail(OFF_ESYS, "PAGEMAP_SCAN failed: %s", strerror(errno));
         for (long i = 0; i < n; i++)
             for (uint64_t p = (r[i].start - (uintptr_t)t->base) / PAGE; p < (r[i].end - (uintptr_t)t->base) / PAGE; p++) {
-                if (skip && atomic_load(&skip[p])) continue;
                 atomic_store(&written[p], 1);
                 found++;
             }
         if (n < TRACK_REGIONS || a.walk_end <= start) break;
         start = a.walk_end; /* the vector filled up before the end: go on from there */
+    }
+    return found;
+}
+
+int off_myo_track_scan(off_myo_tracker *t, _Atomic uint8_t *written, _Atomic uint8_t *skip)
+{
+    if (t->kind != OFF_MYO_TRACK_UFFD) return 0;
+    const size_t npages = t->size / PAGE;
+    if (!skip) return track_scan_pages(t, written, 0, 0, npages);
+    /* Only the runs of pages not skipped are walked: the kernel's walk costs per page. */
+    int found = 0;
+    size_t p = 0;
+    while (p < npages) {
+        if (atomic_load(&skip[p])) {
+            p++;
+            continue;
+        }
+        size_t q = p;
+        while (q < npages && !atomic_load(&skip[q])) q++;
+        int n = track_scan_pages(t, written, 1, p, q);
+        if (n < 0) return n;
+        found += n;
+        p = q;
     }
     return found;
 }
