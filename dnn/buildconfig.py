@@ -17,7 +17,7 @@ NATIVE = ROOT / "native"
 # native/dnn/*.cilk are translated by dnn.cilkpp into here (generated C is never committed).
 CILK_OUT = ROOT / "build" / "cilkpp" / "native"
 
-RUNTIME = ["arena.c", "ring.c", "util.c", "link.c", "registry.c", "shared.c", "local.c", "myo.c", "myo_host.c", "myo_track.c", "resident.c"]
+RUNTIME = ["arena.c", "ring.c", "util.c", "link.c", "registry.c", "shared.c", "local.c", "myo.c", "myo_fetch.c", "myo_own.c", "myo_host.c", "myo_track.c", "resident.c"]
 HOST_ONLY = ["host.c", "call.c", "proc.c", "devices.c"]
 CARD_ONLY = ["card.c"]
 

@@ -11,6 +11,7 @@
  */
 #define _GNU_SOURCE
 #include "internal.h"
+#include "myo.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -269,6 +270,7 @@ void *off_arena_malloc(off_arena *a, size_t size, size_t align)
         h->live_blocks++;
         if (h->used > h->peak) h->peak = h->used;
         arena_unlock(a);
+        off_myo_note_alloc((char *)b + ALIGN); /* MYO fetches stay within one allocation */
         return (char *)b + ALIGN;
     }
     uint64_t used = h->used;

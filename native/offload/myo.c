@@ -13,19 +13,23 @@
  *   dirty pages of the releasing side:
  *     on-acquire — all of them, at the boundary, in one transfer;
  *     on-demand  — none at the boundary: the acquiring side invalidates them (PROT_NONE) and a page
- *                  moves when it is first touched, by fault, one page per transfer.
+ *                  moves when it is first touched, by fault (myo_fetch.c: a page released at this
+ *                  offload's entry brings the rest of that release in its allocation with it, in
+ *                  one transfer; others cross one per fault). The card does not track again the
+ *                  pages it released that the host has not fetched (myo_own.c).
  *
  * Moving a page is a copy between the two memfds (each side maps the other's copy at a second
  * address, like a DMA engine reading the peer's memory), timed by the card's link model. A page
  * written by both sides between two synchronisation points is a data race in this model; with
  * race checking on it is reported instead of one write being silently lost.
  *
- * The dirty maps and counters live in a small shared segment (off_myo_shared) both sides map.
+ * The dirty maps and counters live in a small shared segment (off_myo_shared, maps described in
+ * myo_view.h) both sides map.
  * The host creates both segments (off_myo_host_open, in myo_host.c) and hands their
  * descriptors to the card.
  */
 #define _GNU_SOURCE
-#include "myo.h"
+#include "myo_view.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -38,23 +42,8 @@
 
 #include "ring.h"
 
-#define PAGE 4096u
-
-enum { PG_CLEAN = 0, PG_DIRTY = 1, PG_INVALID = 2 };
-
-/* One side's view: its own copy at `base`, the peer's copy at `peer`. */
-struct myo_view {
-    char *base, *peer;
-    size_t size, npages;
-    int side;                  /* OFF_MYO_HOST or OFF_MYO_CARD */
-    _Atomic uint8_t *state;    /* per page, this side (private memory) */
-    _Atomic uint8_t *lock;     /* per page: taken while a fault handles the page */
-    off_myo_shared *sh;
-    off_bus *bus;              /* the modelled link, shared with the explicit channel; NULL: none */
-    off_myo_tracker track;
-    char *alias;               /* this side's copy mapped a second time (mremap): fetches fill it
-                                * there, untracked and unprotected; NULL: through base */
-};
+#define PAGE OFF_MYO_PAGE
+enum { PG_CLEAN = OFF_MYO_PG_CLEAN, PG_DIRTY = OFF_MYO_PG_DIRTY, PG_INVALID = OFF_MYO_PG_INVALID };
 
 static int myo_by_fault(const myo_view *v) { return v->track.kind == OFF_MYO_TRACK_MPROTECT; }
 
@@ -63,101 +52,40 @@ static myo_view *views[MAX_VIEWS];
 static struct sigaction previous_segv;
 static int handler_installed;
 
-/* Four maps of one byte per page follow the header in the shared segment (offsets, not
- * pointers: the segment sits at a different address on each side):
- *   dirty[side]     written by that side since its last release (its write faults set them);
- *   released[side]  released by that side at its last boundary, not yet acquired by the other.
- * Keeping the two apart matters: the host may go on writing (a prefetch thread filling the next
- * chunk) while an offload runs, and those writes must not be lost when the card acquires.
- * Two more serve on-demand, where the card fetches a released page from the host's copy later:
- *   pending         the host released the page and the card has not fetched it yet; a host write
- *                   to it first keeps the released contents aside (PENDING_STASHED, in the stash:
- *                   one page per arena page, at the end of the segment, touched only when used),
- *                   and the card's fetch takes them from there, not what was written after. Host
- *                   memory to host memory: no traffic until the card fetches, as for any page;
- *   moving          a lock both processes take while such a page is stashed or fetched. */
-static _Atomic uint8_t *myo_map(off_myo_shared *sh, int which) { return (_Atomic uint8_t *)(sh + 1) + which * sh->npages; }
-enum { DIRTY_HOST = 0, DIRTY_CARD = 1, RELEASED_HOST = 2, RELEASED_CARD = 3, PENDING = 4, MOVING = 5, MAPS = 6 };
-enum { PENDING_NONE = 0, PENDING_IN_HOST = 1, PENDING_STASHED = 2 };
-static size_t myo_stash_offset(size_t npages) { return (sizeof(off_myo_shared) + MAPS * npages + PAGE - 1) / PAGE * PAGE; }
-static char *myo_stash(off_myo_shared *sh) { return (char *)sh + myo_stash_offset(sh->npages); }
+static _Atomic uint8_t *myo_map(off_myo_shared *sh, int which) { return off_myo_map(sh, which); }
+enum { DIRTY_HOST = OFF_MYO_DIRTY_HOST, DIRTY_CARD = OFF_MYO_DIRTY_CARD, RELEASED_HOST = OFF_MYO_RELEASED_HOST,
+       RELEASED_CARD = OFF_MYO_RELEASED_CARD, PENDING = OFF_MYO_PENDING, OWNED = OFF_MYO_OWNED };
 static _Atomic uint8_t *myo_my_dirty(myo_view *v) { return myo_map(v->sh, v->side == OFF_MYO_HOST ? DIRTY_HOST : DIRTY_CARD); }
 static _Atomic uint8_t *myo_my_released(myo_view *v) { return myo_map(v->sh, v->side == OFF_MYO_HOST ? RELEASED_HOST : RELEASED_CARD); }
 static _Atomic uint8_t *myo_peer_released(myo_view *v) { return myo_map(v->sh, v->side == OFF_MYO_HOST ? RELEASED_CARD : RELEASED_HOST); }
+/* The card's owned pages are left out of its scans (myo_own.c); NULL: every page is tracked. */
+static _Atomic uint8_t *myo_scan_skip(myo_view *v) { return off_myo_owns(v) ? myo_map(v->sh, OWNED) : NULL; }
 
 size_t off_myo_shared_bytes(size_t arena_size)
 {
-    return myo_stash_offset(arena_size / PAGE) + arena_size;
+    return off_myo_stash_offset(arena_size / PAGE) + arena_size;
 }
 
 /* ---- the fault handler ---------------------------------------------------------------------- */
 
-/* Pages moved since t0 cross the bus in this side's sending direction (one transfer for the
- * batch) and take at least what the model says, queued behind whatever else uses it. */
-static void myo_charge_link(myo_view *v, double t0, uint64_t pages, int dir)
+void off_myo_charge_link(myo_view *v, double t0, uint64_t pages, int dir)
 {
     if (!pages || !v->bus) return;
     double end = off_bus_reserve(v->bus, dir, t0, pages * PAGE, NULL);
     if (end > off_now()) off_sleep_until(end, NULL, NULL);
 }
 
-static void myo_lock_moving(myo_view *v, size_t p)
-{
-    while (atomic_exchange_explicit(&myo_map(v->sh, MOVING)[p], 1, memory_order_acquire)) __builtin_ia32_pause();
-}
-static void myo_unlock_moving(myo_view *v, size_t p) { atomic_store_explicit(&myo_map(v->sh, MOVING)[p], 0, memory_order_release); }
-
-static void myo_page_fetch(myo_view *v, size_t p)
-{
-    /* One page crosses the link: latency + 4 KiB / bandwidth, never faster than the copy. The
-     * card takes a page the host wrote over after releasing it from the stash. */
-    double t0 = off_now();
-    /* Filled through the alias, the page is neither opened early nor marked written by us; the
-     * fault handler gives it its protection afterwards. */
-    char *dst = v->alias ? v->alias : v->base;
-    if (!v->alias) mprotect(v->base + p * PAGE, PAGE, PROT_READ | PROT_WRITE);
-    if (v->side == OFF_MYO_CARD) {
-        myo_lock_moving(v, p);
-        int stashed = atomic_exchange(&myo_map(v->sh, PENDING)[p], PENDING_NONE) == PENDING_STASHED;
-        memcpy(dst + p * PAGE, (stashed ? myo_stash(v->sh) : v->peer) + p * PAGE, PAGE);
-        myo_unlock_moving(v, p);
-    } else {
-        memcpy(dst + p * PAGE, v->peer + p * PAGE, PAGE);
-    }
-    if (!v->alias) off_myo_track_forget(&v->track, p);
-    myo_charge_link(v, t0, 1, v->side == OFF_MYO_HOST ? OFF_BUS_FROM_CARD : OFF_BUS_TO_CARD);
-    if (v->side == OFF_MYO_HOST) atomic_fetch_add(&v->sh->pages_from_card, 1);
-    else atomic_fetch_add(&v->sh->pages_to_card, 1);
-    uint64_t ns = (uint64_t)((off_now() - t0) * 1e9);
-    atomic_fetch_add(v->side == OFF_MYO_HOST ? &v->sh->fetch_ns_host : &v->sh->fetch_ns_card, ns);
-    atomic_fetch_add(&v->sh->move_ns, ns);
-}
-
-/* The host is about to write a page it released that the card has not fetched yet (on-demand):
- * the released contents go aside, so the card reads them and not this later write. */
-static void myo_stash_if_pending(myo_view *v, size_t p)
-{
-    _Atomic uint8_t *pending = &myo_map(v->sh, PENDING)[p];
-    if (atomic_load(pending) != PENDING_IN_HOST) return;
-    myo_lock_moving(v, p);
-    if (atomic_load(pending) == PENDING_IN_HOST) {
-        memcpy(myo_stash(v->sh) + p * PAGE, v->base + p * PAGE, PAGE);
-        atomic_store(pending, PENDING_STASHED);
-    }
-    myo_unlock_moving(v, p);
-}
-
 static int myo_handle_fault(myo_view *v, char *addr, int write)
 {
     size_t p = (size_t)(addr - v->base) / PAGE;
-    while (atomic_exchange_explicit(&v->lock[p], 1, memory_order_acquire)) __builtin_ia32_pause();
+    off_myo_spin_lock(&v->lock[p]);
     uint8_t st = atomic_load(&v->state[p]);
     atomic_fetch_add(v->side == OFF_MYO_HOST ? &v->sh->faults_host : &v->sh->faults_card, 1);
     if (st == PG_INVALID) {
-        myo_page_fetch(v, p);
+        off_myo_fetch(v, p);
         st = PG_CLEAN;
     }
-    if (write && v->side == OFF_MYO_HOST) myo_stash_if_pending(v, p);
+    if (write && v->side == OFF_MYO_HOST) off_myo_stash_if_pending(v, p);
     if (!myo_by_fault(v)) {
         /* Only invalid pages and pages to stash fault here; the write itself is tracked by uffd. */
         atomic_store(&v->state[p], PG_CLEAN);
@@ -170,7 +98,7 @@ static int myo_handle_fault(myo_view *v, char *addr, int write)
         atomic_store(&v->state[p], st);
         mprotect(v->base + p * PAGE, PAGE, st == PG_DIRTY ? PROT_READ | PROT_WRITE : PROT_READ);
     }
-    atomic_store_explicit(&v->lock[p], 0, memory_order_release);
+    off_myo_spin_unlock(&v->lock[p]);
     return 1;
 }
 
@@ -221,6 +149,7 @@ myo_view *off_myo_attach(int side, void *base, void *peer, size_t size, off_myo_
     v->bus = bus;
     v->state = calloc(v->npages, 1);
     v->lock = calloc(v->npages, 1);
+    v->guarded = calloc(v->npages, 1);
     int slot = -1;
     for (int i = 0; i < MAX_VIEWS; i++)
         if (!views[i]) {
@@ -228,10 +157,11 @@ myo_view *off_myo_attach(int side, void *base, void *peer, size_t size, off_myo_
             break;
         }
     if (slot < 0) off_fail(OFF_ESYS, "too many MYO arenas in one process (at most %d)", MAX_VIEWS);
-    if (!v->state || !v->lock || slot < 0 || myo_install_handler() != OFF_OK ||
+    if (!v->state || !v->lock || !v->guarded || slot < 0 || myo_install_handler() != OFF_OK ||
         off_myo_track_start(&v->track, base, size) != OFF_OK) {
         free(v->state);
         free(v->lock);
+        free(v->guarded);
         free(v);
         return NULL;
     }
@@ -244,6 +174,15 @@ myo_view *off_myo_attach(int side, void *base, void *peer, size_t size, off_myo_
     sh->tracking[side] = v->track.kind;
     views[slot] = v;
     return v;
+}
+
+void off_myo_note_alloc(const void *p)
+{
+    for (int i = 0; i < MAX_VIEWS; i++) {
+        myo_view *v = views[i];
+        if (v && (const char *)p >= v->base && (const char *)p < v->base + v->size)
+            atomic_store(&myo_map(v->sh, OFF_MYO_STARTS)[((const char *)p - v->base) / PAGE], 1);
+    }
 }
 
 void off_myo_set_bus(myo_view *v, off_bus *bus)
@@ -267,14 +206,12 @@ void off_myo_detach(myo_view *v)
         if (views[i] == v) views[i] = NULL;
     free(v->state);
     free(v->lock);
+    free(v->guarded);
     free(v);
 }
 
-static void myo_lock_page(myo_view *v, size_t p)
-{
-    while (atomic_exchange_explicit(&v->lock[p], 1, memory_order_acquire)) __builtin_ia32_pause();
-}
-static void myo_unlock_page(myo_view *v, size_t p) { atomic_store_explicit(&v->lock[p], 0, memory_order_release); }
+static void myo_lock_page(myo_view *v, size_t p) { off_myo_spin_lock(&v->lock[p]); }
+static void myo_unlock_page(myo_view *v, size_t p) { off_myo_spin_unlock(&v->lock[p]); }
 
 /* Release: every page this side dirtied goes read-only again (so the next write faults and is
  * tracked), and is either copied into the peer's copy now (on-acquire) or marked released for
@@ -285,12 +222,14 @@ static uint64_t myo_release(myo_view *v)
 {
     _Atomic uint8_t *dirty = myo_my_dirty(v), *released = myo_my_released(v);
     const int copy = v->sh->policy == OFF_MYO_ON_ACQUIRE;
-    /* Read-only again: to track the next write by fault, or (uffd) to catch a host write over a
-     * page the card may still fetch, which must stash the released contents first. */
-    const int protect = myo_by_fault(v) || (!copy && v->side == OFF_MYO_HOST);
+    /* Read-only again: to track the next write by fault (not the card's owned pages, myo_own.c),
+     * or (uffd) to catch a host write over a page the card may still fetch, which must stash the
+     * released contents first. */
+    const int protect = (myo_by_fault(v) && !off_myo_owns(v)) || (!copy && v->side == OFF_MYO_HOST);
     uint64_t copied = 0;
     size_t p = 0;
-    off_myo_track_scan(&v->track, dirty);
+    off_myo_own_rearm(v, 1);
+    off_myo_track_scan(&v->track, dirty, myo_scan_skip(v));
     while (p < v->npages) {
         if (!atomic_load(&dirty[p])) {
             p++;
@@ -301,8 +240,10 @@ static uint64_t myo_release(myo_view *v)
         if (protect) mprotect(v->base + p * PAGE, (q - p) * PAGE, PROT_READ);
         for (size_t i = p; i < q; i++) {
             if (copy) memcpy(v->peer + i * PAGE, v->base + i * PAGE, PAGE);
-            else if (v->side == OFF_MYO_HOST) atomic_store(&myo_map(v->sh, PENDING)[i], PENDING_IN_HOST);
+            else if (v->side == OFF_MYO_HOST) atomic_store(&myo_map(v->sh, PENDING)[i], OFF_MYO_PENDING_IN_HOST);
             atomic_store(&released[i], 1);
+            if (protect && !myo_by_fault(v)) v->guarded[i] = 1;
+            if (off_myo_owns(v)) off_myo_own_released(v, i);
             atomic_store(&dirty[i], 0);
             atomic_store(&v->state[i], PG_CLEAN);
             myo_unlock_page(v, i);
@@ -324,17 +265,42 @@ static int myo_race(myo_view *v, size_t p, const char *when)
                     p, (void *)(v->base + p * PAGE), when);
 }
 
+/* Host, uffd: once the card's kernel has ended it fetches nothing more in this offload, so the
+ * pages guarded at the release are opened again (their writes are tracked by uffd): a host that
+ * rewrites a buffer later takes no fault per page. */
+static void myo_unguard(myo_view *v)
+{
+    size_t p = 0;
+    while (p < v->npages) {
+        if (!v->guarded[p]) {
+            p++;
+            continue;
+        }
+        size_t q = p;
+        while (q < v->npages && v->guarded[q]) myo_lock_page(v, q++);
+        mprotect(v->base + p * PAGE, (q - p) * PAGE, PROT_READ | PROT_WRITE);
+        for (size_t i = p; i < q; i++) {
+            v->guarded[i] = 0;
+            myo_unlock_page(v, i);
+        }
+        p = q;
+    }
+}
+
 static int myo_acquire(myo_view *v, const char *when)
 {
     _Atomic uint8_t *released = myo_peer_released(v), *dirty = myo_my_dirty(v), *pending = myo_map(v->sh, PENDING);
     const int invalidate = v->sh->policy == OFF_MYO_ON_DEMAND;
     int rc = OFF_OK;
-    if (v->sh->race_check) off_myo_track_scan(&v->track, dirty); /* this side's writes, to compare */
+    off_myo_own_rearm(v, 0); /* before the kernel runs: what the host fetched is tracked again */
+    if (v->sh->race_check) off_myo_track_scan(&v->track, dirty, myo_scan_skip(v)); /* this side's writes, to compare */
     /* The host acquires once the card's kernel has ended: what it did not fetch it never will in
      * this offload, and a host write to it now is released at the next entry. */
-    if (v->side == OFF_MYO_HOST)
+    if (v->side == OFF_MYO_HOST) {
         for (size_t p = 0; p < v->npages; p++)
-            if (atomic_load(&pending[p])) atomic_store(&pending[p], PENDING_NONE);
+            if (atomic_load(&pending[p])) atomic_store(&pending[p], OFF_MYO_PENDING_NONE);
+        myo_unguard(v);
+    }
     size_t p = 0;
     while (p < v->npages) {
         if (!atomic_load(&released[p])) {
@@ -368,7 +334,7 @@ static int myo_release_step(myo_view *v, _Atomic uint64_t *moved, uint64_t *ns)
 {
     double t0 = off_now();
     uint64_t pages = myo_release(v);
-    myo_charge_link(v, t0, pages, v->side == OFF_MYO_HOST ? OFF_BUS_TO_CARD : OFF_BUS_FROM_CARD);
+    off_myo_charge_link(v, t0, pages, v->side == OFF_MYO_HOST ? OFF_BUS_TO_CARD : OFF_BUS_FROM_CARD);
     atomic_fetch_add(moved, pages);
     uint64_t took = (uint64_t)((off_now() - t0) * 1e9);
     *ns += took;

@@ -17,6 +17,7 @@ typedef struct {
     uint64_t coherence_ns_host, coherence_ns_card;
     _Atomic uint64_t move_ns; /* of the above, moving pages: release copies and fetches, link model included */
     _Atomic uint64_t races;
+    _Atomic uint64_t owned_fetched; /* pages the card owns that the host has fetched (myo_own.c) */
     uint64_t npages;
     int32_t tracking[2]; /* per side (OFF_MYO_HOST, OFF_MYO_CARD): OFF_MYO_TRACK_* */
     /* followed by: dirty_host[npages], dirty_card[npages] */
@@ -35,9 +36,12 @@ typedef struct {
 /* Picks the way (uffd where the kernel has it; DNN_MYO_TRACKING forces one). OFF_OK or an error. */
 int off_myo_track_start(off_myo_tracker *t, char *base, size_t size);
 /* uffd: sets written[p] for every page written since the last scan and protects them again.
+ * With `skip`, only reports: pages stay writable, and those with skip[p] set are left out.
  * Returns the pages found, or minus an OFF_E* code. */
-int off_myo_track_scan(off_myo_tracker *t, _Atomic uint8_t *written);
-void off_myo_track_forget(off_myo_tracker *t, size_t page); /* we filled it ourselves: not a write */
+int off_myo_track_scan(off_myo_tracker *t, _Atomic uint8_t *written, _Atomic uint8_t *skip);
+/* uffd: pages [page, page + n) are protected again, so the next write to them is tracked (a
+ * page we filled ourselves is not a write). */
+void off_myo_track_rearm(off_myo_tracker *t, size_t page, size_t n);
 void off_myo_track_stop(off_myo_tracker *t);
 
 size_t off_myo_shared_bytes(size_t arena_size);
@@ -49,6 +53,10 @@ int off_myo_host_release(myo_view *v);
 int off_myo_host_acquire(myo_view *v);
 int off_myo_card_acquire(myo_view *v);
 int off_myo_card_release(myo_view *v);
+
+/* An allocation of the arena begins at p (arena.c tells every allocation; nothing when p is in no
+ * MYO arena of this process). */
+void off_myo_note_alloc(const void *p);
 
 /* "shared" (or NULL, ""): *myo = 0. "myo", "myo-on-demand", "myo-on-acquire": *myo = 1 and the
  * policy. Anything else: OFF_EARG. */

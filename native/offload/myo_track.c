@@ -12,43 +12,23 @@
  * The uffd way is used where the kernel offers it; DNN_MYO_TRACKING=mprotect or =uffd forces one
  * (a forced uffd that the kernel refuses is an error, so a test that asks for it gets it).
  * Both report the same pages: a page is written iff the side stored into it since the last
- * boundary, except pages myo.c fills itself (fetches), which off_myo_track_forget takes back.
+ * boundary, except pages myo.c fills itself (fetches), which off_myo_track_rearm takes back.
+ * A scan may also only report (pages stay writable): the card's owned pages (myo_own.c).
  */
 #define _GNU_SOURCE
 #include "myo.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/userfaultfd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #define PAGE 4096u
 
-/* Newer than the installed kernel headers may be (6.7 uapi). */
-#ifndef UFFD_FEATURE_WP_UNPOPULATED
-#define UFFD_FEATURE_WP_UNPOPULATED (1 << 13)
-#endif
-#ifndef UFFD_FEATURE_WP_ASYNC
-#define UFFD_FEATURE_WP_ASYNC (1 << 15)
-#endif
-#ifndef PAGEMAP_SCAN
-struct page_region {
-    uint64_t start, end, categories;
-};
-struct pm_scan_arg {
-    uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages;
-    uint64_t category_inverted, category_mask, category_anyof_mask, return_mask;
-};
-#define PAGEMAP_SCAN _IOWR('f', 16, struct pm_scan_arg)
-#define PAGE_IS_WRITTEN (1 << 1)
-#define PM_SCAN_WP_MATCHING (1 << 0)
-#define PM_SCAN_CHECK_WPASYNC (1 << 1)
-#endif
+#include "uffd_compat.h"
 
 /* How many written runs one scan call returns; more are fetched by calling again. */
 #define TRACK_REGIONS 256
@@ -117,14 +97,16 @@ int off_myo_track_start(off_myo_tracker *t, char *base, size_t size)
     return OFF_OK;
 }
 
-int off_myo_track_scan(off_myo_tracker *t, _Atomic uint8_t *written)
+/* Pages [first, end) of the range: written ones are set in `written` (protected again unless
+ * only reporting). Returns the pages found, or minus an OFF_E* code. */
+static int track_scan_pages(off_myo_tracker *t, _Atomic uint8_t *written, int report_only, size_t first, size_t end_page)
 {
-    if (t->kind != OFF_MYO_TRACK_UFFD) return 0;
     struct page_region r[TRACK_REGIONS];
-    uint64_t start = (uintptr_t)t->base, end = start + t->size;
+    uint64_t start = (uintptr_t)t->base + first * PAGE, end = (uintptr_t)t->base + end_page * PAGE;
+    const uint64_t flags = report_only ? PM_SCAN_CHECK_WPASYNC : PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC;
     int found = 0;
     while (start < end) {
-        struct pm_scan_arg a = {sizeof a, PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC, start, end, 0,
+        struct pm_scan_arg a = {sizeof a, flags, start, end, 0,
                                 (uintptr_t)r, TRACK_REGIONS, 0, 0, PAGE_IS_WRITTEN, 0, PAGE_IS_WRITTEN};
         long n = ioctl(t->pagemap, PAGEMAP_SCAN, &a);
         if (n < 0) return -off_fail(OFF_ESYS, "PAGEMAP_SCAN failed: %s", strerror(errno));
@@ -139,9 +121,32 @@ int off_myo_track_scan(off_myo_tracker *t, _Atomic uint8_t *written)
     return found;
 }
 
-void off_myo_track_forget(off_myo_tracker *t, size_t page)
+int off_myo_track_scan(off_myo_tracker *t, _Atomic uint8_t *written, _Atomic uint8_t *skip)
 {
-    if (t->kind == OFF_MYO_TRACK_UFFD) track_protect(t, t->base + page * PAGE, PAGE);
+    if (t->kind != OFF_MYO_TRACK_UFFD) return 0;
+    const size_t npages = t->size / PAGE;
+    if (!skip) return track_scan_pages(t, written, 0, 0, npages);
+    /* Only the runs of pages not skipped are walked: the kernel's walk costs per page. */
+    int found = 0;
+    size_t p = 0;
+    while (p < npages) {
+        if (atomic_load(&skip[p])) {
+            p++;
+            continue;
+        }
+        size_t q = p;
+        while (q < npages && !atomic_load(&skip[q])) q++;
+        int n = track_scan_pages(t, written, 1, p, q);
+        if (n < 0) return n;
+        found += n;
+        p = q;
+    }
+    return found;
+}
+
+void off_myo_track_rearm(off_myo_tracker *t, size_t page, size_t n)
+{
+    if (t->kind == OFF_MYO_TRACK_UFFD) track_protect(t, t->base + page * PAGE, n * PAGE);
 }
 
 void off_myo_track_stop(off_myo_tracker *t)

@@ -112,6 +112,16 @@ OFF_KERNEL(off_test_sleep_sum, "seconds:d,n:i,x:p")
     return OFF_OK;
 }
 
+/* Sleeps, then fills y[0:n] with value: the card writes after the host has looked. */
+OFF_KERNEL(off_test_sleep_fill, "seconds:d,n:i,value:d,y:p")
+{
+    double s = args[0].v.d;
+    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
+    nanosleep(&ts, NULL);
+    sec_fill(args[3].v.p, (float)args[2].v.d, args[1].v.i);
+    return OFF_OK;
+}
+
 /* Fills y[0:n] with value, then sleeps: the host can look while the card still runs. */
 OFF_KERNEL(off_test_fill_sleep, "n:i,value:d,y:p,seconds:d")
 {
