@@ -193,6 +193,38 @@ def test_parallel_pieces_reduce_like_one(card):
     np.testing.assert_array_equal(card.bind(f).T.get(), f.T)
 
 
+@SETTINGS
+@given(data=st.data(), dtype=st.sampled_from([np.float32, np.float64, np.int64, np.bool_]),
+       cols=st.integers(60, 300), axis=st.sampled_from([None, 0, 1]))
+def test_long_rows_max_and_argmax_equal_numpy_on_ties_nans_and_infinities(card, data, dtype, cols, axis):
+    """Rows of 64 elements and more take the vectorised path (per-lane maxima combined once, a
+    tail after them): few distinct values, so ties fall in different lanes and the tail."""
+    el = st.sampled_from([-np.inf, -1.0, 0.0, 2.0, np.inf, np.nan]) if np.dtype(dtype).kind == "f" else None
+    a = data.draw(hnp.arrays(dtype, (3, cols), elements=el if el is not None else
+                             (st.integers(-3, 3) if dtype == np.int64 else st.booleans())))
+    x = card.bind(a)
+    np.testing.assert_array_equal(x.argmax(axis=axis).get(), a.argmax(axis=axis))
+    np.testing.assert_array_equal(x.max(axis=axis).get(), a.max(axis=axis))
+
+
+def test_sums_do_not_depend_on_the_number_of_threads():
+    """The order of a float sum is fixed by the data's shape, not by how many threads share it:
+    each piece of ARR_PIECE elements is summed in double, the pieces added in order, and each
+    column of sum(axis=0) adds its rows in order."""
+    a = np.random.default_rng(3).standard_normal((70, 3000)).astype(np.float32) * 1e3
+    got = {}
+    for threads in (1, 2):
+        with Device(threads=threads) as dev:
+            x = dev.bind(a)
+            got[threads] = [x.sum().get(), x.sum(axis=0).get(), x.sum(axis=1).get(), x.reshape(-1).sum().get()]
+    for one, two in zip(got[1], got[2]):
+        np.testing.assert_array_equal(one, two)
+    exact = a.astype(np.float64)
+    for axis, s in zip((None, 0, 1), got[2]):
+        bound = np.finfo(np.float32).eps * np.sum(np.abs(exact), axis=axis)  # one rounding of a double sum
+        assert np.all(np.abs(s - np.sum(exact, axis=axis)) <= bound)
+
+
 def test_empty_max_is_refused_as_numpy_does(card):
     with pytest.raises(ValueError, match="zero-size"):
         card.bind(np.zeros((0, 3), np.float32)).max(axis=0)
