@@ -4,7 +4,9 @@ float sums within n * eps * sum|x| — in both storage styles (card memory and s
 
 from __future__ import annotations
 
+import contextlib
 import re
+import time
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from dnn import reference
+from dnn import errors, reference
 from dnn.arrays import Device, OffloadArray, codes
 from dnn.arrays.broadcast import plan
 
@@ -340,6 +342,53 @@ def test_stream_runs_in_order_and_counts_bytes_per_operation(card):
     c = card.stream.counters()
     assert c["bind"].bytes_to_card == a.nbytes and c["add"].calls == 20
     assert c["add"].bytes_to_card == 0 and c["update_host"].bytes_from_card == a.nbytes
+
+
+@contextlib.contextmanager
+def lane_held(card):
+    """Inside: a request holds the card's call lane (it waits on a gate in shared memory), so
+    whatever is posted stays queued; leaving opens the gate."""
+    gate = card.card.shared_zeros(1, np.int64)
+    card.stream.post("gate", "off_test_wait_gate", [gate, 60.0], keep=[gate])
+    while card.stream.pending:  # until the card has taken the gate request
+        time.sleep(0.001)
+    try:
+        yield
+    finally:
+        gate[0] = 1
+
+
+def test_stream_queues_many_requests_and_runs_them_in_order(card):
+    card.sync()
+    x = card.shared(np.zeros(1000))
+    ys = [x]
+    with lane_held(card):
+        for _ in range(10):  # each reads the one before: run out of order, the sums would be wrong
+            ys.append(ys[-1] + 1.0)
+        assert card.stream.pending == 10 and card.stream.busy  # all queued, none run
+        assert not ys[-1].host_view().any()
+    card.sync()
+    assert card.stream.pending == 0 and not card.stream.busy
+    for i, y in enumerate(ys):
+        np.testing.assert_array_equal(y.get(), np.full(1000, float(i)))
+
+
+def test_an_error_inside_the_queue_drops_what_follows_and_is_raised_once(card):
+    card.sync()
+    x = card.bind(np.arange(5.0))
+    card.stream.reset()
+    with lane_held(card):
+        y = x + 1.0
+        card.stream.post("fail", "off_test_fail", [7])
+        z = y * 2.0  # queued after the failure: dropped, never run
+        assert card.stream.pending == 3
+    with pytest.raises(errors.KernelError, match="asked to fail with code 7"):
+        card.sync()
+    card.sync()  # raised once: the stream runs again
+    assert [r.op for r in card.stream.records] == ["gate", "add"]
+    assert not z.buffer.on_card  # its card buffer was never made
+    np.testing.assert_array_equal(y.get(), np.arange(5.0) + 1)
+    np.testing.assert_array_equal((y * 2.0).get(), (np.arange(5.0) + 1) * 2)
 
 
 def test_every_op_policy_moves_operands_and_results_each_time():
