@@ -19,6 +19,7 @@ import collections
 import threading
 from dataclasses import dataclass, field
 
+from .. import errors
 from ..offload import lib
 
 COUNTERS = ("bytes_to_card", "bytes_from_card", "transfer_s", "compute_s", "wait_s", "wall_s")
@@ -72,7 +73,7 @@ class Stream:
         with self._changed:
             self._raise_error()
             if self._closed:
-                raise RuntimeError("dnn.arrays: the stream is closed")
+                raise errors.DnnValueError("the card is closed")
             for buf in req.fresh:
                 buf.on_card = True
             self._queue.append(req)
