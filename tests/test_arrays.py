@@ -212,13 +212,15 @@ def test_long_rows_max_and_argmax_equal_numpy_on_ties_nans_and_infinities(card, 
 def test_sums_do_not_depend_on_the_number_of_threads():
     """The order of a float sum is fixed by the data's shape, not by how many threads share it:
     each piece of ARR_PIECE elements is summed in double, the pieces added in order, and each
-    column of sum(axis=0) adds its rows in order."""
-    a = np.random.default_rng(3).standard_normal((71, 40_000)).astype(np.float32) * 1e3  # strips of 4,096 columns
+    column of sum(axis=0) adds its rows in eight blocks, the blocks in order."""
+    a = np.random.default_rng(3).standard_normal((71, 40_000)).astype(np.float32) * 1e3  # 5 strips, 8 blocks of rows
     got = {}
     for threads in (1, 2):
         with Device(threads=threads) as dev:
             x = dev.bind(a)
             got[threads] = [x.sum().get(), x.sum(axis=0).get(), x.sum(axis=1).get(), x.reshape(-1).sum().get()]
+            k = np.random.default_rng(4).integers(-(2**62), 2**62, size=(71, 40_000))
+            np.testing.assert_array_equal(dev.bind(k).sum(axis=0).get(), k.sum(axis=0))  # wraps as NumPy's
     for one, two in zip(got[1], got[2]):
         np.testing.assert_array_equal(one, two)
     exact = a.astype(np.float64)
