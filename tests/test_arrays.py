@@ -4,7 +4,9 @@ float sums within n * eps * sum|x| — in both storage styles (card memory and s
 
 from __future__ import annotations
 
+import contextlib
 import re
+import time
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from dnn import reference
+from dnn import errors, reference
 from dnn.arrays import Device, OffloadArray, codes
 from dnn.arrays.broadcast import plan
 
@@ -193,6 +195,40 @@ def test_parallel_pieces_reduce_like_one(card):
     np.testing.assert_array_equal(card.bind(f).T.get(), f.T)
 
 
+@SETTINGS
+@given(data=st.data(), dtype=st.sampled_from([np.float32, np.float64, np.int64, np.bool_]),
+       cols=st.integers(60, 300), axis=st.sampled_from([None, 0, 1]))
+def test_long_rows_max_and_argmax_equal_numpy_on_ties_nans_and_infinities(card, data, dtype, cols, axis):
+    """Rows of 64 elements and more take the vectorised path (per-lane maxima combined once, a
+    tail after them): few distinct values, so ties fall in different lanes and the tail."""
+    el = st.sampled_from([-np.inf, -1.0, 0.0, 2.0, np.inf, np.nan]) if np.dtype(dtype).kind == "f" else None
+    a = data.draw(hnp.arrays(dtype, (3, cols), elements=el if el is not None else
+                             (st.integers(-3, 3) if dtype == np.int64 else st.booleans())))
+    x = card.bind(a)
+    np.testing.assert_array_equal(x.argmax(axis=axis).get(), a.argmax(axis=axis))
+    np.testing.assert_array_equal(x.max(axis=axis).get(), a.max(axis=axis))
+
+
+def test_sums_do_not_depend_on_the_number_of_threads():
+    """The order of a float sum is fixed by the data's shape, not by how many threads share it:
+    each piece of ARR_PIECE elements is summed in double, the pieces added in order, and each
+    column of sum(axis=0) adds its rows in eight blocks, the blocks in order."""
+    a = np.random.default_rng(3).standard_normal((71, 40_000)).astype(np.float32) * 1e3  # 5 strips, 8 blocks of rows
+    got = {}
+    for threads in (1, 2):
+        with Device(threads=threads) as dev:
+            x = dev.bind(a)
+            got[threads] = [x.sum().get(), x.sum(axis=0).get(), x.sum(axis=1).get(), x.reshape(-1).sum().get()]
+            k = np.random.default_rng(4).integers(-(2**62), 2**62, size=(71, 40_000))
+            np.testing.assert_array_equal(dev.bind(k).sum(axis=0).get(), k.sum(axis=0))  # wraps as NumPy's
+    for one, two in zip(got[1], got[2]):
+        np.testing.assert_array_equal(one, two)
+    exact = a.astype(np.float64)
+    for axis, s in zip((None, 0, 1), got[2]):
+        bound = np.finfo(np.float32).eps * np.sum(np.abs(exact), axis=axis)  # one rounding of a double sum
+        assert np.all(np.abs(s - np.sum(exact, axis=axis)) <= bound)
+
+
 def test_empty_max_is_refused_as_numpy_does(card):
     with pytest.raises(ValueError, match="zero-size"):
         card.bind(np.zeros((0, 3), np.float32)).max(axis=0)
@@ -308,6 +344,53 @@ def test_stream_runs_in_order_and_counts_bytes_per_operation(card):
     c = card.stream.counters()
     assert c["bind"].bytes_to_card == a.nbytes and c["add"].calls == 20
     assert c["add"].bytes_to_card == 0 and c["update_host"].bytes_from_card == a.nbytes
+
+
+@contextlib.contextmanager
+def lane_held(card):
+    """Inside: a request holds the card's call lane (it waits on a gate in shared memory), so
+    whatever is posted stays queued; leaving opens the gate."""
+    gate = card.card.shared_zeros(1, np.int64)
+    card.stream.post("gate", "off_test_wait_gate", [gate, 60.0], keep=[gate])
+    while card.stream.pending:  # until the card has taken the gate request
+        time.sleep(0.001)
+    try:
+        yield
+    finally:
+        gate[0] = 1
+
+
+def test_stream_queues_many_requests_and_runs_them_in_order(card):
+    card.sync()
+    x = card.shared(np.zeros(1000))
+    ys = [x]
+    with lane_held(card):
+        for _ in range(10):  # each reads the one before: run out of order, the sums would be wrong
+            ys.append(ys[-1] + 1.0)
+        assert card.stream.pending == 10 and card.stream.busy  # all queued, none run
+        assert not ys[-1].host_view().any()
+    card.sync()
+    assert card.stream.pending == 0 and not card.stream.busy
+    for i, y in enumerate(ys):
+        np.testing.assert_array_equal(y.get(), np.full(1000, float(i)))
+
+
+def test_an_error_inside_the_queue_drops_what_follows_and_is_raised_once(card):
+    card.sync()
+    x = card.bind(np.arange(5.0))
+    card.stream.reset()
+    with lane_held(card):
+        y = x + 1.0
+        card.stream.post("fail", "off_test_fail", [7])
+        z = y * 2.0  # queued after the failure: dropped, never run
+        assert card.stream.pending == 3
+    with pytest.raises(errors.KernelError, match="asked to fail with code 7"):
+        card.sync()
+    card.sync()  # raised once: the stream runs again
+    assert [r.op for r in card.stream.records] == ["gate", "add"]
+    assert not z.buffer.on_card  # its card buffer was never made
+    np.testing.assert_array_equal(y.get(), np.arange(5.0) + 1)
+    np.testing.assert_array_equal((y * 2.0).get(), (np.arange(5.0) + 1) * 2)
 
 
 def test_every_op_policy_moves_operands_and_results_each_time():

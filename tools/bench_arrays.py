@@ -3,6 +3,8 @@
     python tools/bench_arrays.py --quick        # a few minutes: N up to 1024, 6,000 images
     python tools/bench_arrays.py                # N 128..16384 as memory allows, 60,000 images
     python tools/bench_arrays.py --only sweep   # or: --only framework
+    python tools/bench_arrays.py --only sweep --sizes 4096,16384 --ops add,sum_axis0 --repeat 5
+    DNN_CARD_EXE=/path/to/other/dnn-card python tools/bench_arrays.py ...  # another build's kernels (A/B)
 
 Sweep: for every operation and square size N, NumPy on the host, the card kernel alone (its
 compute time from the card's counters, operands resident) and the card with its transfers
@@ -109,7 +111,7 @@ def memory_allows(n, arrays=10):
     return arrays * 4 * n * n < 0.6 * avail
 
 
-def run_sweep(sizes, max_dot, threads, repeat):
+def run_sweep(sizes, max_dot, threads, repeat, only_ops=None):
     rows = []
     with Device(threads=threads, arena_bytes=1 << 24) as resident, \
             Device(threads=threads, link=LINK, arena_bytes=1 << 24) as linked:
@@ -118,7 +120,7 @@ def run_sweep(sizes, max_dot, threads, repeat):
                 print(f"N={n}: skipped, not enough free memory")
                 continue
             for name, (operands, fn, flops) in operations(n).items():
-                if name == "dot" and n > max_dot:
+                if (name == "dot" and n > max_dot) or (only_ops and name not in only_ops):
                     continue
                 r = sweep_one(name, n, operands, fn, resident, linked, repeat)
                 if flops:
@@ -273,11 +275,20 @@ def main(argv=None):
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--arch", default="784-800-800-10")
     p.add_argument("--bunch", type=int, default=100)
+    p.add_argument("--sizes", help="comma-separated N of the sweep (default: 128..16384, or up to 1024 with --quick)")
+    p.add_argument("--ops", help="comma-separated operations of the sweep (default: all), e.g. add,sum_axis0,dot")
+    p.add_argument("--repeat", type=int, help="runs per measurement, the median kept (default 3, 2 with --quick)")
     args = p.parse_args(argv)
     OUT.mkdir(parents=True, exist_ok=True)
     if args.only != "framework":
         sizes = [128, 256, 512, 1024] if args.quick else [128, 256, 512, 1024, 2048, 4096, 8192, 16384]
-        rows = run_sweep(sizes, 1024 if args.quick else 8192, args.threads, 2 if args.quick else 3)
+        if args.sizes:
+            sizes = [int(n) for n in args.sizes.split(",")]
+        only_ops = set(args.ops.split(",")) if args.ops else None
+        if only_ops and only_ops - set(operations(1)):
+            p.error(f"unknown operations {sorted(only_ops - set(operations(1)))}; choose from {sorted(operations(1))}")
+        repeat = args.repeat or (2 if args.quick else 3)
+        rows = run_sweep(sizes, 1024 if args.quick else 8192, args.threads, repeat, only_ops)
         (OUT / "sweep.json").write_text(json.dumps(rows, indent=1))
         plot_sweep(rows, OUT / "sweep.png")
     if args.only != "sweep":

@@ -43,7 +43,7 @@ class Device:
     def close(self) -> None:
         if self.card.alive:
             try:
-                self.stream.sync()
+                self.stream.close()
             finally:
                 self.card.close()
 

@@ -31,10 +31,11 @@ enum { ARR_SUM = 0, ARR_AMAX = 1, ARR_ARGMAX = 2 };
 /* arr_blas.c: z (M, N) = a (M, K) . b (K, N) for float32 and float64; 0 for another dtype */
 int arr_gemm(int64_t dt, void *z, const void *a, const void *b, int M, int K, int N);
 
-/* arr_tasks.cilk: task(t, ctx) for t in [0, n), in parallel (_Cilk_for) only when the tasks
- * hold more than ARR_PIECE elements of work in all. A small job runs in the calling thread:
- * waking a team costs more than the work (measured on a busy 2-core machine: a 1,000-element
- * add took 2.5 us alone, 11-16 ms waiting for the second thread to be scheduled). */
+/* arr_tasks.c: task(t, ctx) for t in [0, n), on the card's threads only when the tasks
+ * hold more than ARR_PIECE elements of work in all; a small job runs in the calling thread,
+ * where handing it over would cost more than the work. The caller never waits for a helper
+ * the scheduler has not woken yet (on a busy 2-core machine that took 11-16 ms): it takes the
+ * helper's share itself. */
 typedef void (*arr_task_fn)(int64_t t, const void *ctx);
 void arr_tasks(int64_t n, int64_t work, arr_task_fn task, const void *ctx);
 

@@ -131,3 +131,17 @@ OFF_KERNEL(off_test_fill_sleep, "n:i,value:d,y:p,seconds:d")
     nanosleep(&ts, NULL);
     return OFF_OK;
 }
+
+/* Waits until the host sets *gate (an int64 in the shared arena) non-zero, or `seconds` pass
+ * (then fails): holds the card's call lane while a test queues requests behind it. */
+OFF_KERNEL(off_test_wait_gate, "gate:p,seconds:d")
+{
+    const volatile int64_t *gate = args[0].v.p;
+    const double give_up = off_now() + args[1].v.d;
+    while (!*gate) {
+        if (off_now() > give_up) return off_kernel_fail(ctx, "the gate stayed shut for %.0f s", args[1].v.d);
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+    return OFF_OK;
+}
