@@ -223,6 +223,7 @@ def work_accuracy_torch(a):
         model.eval()
         with torch.no_grad():
             per_epoch.append(float((model(xs).argmax(1) == ys).float().mean()))
+        print(f"epoch {epoch + 1}: test accuracy {per_epoch[-1]:.4f}", file=sys.stderr, flush=True)
     return {"test_accuracy": per_epoch}
 
 
