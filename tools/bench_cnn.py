@@ -13,9 +13,11 @@ initialisation and optimiser (SGD with momentum); figures are medians of repeate
 warm-up pass. dnn runs in implicit mode (the card), PyTorch on the CPU with its own threads set to
 the same count. One image per update (bunch 1) is how CHAOS trained.
 
-Accuracy: dnn trains through `python -m dnn.train` (its checkpoint's test accuracy) and PyTorch in
-this script with the same network, initialisation scheme (He for relu), optimiser, learning-rate
-schedule, bunch and epochs, on the same file.
+Accuracy: dnn trains through `python -m dnn.train` (the test accuracy its metrics record after
+each epoch) and PyTorch in this script with the same network, initialisation scheme (He uniform
+for relu, biases zero), optimiser (SGD, momentum on the summed gradient), learning-rate schedule
+(x lr-gamma each epoch), bunch and epochs, on the same file's whole train and test splits; both
+print every epoch's test accuracy.
 
 Layer kinds (`--layers`): the C trainer times each operation of every bunch it trains (its timing
 hook, dnn_timing: one test per operation when off) in implicit mode, one chunk per call; the table
