@@ -194,11 +194,15 @@ typedef struct {
 typedef struct { float lr; float momentum; float weight_decay; float pad; } dnn_hyper;
 typedef struct { int64_t n; int64_t row0; double loss_sum; int64_t correct; } dnn_state;
 
+#define DNN_TIMED_OPS 5
+typedef struct { int64_t on; double seconds[5][16]; } dnn_timing;
+
 typedef struct {
     dnn_spec spec;
     dnn_layout layout;
     dnn_hyper hyper;
     dnn_state state;
+    dnn_timing timing;
     ...;
 } dnn_net;
 

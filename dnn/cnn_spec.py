@@ -69,6 +69,10 @@ FORM_HELP = ("HxW-cMkK-mP-fN-CLASSES (input HxW; convolution of M maps, kernel K
              "full layer of N; output classes), e.g. 29x29-c5k4-m2-c10k5-m3-f50-10; or one of "
              + ", ".join(NAMED))
 
+# Said plainly wherever the named networks are offered (dnn.train --help), since it contradicts Table I.
+LARGE_FULL_NOTE = ("chaos-large's full layer has 60,150 weights, not Table I's 135,150: its 3x3 pooling of "
+                   "6x6 maps leaves 100 maps of 2x2, 400 inputs, and 400 x 150 + 150 = 60,150")
+
 
 def is_cnn_spec(text: str) -> bool:
     """True when text names a network of this module rather than an MLP's sizes (784-800-10)."""

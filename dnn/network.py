@@ -22,6 +22,8 @@ ACTIVATIONS = {"sigmoid": lib.DNN_SIGMOID, "relu": lib.DNN_RELU, "tanh": lib.DNN
 KINDS = {"conv": lib.DNN_CONV, "pool": lib.DNN_POOL, "full": lib.DNN_FULL, "output": lib.DNN_FULL}
 INITS = {"uniform": lib.DNN_INIT_UNIFORM, "xavier": lib.DNN_INIT_XAVIER, "he": lib.DNN_INIT_HE}
 BLOCKS = ("params", "grads", "moment", "acts", "errs")
+# The rows of dnn_timing.seconds: the operations of a bunch from DNN_OP_FETCH on.
+TIMED_OPS = ("fetch", "forward", "loss", "backward", "update")
 
 
 @dataclass(frozen=True)
@@ -186,6 +188,22 @@ class Network:
     def layers(self, block: str = "params"):
         """[(W, B), ...] views of the layers that have weights, in order."""
         return [(self.weight(l, block), self.bias(l, block)) for l in self.weighted()]
+
+    # -- the C trainer's timing hook (dnn_timing) ------------------------------------------
+    def time_operations(self, on: bool = True) -> None:
+        """Start (the sums zeroed) or stop the C trainer's timing of each operation of the bunches
+        it trains. Read back in host and implicit mode, and in explicit mode when it copies the
+        structure out (--explicit-weights copy)."""
+        if on:
+            ffi.buffer(ffi.addressof(self.net, "timing"))[:] = bytes(ffi.sizeof("dnn_timing"))
+        self.net.timing.on = int(on)
+
+    def operation_seconds(self) -> dict:
+        """Seconds summed since time_operations(): {"fetch": s, "loss": s, "forward": [s per layer],
+        "backward": [...], "update": [...]}."""
+        L, rows = self.arch.nlayers, self.net.timing.seconds
+        per_layer = {name: [float(rows[i][l]) for l in range(L)] for i, name in enumerate(TIMED_OPS)}
+        return per_layer | {"fetch": per_layer["fetch"][0], "loss": per_layer["loss"][0]}
 
     def nbytes(self) -> dict:
         return {name: a.nbytes for name, a in self.blocks.items()} | {"struct": self.struct.nbytes}

@@ -65,7 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     n = p.add_argument_group("network and training")
     n.add_argument("--arch", help="layer sizes of a fully connected network, e.g. 784-800-800-10 (default: "
                                   "INPUTS-800-800-CLASSES), or a convolutional one: " + cnn_spec.FORM_HELP
-                                  + "; 28x28 images go into a 29x29 input at the top left, zeros below and right")
+                                  + "; 28x28 images go into a 29x29 input at the top left, zeros below and right; "
+                                  + cnn_spec.LARGE_FULL_NOTE)
     n.add_argument("--activation", choices=sorted(ACTIVATIONS), default="relu",
                    help="hidden layers; stanh = 1.7159 tanh(2x/3), the scaled tanh of Ciresan's networks")
     n.add_argument("--init", choices=["auto"] + sorted(INITS), default="auto",

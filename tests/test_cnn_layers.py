@@ -113,7 +113,9 @@ def test_gemm_slices_agree(c):
             _close(got, want)
 
 
-@pytest.mark.parametrize("p,shape", [(1, (2, 5, 3, 4)), (2, (3, 6, 4, 5)), (3, (2, 9, 3, 1)), (5, (1, 5, 5, 2))])
+# Few maps (1 to 5: pixel runs shorter than a vector) and many (8, 17).
+@pytest.mark.parametrize("p,shape", [(1, (2, 5, 3, 4)), (2, (3, 6, 4, 5)), (3, (2, 9, 3, 1)), (5, (1, 5, 5, 2)),
+                                     (2, (2, 4, 6, 8)), (3, (1, 6, 3, 17))])
 def test_pooling_matches_reference(c, p, shape):
     rng = np.random.default_rng(p)
     x = _f32(rng, *shape)

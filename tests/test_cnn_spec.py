@@ -37,6 +37,16 @@ def test_shapes_of_chaos_large_and_the_written_form():
     assert "60,150 weights" in "\n".join(spec.describe())
 
 
+def test_train_help_says_chaos_large_full_layer_has_60150_weights():
+    """The --help of dnn.train states the count that differs from Table I, and the count it states
+    is the one the parser gives."""
+    from dnn.train import build_parser
+
+    text = " ".join(build_parser().format_help().split())
+    assert "60,150 weights, not Table I's 135,150" in text
+    assert f"{cnn_spec.parse('chaos-large').weights()[3]:,}" == "60,150"
+
+
 @pytest.mark.parametrize("text,layer,why", [
     ("29x29-c5k30-10", "layer 1 (c5k30)", "kernel 30x30 is larger than its 29x29 input"),
     ("29x29-c5k4-m3-10", "layer 2 (m3)", "pooling 3x3 does not divide its 26x26 maps"),

@@ -109,3 +109,26 @@ def test_two_cards_train_the_weights_of_one():
     one, two = _train_cards("host", 1), _train_cards("implicit", 2)
     assert np.abs(two - one).max() <= 1e-5 * np.abs(one).max()
     assert not np.array_equal(two, one)  # the rows really were split
+
+
+def test_timing_hook_times_every_operation_and_changes_no_bits():
+    """With the trainer's timing on, the fetch, the loss, every layer's forward and backward and
+    the updates of the layers with weights have taken time; off (the default) nothing is counted;
+    and the weights trained either way are the same bits."""
+    x, y = images(40, (28, 28), 5, seed=4)
+    runs = []
+    for timed in (False, True):
+        with trainer(PLACED, "relu", 16, (28, 28), lr=0.1, momentum=0.9, seed=5) as t:
+            buf = t.buffers[0]
+            buf.x[:40], buf.y[:40] = x, y
+            if timed:
+                t.net.time_operations(True)
+            t.train_chunk(buf, 40)
+            t.net.time_operations(False)
+            runs.append(([w.copy() for w, _ in t.net.layers()], t.net.operation_seconds(), t.net.weighted()))
+    (w_off, off, _), (w_on, on, weighted) = runs
+    for a, b in zip(w_off, w_on):
+        np.testing.assert_array_equal(a, b)
+    assert not any(off["forward"] + off["backward"] + off["update"] + [off["fetch"], off["loss"]])
+    assert all(s > 0 for s in on["forward"] + on["backward"] + [on["fetch"], on["loss"]])
+    assert all(on["update"][l] > 0 for l in weighted)

@@ -2,6 +2,7 @@
 data, and where the time goes per layer kind.
 
     python tools/bench_cnn.py                 # speed: 3 networks x bunch 64 and 1, 2 threads; layer kinds
+    python tools/bench_cnn.py --layers        # the share of each layer kind only
     python tools/bench_cnn.py --accuracy      # chaos-medium on Fashion-MNIST, 15 epochs, dnn and PyTorch;
                                               # chaos-small on the MNIST sample
     python tools/bench_cnn.py --quick         # both, small: a smoke run of this script (minutes when idle)
@@ -12,12 +13,17 @@ initialisation and optimiser (SGD with momentum); figures are medians of repeate
 warm-up pass. dnn runs in implicit mode (the card), PyTorch on the CPU with its own threads set to
 the same count. One image per update (bunch 1) is how CHAOS trained.
 
-Accuracy: dnn trains through `python -m dnn.train` (its checkpoint's test accuracy) and PyTorch in
-this script with the same network, initialisation scheme (He for relu), optimiser, learning-rate
-schedule, bunch and epochs, on the same file.
+Accuracy: dnn trains through `python -m dnn.train` (the test accuracy its metrics record after
+each epoch) and PyTorch in this script with the same network, initialisation scheme (He uniform
+for relu, biases zero), optimiser (SGD, momentum on the summed gradient), learning-rate schedule
+(x lr-gamma each epoch), bunch and epochs, on the same file's whole train and test splits; both
+print every epoch's test accuracy.
 
-Layer kinds: one bunch run an operation at a time in host mode (op granularity), each timed; the
-fraction of a training step spent in convolutions, pooling, full layers, the loss and the update.
+Layer kinds (`--layers`): the C trainer times each operation of every bunch it trains (its timing
+hook, dnn_timing: one test per operation when off) in implicit mode, one chunk per call; the table
+gives each layer kind's forward and backward, the loss, the updates and the fetch (placing 28x28
+images into 29x29) as shares of the timed total, the total per image, and the timed share of the
+wall time around the calls (the rest: the offload call and the loop between operations).
 """
 
 from __future__ import annotations
@@ -159,30 +165,27 @@ def work_torch(a):
 
 
 def work_layers(a):
-    """Seconds per image of each layer kind in one training step (host mode, op granularity)."""
-    from dnn.executors import bunch_ops
-    from dnn.offload import lib
-
-    x, y, shape = images(a.data, a.bunch)
-    kinds = {}
-    with dnn_trainer(a.net, a.act, a.bunch, a.bunch, a.threads, shape, mode="host", granularity="op") as t:
-        layer_kind = [l.kind for l in t.cfg.arch.cnn.layers[1:]]
+    """Seconds per image of each layer kind and pass, from the C trainer's timing hook (implicit
+    mode, one chunk per call as in the speed runs), and the wall time per image around them."""
+    x, y, shape = images(a.data, a.rows)
+    with dnn_trainer(a.net, a.act, a.bunch, a.rows, a.threads, shape) as t:
         buf = t.buffers[0]
         buf.x[...], buf.y[...] = x, y
-        reps = max(3, a.reps)
-        for rep in range(reps + 1):  # the first is a warm-up
-            buf.start(a.bunch)
-            for what, layer in bunch_ops(t.cfg.arch.nlayers):
-                t0 = time.perf_counter()
-                t.run_op(what, layer, buf, 0, a.bunch)
-                dt = time.perf_counter() - t0
-                if what == lib.DNN_OP_FETCH:
-                    continue
-                name = ("loss" if what == lib.DNN_OP_LOSS else "update" if what == lib.DNN_OP_UPDATE
-                        else {"output": "full"}.get(layer_kind[layer], layer_kind[layer]))
-                if rep:
-                    kinds[name] = kinds.get(name, 0.0) + dt / reps / a.bunch
-    return kinds
+        t.train_chunk(buf, a.rows)  # warm-up
+        t.net.time_operations(True)
+        t0 = time.perf_counter()
+        for _ in range(a.reps):
+            t.train_chunk(buf, a.rows)
+        wall = time.perf_counter() - t0
+        t.net.time_operations(False)
+        seconds = t.net.operation_seconds()
+        layer_kind = [l.kind for l in t.cfg.arch.cnn.layers[1:]]
+    trained = a.rows * a.reps
+    kinds = {"fetch": seconds["fetch"] / trained, "loss": seconds["loss"] / trained}
+    for l, kind in enumerate(layer_kind):
+        for name, key in ((f"{kind} fwd", "forward"), (f"{kind} bwd", "backward"), ("update", "update")):
+            kinds[name] = kinds.get(name, 0.0) + seconds[key][l] / trained
+    return {"kinds": kinds, "wall": wall / trained}
 
 
 def work_accuracy_torch(a):
@@ -208,6 +211,7 @@ def work_accuracy_torch(a):
     opt = torch_optimizer(model, a.lr, a.momentum, a.weight_decay)
     lossf = torch.nn.CrossEntropyLoss()
     gen = torch.Generator().manual_seed(a.seed)
+    per_epoch = []
     for epoch in range(a.epochs):
         for g in opt.param_groups:
             g["lr"] = a.lr * a.lr_gamma ** epoch
@@ -218,10 +222,11 @@ def work_accuracy_torch(a):
             opt.zero_grad(set_to_none=True)
             lossf(model(xt[idx]), yt[idx]).backward()
             opt.step()
-    model.eval()
-    with torch.no_grad():
-        acc = float((model(xs).argmax(1) == ys).float().mean())
-    return {"test_accuracy": acc}
+        model.eval()
+        with torch.no_grad():
+            per_epoch.append(float((model(xs).argmax(1) == ys).float().mean()))
+        print(f"epoch {epoch + 1}: test accuracy {per_epoch[-1]:.4f}", file=sys.stderr, flush=True)
+    return {"test_accuracy": per_epoch}
 
 
 def worker(a) -> None:
@@ -268,17 +273,21 @@ def speed(a):
     return out
 
 
+LAYER_KINDS = ["conv fwd", "conv bwd", "pool fwd", "pool bwd", "full fwd", "full bwd", "output fwd", "loss",
+               "output bwd", "update", "fetch"]
+
+
 def layer_kinds(a):
     nets = NETWORKS[:1] if a.quick else NETWORKS
-    order = ["conv", "pool", "full", "loss", "update"]
-    out = ["| network | bunch | " + " | ".join(order) + " | microseconds per image |",
-           "|---|---:|" + "---:|" * (len(order) + 1)]
+    out = ["| network | bunch | " + " | ".join(LAYER_KINDS) + " | µs per image (timed) | timed / wall |",
+           "|---|---:|" + "---:|" * (len(LAYER_KINDS) + 2)]
     for net in nets:
         for bunch in (64, 1):
-            k = run_worker("layers", a, net=net, bunch=bunch)
-            total = sum(k.values())
-            out.append(f"| {net} | {bunch} | " + " | ".join(f"{100 * k.get(n, 0) / total:.0f}%" for n in order)
-                       + f" | {total * 1e6:,.0f} |")
+            rows = (256 if a.quick else 1024) // (4 if net == "chaos-large" else 1)
+            r = run_worker("layers", a, net=net, bunch=bunch, rows=rows)
+            k, total = r["kinds"], sum(r["kinds"].values())
+            out.append(f"| {net} | {bunch} | " + " | ".join(f"{100 * k.get(n, 0) / total:.1f}%" for n in LAYER_KINDS)
+                       + f" | {total * 1e6:,.0f} | {total / r['wall']:.2f} |")
             print(out[-1], flush=True)
     return out
 
@@ -294,7 +303,7 @@ def dnn_accuracy(a, net, data, epochs):
         if r.returncode != 0:
             raise RuntimeError(f"dnn.train failed:\n{r.stderr[-3000:]}")
         m = json.loads(metrics.read_text())
-    return m["test_accuracy"][-1]
+    return m["test_accuracy"]
 
 
 def prepare(name, out_dir):
@@ -311,21 +320,27 @@ def accuracy(a):
             ("mnist-5k", "chaos-small", 15, ">= 0.96")]
     if a.quick:  # the small dataset, one epoch: that the runs work, not what they reach
         runs = [("mnist-5k", "chaos-small", 1, ">= 0.96 after 15 epochs")]
+    epochs_out = ["| data | network | epoch | dnn test accuracy | PyTorch test accuracy |", "|---|---|---:|---:|---:|"]
     for name, net, epochs, target in runs:
         data = a.data_dir and prepare(name, a.data_dir)
-        d = dnn_accuracy(a, net, data, epochs)
+        d_epochs = dnn_accuracy(a, net, data, epochs)
         t = run_worker("accuracy-torch", a, net=net, data=data, epochs=epochs)
-        tacc = t["test_accuracy"] if t else None
+        t_epochs = t["test_accuracy"] if t else [None] * len(d_epochs)
+        for e, (de, te) in enumerate(zip(d_epochs, t_epochs), 1):
+            epochs_out.append(f"| {name} | {net} | {e} | {de:.4f} | {'n/a' if te is None else f'{te:.4f}'} |")
+            print(epochs_out[-1], flush=True)
+        d, tacc = d_epochs[-1], t_epochs[-1]
         out.append(f"| {name} | {net} | {epochs} | {d:.4f} | {f'{tacc:.4f}' if t else 'n/a'} | "
                    f"{f'{d - tacc:+.4f}' if t else 'n/a'} | {target} |")
         print(out[-1], flush=True)
-    return out
+    return out + ["", "Test accuracy after each epoch:", ""] + epochs_out
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true")
     p.add_argument("--accuracy", action="store_true", help="the accuracy runs only")
+    p.add_argument("--layers", action="store_true", help="the time per layer kind only (the C trainer's timing hook)")
     p.add_argument("--data", help="dnn.chunk file whose first rows the speed runs train on (default: random)")
     p.add_argument("--data-dir", default=str(ROOT / "data"), help="where the accuracy runs prepare their datasets")
     p.add_argument("--act", default="relu")
@@ -346,9 +361,10 @@ def main() -> None:
         return worker(a)
     print(f"# bench_cnn ({'quick' if a.quick else 'full'}), load average {os.getloadavg()[0]:.1f}\n", flush=True)
     sections = []
+    if not (a.accuracy or a.layers):
+        sections.append(("Training speed, dnn implicit against PyTorch CPU", speed(a)))
     if not a.accuracy:
-        sections += [("Training speed, dnn implicit against PyTorch CPU", speed(a)),
-                     ("Time per layer kind (host mode, one operation at a time)", layer_kinds(a))]
+        sections.append(("Share of the trainer's time per layer kind (implicit mode, timing hook)", layer_kinds(a)))
     if a.accuracy or a.quick:
         sections.append(("Test accuracy", accuracy(a)))
     for title, lines in sections:

@@ -99,6 +99,16 @@ typedef struct {
     int64_t correct;
 } dnn_state;
 
+/* Seconds of each operation of the bunches trained, summed over the calls while `on` is set
+ * (dnn.network.Network.timing): what each layer kind costs, measured where it runs. Off, a bunch
+ * pays one test per operation; on, two clock reads. Rows are indexed by what - DNN_OP_FETCH
+ * (fetch, forward, loss, backward, update), columns by layer (fetch and loss use column 0). */
+#define DNN_TIMED_OPS 5
+typedef struct {
+    int64_t on;
+    double seconds[DNN_TIMED_OPS][DNN_MAX_LAYERS];
+} dnn_timing;
+
 /* The network and the current bunch: the structure full of pointers that implicit mode shares
  * with the card as it is and explicit mode takes apart (see dnn_carve). */
 typedef struct {
@@ -106,6 +116,7 @@ typedef struct {
     dnn_layout layout;
     dnn_hyper hyper;
     dnn_state state;
+    dnn_timing timing;
     float *params, *grads, *moment, *acts, *errs; /* the five blocks */
     float *W[DNN_MAX_LAYERS], *B[DNN_MAX_LAYERS];           /* W: (out, in)  B: (out) */
     float *Wdelta[DNN_MAX_LAYERS], *Bdelta[DNN_MAX_LAYERS]; /* gradients, same shapes */
