@@ -2,9 +2,12 @@
 
     python tools/bench_chaos.py --quick      # a few minutes: 10,000 training images, 1 epoch
     python tools/bench_chaos.py              # the whole 60,000, more epochs
+    python tools/bench_chaos.py --table2     # Table II on the paper's CNNs (long: run it with nice)
 
 * Table II analog: wrongly predicted test images (of Fashion-MNIST's 10,000) in the last epoch, for
   1, 2, 4, 8 and 16 workers beside the sequential run (host mode, one image per step), per network.
+  --table2 runs it alone on chaos-small, chaos-medium and chaos-large, each with its own training
+  images and epochs (--plan), and draws it (table2.png).
 * Figure 5 analog: training speed-up against one worker (speedup.png).
 * The performance model of equations (1) and (2) (dnn/chaos_model.py): fitted on one set of runs,
   predicting held-out runs (other image counts and epochs), with the paper's α and a naive baseline.
@@ -98,6 +101,95 @@ def table_two(runs: dict, test_images: int) -> list[str]:
     return lines
 
 
+# Table II on the CNNs: images and epochs per network, chosen to fit a shared 2-core machine (one
+# chaos-large image costs about 12x a chaos-medium one, so it gets a cut of the training set).
+TABLE2_PLAN = "chaos-small:60000x2,chaos-medium:60000x1,chaos-large:10000x1"
+
+
+def parse_plan(plan: str) -> dict[str, tuple[int, int]]:
+    """'net:IMAGESxEPOCHS,...' -> {net: (images, epochs)}."""
+    out = {}
+    for item in filter(None, (s.strip() for s in plan.split(","))):
+        net, _, size = item.partition(":")
+        images, _, epochs = size.partition("x")
+        if net not in NETWORKS or not images.isdigit() or not epochs.isdigit():
+            raise SystemExit(f"--plan: '{item}' is not NETWORK:IMAGESxEPOCHS with a network of {', '.join(NETWORKS)}")
+        out[net] = (int(images), int(epochs))
+    return out
+
+
+def wrong_predictions(m: dict, test_images: int) -> int:
+    return round((1 - m["test_accuracy"][-1]) * test_images)
+
+
+def table_two_rows(errors: dict, plan: dict) -> list[str]:
+    """errors: {net: {workers: wrong predictions}}, workers 0 the sequential run."""
+    lines = ["| network | images x epochs | sequential | " + " | ".join(f"{w}w (diff)" for w in WORKERS) + " |",
+             "|---|---|---|" + "---|" * len(WORKERS)]
+    for net, err in errors.items():
+        cells = [f"{err[w]} ({err[w] - err[0]:+d})" if w in err else "-" for w in WORKERS]
+        images, epochs = plan[net]
+        lines.append(f"| {net} | {images:,} x {epochs} | {err.get(0, '-')} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def plot_table_two(errors: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for i, (net, err) in enumerate(errors.items()):
+        ws = [w for w in WORKERS if w in err]
+        line, = ax.plot(ws, [err[w] for w in ws], marker="o", label=net)
+        if 0 in err:
+            ax.axhline(err[0], color=line.get_color(), ls="--", lw=0.8)
+    ax.set_xscale("log", base=2)
+    ax.set_xlim(0.8, 20)
+    ax.set_xticks(WORKERS, [str(w) for w in WORKERS])
+    ax.set_xlabel("workers (dashed: the sequential run)")
+    ax.set_ylabel("wrong test predictions of 10,000")
+    ax.set_title("CHAOS on the card (Table II analog)")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def run_table_two(plan: dict, threads: int, out: Path) -> None:
+    """Every network of the plan, sequential then 1..16 workers; results written after every run so a
+    long job that is stopped keeps what it did."""
+    out.mkdir(parents=True, exist_ok=True)
+    load = os.getloadavg()[0]
+    errors, runs = {}, {}
+    for net, (images, epochs) in plan.items():
+        data = dataset(images if images < 60000 else None)
+        from dnn.data import ChunkReader
+
+        with ChunkReader(data, "test", shuffle=False, prefetch=False) as r:
+            if r.num_rows != 10000:
+                raise SystemExit(f"--plan: {net} with {images} images leaves {r.num_rows} test images, not 10,000")
+        errors[net], runs[net] = {}, {}
+        for w in (0,) + WORKERS:
+            m = train(NETWORKS[net], data, epochs, w, threads)
+            errors[net][w] = wrong_predictions(m, 10000)
+            runs[net][w] = {"test_accuracy": m["test_accuracy"], "total_s": m["total_s"],
+                            "images_per_s": train_rate(m), "worker_images": m.get("worker_images"),
+                            "load": os.getloadavg()[0]}
+            print(f"{net} {w} workers: {errors[net][w]} wrong, {train_rate(m):,.0f} img/s, "
+                  f"images each {m.get('worker_images')}", file=sys.stderr, flush=True)
+            md = ["# CHAOS Table II analog: wrong test predictions (of 10,000) in the last epoch", "",
+                  f"Fashion-MNIST, lr {LR} plain SGD, one image per step, {threads} card threads, implicit mode; "
+                  f"sequential = host mode, one thread. Load average {load:.1f} on {os.cpu_count()} cores at the start.",
+                  "", *table_two_rows(errors, plan), "", "![Table II](table2.png)", ""]
+            (out / "table2.md").write_text("\n".join(md))
+            (out / "table2.json").write_text(json.dumps({"plan": plan, "threads": threads, "load": load,
+                                                         "errors": errors, "runs": runs}, indent=2))
+            plot_table_two(errors, out / "table2.png")
+    print((out / "table2.md").read_text())
+
+
 def train_rate(m: dict) -> float:
     """Training images per second of the run's epochs (evaluation excluded)."""
     return m["images"] / sum(m["epoch_s"])
@@ -175,7 +267,12 @@ def main(argv=None) -> int:
     p.add_argument("--threads", type=int, default=2, help="card threads (cores given to the card)")
     p.add_argument("--networks", default=DEFAULT_NETWORKS, help=f"comma-separated, of {', '.join(NETWORKS)}")
     p.add_argument("--out", default=str(ROOT / "out" / "chaos"))
+    p.add_argument("--table2", action="store_true", help="only the Table II analog on the paper's CNNs (--plan)")
+    p.add_argument("--plan", default=TABLE2_PLAN, help="--table2: NETWORK:IMAGESxEPOCHS,... (default %(default)s)")
     a = p.parse_args(argv)
+    if a.table2:
+        run_table_two(parse_plan(a.plan), a.threads, Path(a.out))
+        return 0
     epochs = a.epochs or (1 if a.quick else 3)
     data = dataset(10000 if a.quick else None)
     from dnn.data import ChunkReader
