@@ -88,7 +88,8 @@ def flops(arch: str) -> tuple[float, float]:
 
 def obs(arch: str, m: dict, workers: int, test_images: int) -> Obs:
     tf, ef = flops(arch)
-    return Obs(workers, m["images"] // m["epochs"], test_images, m["epochs"], tf, ef, m["total_s"], m["wall_s"])
+    return Obs(workers, m["images"] // m["epochs"], test_images, m["epochs"], tf, ef, m["total_s"], m["wall_s"],
+               eval_s=m["wall_s"] - sum(m["epoch_s"]))
 
 
 def table_two(runs: dict, test_images: int) -> list[str]:
@@ -223,9 +224,11 @@ def model_section(fit: list[Obs], held: list[Obs], cores: int, arch: str) -> tup
     model = ChaosModel.fit(fit, cores)
     one = next(r for r in fit if r.workers == 1)
     rows, a_model, a_naive = [], [], []
+    evaluation = ("" if model.eval_speed is None else f"; evaluating {model.eval_speed / 1e9:.2f} GFLOP/s, M_eval(p) "
+                  + ", ".join(f"{p}: {c:+.2f}" for p, c in model.eval_contention.items()))
     lines = [f"Fitted on {len(fit)} runs ({', '.join(f'{r.workers}w/{r.images}img/{r.epochs}ep' for r in fit)}): "
-             f"T_prep {model.prep_s:.2f} s, one core {model.speed / 1e9:.2f} GFLOP/s, memory contention M(p) "
-             + ", ".join(f"{p}: {c:+.2f}" for p, c in model.contention.items()) + ".", "",
+             f"T_prep {model.prep_s:.2f} s, one core training {model.speed / 1e9:.2f} GFLOP/s, memory contention M(p) "
+             + ", ".join(f"{p}: {c:+.2f}" for p, c in model.contention.items()) + evaluation + ".", "",
              "| held-out run | measured s | model s | α model | naive s | α naive |", "|---|---|---|---|---|---|"]
     for r in held:
         pm = model.predict(r.workers, r.images, r.eval_images, r.epochs, r.train_flops, r.eval_flops)
@@ -252,12 +255,52 @@ def table_three(model: ChaosModel, arch: str) -> str:
              "|---|---|" + "---|" * len(TABLE_THREE_CARDS)]
     for epochs in (15, 70, 140):
         for images in (60000, 120000, 240000):
-            cells = [f"{model.predict(p, images, 10000, epochs, tf, ef, cores=c) / 60:,.1f}" for p, c in TABLE_THREE_CARDS]
+            cells = [f"{model.predict(p, images, 10000, epochs, tf, ef, cores=c) / 60:,.2f}" for p, c in TABLE_THREE_CARDS]
             lines.append(f"| {epochs} | {images:,} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
 TABLE_THREE_CARDS = ((1, 2), (2, 2), (16, 2), (61, 61), (120, 61), (240, 61))
+
+# --model: fitted on one epoch of 10,000 images at these worker counts; held out: 8 workers, and every
+# count on 5,000 images x 2 epochs and 10,000 x 2.
+FIT_WORKERS = (1, 2, 4, 16)
+
+
+def median_run(runs: list[Obs]) -> Obs:
+    """The run of median total time (one whole run, so its parts stay consistent)."""
+    return sorted(runs, key=lambda r: r.total_s)[len(runs) // 2]
+
+
+def run_model(net: str, threads: int, reps: int, out: Path) -> None:
+    """The model alone, on one network: every run repeated `reps` times, fit and held-out runs
+    interleaved so that a load that drifts meets both alike; the median of each is used."""
+    arch = NETWORKS[net]
+    shapes = {"fit": (dataset(10000), 1), "held 5k x 2": (dataset(5000), 2), "held 10k x 2": (dataset(10000), 2)}
+    seen: dict[tuple, list[Obs]] = {}
+    load = os.getloadavg()[0]
+    for rep in range(reps):
+        for w in WORKERS:
+            for name, (data, epochs) in shapes.items():
+                from dnn.data import ChunkReader
+
+                with ChunkReader(data, "test", shuffle=False, prefetch=False) as r:
+                    test_images = r.num_rows
+                o = obs(arch, train(arch, data, epochs, w, threads), w, test_images)
+                seen.setdefault((name, w), []).append(o)
+                print(f"rep {rep} {name} {w}w: {o.total_s:.2f} s (eval {o.eval_s:.2f} s), load "
+                      f"{os.getloadavg()[0]:.1f}", file=sys.stderr, flush=True)
+    runs = {k: median_run(v) for k, v in seen.items()}
+    fit = [runs["fit", w] for w in FIT_WORKERS]
+    held = [runs[k] for k in runs if k[0] != "fit" or k[1] not in FIT_WORKERS]
+    lines, doc = model_section(fit, held, threads, arch)
+    out.mkdir(parents=True, exist_ok=True)
+    md = [f"# CHAOS performance model on {net} ({arch})", "",
+          f"Medians of {reps} interleaved runs each, implicit mode, {threads} card threads; load average {load:.1f} "
+          f"on {os.cpu_count()} cores at the start, {os.getloadavg()[0]:.1f} at the end.", "", *lines, ""]
+    (out / "model.md").write_text("\n".join(md))
+    (out / "model.json").write_text(json.dumps({"net": net, "reps": reps, "load": load, **doc}, indent=2, default=str))
+    print("\n".join(md))
 
 
 def main(argv=None) -> int:
@@ -269,7 +312,12 @@ def main(argv=None) -> int:
     p.add_argument("--out", default=str(ROOT / "out" / "chaos"))
     p.add_argument("--table2", action="store_true", help="only the Table II analog on the paper's CNNs (--plan)")
     p.add_argument("--plan", default=TABLE2_PLAN, help="--table2: NETWORK:IMAGESxEPOCHS,... (default %(default)s)")
+    p.add_argument("--model", metavar="NETWORK", help="only the performance model and Table III on this network")
+    p.add_argument("--reps", type=int, default=3, help="--model: runs of each shape (medians)")
     a = p.parse_args(argv)
+    if a.model:
+        run_model(a.model, a.threads, a.reps, Path(a.out))
+        return 0
     if a.table2:
         run_table_two(parse_plan(a.plan), a.threads, Path(a.out))
         return 0
