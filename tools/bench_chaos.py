@@ -134,28 +134,40 @@ def table_two_rows(errors: dict, plan: dict) -> list[str]:
     return lines
 
 
-def plot_table_two(errors: dict, path: Path) -> None:
+def workers_figure():
+    """(pyplot, figure, axes) of a plot against the worker counts."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 4))
-    for i, (net, err) in enumerate(errors.items()):
-        ws = [w for w in WORKERS if w in err]
-        line, = ax.plot(ws, [err[w] for w in ws], marker="o", label=net)
-        if 0 in err:
-            ax.axhline(err[0], color=line.get_color(), ls="--", lw=0.8)
+    return plt, fig, ax
+
+
+def save_workers_figure(plt, fig, ax, path: Path, xlabel: str, ylabel: str, title: str) -> None:
+    """The worker counts on a log-2 axis, labels, legend, written to path."""
     ax.set_xscale("log", base=2)
     ax.set_xlim(0.8, 20)
     ax.set_xticks(WORKERS, [str(w) for w in WORKERS])
-    ax.set_xlabel("workers (dashed: the sequential run)")
-    ax.set_ylabel("wrong test predictions of 10,000")
-    ax.set_title("CHAOS on the card (Table II analog)")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def plot_table_two(errors: dict, path: Path) -> None:
+    plt, fig, ax = workers_figure()
+    for net, err in errors.items():
+        ws = [w for w in WORKERS if w in err]
+        line, = ax.plot(ws, [err[w] for w in ws], marker="o", label=net)
+        if 0 in err:
+            ax.axhline(err[0], color=line.get_color(), ls="--", lw=0.8)
+    save_workers_figure(plt, fig, ax, path, "workers (dashed: the sequential run)", "wrong test predictions of 10,000",
+                        "CHAOS on the card (Table II analog)")
 
 
 def run_table_two(plan: dict, threads: int, out: Path) -> None:
@@ -201,23 +213,12 @@ def speedups(runs: dict) -> dict:
 
 
 def plot_speedup(sp: dict, cores: int, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4))
+    plt, fig, ax = workers_figure()
     for net, s in sp.items():
         ax.plot(list(s), list(s.values()), marker="o", label=f"{net} ({NETWORKS[net]})")
     ax.plot(WORKERS, [min(w, cores) for w in WORKERS], "k--", label=f"linear up to {cores} cores")
-    ax.set_xscale("log", base=2)
-    ax.set_xlabel("workers")
-    ax.set_ylabel("training speed-up vs 1 worker")
-    ax.set_title("CHAOS on the card (Figure 5 analog)")
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_workers_figure(plt, fig, ax, path, "workers", "training speed-up vs 1 worker",
+                        "CHAOS on the card (Figure 5 analog)")
 
 
 def model_section(fit: list[Obs], held: list[Obs], cores: int, arch: str) -> tuple[list[str], dict]:
