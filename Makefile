@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 
 NATIVE_SRC := $(shell find native -name "*.c" -o -name "*.h" -o -name "*.cilk") $(shell find dnn/cilkpp -name "*.py" -o -name "*.c.in") dnn/buildconfig.py dnn/_build.py dnn/_cdef.h setup.py
 
-.PHONY: all setup build test demo clean sanitize
+.PHONY: all setup build test demo clean sanitize sanitize-thread
 
 all: build
 
@@ -64,6 +64,20 @@ sanitize: $(STAMP)
 	DNN_SANITIZE=1 $(PY) -m dnn._build --c-test native/tests/test_trainer_offload.c build/test_trainer_offload
 	$(SAN_ENV) $(PY) -m pytest -q -p no:cacheprovider; status=$$?; \
 	    rm -f build/.native build/test_offload build/test_trainer_offload; exit $$status
+
+# ThreadSanitizer on the CHAOS workers (tests/test_workers.py: hogwild runs in host, implicit and
+# explicit mode): native/dnn/tsan.supp lets the hogwild updates race and nothing else; any report
+# (one file per process in build/tsan/) fails the target. The rest of the trainer's OpenMP regions
+# are not run here: libgomp's fork and join are invisible to TSan (see native/dnn/tsan_sync.c).
+TSAN_ENV := LD_PRELOAD="$$(gcc -print-file-name=libtsan.so)" \
+            TSAN_OPTIONS="suppressions=$(CURDIR)/native/dnn/tsan.supp log_path=$(CURDIR)/build/tsan/report"
+sanitize-thread: $(STAMP)
+	rm -f build/.native
+	DNN_SANITIZE=thread $(PY) setup.py --quiet build_ext --inplace --force
+	rm -rf build/tsan && mkdir -p build/tsan
+	$(TSAN_ENV) $(PY) -m pytest -q -p no:cacheprovider tests/test_workers.py; status=$$?; \
+	    rm -f build/.native; \
+	    if ls build/tsan/report.* >/dev/null 2>&1; then cat build/tsan/report.*; status=1; fi; exit $$status
 
 clean:
 	rm -rf build dnn/_native*.so dnn/_native.c dnn/bin *.egg-info

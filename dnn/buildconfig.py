@@ -31,9 +31,11 @@ CFLAGS = ["-O3", "-march=native", "-std=gnu11", "-fopenmp", "-ffp-contract=off",
           "-Wall", "-Wextra", "-Wno-unused-parameter"]
 LDFLAGS = ["-fopenmp", "-lm"]
 
-# `make sanitize`: the same build with AddressSanitizer and UndefinedBehaviorSanitizer.
+# `make sanitize`: the same build with AddressSanitizer and UndefinedBehaviorSanitizer;
+# DNN_SANITIZE=thread (`make sanitize-thread`): with ThreadSanitizer instead.
 if os.environ.get("DNN_SANITIZE"):
-    _SAN = ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-fno-sanitize-recover=undefined", "-g"]
+    _SAN = (["-fsanitize=thread", "-fno-omit-frame-pointer", "-g"] if os.environ["DNN_SANITIZE"] == "thread" else
+            ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-fno-sanitize-recover=undefined", "-g"])
     CFLAGS = [f for f in CFLAGS if f != "-O3"] + ["-O1"] + _SAN
     LDFLAGS = LDFLAGS + _SAN
 

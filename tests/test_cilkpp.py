@@ -185,3 +185,25 @@ def test_offload_of_a_function_defined_in_another_file(tmp_path):
         r = _run(host, with_card)
         assert r.returncode == 0, r.stderr
         assert r.stdout == "norm 10.9545, v 2 4 6 8\n"
+
+
+def test_cilk_for_on_a_thread_of_one_runs_there_in_order(tmp_path):
+    """A CHAOS worker sets its thread count to 1 inside the workers' region: its _Cilk_for loops
+    run on that thread, in order, instead of becoming tasks the other worker could take."""
+    src = ("#include <stdio.h>\n#include <omp.h>\n#define N 64\n"
+           "static int who[2][N], order[2][N], next[2];\n"
+           "int main(void)\n{\n"
+           "#pragma omp parallel num_threads(2)\n    {\n"
+           "        const int t = omp_get_thread_num();\n"
+           "        omp_set_num_threads(1);\n"
+           "        _Cilk_for (int i = 0; i < N; i++) {\n"
+           "            who[t][i] = omp_get_thread_num();\n"
+           "            order[t][i] = next[t]++;\n"
+           "        }\n    }\n"
+           "    int bad = 0;\n"
+           "    for (int t = 0; t < 2; t++)\n"
+           "        for (int i = 0; i < N; i++) bad += who[t][i] != t || order[t][i] != i;\n"
+           "    printf(\"misplaced %d\\n\", bad);\n    return 0;\n}\n")
+    r = _run(_snippet(tmp_path, "alone", src))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "misplaced 0\n"

@@ -2,9 +2,12 @@
 
     python tools/bench_chaos.py --quick      # a few minutes: 10,000 training images, 1 epoch
     python tools/bench_chaos.py              # the whole 60,000, more epochs
+    python tools/bench_chaos.py --table2     # Table II on the paper's CNNs (long: run it with nice)
 
 * Table II analog: wrongly predicted test images (of Fashion-MNIST's 10,000) in the last epoch, for
   1, 2, 4, 8 and 16 workers beside the sequential run (host mode, one image per step), per network.
+  --table2 runs it alone on chaos-small, chaos-medium and chaos-large, each with its own training
+  images and epochs (--plan), and draws it (table2.png).
 * Figure 5 analog: training speed-up against one worker (speedup.png).
 * The performance model of equations (1) and (2) (dnn/chaos_model.py): fitted on one set of runs,
   predicting held-out runs (other image counts and epochs), with the paper's α and a naive baseline.
@@ -85,7 +88,8 @@ def flops(arch: str) -> tuple[float, float]:
 
 def obs(arch: str, m: dict, workers: int, test_images: int) -> Obs:
     tf, ef = flops(arch)
-    return Obs(workers, m["images"] // m["epochs"], test_images, m["epochs"], tf, ef, m["total_s"], m["wall_s"])
+    return Obs(workers, m["images"] // m["epochs"], test_images, m["epochs"], tf, ef, m["total_s"], m["wall_s"],
+               eval_s=m["wall_s"] - sum(m["epoch_s"]))
 
 
 def table_two(runs: dict, test_images: int) -> list[str]:
@@ -98,6 +102,107 @@ def table_two(runs: dict, test_images: int) -> list[str]:
     return lines
 
 
+# Table II on the CNNs: images and epochs per network, chosen to fit a shared 2-core machine (one
+# chaos-large image costs about 12x a chaos-medium one, so it gets a cut of the training set).
+TABLE2_PLAN = "chaos-small:60000x2,chaos-medium:60000x1,chaos-large:10000x1"
+
+
+def parse_plan(plan: str) -> dict[str, tuple[int, int]]:
+    """'net:IMAGESxEPOCHS,...' -> {net: (images, epochs)}."""
+    out = {}
+    for item in filter(None, (s.strip() for s in plan.split(","))):
+        net, _, size = item.partition(":")
+        images, _, epochs = size.partition("x")
+        if net not in NETWORKS or not images.isdigit() or not epochs.isdigit():
+            raise SystemExit(f"--plan: '{item}' is not NETWORK:IMAGESxEPOCHS with a network of {', '.join(NETWORKS)}")
+        out[net] = (int(images), int(epochs))
+    return out
+
+
+def wrong_predictions(m: dict, test_images: int) -> int:
+    return round((1 - m["test_accuracy"][-1]) * test_images)
+
+
+def table_two_rows(errors: dict, plan: dict) -> list[str]:
+    """errors: {net: {workers: wrong predictions}}, workers 0 the sequential run."""
+    lines = ["| network | images x epochs | sequential | " + " | ".join(f"{w}w (diff)" for w in WORKERS) + " |",
+             "|---|---|---|" + "---|" * len(WORKERS)]
+    for net, err in errors.items():
+        cells = [f"{err[w]} ({err[w] - err[0]:+d})" if w in err else "-" for w in WORKERS]
+        images, epochs = plan[net]
+        lines.append(f"| {net} | {images:,} x {epochs} | {err.get(0, '-')} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def workers_figure():
+    """(pyplot, figure, axes) of a plot against the worker counts."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    return plt, fig, ax
+
+
+def save_workers_figure(plt, fig, ax, path: Path, xlabel: str, ylabel: str, title: str) -> None:
+    """The worker counts on a log-2 axis, labels, legend, written to path."""
+    ax.set_xscale("log", base=2)
+    ax.set_xlim(0.8, 20)
+    ax.set_xticks(WORKERS, [str(w) for w in WORKERS])
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def plot_table_two(errors: dict, path: Path) -> None:
+    plt, fig, ax = workers_figure()
+    for net, err in errors.items():
+        ws = [w for w in WORKERS if w in err]
+        line, = ax.plot(ws, [err[w] for w in ws], marker="o", label=net)
+        if 0 in err:
+            ax.axhline(err[0], color=line.get_color(), ls="--", lw=0.8)
+    save_workers_figure(plt, fig, ax, path, "workers (dashed: the sequential run)", "wrong test predictions of 10,000",
+                        "CHAOS on the card (Table II analog)")
+
+
+def run_table_two(plan: dict, threads: int, out: Path) -> None:
+    """Every network of the plan, sequential then 1..16 workers; results written after every run so a
+    long job that is stopped keeps what it did."""
+    out.mkdir(parents=True, exist_ok=True)
+    load = os.getloadavg()[0]
+    errors, runs = {}, {}
+    for net, (images, epochs) in plan.items():
+        data = dataset(images if images < 60000 else None)
+        from dnn.data import ChunkReader
+
+        with ChunkReader(data, "test", shuffle=False, prefetch=False) as r:
+            if r.num_rows != 10000:
+                raise SystemExit(f"--plan: {net} with {images} images leaves {r.num_rows} test images, not 10,000")
+        errors[net], runs[net] = {}, {}
+        for w in (0,) + WORKERS:
+            m = train(NETWORKS[net], data, epochs, w, threads)
+            errors[net][w] = wrong_predictions(m, 10000)
+            runs[net][w] = {"test_accuracy": m["test_accuracy"], "total_s": m["total_s"],
+                            "images_per_s": train_rate(m), "worker_images": m.get("worker_images"),
+                            "load": os.getloadavg()[0]}
+            print(f"{net} {w} workers: {errors[net][w]} wrong, {train_rate(m):,.0f} img/s, "
+                  f"images each {m.get('worker_images')}", file=sys.stderr, flush=True)
+            md = ["# CHAOS Table II analog: wrong test predictions (of 10,000) in the last epoch", "",
+                  f"Fashion-MNIST, lr {LR} plain SGD, one image per step, {threads} card threads, implicit mode; "
+                  f"sequential = host mode, one thread. Load average {load:.1f} on {os.cpu_count()} cores at the start.",
+                  "", *table_two_rows(errors, plan), "", "![Table II](table2.png)", ""]
+            (out / "table2.md").write_text("\n".join(md))
+            (out / "table2.json").write_text(json.dumps({"plan": plan, "threads": threads, "load": load,
+                                                         "errors": errors, "runs": runs}, indent=2))
+            plot_table_two(errors, out / "table2.png")
+    print((out / "table2.md").read_text())
+
+
 def train_rate(m: dict) -> float:
     """Training images per second of the run's epochs (evaluation excluded)."""
     return m["images"] / sum(m["epoch_s"])
@@ -108,32 +213,23 @@ def speedups(runs: dict) -> dict:
 
 
 def plot_speedup(sp: dict, cores: int, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4))
+    plt, fig, ax = workers_figure()
     for net, s in sp.items():
         ax.plot(list(s), list(s.values()), marker="o", label=f"{net} ({NETWORKS[net]})")
     ax.plot(WORKERS, [min(w, cores) for w in WORKERS], "k--", label=f"linear up to {cores} cores")
-    ax.set_xscale("log", base=2)
-    ax.set_xlabel("workers")
-    ax.set_ylabel("training speed-up vs 1 worker")
-    ax.set_title("CHAOS on the card (Figure 5 analog)")
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_workers_figure(plt, fig, ax, path, "workers", "training speed-up vs 1 worker",
+                        "CHAOS on the card (Figure 5 analog)")
 
 
 def model_section(fit: list[Obs], held: list[Obs], cores: int, arch: str) -> tuple[list[str], dict]:
     model = ChaosModel.fit(fit, cores)
     one = next(r for r in fit if r.workers == 1)
     rows, a_model, a_naive = [], [], []
+    evaluation = ("" if model.eval_speed is None else f"; evaluating {model.eval_speed / 1e9:.2f} GFLOP/s, M_eval(p) "
+                  + ", ".join(f"{p}: {c:+.2f}" for p, c in model.eval_contention.items()))
     lines = [f"Fitted on {len(fit)} runs ({', '.join(f'{r.workers}w/{r.images}img/{r.epochs}ep' for r in fit)}): "
-             f"T_prep {model.prep_s:.2f} s, one core {model.speed / 1e9:.2f} GFLOP/s, memory contention M(p) "
-             + ", ".join(f"{p}: {c:+.2f}" for p, c in model.contention.items()) + ".", "",
+             f"T_prep {model.prep_s:.2f} s, one core training {model.speed / 1e9:.2f} GFLOP/s, memory contention M(p) "
+             + ", ".join(f"{p}: {c:+.2f}" for p, c in model.contention.items()) + evaluation + ".", "",
              "| held-out run | measured s | model s | α model | naive s | α naive |", "|---|---|---|---|---|---|"]
     for r in held:
         pm = model.predict(r.workers, r.images, r.eval_images, r.epochs, r.train_flops, r.eval_flops)
@@ -160,12 +256,52 @@ def table_three(model: ChaosModel, arch: str) -> str:
              "|---|---|" + "---|" * len(TABLE_THREE_CARDS)]
     for epochs in (15, 70, 140):
         for images in (60000, 120000, 240000):
-            cells = [f"{model.predict(p, images, 10000, epochs, tf, ef, cores=c) / 60:,.1f}" for p, c in TABLE_THREE_CARDS]
+            cells = [f"{model.predict(p, images, 10000, epochs, tf, ef, cores=c) / 60:,.2f}" for p, c in TABLE_THREE_CARDS]
             lines.append(f"| {epochs} | {images:,} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
 TABLE_THREE_CARDS = ((1, 2), (2, 2), (16, 2), (61, 61), (120, 61), (240, 61))
+
+# --model: fitted on one epoch of 10,000 images at these worker counts; held out: 8 workers, and every
+# count on 5,000 images x 2 epochs and 10,000 x 2.
+FIT_WORKERS = (1, 2, 4, 16)
+
+
+def median_run(runs: list[Obs]) -> Obs:
+    """The run of median total time (one whole run, so its parts stay consistent)."""
+    return sorted(runs, key=lambda r: r.total_s)[len(runs) // 2]
+
+
+def run_model(net: str, threads: int, reps: int, out: Path) -> None:
+    """The model alone, on one network: every run repeated `reps` times, fit and held-out runs
+    interleaved so that a load that drifts meets both alike; the median of each is used."""
+    arch = NETWORKS[net]
+    shapes = {"fit": (dataset(10000), 1), "held 5k x 2": (dataset(5000), 2), "held 10k x 2": (dataset(10000), 2)}
+    seen: dict[tuple, list[Obs]] = {}
+    load = os.getloadavg()[0]
+    for rep in range(reps):
+        for w in WORKERS:
+            for name, (data, epochs) in shapes.items():
+                from dnn.data import ChunkReader
+
+                with ChunkReader(data, "test", shuffle=False, prefetch=False) as r:
+                    test_images = r.num_rows
+                o = obs(arch, train(arch, data, epochs, w, threads), w, test_images)
+                seen.setdefault((name, w), []).append(o)
+                print(f"rep {rep} {name} {w}w: {o.total_s:.2f} s (eval {o.eval_s:.2f} s), load "
+                      f"{os.getloadavg()[0]:.1f}", file=sys.stderr, flush=True)
+    runs = {k: median_run(v) for k, v in seen.items()}
+    fit = [runs["fit", w] for w in FIT_WORKERS]
+    held = [runs[k] for k in runs if k[0] != "fit" or k[1] not in FIT_WORKERS]
+    lines, doc = model_section(fit, held, threads, arch)
+    out.mkdir(parents=True, exist_ok=True)
+    md = [f"# CHAOS performance model on {net} ({arch})", "",
+          f"Medians of {reps} interleaved runs each, implicit mode, {threads} card threads; load average {load:.1f} "
+          f"on {os.cpu_count()} cores at the start, {os.getloadavg()[0]:.1f} at the end.", "", *lines, ""]
+    (out / "model.md").write_text("\n".join(md))
+    (out / "model.json").write_text(json.dumps({"net": net, "reps": reps, "load": load, **doc}, indent=2, default=str))
+    print("\n".join(md))
 
 
 def main(argv=None) -> int:
@@ -175,7 +311,17 @@ def main(argv=None) -> int:
     p.add_argument("--threads", type=int, default=2, help="card threads (cores given to the card)")
     p.add_argument("--networks", default=DEFAULT_NETWORKS, help=f"comma-separated, of {', '.join(NETWORKS)}")
     p.add_argument("--out", default=str(ROOT / "out" / "chaos"))
+    p.add_argument("--table2", action="store_true", help="only the Table II analog on the paper's CNNs (--plan)")
+    p.add_argument("--plan", default=TABLE2_PLAN, help="--table2: NETWORK:IMAGESxEPOCHS,... (default %(default)s)")
+    p.add_argument("--model", metavar="NETWORK", help="only the performance model and Table III on this network")
+    p.add_argument("--reps", type=int, default=3, help="--model: runs of each shape (medians)")
     a = p.parse_args(argv)
+    if a.model:
+        run_model(a.model, a.threads, a.reps, Path(a.out))
+        return 0
+    if a.table2:
+        run_table_two(parse_plan(a.plan), a.threads, Path(a.out))
+        return 0
     epochs = a.epochs or (1 if a.quick else 3)
     data = dataset(10000 if a.quick else None)
     from dnn.data import ChunkReader

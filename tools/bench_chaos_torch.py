@@ -3,6 +3,7 @@ and in PyTorch's Hogwild pattern (torch.multiprocessing, shared parameters, 2 pr
 
     python tools/bench_chaos_torch.py --quick     # 10,000 training images, 1 epoch
     python tools/bench_chaos_torch.py --arch 784-300-100-10 --epochs 2
+    python tools/bench_chaos_torch.py --arch chaos-small         # the paper's small CNN, ReLU
 
 Same data (Fashion-MNIST, or its 10,000-row cut), same layer sizes, ReLU, plain SGD, same learning
 rate, one image per step. Reports training images/s and test accuracy of each; the goal is CHAOS at
@@ -39,15 +40,37 @@ def load(path: str):
 
 
 def torch_net(arch: str):
+    """The same layers in PyTorch: ReLU hidden layers; a CNN (chaos-small, ...) as dnn's spec writes it,
+    its 28x28 images padded into the 29x29 input at the top left as dnn places them."""
     import torch
 
-    sizes = [int(s) for s in arch.split("-")]
-    layers = []
-    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
-        layers.append(torch.nn.Linear(a, b))
-        if i < len(sizes) - 2:
-            layers.append(torch.nn.ReLU())
+    from dnn.cnn_spec import is_cnn_spec, parse
+
     torch.manual_seed(0)
+    if not is_cnn_spec(arch):
+        sizes = [int(s) for s in arch.split("-")]
+        layers = []
+        for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+            layers.append(torch.nn.Linear(a, b))
+            if i < len(sizes) - 2:
+                layers.append(torch.nn.ReLU())
+        return torch.nn.Sequential(*layers)
+    spec = parse(arch)
+    first = spec.layers[0]
+    layers = [torch.nn.Unflatten(1, (1, 28, 28)), torch.nn.ZeroPad2d((0, first.shape[2] - 28, 0, first.shape[1] - 28))]
+    below = first.shape
+    for layer in spec.layers[1:]:
+        if layer.kind == "conv":
+            layers += [torch.nn.Conv2d(below[0], layer.size, layer.kernel), torch.nn.ReLU()]
+        elif layer.kind == "pool":
+            layers.append(torch.nn.MaxPool2d(layer.size))
+        else:
+            if below[1:] != (1, 1):  # the first full layer takes the maps below it as one vector
+                layers.append(torch.nn.Flatten())
+            layers.append(torch.nn.Linear(below[0] * below[1] * below[2], layer.size))
+            if layer.kind == "full":
+                layers.append(torch.nn.ReLU())
+        below = layer.shape
     return torch.nn.Sequential(*layers)
 
 

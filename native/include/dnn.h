@@ -178,6 +178,10 @@ void dnnGemmForward(dnn_net *net, int l);    /* Y[l+1] = Y[l] . W[l]^T */
 void dnnGemmWeightGrad(dnn_net *net, int l); /* Wdelta[l] = E[l+1]^T . Y[l] */
 void dnnGemmError(dnn_net *net, int l);      /* E[l] = E[l+1] . W[l] */
 int dnn_blas_set_threads(int threads);       /* BLAS's threads from now on; returns the count before */
+/* ThreadSanitizer builds: what one thread wrote before dnn_tsan_release(a) is seen by a thread after
+ * its dnn_tsan_acquire(a) (libgomp's fork and join, which TSan cannot see); otherwise nothing. */
+void dnn_tsan_release(void *addr);
+void dnn_tsan_acquire(void *addr);
 void dnnBiasActivate(dnn_net *net, int l);   /* element-wise part of the forward step */
 void dnnForwardLayer(dnn_net *net, int l);
 double dnnLoss(dnn_net *net, int64_t *correct); /* softmax cross-entropy; sets E[L] */

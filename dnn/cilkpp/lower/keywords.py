@@ -2,7 +2,8 @@
 
 ``_Cilk_spawn`` -> an OpenMP task (arguments evaluated in the parent), ``_Cilk_sync`` ->
 ``taskwait``, ``_Cilk_for`` -> ``omp parallel for`` when reached outside a parallel region (a
-kernel's flat loops: no task overhead) and ``taskloop`` inside one. A function that spawns is
+kernel's flat loops: no task overhead) and ``taskloop`` inside one, a plain loop on a thread whose
+OpenMP thread count is 1. A function that spawns is
 split: its body runs inside ``omp parallel`` + ``omp single`` when it is entered outside a
 parallel region, so tasks have a team; it syncs before every return (Cilk's implicit sync).
 
@@ -123,10 +124,15 @@ class Keywords:
     def cilk_for(self, s, g=None):
         """The lowered loop s as a _Cilk_for. Outside a parallel region: a worksharing loop over
         a new team (cheapest for the flat loops of a kernel); inside one (a spawned task, another
-        _Cilk_for): tasks."""
+        _Cilk_for): tasks. A thread whose OpenMP thread count is 1 (omp_set_num_threads(1), as a
+        CHAOS worker sets it) runs the loop itself, in order, as Cilk's serial elision would: no
+        team to start, and no tasks for a team's other threads to take (they are workers busy with
+        their own images, and a team's task queue has one lock)."""
         self._check_cilk_for(s)
         once = self._header_once(s)
         inside = c_ast.FuncCall(c_ast.ID("omp_in_parallel", s.coord), c_ast.ExprList([]), s.coord)
+        alone = c_ast.BinaryOp("==", c_ast.FuncCall(c_ast.ID("omp_get_max_threads", s.coord), c_ast.ExprList([]),
+                                                    s.coord), c_ast.Constant("int", "1", s.coord), s.coord)
         # g: #pragma cilk grainsize = g, chunks of g iterations
         tasks = c_ast.Compound([c_ast.Pragma("omp taskloop default(shared)" + (f" grainsize({g})" if g else ""),
                                              s.coord), s], s.coord)
@@ -134,7 +140,9 @@ class Keywords:
         team = c_ast.Compound([c_ast.Pragma(f"omp parallel for schedule({sched}) default(shared)", s.coord),
                                copy.deepcopy(s)], s.coord)
         # then reducers' views merge (<cilk/reducer.h>)
-        return c_ast.Compound(once + [c_ast.If(inside, tasks, team, s.coord),
+        serial = c_ast.Compound([copy.deepcopy(s)], s.coord)
+        parallel = c_ast.If(inside, tasks, team, s.coord)
+        return c_ast.Compound(once + [c_ast.If(alone, serial, parallel, s.coord),
                                       Raw("__cilkpp_settle();", s.coord, stmt=True)], s.coord)
 
     def _header_once(self, s):
