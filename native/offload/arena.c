@@ -16,7 +16,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #define ARENA_MAGIC 0x444e4e4152454e41ull /* "DNNARENA" */
@@ -103,6 +105,27 @@ static void arena_set_size(off_arena *a, blk *b, uint64_t size)
     if (n) n->prev_size = size;
 }
 
+/* Where the arena goes. The card maps it at the same address after its own start-up, and left to
+ * itself the kernel would put the arena just under this process's shared libraries — where the
+ * card's (randomised) libraries and thread stacks land too, so now and then the card found the
+ * address taken. Both processes leave the range from 16 to 64 TiB empty (executable and heap sit
+ * near 0x55..., the mmap area near 0x7f...), so the arena is placed there, at a random 1 GiB
+ * step, and a step already taken in this process is skipped. */
+static void *arena_map_away(int fd, size_t size)
+{
+    const uintptr_t low = (uintptr_t)1 << 44, steps = ((uintptr_t)3 << 44) >> 30;
+    uintptr_t r = (uintptr_t)getpid() * 2654435761u ^ (uintptr_t)time(NULL) ^ (uintptr_t)&r;
+    for (int tries = 0; tries < 16; tries++) {
+        r = r * 6364136223846793005ull + 1442695040888963407ull;
+        void *want = (void *)(low + ((r >> 20) % steps << 30));
+        void *p = mmap(want, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE | MAP_FIXED_NOREPLACE, fd, 0);
+        if (p == want) return p;
+        if (p != MAP_FAILED) munmap(p, size); /* an old kernel that took the hint as a hint */
+        else if (errno != EEXIST) return MAP_FAILED;
+    }
+    return mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+}
+
 int off_arena_create(size_t size, off_arena **out)
 {
     size = (size + 4095) & ~(size_t)4095;
@@ -120,7 +143,7 @@ int off_arena_create(size_t size, off_arena **out)
         return off_fail(OFF_ESYS, "cannot size the shared arena to %zu bytes: %s", size, strerror(e));
     }
     /* Pre-fault once: first touch of a fresh page costs ~3 us per 4 KiB here. */
-    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+    void *p = arena_map_away(fd, size);
     if (p == MAP_FAILED) {
         int e = errno;
         close(fd);
