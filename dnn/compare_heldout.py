@@ -58,13 +58,13 @@ def repeat_spread(reps: list[list[dict]]) -> float | None:
 
 def why(row: dict) -> str:
     """The part of the prediction furthest from what was measured (mean seconds per run), and what
-    the fitted runs did not show: MYO page faults, or far more bytes than any of them moved."""
+    the fitted runs did not show: MYO pages moved, or far more bytes than any of them moved."""
     name, (pred, meas) = max(row["parts"].items(), key=lambda kv: abs(kv[1][0] - kv[1][1]))
     text = (f"most of it is {name} ({pred:.2f} s predicted against {meas:.2f} s measured per run, "
             f"{'over' if pred > meas else 'under'} by {abs(pred - meas):.2f} s)")
-    if row.get("unseen_faults"):
-        text += (f"; no fitted run had MYO page faults, these have up to {row['unseen_faults']:,}, priced at the "
-                 "measured cost per fault")
+    if row.get("unseen_pages"):
+        text += (f"; no fitted run moved MYO pages, these move up to {row['unseen_pages']:,}, priced at the "
+                 "measured cost per page")
     if row.get("bytes_beyond", 0) > 2:
         text += (f"; they move up to {row['bytes_beyond']:.0f}x the bytes of any fitted run, priced at the measured "
                  "copy rate")

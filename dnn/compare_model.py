@@ -21,16 +21,17 @@ def on_one_card(rows: list[dict]) -> list[dict]:
 
 
 def to_run(r: dict, arch: Arch) -> Run:
-    # MYO moves pages: each on-demand page is one transfer on the link (their bytes are in the
-    # totals already); its copies' real time is the coherence time.
+    # MYO moves pages: each card fault fetches a run of them in one transfer on the link (their
+    # bytes are in the totals already); its copies' real time is the coherence time.
     pages = r.get("myo_pages_to_card", 0) + r.get("myo_pages_from_card", 0)
+    runs = r.get("myo_faults_card", 0)
     return Run(arch=r["arch"], threads=r["threads"], flops=arch.flops_per_image() * r["images"],
-               calls=r["offload_calls"], chunks=r["chunks"], transfers=r["transfers"] + pages,
+               calls=r["offload_calls"], chunks=r["chunks"], transfers=r["transfers"] + runs,
                bytes=r["bytes_to_card"] + r["bytes_from_card"], wall_s=r["wall_s"],
                compute_s=r["compute_s"], transfer_real_s=r["transfer_real_s"] + r.get("coherence_s", 0.0),
                transfer_s=r["transfer_s"], bunches=0 if r["granularity"] == "chunk" else -(-r["images"] // r["bunch"]),
                link=r["link"] if r["link"] != "-" else "none", mode=r["mode"], granularity=r["granularity"],
-               overlap=r["mode"] == "explicit-overlap", faults=r.get("myo_faults_card", 0))
+               overlap=r["mode"] == "explicit-overlap", myo_pages=pages)
 
 
 def model_report(reps, arch, predict_links, predict_threads, machines=None, load=None):

@@ -2,9 +2,9 @@
 Pllana: time = computation + memory/transfer terms, each fitted from measurements).
 
 For one run, with F training FLOPs, C offload calls, K chunks, N bunches the host drives one by
-one, P MYO page faults, T arrays moved and B bytes moved:
+one, P MYO pages moved, T arrays moved and B bytes moved:
 
-    wall = F / rate(arch, threads) + P * fault_s   computation on the card
+    wall = F / rate(arch, threads) + P * page_s   computation on the card
          + C * call_s                              fixed cost of an offload call (post, wake, reply)
          + N * bunch_s + K * chunk_s               host work per bunch and per chunk that is not hidden
          + link(T, B)                              the link: max(real copy time, T * latency + B / bandwidth)
@@ -14,8 +14,8 @@ one, P MYO page faults, T arrays moved and B bytes moved:
 Each quantity is a count of the run's work, the same whatever the machine's load; the costs are
 what carries across configurations. With the machine's own costs measured
 (dnn.perfmodel_probe.Machine: a call beyond its kernel, the channel's copies per array and per byte,
-a MYO fault), `Model.fit(runs, pooled=True, machine=m)` fits only what no probe gives: one compute
-rate per network shape and thread count, the fault cost where the runs show faults, and the host's
+a MYO page moved), `Model.fit(runs, pooled=True, machine=m)` fits only what no probe gives: one compute
+rate per network shape and thread count, the cost per MYO page where the runs moved pages, and the host's
 time per bunch and per chunk. So a granularity, mode or network left out of the fit is predicted
 from its counted work (`held_out_errors`). Without a machine, `call_s` and `chunk_s` are fitted by
 least squares over the runs' remaining time and the copy rate from their measured transfer time;
@@ -58,9 +58,9 @@ class Run:
     transfer_s: float = 0.0  # link time as measured (real copies, or the modelled link's waits)
     link: str = "none"
     mode: str = ""         # compute rates are fitted per mode and granularity: MYO's write
-    granularity: str = ""  # faults slow its kernels, more the more often it synchronises
+    granularity: str = ""  # MYO pages slow its kernels, more the more often it synchronises
     overlap: bool = False  # transfers cross while kernels run (explicit-overlap): time = max, not sum
-    faults: int = 0        # the card's MYO page faults (write tracking and fetches)
+    myo_pages: int = 0     # MYO pages moved (each fetched to or written back from the card, tracked as it went)
     bunches: int = 0       # bunches the host drives one by one (bunch and op granularity; 0 at chunk)
 
 
@@ -72,12 +72,12 @@ class Model:
     bunch_s: float = 0.0                       # host work per bunch it drives (beyond the calls)
     copy_bps: float = 0.0                      # the machine's real copy rate over the channel
     copy_fixed_s: float = 0.0                  # and its fixed cost per array moved
-    fault_s: float = 0.0                       # pooled: card time per MYO page fault
+    page_s: float = 0.0                       # pooled: card time per MYO page moved
 
     @classmethod
     def fit(cls, runs: list[Run], pooled: bool = False, machine=None) -> "Model":
         """machine (dnn.perfmodel_probe.Machine): the call and copy costs measured on the machine, taken
-        as known; then only the compute rate, the fault cost and the per-bunch and per-chunk host
+        as known; then only the compute rate, the page cost and the per-bunch and per-chunk host
         time are fitted. Without it the call and copy costs are fitted too."""
         m = cls()
         groups: dict = {}
@@ -86,9 +86,9 @@ class Model:
         for key, rs in groups.items():
             m.rate[key] = sum(r.flops for r in rs) / max(sum(r.compute_s for r in rs), 1e-12)
         if pooled:
-            m._fit_faults(groups)
-        if machine is not None and not any(r.faults for r in runs):
-            m.fault_s = machine.fault_s  # no fitted run tells the faults' cost: take the measured one
+            m._fit_pages(groups)
+        if machine is not None and not any(r.myo_pages for r in runs):
+            m.page_s = machine.page_s  # no fitted run tells the pages' cost: take the measured one
         moved = [r for r in runs if r.bytes > 0 and r.transfer_real_s > 0]
         if machine is not None:
             m.copy_fixed_s, m.copy_bps = machine.copy_fixed_s, machine.copy_bps
@@ -121,24 +121,24 @@ class Model:
     def _rate_key(r: Run, threads: int, pooled: bool) -> tuple:
         return (r.arch, threads, "", "") if pooled else (r.arch, threads, r.mode, r.granularity)
 
-    def _fit_faults(self, groups: dict) -> None:
-        """compute = flops / rate[group] + faults * fault_s, one least-squares fit over all groups;
+    def _fit_pages(self, groups: dict) -> None:
+        """compute = flops / rate[group] + pages * page_s, one least-squares fit over all groups;
         kept only if every term comes out positive (otherwise the plain rates stand)."""
         rs = [(k, r) for k, g in groups.items() for r in g]
-        if not any(r.faults for _, r in rs):
+        if not any(r.myo_pages for _, r in rs):
             return
         keys = list(groups)
         a = np.zeros((len(rs), len(keys) + 1))
         for row, (k, r) in enumerate(rs):
             a[row, keys.index(k)] = r.flops
-            a[row, -1] = r.faults
+            a[row, -1] = r.myo_pages
         if np.linalg.matrix_rank(a) < a.shape[1]:
             return
         coef = np.linalg.lstsq(a, np.array([r.compute_s for _, r in rs]), rcond=None)[0]
         if (coef <= 0).any():
             return
         self.rate = {k: 1.0 / c for k, c in zip(keys, coef[:-1])}
-        self.fault_s = float(coef[-1])
+        self.page_s = float(coef[-1])
 
     @staticmethod
     def _busy(compute: float, transfer: float, overlap: bool) -> float:
@@ -160,7 +160,7 @@ class Model:
         if key not in self.rate:
             raise KeyError(f"no measured {r.mode or 'run'} of {r.arch} with {key[1]} thread(s) to take a "
                            "compute rate from")
-        compute = r.flops / self.rate[key] + r.faults * self.fault_s
+        compute = r.flops / self.rate[key] + r.myo_pages * self.page_s
         overhead = r.calls * self.call_s + r.chunks * self.chunk_s + r.bunches * self.bunch_s
         transfer = self.link_s(r, link)
         return {"wall_s": self._busy(compute, transfer, r.overlap) + overhead, "compute_s": compute,
@@ -235,7 +235,7 @@ def held_out_errors(runs: list[Run], machine=None) -> list[dict]:
 
 def _where_wrong(model: Model, known: list[Run], left: list[Run]) -> dict:
     """The error of each part of the prediction (card compute, link, calls and host work), mean
-    predicted and measured seconds per run, and what the fit could not have seen: MYO faults
+    predicted and measured seconds per run, and what the fit could not have seen: MYO pages
     when no fitted run had any, bytes beyond the most any fitted run moved."""
     parts = {"compute": [0.0, 0.0], "transfer": [0.0, 0.0], "calls and host": [0.0, 0.0]}
     for r in left:
@@ -249,5 +249,5 @@ def _where_wrong(model: Model, known: list[Run], left: list[Run]) -> dict:
         parts["calls and host"][1] += (r.wall_s - Model._busy(r.compute_s, measured_transfer, r.overlap)) / len(left)
     most_known = max((r.bytes for r in known), default=0)
     return {"parts": {k: tuple(v) for k, v in parts.items()},
-            "unseen_faults": max(r.faults for r in left) if not any(r.faults for r in known) else 0,
+            "unseen_pages": max(r.myo_pages for r in left) if not any(r.myo_pages for r in known) else 0,
             "bytes_beyond": max(r.bytes for r in left) / most_known if most_known else 0.0}

@@ -1,9 +1,9 @@
 """The machine's own costs, measured on fresh cards: what an offload call costs beyond its kernel,
-what the explicit channel's real copies cost per array and per byte, and what a MYO page fault
+what the explicit channel's real copies cost per array and per byte, and what a MYO page moved
 costs the card. dnn.perfmodel takes these as known rather than fitting them, so a configuration
-left out of the fit (a finer granularity's many calls, explicit-copy's gigabytes, MYO's faults)
+left out of the fit (a finer granularity's many calls, explicit-copy's gigabytes, MYO's pages)
 is priced by a measurement instead of by extrapolating from runs that made few calls, moved few
-bytes or had no faults.
+bytes or moved no MYO pages.
 
 Each figure is a median, taken through the same Python path (dnn.offload.Card) the trainer uses.
 """
@@ -32,13 +32,13 @@ class Machine:
     call_s: float        # an offload call's cost beyond its kernel (post, wake the host, reply)
     copy_fixed_s: float  # real copy time per array crossing the channel, beyond the call
     copy_bps: float      # real copy rate of the channel's bytes
-    fault_s: float = 0.0  # MYO (on demand): card time per page fault (fetching, tracking writes)
+    page_s: float = 0.0  # MYO (on demand): card time per page moved (fault, fetch, tracking writes; a fault fetches a run of pages)
     empty_s: float = 0.0  # an empty offload back to back (the card still spinning): for comparison
 
     def describe(self) -> str:
         return (f"an offload call {self.call_s * 1e6:.1f} us beyond its kernel (empty, back to back: "
                 f"{self.empty_s * 1e6:.1f} us), channel copies {self.copy_fixed_s * 1e6:.1f} us per array + "
-                f"{self.copy_bps / 1e9:.2f} GB/s, a MYO page fault {self.fault_s * 1e6:.1f} us")
+                f"{self.copy_bps / 1e9:.2f} GB/s, a MYO page {self.page_s * 1e6:.1f} us")
 
 
 def _median_call_s(fn, n: int) -> float:
@@ -76,27 +76,32 @@ MYO_PAGES = 256  # per array: the card reads x and reads and writes y, the host 
 
 
 def _kernel_s(card: Card, x, y, reps: int) -> tuple[float, float]:
-    """Median card time of an axpy over x and y after the host wrote both, and its page faults."""
-    times, faults = [], []
+    """Median card time of an axpy over x and y after the host wrote both, and the MYO pages it moved."""
+    times, pages = [], []
     for _ in range(reps):
         x[:] = 1.0
         y[:] = 2.0
-        before = card.coherence_stats()["myo_faults_card"]
+        before = _pages_moved(card)
         card.call("off_test_axpy", x.size, 0.5, x, y)
         times.append(card.stats()["last"]["compute_s"])
-        faults.append(card.coherence_stats()["myo_faults_card"] - before)
-    return statistics.median(times), statistics.median(faults)
+        pages.append(_pages_moved(card) - before)
+    return statistics.median(times), statistics.median(pages)
 
 
-def _fault_s(threads: int, reps: int) -> float:
-    """Card time per MYO page fault: the same kernel on the same data under MYO and shared memory."""
+def _pages_moved(card: Card) -> int:
+    s = card.coherence_stats()
+    return s["myo_pages_to_card"] + s["myo_pages_from_card"]
+
+
+def _page_s(threads: int, reps: int) -> float:
+    """Card time per MYO page moved (since the card fetches a run of pages at one fault, per page, not per fault): the same kernel on the same data under MYO and shared memory."""
     out = []
     for coherence in ("myo", "shared"):
         with Card(threads=threads, link="none", arena_bytes=16 << 20, coherence=coherence) as card:
             x, y = (card.shared_zeros(MYO_PAGES * 1024) for _ in range(2))
             out.append(_kernel_s(card, x, y, reps))
-    (myo, faults), (shared, _) = out
-    return max(myo - shared, 0.0) / faults if faults else 0.0
+    (myo, pages), (shared, _) = out
+    return max(myo - shared, 0.0) / pages if pages else 0.0
 
 
 def measure_machine(threads: int = 1, calls: int = 300) -> Machine:
@@ -108,5 +113,5 @@ def measure_machine(threads: int = 1, calls: int = 300) -> Machine:
         large = _transfer_s(card, LARGE_BYTES, max(calls // 30, 5))
     per_byte = max(large - small, 1e-12) / (LARGE_BYTES - SMALL_BYTES)
     fixed = max(small - empty - SMALL_BYTES * per_byte, 0.0)
-    return Machine(call_s=call, copy_fixed_s=fixed, copy_bps=1.0 / per_byte, fault_s=_fault_s(threads, 9),
+    return Machine(call_s=call, copy_fixed_s=fixed, copy_bps=1.0 / per_byte, page_s=_page_s(threads, 9),
                    empty_s=empty)

@@ -137,17 +137,17 @@ def test_held_out_configurations_are_predicted_and_beside_the_naive_baseline():
     assert op["model"] < 1e-6 < op["naive"]  # the call cost scales with calls; the naive guess cannot see it
 
 
-def test_pooled_fit_separates_compute_from_myo_faults():
-    """One rate per network, the faults as their own term: a mode left out is predicted from its
+def test_pooled_fit_separates_compute_from_myo_pages():
+    """One rate per network, the MYO pages moved as their own term: a mode left out is predicted from its
     counted work, and a granularity fitted alone charges its unexplained time per chunk."""
-    rate, fault_s = 30e9, 20e-6
-    runs = [Run(arch="a", threads=1, flops=f, calls=c, chunks=6, transfers=0, bytes=0, faults=n,
-                wall_s=f / rate + n * fault_s + 6 * 1e-3, compute_s=f / rate + n * fault_s, mode=m, granularity="bunch")
+    rate, page_s = 30e9, 20e-6
+    runs = [Run(arch="a", threads=1, flops=f, calls=c, chunks=6, transfers=0, bytes=0, myo_pages=n,
+                wall_s=f / rate + n * page_s + 6 * 1e-3, compute_s=f / rate + n * page_s, mode=m, granularity="bunch")
             for f, n, m, c in [(3e10, 0, "implicit", 120), (6e10, 0, "implicit", 120), (3e10, 20000, "implicit-myo", 120),
                                (4e10, 5000, "implicit-myo", 120)]]
     m = Model.fit(runs, pooled=True)
     assert m.rate[("a", 1, "", "")] == pytest.approx(rate, rel=1e-6)
-    assert m.fault_s == pytest.approx(fault_s, rel=1e-6)
+    assert m.page_s == pytest.approx(page_s, rel=1e-6)
     assert m.call_s == 0 and m.chunk_s == pytest.approx(1e-3, rel=1e-6)  # calls and chunks cannot be told apart
 
 

@@ -12,13 +12,13 @@ RATE, CALL_S, BUNCH_S, CHUNK_S, FAULT_S = 30e9, 40e-6, 300e-6, 2e-3, 25e-6
 CALLS = {"chunk": (6, 0), "bunch": (123, 120), "op": (963, 120)}  # calls, bunches the host drives
 
 
-def _runs(faults=0):
-    """Made-up runs that follow the model exactly: every granularity, two modes (one with MYO faults)."""
+def _runs(pages=0):
+    """Made-up runs that follow the model exactly: every granularity, two modes (one moving MYO pages)."""
     runs = []
     for g, (calls, bunches) in CALLS.items():
-        for mode, n in (("implicit", 0), ("implicit-myo", faults)):
+        for mode, n in (("implicit", 0), ("implicit-myo", pages)):
             compute = 3e10 / RATE + n * FAULT_S
-            runs.append(Run(arch="a", threads=1, flops=3e10, calls=calls, chunks=3, transfers=0, bytes=0, faults=n,
+            runs.append(Run(arch="a", threads=1, flops=3e10, calls=calls, chunks=3, transfers=0, bytes=0, myo_pages=n,
                             bunches=bunches, wall_s=compute + calls * CALL_S + bunches * BUNCH_S + 3 * CHUNK_S,
                             compute_s=compute, mode=mode, granularity=g))
     return runs
@@ -27,7 +27,7 @@ def _runs(faults=0):
 def test_a_left_out_granularity_is_predicted_from_the_measured_call_cost():
     """Leave out op: its 963 calls are priced by the probe, its bunches by what bunch granularity
     showed; fitted without the probe, calls and bunches could not be told apart."""
-    machine = Machine(call_s=CALL_S, copy_fixed_s=0.0, copy_bps=1e10, fault_s=FAULT_S)
+    machine = Machine(call_s=CALL_S, copy_fixed_s=0.0, copy_bps=1e10, page_s=FAULT_S)
     rows = {r["held_out"]: r for r in held_out_errors(_runs(), machine)}
     assert set(rows) >= {"granularity=chunk", "granularity=bunch", "granularity=op"}
     assert rows["granularity=bunch"]["model"] < 1e-9 and rows["granularity=op"]["model"] < 1e-9
@@ -40,17 +40,17 @@ def test_a_left_out_granularity_is_predicted_from_the_measured_call_cost():
 
 
 def test_a_left_out_myo_mode_takes_the_measured_fault_cost():
-    machine = Machine(call_s=CALL_S, copy_fixed_s=0.0, copy_bps=1e10, fault_s=FAULT_S)
-    rows = {r["held_out"]: r for r in held_out_errors(_runs(faults=20000), machine)}
+    machine = Machine(call_s=CALL_S, copy_fixed_s=0.0, copy_bps=1e10, page_s=FAULT_S)
+    rows = {r["held_out"]: r for r in held_out_errors(_runs(pages=20000), machine)}
     assert rows["mode=implicit-myo"]["model"] < 1e-9
-    assert rows["mode=implicit-myo"]["unseen_faults"] == 20000
-    # A probe that priced faults at nothing leaves them out, and the report says why.
-    blind = held_out_errors(_runs(faults=20000), Machine(CALL_S, 0.0, 1e10, fault_s=0.0))
+    assert rows["mode=implicit-myo"]["unseen_pages"] == 20000
+    # A probe that priced pages at nothing leaves them out, and the report says why.
+    blind = held_out_errors(_runs(pages=20000), Machine(CALL_S, 0.0, 1e10, page_s=0.0))
     row = next(r for r in blind if r["held_out"] == "mode=implicit-myo")
     assert row["model"] > 0.10
     text = why(row)
     assert text.startswith("most of it is compute (") and "under by 0.50 s" in text
-    assert "no fitted run had MYO page faults, these have up to 20,000" in text
+    assert "no fitted run moved MYO pages, these move up to 20,000" in text
 
 
 def test_only_configurations_above_the_goal_carry_a_reason_and_the_verdict_follows_the_numbers():
@@ -86,5 +86,5 @@ def test_the_probe_measures_the_machine():
     m = measure_machine(calls=60)
     assert m.call_s > 0 and m.empty_s > 0 and m.copy_fixed_s >= 0
     assert 1e7 < m.copy_bps < 1e13
-    assert m.fault_s > 0  # a MYO fault costs card time the shared run does not pay
+    assert m.page_s > 0  # a MYO page costs card time the shared run does not pay
     assert "per array" in m.describe() and np.isfinite(m.call_s)
