@@ -96,6 +96,17 @@ OFF_KERNEL(off_test_sleep, "seconds:d")
     return OFF_OK;
 }
 
+/* Busy for the given seconds, as a training kernel keeps its CPU busy (off_test_sleep lets the
+ * card's CPU go idle, and waking an idle virtual CPU costs what a busy one does not). */
+OFF_KERNEL(off_test_spin, "seconds:d")
+{
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    do clock_gettime(CLOCK_MONOTONIC, &t);
+    while ((double)(t.tv_sec - t0.tv_sec) + 1e-9 * (double)(t.tv_nsec - t0.tv_nsec) < args[0].v.d);
+    return OFF_OK;
+}
+
 OFF_KERNEL(off_test_fail, "code:i")
 {
     return off_kernel_fail(ctx, "asked to fail with code %ld", (long)args[0].v.i);
