@@ -142,8 +142,17 @@ class Keywords:
         # then reducers' views merge (<cilk/reducer.h>)
         serial = c_ast.Compound([copy.deepcopy(s)], s.coord)
         parallel = c_ast.If(inside, tasks, team, s.coord)
-        return c_ast.Compound(once + [c_ast.If(alone, serial, parallel, s.coord),
-                                      Raw("__cilkpp_settle();", s.coord, stmt=True)], s.coord)
+        # views merge after the loop only when no other _Cilk_for is running (this one nested in
+        # another's body would merge views the outer loop's other iterations are still updating);
+        # counted only while a reducer exists, so loops of programs without one (a CHAOS
+        # worker's many small loops) share no counter between threads
+        flag = self.fresh("red")
+        return c_ast.Compound(once + [
+            Raw(f"const int {flag} = __cilkpp_reducers != 0; "
+                f"if ({flag}) __atomic_add_fetch(&__cilkpp_loops, 1, __ATOMIC_RELAXED);", s.coord, stmt=True),
+            c_ast.If(alone, serial, parallel, s.coord),
+            Raw(f"if ({flag}) __atomic_sub_fetch(&__cilkpp_loops, 1, __ATOMIC_RELAXED);", s.coord, stmt=True),
+            Raw("__cilkpp_settle();", s.coord, stmt=True)], s.coord)
 
     def _header_once(self, s):
         """The limit and the step of a _Cilk_for are evaluated once, before the loop (the
