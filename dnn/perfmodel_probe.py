@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import statistics
 import time
+import timeit
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,12 +44,7 @@ class Machine:
 
 def _median_call_s(fn, n: int) -> float:
     fn()  # warm: the first call faults pages in and wakes the card
-    times = []
-    for _ in range(n):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+    return statistics.median(timeit.repeat(fn, number=1, repeat=n))
 
 
 def _transfer_s(card: Card, nbytes: int, n: int) -> float:
