@@ -176,7 +176,9 @@ def test_one_worker_trains_a_cnn_as_sequential_per_image_sgd_to_the_bit(mode):
 
 @pytest.mark.parametrize("mode", ["implicit", "explicit"])
 def test_two_workers_learn_a_cnn(mode):
-    params, trained, _, confusion, taken = cnn_passes(mode, 2, passes=6, explicit_weights="resident")
+    # plain SGD, as CHAOS trains one image per step (dnn.train's per-image default): with momentum
+    # 0.9 two hogwild workers now and then threw the run off (seen once in a suite run)
+    params, trained, _, confusion, taken = cnn_passes(mode, 2, passes=6, explicit_weights="resident", momentum=0.0)
     losses = [r[lib.DNN_R_LOSS_SUM] / r[lib.DNN_R_IMAGES] for r in trained]
     assert len(taken) == 2 and sum(taken) == 6 * 64
     assert confusion.sum() == 64
