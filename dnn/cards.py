@@ -15,9 +15,17 @@ network (DNN_UPDATE_NET), so the copies never drift apart.
 Card 0 holds the trainer's own network: evaluation, checkpoints and the counters' card pid use it.
 With one thread per card the weights equal a one-card run of the same bunch to float32 rounding
 (the rows of a bunch are summed in another grouping); runs repeat bit for bit.
+
+With CHAOS workers (--workers N, one image per step) there is no bunch to split: each card's N
+workers train hogwild through that card's slice of the chunk (split_rows over the cards), and once
+the chunk is done the cards' weights and momentum are averaged, weighted by the images each card
+trained (the same dnn_sum_grads, over the params and moment blocks), so every card starts the next
+chunk from the same weights: local SGD between the cards, hogwild within each.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 
@@ -25,8 +33,10 @@ from .errors import DnnValueError
 from .executors import SHARED_KERNEL, ExplicitExecutor, Executor, ImplicitExecutor
 from .network import Network
 from .offload import In, ffi, lib, run_local
+from .workers import Team, workers_call
 
 SUM_KERNEL = "cilkpp_dnn_sum_grads"
+AVERAGED = ("params", "moment")  # what the cards average once per chunk when CHAOS workers train
 
 
 def split_rows(n: int, cards: int) -> list[tuple[int, int]]:
@@ -54,14 +64,22 @@ def check_config(cfg) -> None:
         raise DnnValueError("--cards N synchronises the cards every bunch: --overlap is not supported with it")
     if cfg.coherence != "shared":
         raise DnnValueError("--cards N shares one arena between the cards: it needs --coherence shared")
-    if cfg.bunch < cfg.cards:
+    if cfg.bunch < cfg.cards and not cfg.workers:  # workers split the chunk's images, not a bunch
         raise DnnValueError(f"--bunch {cfg.bunch} cannot be split over --cards {cfg.cards}: give every card a row")
 
 
 def replica_arena_bytes(cfg) -> int:
-    """Arena bytes each card past the first adds in implicit mode: its network and chunk view."""
+    """Arena bytes each card past the first adds in implicit mode: its network and chunk view, and
+    its CHAOS workers' state."""
     rows = -(-cfg.bunch // cfg.cards)
-    return sum(Network.block_bytes(cfg.arch, rows).values()) + 16 * 1024
+    team = Team.nbytes(Network.plan(cfg.arch, rows)[0], cfg.workers) if cfg.workers else 0
+    return sum(Network.block_bytes(cfg.arch, rows).values()) + team + 16 * 1024
+
+
+class _ChunkView(NamedTuple):
+    """A card's slice of a chunk as the kernels' argument lists take a chunk buffer (its struct)."""
+
+    struct: np.ndarray
 
 
 class ParallelCards(Executor):
@@ -83,14 +101,16 @@ class ParallelCards(Executor):
             self.close()
             raise
         self.nets = None  # the trainer's network first, then one copy per other card (at first use)
+        self.teams: list[Team] = []  # CHAOS: the trainer's team first, then one per other card (at first use)
 
     # -- memory -----------------------------------------------------------------------------
     def alloc(self, shape, dtype):
         return self.cards[0].alloc(shape, dtype)
 
-    def _replicate(self, net) -> None:
-        """Copies of the trainer's network for cards 1..N-1, sized for one share of a bunch, and
-        what the sum needs: each card's chunk view, the gradient blocks' addresses, the weights."""
+    def _replicate(self, net, team) -> None:
+        """Copies of the trainer's network for cards 1..N-1, sized for one share of a bunch (and
+        their CHAOS teams when the trainer has one), and what the sums need: each card's chunk
+        view, the addresses of every card's block of each summed kind, the weights."""
         rows = -(-self.cfg.bunch // self.k)
         self.nets = [net]
         for _ in range(1, self.k):
@@ -98,18 +118,25 @@ class ParallelCards(Executor):
             r.blocks["params"][...] = net.blocks["params"]
             r.blocks["moment"][...] = net.blocks["moment"]
             self.nets.append(r)
+        if team is not None:
+            self.teams = [team] + [Team(r, team.count, self.alloc) for r in self.nets[1:]]
         self.views = [self.alloc(ffi.sizeof("dnn_chunk"), np.uint8) for _ in range(self.k)]
-        self.grad_ptrs = self.alloc(self.k, np.uint64)
-        self.grad_ptrs[...] = [n.blocks["grads"].ctypes.data for n in self.nets]
+        self.ptrs = {}
+        for name in ("grads",) + AVERAGED:
+            self.ptrs[name] = self.alloc(self.k, np.uint64)
+            self.ptrs[name][...] = [n.blocks[name].ctypes.data for n in self.nets]
         self.weights = self.alloc(self.k, np.float32)
 
     # -- training ---------------------------------------------------------------------------
-    def train_chunk(self, net, buf, rows: int) -> np.ndarray:
+    def train_chunk(self, net, buf, rows: int, team=None) -> np.ndarray:
         """Train on the first `rows` rows of buf, bunch after bunch split over the cards. Over MPI
         (ranks) buf holds this rank's share of each global bunch, one after the other, and the
-        results are summed over the ranks."""
+        results are summed over the ranks. team: the trainer's CHAOS team (dnn.workers.Team), when
+        workers train the chunk instead of bunches."""
         if self.nets is None:
-            self._replicate(net)
+            self._replicate(net, team)
+        if team is not None:
+            return self._train_workers(buf, rows)
         ranks = self.ranks
         global_rows = ranks.global_rows(buf.x) if ranks else rows
         local_sgd = ranks is not None and ranks.sync == "chunk"
@@ -131,17 +158,39 @@ class ParallelCards(Executor):
 
     def _step(self, shares, buf, n) -> np.ndarray:
         """One bunch: every card's gradients, their sum (over the ranks too), every card's update."""
-        self.weights[...] = [m / n if n else 0.0 for _, m in shares]
-        for k in range(1, self.k):
-            self.nets[k].net.hyper = self.nets[0].net.hyper  # the schedule sets the first card's
+        self._weigh(shares, n)
         got = self._all(self._post_grads(k, buf, *shares[k]) for k, (_, m) in enumerate(shares) if m > 0)
-        self._sum()
+        self._sum("grads")
         if self.ranks is not None and self.ranks.sync == "bunch":
             self.ranks.allreduce(self.nets[0].blocks["grads"])  # in place: in the arena, no copy
             if self.k > 1:  # the job's sum, from card 0's block into every card's
                 self.weights[...] = [1.0] + [0.0] * (self.k - 1)
-                self._sum()
+                self._sum("grads")
         self._all(self._post_update(k, buf) for k in range(self.k))
+        return got
+
+    def _weigh(self, shares, n) -> None:
+        """Each card's weight in the sums: its share of the n rows. And the hyper-parameters the
+        schedule set on the first card, on every card."""
+        self.weights[...] = [m / n if n else 0.0 for _, m in shares]
+        for k in range(1, self.k):
+            self.nets[k].net.hyper = self.nets[0].net.hyper
+
+    def _train_workers(self, buf, rows: int) -> np.ndarray:
+        """CHAOS workers on every card: card k's workers take the images of card k's slice of the
+        chunk one at a time, hogwild on card k's weights; then the cards' weights and momentum are
+        averaged, weighted by the images each card trained (local SGD between the cards)."""
+        shares = split_rows(rows, self.k)
+        self._weigh(shares, rows)
+        got = self._all(self._post_workers(k, buf, *shares[k]) for k, (_, m) in enumerate(shares) if m > 0)
+        if not self.implicit:  # the weights are resident on the cards: up over the links, summed here, back
+            for ex, net in zip(self.cards, self.nets):
+                ex.pull(net, AVERAGED)
+        for name in AVERAGED:
+            self._sum(name)
+        if not self.implicit:
+            for ex, net in zip(self.cards, self.nets):
+                ex.card.transfer([In(net.blocks[name], alloc_if=False, free_if=False) for name in AVERAGED])
         return got
 
     def _average_weights(self) -> None:
@@ -175,22 +224,35 @@ class ParallelCards(Executor):
             raise error
         return total
 
+    def _view(self, k, buf, row0, m) -> _ChunkView:
+        """Card k's chunk view (implicit): rows row0..row0+m of buf, from the view's start."""
+        view = ffi.cast("dnn_chunk *", self.views[k].ctypes.data)
+        lib.dnn_chunk_set(view, ffi.cast("float *", buf.x[row0:].ctypes.data),
+                          ffi.cast("int32_t *", buf.y[row0:].ctypes.data), m, buf.x.shape[1])
+        return _ChunkView(self.views[k])
+
     def _post_grads(self, k, buf, row0, m):
         ex, net = self.cards[k], self.nets[k]
         if not self.implicit:
             return ex, ex._post(lib.DNN_GRAD_BUNCH, 0, net, buf, row0, m, None, staged=False, grads="out")
-        view = ffi.cast("dnn_chunk *", self.views[k].ctypes.data)
-        lib.dnn_chunk_set(view, ffi.cast("float *", buf.x[row0:].ctypes.data),
-                          ffi.cast("int32_t *", buf.y[row0:].ctypes.data), m, buf.x.shape[1])
-        return ex, ex.card.call_async(SHARED_KERNEL, lib.DNN_GRAD_BUNCH, 0, net.struct, self.views[k], None)
+        view = self._view(k, buf, row0, m)
+        return ex, ex.card.call_async(SHARED_KERNEL, lib.DNN_GRAD_BUNCH, 0, net.struct, view.struct, None)
 
-    def _sum(self) -> None:
-        n = self.nets[0].blocks["grads"].size
+    def _post_workers(self, k, buf, row0, m):
+        ex, net, crew = self.cards[k], self.nets[k], self.teams[k].crew("train")
+        if not self.implicit:
+            return ex, ex._post(lib.DNN_TRAIN_CHUNK, 0, net, buf, row0, m, None, staged=False, crew=crew)
+        kernel, args = workers_call(crew, lib.DNN_TRAIN_CHUNK, net, self._view(k, buf, row0, m), None)
+        return ex, ex.card.call_async(kernel, *args)
+
+    def _sum(self, name: str) -> None:
+        """Every card's block `name` replaced by the weighted sum of all of theirs."""
+        ptrs, n = self.ptrs[name], self.nets[0].blocks[name].size
         if self.implicit:  # card k sums part k of every card's block, in the shared arena
-            self._all((ex, ex.card.call_async(SUM_KERNEL, k, self.k, self.k, self.grad_ptrs, self.weights, n))
+            self._all((ex, ex.card.call_async(SUM_KERNEL, k, self.k, self.k, ptrs, self.weights, n))
                       for k, ex in enumerate(self.cards))
-        else:  # the blocks came back over the links with the gradients
-            run_local(SUM_KERNEL, 0, 1, self.k, self.grad_ptrs, self.weights, n, threads=self.cfg.threads)
+        else:  # the blocks came back over the links
+            run_local(SUM_KERNEL, 0, 1, self.k, ptrs, self.weights, n, threads=self.cfg.threads)
 
     def _post_update(self, k, buf):
         ex, net = self.cards[k], self.nets[k]

@@ -31,7 +31,7 @@ from tqdm import tqdm
 from .cli import run_cli
 from .compare_args import CARD_MODES, parse_cards, parse_workers, split_links
 from .compare_model import model_report, on_one_card
-from .compare_outputs import check_out, run_name, table, write_outputs
+from .compare_outputs import check_out, run_name, table, worker_split, write_outputs
 from .errors import CardDiedError, DnnError, DnnValueError
 from .network import Arch
 from .perfmodel_probe import measure_machine
@@ -52,7 +52,7 @@ def plan(modes, granularities, links, cards=(1,), workers=()):
     """(mode, granularity, link, cards, workers) to run. Host mode has no card, so it runs once per
     granularity; explicit-overlap (resident weights, the next chunk sent while one trains) is a
     chunk-granularity mode; several cards run only the CARD_MODES. Each CHAOS worker count runs once
-    per mode and link, at chunk granularity on one card (workers 0: a bunch run)."""
+    per mode, card count and link, at chunk granularity (workers 0: a bunch run)."""
     runs = []
     for g in granularities:
         for m in modes:
@@ -64,9 +64,12 @@ def plan(modes, granularities, links, cards=(1,), workers=()):
                 for link in (["-"] if m == "host" else links):
                     runs.append((m, g, link, k, 0))
     for n in workers:
-        for m in modes:
-            for link in (["-"] if m == "host" else links):
-                runs.append((m, "chunk", link, 1, n))
+        for k in cards:
+            for m in modes:
+                if k > 1 and m not in CARD_MODES:
+                    continue
+                for link in (["-"] if m == "host" else links):
+                    runs.append((m, "chunk", link, k, n))
     return runs
 
 
@@ -85,14 +88,14 @@ def check_identical(results: list[dict]) -> list[str]:
     (empty: all identical). Runs on one card must agree bit for bit whatever their mode, and so
     must runs on N cards among themselves; N cards agree with one only to float32 rounding (the
     rows of a bunch are summed in another grouping), so they are not held to one card's weights.
-    One-worker CHAOS runs (sequential per-image SGD) must agree among themselves; several workers
-    race on the weights by design, so they are not checked."""
+    One-worker CHAOS runs (sequential per-image SGD on each card) must agree among themselves, on as
+    many cards; several workers race on the weights by design, so they are not checked."""
     ref, differ = {}, []
     for r in results:
         workers = r.get("workers", 0)
         if workers > 1:
             continue
-        first = ref.setdefault(("workers", 1) if workers else r.get("cards", 1), r["_weights"])
+        first = ref.setdefault(("workers", 1, r.get("cards", 1)) if workers else r.get("cards", 1), r["_weights"])
         if first is not r["_weights"] and not np.array_equal(r["_weights"], first):
             differ.append(run_name(r))
     return differ
@@ -109,23 +112,29 @@ def distance_from_one_card(results: list[dict]) -> float | None:
 
 
 def several_cards(rows: list[dict]) -> list[str]:
-    """A sentence per several-card run: its time against the same run on one card."""
-    return _against_one(rows, on_one_card(rows), "cards", "On {} cards", "one card")
+    """A sentence per several-card run: its time against the same run on one card (a CHAOS run
+    against the one-card run with as many workers)."""
+    ones = [r for r in rows if r["mode"] != "host" and r.get("cards", 1) == 1]
+    return _against_one(rows, ones, "cards", "On {} cards", "one card", same=lambda r: r.get("workers", 0))
 
 
 def several_workers(rows: list[dict]) -> list[str]:
-    """A sentence per CHAOS run with several workers: its time against the same run with one."""
+    """A sentence per CHAOS run with several workers: its time against the same run with one (on as
+    many cards)."""
     return _against_one(rows, [r for r in rows if r.get("workers") == 1], "workers", "With {} CHAOS workers",
-                        "one worker")
+                        "one worker", same=lambda r: r.get("cards", 1))
 
 
-def _against_one(rows, ones, count, opening, one) -> list[str]:
+def _against_one(rows, ones, count, opening, one, same=lambda r: None) -> list[str]:
     """A sentence per run whose `count` is above 1: its time against the run in `ones` with its mode,
-    granularity and link."""
-    twins = {(r["mode"], r["granularity"], r["link"]): r for r in ones}
+    granularity, link and `same` (the other count)."""
+    def key(r):
+        return r["mode"], r["granularity"], r["link"], same(r)
+
+    twins = {key(r): r for r in ones}
     out = []
     for r in rows:
-        twin = twins.get((r["mode"], r["granularity"], r["link"]))
+        twin = twins.get(key(r))
         if r.get(count, 0) > 1 and twin is not None:
             out.append(f"{opening.format(r[count])} {twin['mode']}/{twin['granularity']}/{twin['link']} takes "
                        f"{r['wall_s']:.2f} s, {twin['wall_s'] / r['wall_s']:.2f}x the speed of {one}.")
@@ -230,7 +239,7 @@ def main(argv=None) -> int:
     grans = [g.strip() for g in a.granularity.split(",") if g.strip()]
     links = split_links(a.links)
     cards = parse_cards(a.cards, modes)
-    workers = parse_workers(a.workers, cards)
+    workers = parse_workers(a.workers)
     out = check_out(a.out or DEFAULT_OUT, inputs=[a.data], given=a.out is not None)
     for m in modes:
         if m not in MODES:
@@ -302,6 +311,8 @@ def main(argv=None) -> int:
     rows = [{k: v for k, v in r.items() if not k.startswith("_")} for r in results]
     write_outputs(out, rows, meta, COLUMNS, table(rows))
     print(table(rows))
+    if worker_split(rows):
+        print("\nimages per card and worker (CHAOS runs):\n" + worker_split(rows))
     print()
     print(identical)
     print(meta["explanation"])

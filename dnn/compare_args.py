@@ -42,16 +42,13 @@ def parse_cards(text: str, modes: list[str]) -> list[int]:
     return sorted(set(cards))
 
 
-def parse_workers(text: str, cards: list[int]) -> list[int]:
-    """--workers "1,2,4": positive worker counts (none: no CHAOS runs). A CHAOS worker trains one
-    image per step, and one image cannot be split over cards, so --workers needs --cards 1."""
+def parse_workers(text: str) -> list[int]:
+    """--workers "1,2,4": positive worker counts (none: no CHAOS runs). Each runs on every card
+    count of --cards (on several cards: each card's workers on its slice of the chunk, dnn.cards)."""
     try:
         workers = [int(t) for t in text.split(",") if t.strip()]
     except ValueError:
         raise DnnValueError(f"--workers {text}: give worker counts separated by commas, e.g. --workers 1,2,4") from None
     if workers and min(workers) < 1:
         raise DnnValueError(f"--workers {text}: worker counts must be at least 1, e.g. --workers 1,2,4")
-    if workers and max(cards) > 1:
-        raise DnnValueError(f"--workers cannot go with --cards {','.join(map(str, cards))}: CHAOS workers train one "
-                            "image per step on one card; run them and the several-card runs separately")
     return sorted(set(workers))

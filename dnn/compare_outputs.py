@@ -58,6 +58,9 @@ def write_outputs(out: Path, rows: list[dict], meta: dict, columns: list[str], t
           f"seed {meta['seed']}.", "", table, "", meta["identical"], "", "## Why", "", meta["explanation"], "",
           "## Performance model", "", meta["model_text"], "", "![time split](split.png)", "",
           "![granularity](granularity.png)", ""]
+    split = worker_split(rows)
+    if split:
+        md[md.index("## Why"):md.index("## Why")] = ["## Images per card and worker (CHAOS runs)", "", split, ""]
     write_bytes(out / "compare.md", "\n".join(md).encode(), "report")
     plots(out, rows)
 
@@ -79,6 +82,18 @@ def table(rows: list[dict]) -> str:
                      f"{r['bytes_from_card'] / 1e6:,.1f}{_myo_share(r, 'myo_bytes_from_card', 1e6, ',.1f')} | "
                      f"{r['offload_calls']:,} | {r['images_per_s']:,.0f} | {r['test_accuracy']:.4f} | "
                      f"{r['slowdown']:.2f}x |")
+    return "\n".join(lines)
+
+
+def worker_split(rows: list[dict]) -> str:
+    """A line per CHAOS run: the training images each worker took, card by card (the dynamic split
+    within a card, the even split over the cards); '' without CHAOS runs."""
+    lines = []
+    for r in rows:
+        per_card = r.get("worker_images_per_card")
+        if per_card:
+            cards = "; ".join(f"card {k}: {' '.join(map(str, card))}" for k, card in enumerate(per_card))
+            lines.append(f"* {run_name(r)}: {cards}")
     return "\n".join(lines)
 
 

@@ -286,7 +286,8 @@ def _run_description(cfg: Config, data, epochs: int) -> dict:
     return {"mode": cfg.mode, "explicit_weights": cfg.explicit_weights if cfg.mode == "explicit" else None,
             "granularity": cfg.granularity, "arch": str(cfg.arch), "activation": cfg.arch.activation,
             "epochs": epochs, "bunch": cfg.bunch, "chunk": cfg.chunk, "threads": cfg.threads,
-            "link": cfg.link, "seed": cfg.seed, "lr": cfg.lr, "data": str(data), "workers": cfg.workers}
+            "link": cfg.link, "seed": cfg.seed, "lr": cfg.lr, "data": str(data), "workers": cfg.workers,
+            "cards": cfg.cards}
 
 
 def _record_evaluation(metrics: dict, ev: dict) -> None:
@@ -308,9 +309,11 @@ def _run_counters(trainer: Trainer, cfg: Config, wall: float, images: int) -> di
         "images": images, "images_per_s": images / wall if wall > 0 else 0.0,
         "card_pid": trainer.card_pid(), "host_pid": os.getpid(), "coherence": cfg.coherence,
     }
-    if trainer.team is not None:  # CHAOS: how the dynamic split shared the images out
-        out["worker_images"] = trainer.team.images_taken("train")
-        out["worker_images_eval"] = trainer.team.images_taken("eval")
+    if trainer.team is not None:  # CHAOS: how the dynamic split shared the images out, card by card
+        for kind, key in (("train", "worker_images"), ("eval", "worker_images_eval")):
+            per_card = trainer.worker_images(kind)
+            out[key + "_per_card"] = per_card
+            out[key] = [n for card in per_card for n in card]  # every worker, card after card
     if cfg.coherence != "shared" and cfg.mode == "implicit":
         out.update({k: s[k] for k in s if k.startswith("myo_") or k == "coherence_s"})
     return out

@@ -236,10 +236,15 @@ def summary(m: dict, cfg: Config) -> str:
 
 
 def workers_note(m: dict) -> str:
-    """', 4 workers (images each: 3120 2981 ...)' for a CHAOS run, '' otherwise."""
+    """', 4 workers (images each: 3120 2981 ...)' for a CHAOS run on one card, ', 2 cards x 2 workers
+    (images each: card 0: 3120 2981; card 1: ...)' on several, '' otherwise."""
     if not m.get("workers"):
         return ""
-    return f", {m['workers']} workers (images each: {' '.join(map(str, m['worker_images']))})"
+    per_card = m.get("worker_images_per_card") or [m["worker_images"]]
+    if len(per_card) == 1:
+        return f", {m['workers']} workers (images each: {' '.join(map(str, per_card[0]))})"
+    each = "; ".join(f"card {k}: {' '.join(map(str, card))}" for k, card in enumerate(per_card))
+    return f", {len(per_card)} cards x {m['workers']} workers (images each: {each})"
 
 
 if __name__ == "__main__":

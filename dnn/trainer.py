@@ -74,9 +74,9 @@ class Config:
                                 "--granularity chunk")
         if not 0 <= self.workers <= lib.DNN_MAX_WORKERS:
             raise DnnValueError(f"--workers takes 1 to {lib.DNN_MAX_WORKERS} workers, got {self.workers}")
-        if self.workers and (self.cards > 1 or self.distributed):
-            raise DnnValueError("--workers runs CHAOS workers on one card; with --cards or --distributed it is "
-                                "not built yet: use one of the two")
+        if self.workers and self.distributed:
+            raise DnnValueError("--workers with --distributed is not supported: CHAOS workers run on every card of "
+                                "one host (--workers N --cards C); over MPI train bunches")
         if self.workers and (self.bunch != 1 or self.granularity != "chunk"):
             raise DnnValueError("--workers trains one image at a time, a chunk per call: it needs --bunch 1 and "
                                 "--granularity chunk")
@@ -99,10 +99,11 @@ class Config:
             m += "-myo"
         if self.distributed:
             return f"{m}/{self.cards}-card-ranks/sync-{self.sync}"
+        chaos = f"chaos-{self.workers}w" if self.workers else ""
         if self.cards > 1:
-            return f"{m}/{self.cards}-cards"
-        if self.workers:
-            return f"{m}/chaos-{self.workers}w"
+            return f"{m}/{self.cards}-cards" + (f"/{chaos}" if chaos else "")
+        if chaos:
+            return f"{m}/{chaos}"
         return f"{m}/{self.granularity}"
 
 
@@ -201,8 +202,8 @@ class Trainer:
         total = np.zeros(lib.DNN_R_COUNT)
         buf.start(rows)
         g = self.cfg.granularity
-        if isinstance(self.executor, ParallelCards):  # the cards meet once per bunch, whatever the granularity
-            return total + self.executor.train_chunk(self.net, buf, rows)
+        if isinstance(self.executor, ParallelCards):  # the cards meet once per bunch (per chunk with workers)
+            return total + self.executor.train_chunk(self.net, buf, rows, self.team)
         if g == "chunk":
             crew = self.team.crew("train") if self.team else None
             total += self.executor.run_chunk(lib.DNN_TRAIN_CHUNK, self.net, buf, rows, ahead, crew=crew)
@@ -222,6 +223,12 @@ class Trainer:
 
     def stats(self) -> dict:
         return self.executor.stats()
+
+    def worker_images(self, kind: str) -> list[list[int]]:
+        """CHAOS: the images each worker took for training ("train") or evaluation ("eval"), card by
+        card (evaluation runs on card 0's workers only)."""
+        teams = self.executor.teams if isinstance(self.executor, ParallelCards) else []
+        return [t.images_taken(kind) for t in teams or [self.team]]
 
     def card_pid(self) -> int | None:
         return self.executor.card_pid()

@@ -192,7 +192,6 @@ def test_identity_is_checked_among_runs_on_as_many_cards():
     (["--cards", "0,1"], "at least 1"),
     (["--cards", "two"], "give card counts"),
     (["--cards", "1,4", "--bunch", "2"], "cannot be split over --cards 4"),
-    (["--cards", "1,2", "--workers", "1,2"], "--workers cannot go with --cards 1,2"),
     (["--workers", "0,2"], "worker counts must be at least 1"),
     (["--workers", "two"], "give worker counts"),
 ])
