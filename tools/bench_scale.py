@@ -9,10 +9,11 @@
    bunch split into compute (on the cards), transfer, allreduce and the rest (dnn.train's counters).
 2. What --sync chunk (local SGD) costs in test accuracy against --sync bunch, 2 ranks on
    Fashion-MNIST (or --data).
-3. The allreduce as the model prices it (dnn.allreduce_model: per-message latency, link bandwidth,
-   reduce rate), its three parameters fitted on some sizes of MPICH's measured MPI_Allreduce on this
-   machine (2 ranks over shared memory, the algorithm forced: MPICH_ALLREDUCE_ENV) and checked on
-   other sizes from 1 MB to 200 MB; medians of rounds over all sizes.
+3. The allreduce as the model prices it (dnn.allreduce_model: per-message latency, a cache regime
+   and a memory regime of the copy between the ranks, reduce rate), its parameters fitted on some
+   sizes of MPICH's measured MPI_Allreduce on this machine (2 ranks over shared memory, the algorithm
+   forced: MPICH_ALLREDUCE_ENV) and checked on other sizes from 1 MB to 200 MB; medians of rounds
+   over all sizes.
 4. Predicted with that checked model, its link swapped for a 100 Gb/s network: scaling efficiency
    from 2 to 64 hosts for the DNNTK shape and chaos-large, synchronous per bunch against --sync
    chunk (one allreduce of the weights per chunk), drawn into a PNG; and the largest K whose
@@ -36,7 +37,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from dnn.allreduce_model import AllreduceModel, deviations, fit  # noqa: E402 - after the path
+from dnn.allreduce_model import AllreduceModel, deviations, fit, fit_two_regimes  # noqa: E402 - after the path
 MPIEXEC = Path(sys.executable).parent / "mpiexec"
 
 # ---- the model's workloads ------------------------------------------------------------------
@@ -174,25 +175,33 @@ def sync_cost(quick: bool, data: str | None) -> dict:
 
 
 # ---- 2. allreduce: the model against MPI ------------------------------------------------------
-# What MPICH runs is forced, so that the model describes it: without these, MPICH 5 picks its POSIX
+# What MPICH runs is forced, so that the model describes it. Without these, MPICH 5 picks its POSIX
 # release_gather allreduce after the first five collectives (a reduce and a broadcast through small
-# shared-memory cells, no ring at all) and, for the rest, glibc decides per call whether MPICH's
-# temporary buffer of S bytes is fresh memory (always above 32 MiB, below it depending on what the
-# process freed before): a step in the cost at 32 MiB that no link model has. Here MPICH runs its
-# reduce_scatter_allgather, which at K = 2 is the ring (two steps, S/2 received in each, S/2 reduced),
-# with its temporary buffer a fresh mapping at every size (glibc's mmap threshold fixed at 128 KiB).
+# shared-memory cells, no ring at all); here it runs reduce_scatter_allgather, which at K = 2 is the
+# ring (two steps, S/2 received in each by one process_vm_readv: CMA, MPICH's single copy from 8 KiB
+# up, so no 8 KiB eager cells and no eager/rendezvous switch anywhere in 1-200 MB; S/2 reduced).
+# Left to glibc, MPICH's temporary buffer (malloc of S bytes per call) is fresh memory above 32 MiB
+# and, below, fresh or not depending on what the process freed before: a step in the cost that no
+# link model has. Here it is a fresh mapping at every size (glibc's mmap threshold fixed at 128 KiB),
+# so every size pays the same page faults per byte. What is left is the cache: up to a few MB the
+# ranks' buffers stay in the caches and the copy runs faster and with less fixed cost than past them
+# (two regimes, dnn.allreduce_model.fit_two_regimes; on a loaded machine the fastest rounds showed
+# 1-3 MB at about 0.35 ms per MB, 5 MB and up at 0.5-0.7 ms per MB).
 MPICH_ALLREDUCE_ENV = {"MPIR_CVAR_DEVICE_COLLECTIVES": "none",
                        "MPIR_CVAR_ALLREDUCE_INTRA_ALGORITHM": "reduce_scatter_allgather",
                        "GLIBC_TUNABLES": "glibc.malloc.mmap_threshold=131072"}
-FIT_MB = (1, 5, 20, 100, 200)          # the sizes the machine parameters are fitted on
-HELD_OUT_MB = (2, 3, 10, 30, 50, 70, 150)  # the sizes the fitted model is checked on
+FIT_MB = (1, 2, 3, 5, 20, 100, 200)          # the sizes the machine parameters are fitted on
+HELD_OUT_MB = (1.5, 4, 7, 10, 30, 50, 70, 150)  # the sizes the fitted model is checked on
+BATCH_MB = 40  # bytes allreduced per timed batch: small sizes repeat within a round
 
 
 def allreduce_worker(sizes_mb: list[float], rounds: int) -> None:
     """Under mpiexec -n 2: rounds of, for every size S, MPI_Allreduce of S bytes in place and the
     reduction of a rank's share (S/2) alone (MPI.SUM.Reduce_local, both ranks at once as in the
     allreduce); sizes interleaved in every round, so a change of the machine's load touches all of
-    them. Small sizes repeat within a round (about 20 MB each). Rank 0 prints JSON."""
+    them. Each size is a batch of calls after one untimed call that lines the ranks up; a round keeps
+    the median call of its batch, so a rank descheduled for a few milliseconds (2 cores shared)
+    spoils one call, not the round. Rank 0 prints JSON."""
     from mpi4py import MPI
 
     comm = MPI.COMM_WORLD
@@ -204,15 +213,18 @@ def allreduce_worker(sizes_mb: list[float], rounds: int) -> None:
 
     def timed(fn, n):
         comm.Barrier()
-        t0 = time.perf_counter()
+        fn()
+        calls = []
         for _ in range(n):
+            t0 = time.perf_counter()
             fn()
-        return (time.perf_counter() - t0) / n
+            calls.append(time.perf_counter() - t0)
+        return float(np.median(calls))
 
     times = {mb: {"allreduce": [], "reduce": []} for mb in sizes_mb}
     for _ in range(rounds):
         for mb, (a, h, h2) in buffers.items():
-            n = max(1, int(20 / mb))
+            n = max(3, int(BATCH_MB / mb))
             times[mb]["allreduce"].append(timed(lambda: comm.Allreduce(MPI.IN_PLACE, a, op=MPI.SUM), n))
             times[mb]["reduce"].append(timed(lambda: MPI.SUM.Reduce_local(h, h2), n))
     if comm.Get_rank() == 0:
@@ -220,8 +232,9 @@ def allreduce_worker(sizes_mb: list[float], rounds: int) -> None:
 
 
 def allreduce_check(quick: bool, rounds: int) -> AllreduceModel:
-    """Fit the model's machine parameters on FIT_MB, check it on HELD_OUT_MB (medians of the rounds)."""
-    fit_mb, held_mb = ((1, 20, 100), (5, 50)) if quick else (FIT_MB, HELD_OUT_MB)
+    """Fit the model's machine parameters on FIT_MB, check it on HELD_OUT_MB (medians of the rounds):
+    the two-regime model (cache, then memory), and beside it the one-regime model on the same sizes."""
+    fit_mb, held_mb = ((1, 2, 3, 5, 20, 100), (4, 50)) if quick else (FIT_MB, HELD_OUT_MB)
     sizes = sorted(fit_mb + held_mb)
     cmd = [str(MPIEXEC), "-n", "2", sys.executable, __file__, "--allreduce-worker", "--sizes",
            ",".join(map(str, sizes)), "--repeats", str(rounds)]
@@ -232,19 +245,27 @@ def allreduce_check(quick: bool, rounds: int) -> AllreduceModel:
     nbytes = np.array([row["mb"] * 1e6 for row in rows])
     t = np.array([np.median(row["allreduce"]) for row in rows])
     fitted = np.array([row["mb"] in fit_mb for row in rows])
-    model = fit(nbytes[fitted], t[fitted], [np.median(row["reduce"]) for row, f in zip(rows, fitted) if f])
-    dev = deviations(model, nbytes, t)
+    reduce_fit = [np.median(row["reduce"]) for row, f in zip(rows, fitted) if f]
+    model = fit_two_regimes(nbytes[fitted], t[fitted], reduce_fit)
+    one = fit(nbytes[fitted], t[fitted], reduce_fit)
+    dev, dev_one = deviations(model, nbytes, t), deviations(one, nbytes, t)
     print(f"\n### Allreduce, 2 ranks, MPICH over shared memory (" + ", ".join(f"{k}={v}" for k, v in
           MPICH_ALLREDUCE_ENV.items()) + f"), medians of {rounds} rounds\n")
-    print(f"fitted on {', '.join(map(str, fit_mb))} MB: latency a = {model.latency_s * 1e6:.0f} us per message, "
-          f"link B = {model.bandwidth / 1e9:.2f} GB/s per rank, reduce rate R = {model.reduce_rate / 1e9:.2f} GB/s\n")
-    print("| MB | set | measured ms (min-max of rounds) | model ms | model / measured |")
-    print("|---|---|---|---|---|")
-    for row, t_med, d, f in zip(rows, t, dev, fitted):
+    small = model.small
+    print(f"fitted on {', '.join(map(str, fit_mb))} MB: up to {model.switch_bytes / 1e6:.2f} MB (cache) a = "
+          f"{small.latency_s * 1e6:.0f} us per message, B = {small.bandwidth / 1e9:.2f} GB/s, R = "
+          f"{small.reduce_rate / 1e9:.2f} GB/s; past it (memory) a = {model.latency_s * 1e6:.0f} us, B = "
+          f"{model.bandwidth / 1e9:.2f} GB/s, R = {model.reduce_rate / 1e9:.2f} GB/s (one regime on the same sizes: "
+          f"a = {one.latency_s * 1e6:.0f} us, B = {one.bandwidth / 1e9:.2f} GB/s)\n")
+    print("| MB | set | measured ms (min-max of rounds) | model ms | model / measured | one regime / measured |")
+    print("|---|---|---|---|---|---|")
+    for row, t_med, d, d1, f in zip(rows, t, dev, dev_one, fitted):
         print(f"| {row['mb']:g} | {'fit' if f else 'held out'} | {t_med * 1e3:.2f} ({min(row['allreduce']) * 1e3:.2f}-"
-              f"{max(row['allreduce']) * 1e3:.2f}) | {model.seconds(row['mb'] * 1e6, 2) * 1e3:.2f} | {d + 1:.2f} |")
+              f"{max(row['allreduce']) * 1e3:.2f}) | {model.seconds(row['mb'] * 1e6, 2) * 1e3:.2f} | {d + 1:.2f} | "
+              f"{d1 + 1:.2f} |")
     print(f"\nlargest deviation: held-out sizes {np.abs(dev[~fitted]).max():.1%}, fitted sizes "
-          f"{np.abs(dev[fitted]).max():.1%} (target: within 15%)")
+          f"{np.abs(dev[fitted]).max():.1%} (target: within 15%); one regime: {np.abs(dev_one[~fitted]).max():.1%} "
+          f"and {np.abs(dev_one[fitted]).max():.1%}")
     return model
 
 
