@@ -20,7 +20,8 @@ With CHAOS workers (--workers N, one image per step) there is no bunch to split:
 workers train hogwild through that card's slice of the chunk (split_rows over the cards), and once
 the chunk is done the cards' weights and momentum are averaged, weighted by the images each card
 trained (the same dnn_sum_grads, over the params and moment blocks), so every card starts the next
-chunk from the same weights: local SGD between the cards, hogwild within each.
+chunk from the same weights: local SGD between the cards, hogwild within each. Over MPI (--sync
+chunk) each rank reads its share of every chunk and the ranks' weights are averaged the same way.
 """
 
 from __future__ import annotations
@@ -50,9 +51,11 @@ def check_config(cfg) -> None:
         raise DnnValueError(f"--cards must be positive, got {cfg.cards}")
     if cfg.sync not in ("bunch", "chunk"):
         raise DnnValueError(f"unknown --sync '{cfg.sync}': use bunch or chunk")
-    if cfg.sync == "chunk" and (not cfg.distributed or cfg.cards > 1):
+    if cfg.sync == "chunk" and (not cfg.distributed or (cfg.cards > 1 and not cfg.workers)):
         raise DnnValueError("--sync chunk averages the ranks' weights once per chunk: it needs --distributed "
-                            "and one card per rank")
+                            "and one card per rank (or CHAOS workers)")
+    if cfg.workers and cfg.distributed and cfg.sync != "chunk":
+        raise DnnValueError("--workers with --distributed averages the weights once per chunk: give --sync chunk")
     if cfg.cards == 1 and not cfg.distributed:
         return
     if cfg.mode not in ("implicit", "explicit"):
@@ -169,28 +172,39 @@ class ParallelCards(Executor):
         self._all(self._post_update(k, buf) for k in range(self.k))
         return got
 
-    def _weigh(self, shares, n) -> None:
-        """Each card's weight in the sums: its share of the n rows. And the hyper-parameters the
-        schedule set on the first card, on every card."""
-        self.weights[...] = [m / n if n else 0.0 for _, m in shares]
+    def _weigh(self, shares, n) -> list[float]:
+        """Each card's weight in the sums: its share of the n rows (set, and returned). And the
+        hyper-parameters the schedule set on the first card, on every card."""
+        weights = [m / n if n else 0.0 for _, m in shares]
+        self.weights[...] = weights
         for k in range(1, self.k):
             self.nets[k].net.hyper = self.nets[0].net.hyper
+        return weights
 
     def _train_workers(self, buf, rows: int) -> np.ndarray:
         """CHAOS workers on every card: card k's workers take the images of card k's slice of the
         chunk one at a time, hogwild on card k's weights; then the cards' weights and momentum are
-        averaged, weighted by the images each card trained (local SGD between the cards)."""
+        averaged, weighted by the images each card trained (local SGD between the cards, and between
+        the ranks over MPI: buf then holds this rank's share of the chunk)."""
         shares = split_rows(rows, self.k)
-        self._weigh(shares, rows)
+        weights = self._weigh(shares, self.ranks.global_rows(buf.x) if self.ranks else rows)
         got = self._all(self._post_workers(k, buf, *shares[k]) for k, (_, m) in enumerate(shares) if m > 0)
         if not self.implicit:  # the weights are resident on the cards: up over the links, summed here, back
             for ex, net in zip(self.cards, self.nets):
                 ex.pull(net, AVERAGED)
         for name in AVERAGED:
+            self.weights[...] = weights
             self._sum(name)
+            if self.ranks is not None:  # the job's mean, from card 0's block into every card's
+                self.ranks.allreduce(self.nets[0].blocks[name])
+                if self.k > 1:
+                    self.weights[...] = [1.0] + [0.0] * (self.k - 1)
+                    self._sum(name)
         if not self.implicit:
             for ex, net in zip(self.cards, self.nets):
                 ex.card.transfer([In(net.blocks[name], alloc_if=False, free_if=False) for name in AVERAGED])
+        if self.ranks is not None:
+            self.ranks.allreduce(got)  # every rank reports the job's loss and images
         return got
 
     def _average_weights(self) -> None:

@@ -221,7 +221,9 @@ def _train(cfg: Config, data: str | os.PathLike, epochs: int, *, schedule: Sched
     schedule = schedule or Schedule()
     # Under MYO the arena is write-protected page by page: HDF5 must not read() into it directly.
     direct = not (cfg.mode == "implicit" and cfg.coherence != "shared")
-    open_train = ChunkReader if ranks is None else functools.partial(ranks.reader, bunch=cfg.bunch)
+    # Over MPI each rank reads its share of every bunch; CHAOS workers have no bunch: of every chunk.
+    open_train = (ChunkReader if ranks is None
+                  else functools.partial(ranks.reader, bunch=cfg.chunk if cfg.workers else cfg.bunch))
     train_reader = open_train(data, split="train", chunk_rows=cfg.chunk, shuffle=True, seed=cfg.seed,
                               prefetch=prefetch, direct=direct)
     if ranks is not None and ranks.rank != 0:

@@ -74,9 +74,6 @@ class Config:
                                 "--granularity chunk")
         if not 0 <= self.workers <= lib.DNN_MAX_WORKERS:
             raise DnnValueError(f"--workers takes 1 to {lib.DNN_MAX_WORKERS} workers, got {self.workers}")
-        if self.workers and self.distributed:
-            raise DnnValueError("--workers with --distributed is not supported: CHAOS workers run on every card of "
-                                "one host (--workers N --cards C); over MPI train bunches")
         if self.workers and (self.bunch != 1 or self.granularity != "chunk"):
             raise DnnValueError("--workers trains one image at a time, a chunk per call: it needs --bunch 1 and "
                                 "--granularity chunk")

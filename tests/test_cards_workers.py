@@ -110,7 +110,7 @@ def test_two_cards_of_workers_learn_and_report_images_per_card(small_dataset, tm
 
 
 @pytest.mark.parametrize("kw,message", [
-    (dict(distributed=True), "--workers with --distributed is not supported"),
+    (dict(distributed=True), "--workers with --distributed averages the weights once per chunk: give --sync chunk"),
     (dict(mode="host"), "need --mode implicit or explicit"),
     (dict(mode="explicit", explicit_weights="copy"), "--explicit-weights resident"),
     (dict(coherence="myo"), "--coherence shared"),

@@ -73,6 +73,19 @@ def test_two_ranks_resume_to_the_weights_of_one_run(two_epochs, small_dataset):
     assert np.array_equal(params(full), params(d / "two.h5"))
 
 
+def test_two_ranks_of_chaos_workers_are_two_cards_of_them(small_dataset, tmp_path):
+    """One CHAOS worker per rank, the ranks' weights averaged per chunk: the weights of one process
+    with one worker on each of two cards, bit for bit (each its half of every chunk, then the mean)."""
+    args = ("--workers", "1", "--bunch", "1", "--epochs", "2", "--lr", "0.02")
+    r1 = one_process(small_dataset, *args, "--cards", "2", "--checkpoint", str(tmp_path / "one.h5"))
+    r2 = job(small_dataset, *args, "--sync", "chunk", "--checkpoint", str(tmp_path / "two.h5"),
+             "--metrics", str(tmp_path / "m.json"))
+    assert r1.returncode == 0, r1.stderr
+    assert r2.returncode == 0, r2.stderr
+    assert np.array_equal(params(tmp_path / "one.h5"), params(tmp_path / "two.h5"))
+    assert '"images": 600' in (tmp_path / "m.json").read_text()
+
+
 def test_local_sgd_learns_too(small_dataset):
     r = job(small_dataset, "--epochs", "2", "--sync", "chunk")
     assert r.returncode == 0, r.stderr
