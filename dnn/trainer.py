@@ -94,13 +94,13 @@ class Config:
             m += "-overlap"
         if self.mode == "implicit" and self.coherence != "shared":
             m += "-myo"
+        chaos = f"/chaos-{self.workers}w" if self.workers else ""
         if self.distributed:
-            return f"{m}/{self.cards}-card-ranks/sync-{self.sync}"
-        chaos = f"chaos-{self.workers}w" if self.workers else ""
+            return f"{m}/{self.cards}-card-ranks/sync-{self.sync}{chaos}"
         if self.cards > 1:
-            return f"{m}/{self.cards}-cards" + (f"/{chaos}" if chaos else "")
+            return f"{m}/{self.cards}-cards{chaos}"
         if chaos:
-            return f"{m}/{chaos}"
+            return f"{m}{chaos}"
         return f"{m}/{self.granularity}"
 
 
