@@ -136,7 +136,8 @@ def _against_one(rows, ones, count, opening, one, same=lambda r: None) -> list[s
     for r in rows:
         twin = twins.get(key(r))
         if r.get(count, 0) > 1 and twin is not None:
-            out.append(f"{opening.format(r[count])} {twin['mode']}/{twin['granularity']}/{twin['link']} takes "
+            name = run_name({**twin, count: 0})  # the run named by all but the count the sentence opens with
+            out.append(f"{opening.format(r[count])} {name} takes "
                        f"{r['wall_s']:.2f} s, {twin['wall_s'] / r['wall_s']:.2f}x the speed of {one}.")
     return out
 

@@ -137,3 +137,15 @@ def test_compare_runs_workers_on_several_cards_and_shows_their_images(tmp_path, 
         assert [len(card) for card in r["worker_images_per_card"]] == [n] * k
         assert sum(map(sum, r["worker_images_per_card"])) == r["images"]
     assert "implicit/chunk/none/2 cards/2 workers: card 0:" in (out / "compare.md").read_text()
+
+
+def test_compare_sets_a_chaos_run_on_cards_against_its_own_kind():
+    from dnn import compare
+
+    rows = [{"mode": "implicit", "granularity": "chunk", "link": "none", "cards": k, "workers": w, "wall_s": t}
+            for k, w, t in ((1, 0, 1.0), (2, 0, 0.8), (1, 2, 4.0), (2, 2, 2.0), (2, 1, 3.0))]
+    assert compare.several_cards(rows) == [
+        "On 2 cards implicit/chunk/none takes 0.80 s, 1.25x the speed of one card.",
+        "On 2 cards implicit/chunk/none/2 workers takes 2.00 s, 2.00x the speed of one card."]
+    assert compare.several_workers(rows) == [
+        "With 2 CHAOS workers implicit/chunk/none/2 cards takes 2.00 s, 1.50x the speed of one worker."]
