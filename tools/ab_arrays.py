@@ -1,11 +1,13 @@
 """Two builds' offload-array kernels against each other and NumPy, alternating in one process.
 
     python tools/ab_arrays.py --base /tmp/dnn-card-main --sizes 8192 --ops add,mean --repeat 9
+    python tools/ab_arrays.py --base /tmp/main-card --also v1=/tmp/v1-card ...   # more builds
 
 For every operation and size, each round times NumPy on the host, then the card kernel of each
 build (operands resident, the compute time from the card's counters, as bench_arrays' sweep),
 the builds' order swapped every round so neither always runs after NumPy. Medians over the
-rounds; kernel/numpy is NumPy's median over the kernel's. On a shared machine the load moves
+rounds (and, in brackets, the fastest round: under load the least disturbed one); kernel/numpy
+is NumPy's median over the kernel's. On a shared machine the load moves
 between rounds, which is why the builds alternate instead of running one after the other.
 """
 
@@ -52,12 +54,13 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--base", required=True, help="the other build's dnn-card executable (e.g. main's)")
     p.add_argument("--new", default=str(ROOT / "dnn" / "bin" / "dnn-card"), help="this build's (default: the worktree's)")
+    p.add_argument("--also", action="append", default=[], metavar="NAME=EXE", help="another build to time")
     p.add_argument("--sizes", default="8192")
     p.add_argument("--ops", default="add,mean,multiply_broadcast,not_equal,argmax_axis1")
     p.add_argument("--repeat", type=int, default=9)
     p.add_argument("--threads", type=int, default=2)
     args = p.parse_args(argv)
-    builds = {"base": args.base, "new": args.new}
+    builds = {"base": args.base, **dict(b.split("=", 1) for b in args.also), "new": args.new}
     print(f"load average at start: {os.getloadavg()}")
     with ExitStack() as stack:
         devs = {k: stack.enter_context(open_device(exe, args.threads)) for k, exe in builds.items()}
@@ -73,13 +76,16 @@ def main(argv=None):
                     t0 = time.perf_counter()
                     fn(*operands)
                     times["numpy"].append(time.perf_counter() - t0)
-                    for k in (list(devs) if r % 2 == 0 else list(devs)[::-1]):
+                    order = list(devs)[r % len(devs):] + list(devs)[:r % len(devs)]  # rotate who runs first
+                    for k in order:
                         times[k].append(kernel_time(devs[k], fn, bound[k]))
                 del bound
                 med = {k: statistics.median(v) for k, v in times.items()}
-                print(f"N={n:6d} {name:18s} numpy {med['numpy'] * 1e3:8.2f} ms  "
-                      + "  ".join(f"{k} {med[k] * 1e3:8.2f} ms x{med['numpy'] / med[k]:.2f}" for k in devs)
-                      + f"  new/base x{med['base'] / med['new']:.2f}", flush=True)
+                low = {k: min(v) for k, v in times.items()}
+                print(f"N={n:6d} {name:18s} numpy {med['numpy'] * 1e3:7.2f} ({low['numpy'] * 1e3:7.2f}) ms  "
+                      + "  ".join(f"{k} {med[k] * 1e3:7.2f} ({low[k] * 1e3:7.2f}) ms x{med['numpy'] / med[k]:.2f}"
+                                  for k in devs)
+                      + f"  new/base x{med['base'] / med['new']:.2f} ({low['base'] / low['new']:.2f})", flush=True)
     print(f"load average at end: {os.getloadavg()}")
 
 
