@@ -209,6 +209,43 @@ def test_long_rows_max_and_argmax_equal_numpy_on_ties_nans_and_infinities(card, 
     np.testing.assert_array_equal(x.max(axis=axis).get(), a.max(axis=axis))
 
 
+@SETTINGS
+@given(data=st.data(), dtype=st.sampled_from([np.float32, np.float64, np.int64]), cols=st.integers(2049, 7000),
+       axis=st.sampled_from([None, 1]))
+def test_rows_of_many_blocks_find_the_first_max_or_nan(card, data, dtype, cols, axis):
+    """A row's argmax takes the max of each block of ARR_SCAN (2048) elements, then searches the
+    first block holding it: ties across blocks, a lone NaN or infinity in a later block."""
+    a = data.draw(hnp.arrays(dtype, (3, cols), elements=st.integers(-3, 3))).astype(dtype)
+    special = [np.nan, np.inf, -np.inf, 4] if np.dtype(dtype).kind == "f" else [4, 2**62]
+    for _ in range(data.draw(st.integers(0, 4))):
+        r, c = data.draw(st.integers(0, 2)), data.draw(st.integers(0, cols - 1))
+        a[r, c] = data.draw(st.sampled_from(special))
+    x = card.bind(a)
+    np.testing.assert_array_equal(x.argmax(axis=axis).get(), a.argmax(axis=axis))
+    np.testing.assert_array_equal(x.max(axis=axis).get(), a.max(axis=axis))
+
+
+def test_outputs_past_the_caches_are_streamed_and_still_numpys(card):
+    """Outputs of 16 MiB or more (ARR_STREAM_MIN_BYTES) go out through streaming stores, in
+    chunks from a buffer: odd sizes leave partial chunks and lines; results stay NumPy's."""
+    rng = np.random.default_rng(1)
+    a = rng.standard_normal((1023, 2101))  # float64: 17.2 MB
+    b = rng.standard_normal((1023, 2101))
+    row = rng.standard_normal((1, 2101))
+    x, y, r = card.bind(a), card.bind(b), card.bind(row)
+    np.testing.assert_array_equal((x + y).get(), a + b)
+    np.testing.assert_array_equal((x * r).get(), a * row)
+    np.testing.assert_array_equal(np.abs(x).get(), np.abs(a))
+    np.testing.assert_array_equal(x.astype(np.float32).astype(np.float64).get(), a.astype(np.float32).astype(np.float64))
+    np.testing.assert_array_max_ulp(np.exp(x).get(), np.exp(a), maxulp=ULP_FROM_NUMPY[np.float64])
+    p, q = rng.random(17_000_001) < 0.5, rng.random(17_000_001) < 0.5  # bool output: 17 MB
+    np.testing.assert_array_equal(np.logical_or(card.bind(p), card.bind(q)).get(), p | q)
+    np.testing.assert_array_equal(card.arange(2_100_001, dtype=np.float64).get(), np.arange(2_100_001, dtype=np.float64))
+    view = card.zeros((1024, 2101), np.float64)
+    np.add(x, y, out=view[1:])  # an output that starts off a cache line
+    np.testing.assert_array_equal(view.get()[1:], a + b)
+
+
 def test_sums_do_not_depend_on_the_number_of_threads():
     """The order of a float sum is fixed by the data's shape, not by how many threads share it:
     each piece of ARR_PIECE elements is summed in double, the pieces added in order, and each

@@ -39,6 +39,17 @@ int arr_gemm(int64_t dt, void *z, const void *a, const void *b, int M, int K, in
 typedef void (*arr_task_fn)(int64_t t, const void *ctx);
 void arr_tasks(int64_t n, int64_t work, arr_task_fn task, const void *ctx);
 
+/* arr_stream.c: outputs of ARR_STREAM_MIN_BYTES or more are written with streaming stores
+ * (past the caches: too large to be read back from them); a kernel fills ARR_STREAM_CHUNK
+ * elements at a time into a buffer in L1 that is then streamed out. */
+#define ARR_STREAM_MIN_BYTES ((int64_t)16 << 20)
+#define ARR_STREAM_CHUNK 1024
+int arr_stream_worth(int64_t bytes);
+/* fill(buf, from, count, ctx) writes elements [from, from + count) of one piece into buf */
+typedef void (*arr_fill_fn)(void *buf, int64_t from, int64_t count, const void *ctx);
+/* z[0:n] (elements of itemsize bytes) as fill computes them, through streaming stores */
+void arr_streamed(arr_fill_fn fill, const void *ctx, void *z, int64_t n, int64_t itemsize);
+
 static inline int64_t arr_itemsize(int64_t dt) { return dt == ARR_F32 ? 4 : dt == ARR_BOOL ? 1 : 8; }
 static inline int64_t arr_min64(int64_t a, int64_t b) { return a < b ? a : b; }
 

@@ -50,6 +50,22 @@ static struct {
     pthread_mutex_t lock;
 } card = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
+/* Buffers of 4 MiB and more ask for 2 MiB pages, as NumPy asks for its own arrays of that size
+ * (transparent huge pages are often "madvise" only): a kernel streaming a large operand through
+ * 4 KiB pages takes a TLB miss, a nested page walk in a VM, every 4 KiB, and first touching one
+ * faults 512 times per 2 MiB. The advice is a hint: refused, the buffer keeps 4 KiB pages. */
+#define CARD_HUGE_MIN ((uint64_t)4 << 20)
+#define CARD_HUGE_PAGE ((size_t)2 << 20)
+
+static void *card_heap_alloc(uint64_t cap)
+{
+    void *p = NULL;
+    const int huge = cap >= CARD_HUGE_MIN;
+    if (posix_memalign(&p, huge ? CARD_HUGE_PAGE : 64, cap) != 0) return NULL;
+    if (huge) (void)madvise(p, cap, MADV_HUGEPAGE);
+    return p;
+}
+
 static void card_drop_cache(void)
 {
     for (int i = 0; i < card.ncache; i++) free(card.cache[i].ptr);
@@ -78,7 +94,7 @@ static int card_alloc_buf(const void *key, uint64_t bytes, int index)
     }
     if (!p) {
         card_drop_cache(); /* sizes changed: give the old ones back before taking more */
-        if (posix_memalign(&p, 64, cap) != 0)
+        if (!(p = card_heap_alloc(cap)))
             return off_fail(OFF_ECARDMEM, "card memory: cannot allocate %llu bytes for transfer %d",
                             (unsigned long long)bytes, index + 1);
     }
