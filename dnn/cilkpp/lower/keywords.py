@@ -22,7 +22,8 @@ import re
 
 from pycparser import c_ast
 
-from .nodes import Env, Raw, call_args, gen, is_call, line_directive, params, rename_decl, return_decl, walk
+from .cilk_for_rules import check_cilk_for
+from .nodes import Env, Raw, call_args, const_int, gen, is_call, line_directive, params, rename_decl, return_decl, walk
 
 _TASKWAIT = "#pragma omp taskwait\n__cilkpp_settle();"
 # a sync in a function that spawns: only when this frame made a task since the last one
@@ -128,7 +129,10 @@ class Keywords:
         CHAOS worker sets it) runs the loop itself, in order, as Cilk's serial elision would: no
         team to start, and no tasks for a team's other threads to take (they are workers busy with
         their own images, and a team's task queue has one lock)."""
-        self._check_cilk_for(s)
+        check_cilk_for(s, self.err)
+        way = self._not_equal_direction(s, g)
+        if way is not None:
+            return way
         once = self._header_once(s)
         inside = c_ast.FuncCall(c_ast.ID("omp_in_parallel", s.coord), c_ast.ExprList([]), s.coord)
         alone = c_ast.BinaryOp("==", c_ast.FuncCall(c_ast.ID("omp_get_max_threads", s.coord), c_ast.ExprList([]),
@@ -153,6 +157,35 @@ class Keywords:
             c_ast.If(alone, serial, parallel, s.coord),
             Raw(f"if ({flag}) __atomic_sub_fetch(&__cilkpp_loops, 1, __ATOMIC_RELAXED);", s.coord, stmt=True),
             Raw("__cilkpp_settle();", s.coord, stmt=True)], s.coord)
+
+    def _not_equal_direction(self, s, g):
+        """`i != n` with a step other than 1 (`i += 3`), which OpenMP's loop forms refuse: the
+        specification's != loop reaches n exactly, so it is `i < n` when it counts up and `i > n`
+        when it counts down. A constant step tells which; another is tested before the loop (it is
+        evaluated once then as well). None when the loop needs no rewriting."""
+        nxt = s.next
+        if s.cond.op != "!=" or not isinstance(nxt, c_ast.Assignment):
+            return None
+        step = const_int(nxt.rvalue)
+        if step is not None and abs(step) == 1:
+            return None
+        var_left = isinstance(s.cond.left, c_ast.ID) and gen(s.cond.left) == gen(nxt.lvalue)
+
+        def counting(up):
+            loop = copy.deepcopy(s)
+            loop.cond.op = "<" if up == var_left else ">"
+            return loop
+
+        up_when_positive = nxt.op == "+="
+        if step is not None:
+            return self.cilk_for(counting((step > 0) == up_when_positive), g)
+        k = self.fresh("step")
+        nxt.rvalue, rv = c_ast.ID(k, nxt.coord), nxt.rvalue
+        return c_ast.Compound([
+            Raw(f"const __typeof__({gen(rv)}) {k} = {gen(rv)};", s.coord, stmt=True),
+            c_ast.If(c_ast.BinaryOp(">", c_ast.ID(k, s.coord), c_ast.Constant("int", "0", s.coord), s.coord),
+                     self.cilk_for(counting(up_when_positive), g),
+                     self.cilk_for(counting(not up_when_positive), g), s.coord)], s.coord)
 
     def _header_once(self, s):
         """The limit and the step of a _Cilk_for are evaluated once, before the loop (the
@@ -180,36 +213,6 @@ class Keywords:
         if isinstance(s.next, c_ast.Assignment) and s.next.op in ("+=", "-="):
             s.next.rvalue = hoist(s.next.rvalue)
         return out
-
-    def _check_cilk_for(self, s):
-        """What the Cilk Plus specification asks of a _Cilk_for: the condition compares the control
-        variable (<, <=, >, >=, !=), and no break or return leaves the body."""
-        if not (isinstance(s.cond, c_ast.BinaryOp) and s.cond.op in ("<", "<=", ">", ">=", "!=")):
-            raise self.err(s.cond.coord if s.cond is not None else s.coord,
-                           "_Cilk_for: the condition must compare the control variable with <, <=, >, >= or !=")
-
-        nxt = s.next
-        if not ((isinstance(nxt, c_ast.UnaryOp) and nxt.op in ("++", "--", "p++", "p--"))
-                or (isinstance(nxt, c_ast.Assignment) and nxt.op in ("+=", "-="))):
-            raise self.err(nxt.coord if nxt is not None else s.coord,
-                           "_Cilk_for: the increment must be ++, --, += or -= of the control variable")
-
-        def leaves(n, in_loop):
-            if isinstance(n, c_ast.Return):
-                return n
-            if isinstance(n, c_ast.Break) and not in_loop:
-                return n
-            nested = in_loop or isinstance(n, (c_ast.For, c_ast.While, c_ast.DoWhile, c_ast.Switch))
-            for _, ch in n.children():
-                found = leaves(ch, nested)
-                if found is not None:
-                    return found
-            return None
-
-        bad = leaves(s.stmt, False) if s.stmt is not None else None
-        if bad is not None:
-            what = "return" if isinstance(bad, c_ast.Return) else "break"
-            raise self.err(bad.coord, f"_Cilk_for: a {what} statement may not leave the loop body")
 
     def split_parallel(self, fd):
         """A function that spawns, fd -> [its prototype, static body, fd that enters a parallel
