@@ -23,6 +23,12 @@
 #define CILK_C_UNREGISTER_REDUCER(obj) __cilkpp_reducer_unregister(&(obj).base)
 #define __CILK_C_REDUCER_VIEW(obj) REDUCER_VIEW(obj)
 
+/* the destroy function of a view that owns nothing, as Intel's programs pass it */
+__attribute__((unused)) static void __cilkrts_hyperobject_noop_destroy(void *key, void *view)
+{
+    (void)key, (void)view;
+}
+
 /* this thread's view, made the identity the first time the thread touches it; outside any
  * parallel region, the merge of all views */
 static inline int __cilkpp_reducer_slot(struct __cilkpp_reducer_base *r, char *views)
