@@ -265,7 +265,8 @@ class Sections:
 
     def generic_reduction(self, n, env):
         """__sec_reduce(init, a, f): r = f(r, a[i]) from r = init, in element order.
-        __sec_reduce_mutating(acc, a, f): f(&acc, a[i]) in element order (a void expression)."""
+        __sec_reduce_mutating(acc, a, f): f(&acc, a[i]) in element order (a void expression); the
+        accumulator may be given by its address too, as GCC's form has it (`&acc`)."""
         nm = n.name.name
         a = call_args(n)
         if len(a) != 3:
@@ -287,7 +288,8 @@ class Sections:
             lines.append(f"__typeof__({fn}({first}, {e})) {r} = ({first});")
             lines.append(self.loops(idx, lens, f"{r} = {fn}({r}, {e});", pragma=None))
         else:
-            lines.append(f"__typeof__(&({first})) {r} = &({first});")
+            given = first if isinstance(a[0], c_ast.UnaryOp) and a[0].op == "&" else f"&({first})"
+            lines.append(f"__typeof__({given}) {r} = {given};")
             lines.append(self.loops(idx, lens, f"{fn}({r}, {e});", pragma=None))
             lines.append(f"(void){r};")
             text = "({\n" + "\n".join(lines) + "\n})"
