@@ -133,6 +133,7 @@ class Keywords:
         way = self._not_equal_direction(s, g)
         if way is not None:
             return way
+        self._iteration_frame(s)
         once = self._header_once(s)
         inside = c_ast.FuncCall(c_ast.ID("omp_in_parallel", s.coord), c_ast.ExprList([]), s.coord)
         alone = c_ast.BinaryOp("==", c_ast.FuncCall(c_ast.ID("omp_get_max_threads", s.coord), c_ast.ExprList([]),
@@ -157,6 +158,15 @@ class Keywords:
             c_ast.If(alone, serial, parallel, s.coord),
             Raw(f"if ({flag}) __atomic_sub_fetch(&__cilkpp_loops, 1, __ATOMIC_RELAXED);", s.coord, stmt=True),
             Raw("__cilkpp_settle();", s.coord, stmt=True)], s.coord)
+
+    def _iteration_frame(self, s):
+        """A body that spawns is a frame of its own, as a spawned function is: its syncs wait for
+        its own tasks (a flag of its own, not the function's, which other iterations clear), and it
+        syncs before the iteration ends."""
+        if not any(isinstance(n, Raw) and "__cilkpp_spawned = 1;" in n.text for n in walk(s.stmt)):
+            return
+        s.stmt = c_ast.Compound([Raw("int __cilkpp_spawned = 0;", s.coord, stmt=True), s.stmt,
+                                 Raw(_FRAME_SYNC, s.coord, stmt=True)], s.coord)
 
     def _not_equal_direction(self, s, g):
         """`i != n` with a step other than 1 (`i += 3`), which OpenMP's loop forms refuse: the
