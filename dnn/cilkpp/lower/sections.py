@@ -24,7 +24,7 @@ import copy
 
 from pycparser import c_ast
 
-from .nodes import Env, Raw, call_args, const_int, gen, is_call
+from .nodes import Env, Raw, call_args, const_int, gen, is_call, no_directives
 
 REDUCERS = {
     "__sec_reduce_add": ("0", "+", "{r} += {e};"),
@@ -256,7 +256,7 @@ class Sections:
         once before the nest."""
         text = "({\n" + "\n".join(lines) + f"\n{r};\n}})"
         if self.macro_args:
-            text = _no_directives(text)
+            text = no_directives(text)
         if env is not None and env.hoist is not None and env.idx:
             t = self.fresh("t")
             env.hoist.append(f"__auto_type {t} = {text};")
@@ -293,7 +293,7 @@ class Sections:
             lines.append(self.loops(idx, lens, f"{fn}({r}, {e});", pragma=None))
             lines.append(f"(void){r};")
             text = "({\n" + "\n".join(lines) + "\n})"
-            return Raw(_no_directives(text) if self.macro_args else text, n.coord)
+            return Raw(no_directives(text) if self.macro_args else text, n.coord)
         return self._reduction_value(lines, r, n.coord, env)
 
 
@@ -308,16 +308,3 @@ class Sections:
             raise self.err(self.u.sections[ch[0][0]].coord,
                            f"array section in {what}: only expression statements, if conditions and "
                            "reduction arguments take sections")
-
-
-def _no_directives(text):
-    """Generated text that may stand inside a macro's argument: #pragma lines become _Pragma."""
-    out = []
-    for line in text.split("\n"):
-        st = line.strip()
-        if st.startswith("#pragma "):
-            body = st[len("#pragma "):].replace("\\", "\\\\").replace('"', '\\"')
-            out.append(f'_Pragma("{body}")')
-        else:
-            out.append(line)
-    return "\n".join(out)
