@@ -33,14 +33,16 @@ _FRAME_SYNC = "if (__cilkpp_spawned) {\n#pragma omp taskwait\n__cilkpp_spawned =
 class Keywords:
     """Lowerer methods for the Cilk keywords (state: the Lowerer's `spawns`, set per function)."""
 
-    def spawn(self, sp, lhs, coord):
-        """`f(x);` or `lhs = f(x);` spawned: a task that calls f on arguments evaluated here."""
+    def spawn(self, sp, lhs, coord, op="="):
+        """`f(x);` or `lhs = f(x);` spawned (or `lhs += f(x);`, any assignment operator: the
+        specification's spawn is the right operand of an assignment): a task that calls f on
+        arguments evaluated here, and assigns its result there."""
         self.spawns = True
         call = call_args(sp)[1]
         if not isinstance(call, c_ast.FuncCall):
             raise self.err(coord, "_Cilk_spawn must call a function")
         if is_call(call, "__cilkpp_offload"):
-            return self._spawn_offload(call, lhs, coord)
+            return self._spawn_offload(call, lhs, coord, op)
         lines, names = [], []
         for a in call_args(call):
             self.no_sections(a, "a spawned call")
@@ -58,11 +60,11 @@ class Keywords:
             d = self.fresh("d")
             if isinstance(lv, c_ast.ID):  # the plain call assigns it; only the task needs its address
                 task_pre = [f"__auto_type {d} = &({lv.name});"]
-                inline = f"{lv.name} = {args}"
+                inline = f"{lv.name} {op} {args}"
             else:
                 lines.append(f"__auto_type {d} = &({gen(lv)});")
             fp.append(d)
-            target = f"*{d} = "
+            target = f"*{d} {op} "
         return [self._task(lines, fp, f"{target}{args}", coord, callee, inline, task_pre)]
 
     def _task(self, lines, fp, call, coord, callee=None, inline=None, task_pre=()):
@@ -83,7 +85,7 @@ class Keywords:
             self.spawn_calls.append((r, callee))
         return r
 
-    def _spawn_offload(self, off, lhs, coord):
+    def _spawn_offload(self, off, lhs, coord, op):
         """`_Cilk_spawn _Cilk_offload[_to(t)] f(x)`: a task that offloads f, with the target and the
         arguments evaluated here (the offloads of several tasks reach the card one at a time)."""
         oid, target, call = call_args(off)
@@ -103,7 +105,7 @@ class Keywords:
             d = self.fresh("d")
             lines.append(f"__auto_type {d} = &({gen(self.rx(lhs, Env()))});")
             fp.append(d)
-            target_text = f"*{d} = "
+            target_text = f"*{d} {op} "
         self.spawns = True
         return [self._task(lines, fp, f"{target_text}{text};", coord)]
 

@@ -314,8 +314,8 @@ class Walk:
         # expression statements
         if is_call(s, "__cilkpp_spawn"):
             return self.spawn(s, None, s.coord)
-        if isinstance(s, c_ast.Assignment) and s.op == "=" and is_call(s.rvalue, "__cilkpp_spawn"):
-            return self.spawn(s.rvalue, s.lvalue, s.coord)
+        if isinstance(s, c_ast.Assignment) and is_call(s.rvalue, "__cilkpp_spawn"):
+            return self.spawn(s.rvalue, s.lvalue, s.coord, s.op)
         if is_call(s, "__cilkpp_sync"):
             return self.sync(s)
         r, chains = self.rank(s, s.coord)
