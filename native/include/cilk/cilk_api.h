@@ -10,6 +10,7 @@
  *                                          keep that team, but the count reads as set
  *   __cilkrts_get_total_workers()          the same
  *   __cilkrts_get_worker_number()          0 .. nworkers - 1, this worker
+ *   __cilkrts_synched()                    1 when the calling frame has no spawned child running
  *   __cilkrts_end_cilk(), __cilkrts_init() accepted; nothing to do
  */
 #ifndef DNN_CILK_CILK_API_H
@@ -54,6 +55,9 @@ static inline int __cilkrts_get_nworkers(void)
 
 static inline int __cilkrts_get_total_workers(void) { return __cilkrts_get_nworkers(); }
 static inline int __cilkrts_get_worker_number(void) { return omp_get_thread_num(); }
+/* the flag dnn.cilkpp keeps per frame (keywords.py; a function that does not spawn sees the
+ * prelude's constant 0) */
+#define __cilkrts_synched() (!__cilkpp_spawned)
 static inline void __cilkrts_end_cilk(void) {}
 static inline void __cilkrts_init(void) {}
 
