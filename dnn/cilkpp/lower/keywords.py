@@ -52,8 +52,13 @@ class Keywords:
         fp = list(names)
         target, inline, task_pre = "", None, []
         callee = gen(self.rx(call.name, Env()))
-        if not isinstance(call.name, c_ast.ID):
-            callee = f"({callee})"  # (*fp)(x)
+        if not self._names_a_function(call.name):
+            # a pointer (fp, table[k], s->fn, (*fp)): evaluated here, before the spawn, as the
+            # arguments are; the parent may change it while the child waits to start
+            t = self.fresh("f")
+            lines.append(f"__auto_type {t} = ({callee});")
+            fp.append(t)
+            callee = t
         args = f"{callee}({', '.join(names)});"
         if lhs is not None:
             lv = self.rx(lhs, Env())
@@ -66,6 +71,13 @@ class Keywords:
             fp.append(d)
             target = f"*{d} {op} "
         return [self._task(lines, fp, f"{target}{args}", coord, callee, inline, task_pre)]
+
+    def _names_a_function(self, e):
+        """e is the name of a function (not of a variable holding a pointer to one)."""
+        if not isinstance(e, c_ast.ID):
+            return False
+        _, decl = self.resolve(e.name)
+        return decl is None or (isinstance(decl, c_ast.Decl) and isinstance(decl.type, c_ast.FuncDecl))
 
     def _task(self, lines, fp, call, coord, callee=None, inline=None, task_pre=()):
         """The spawn of `call` (after `lines` evaluated its arguments into the names fp): a task
