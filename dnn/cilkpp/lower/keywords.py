@@ -136,7 +136,7 @@ class Keywords:
             return [c_ast.Compound([self._sync_point(ret.coord), ret], ret.coord)]
         return [ret]
 
-    def cilk_for(self, s, g=None):
+    def cilk_for(self, s, g=None, g_positive=False):
         """The lowered loop s as a _Cilk_for. Outside a parallel region: a worksharing loop over
         a new team (cheapest for the flat loops of a kernel); inside one (a spawned task, another
         _Cilk_for): tasks. A thread whose OpenMP thread count is 1 (omp_set_num_threads(1), as a
@@ -144,6 +144,15 @@ class Keywords:
         team to start, and no tasks for a team's other threads to take (they are workers busy with
         their own images, and a team's task queue has one lock)."""
         check_cilk_for(s, self.err)
+        # the specification's grainsize 0 (or less) means the default; OpenMP's must be positive
+        literal = re.fullmatch(r"\(*\s*(-?)\s*([0-9]+)[uUlL]*\s*\)*", g or "")
+        if literal is not None and (literal.group(1) or int(literal.group(2)) == 0):
+            g = None
+        elif g is not None and literal is None and not g_positive:  # known at run time only
+            v = self.fresh("grain")
+            return c_ast.Compound([Raw(f"const long {v} = ({g});", s.coord, stmt=True),
+                                   c_ast.If(c_ast.BinaryOp(">", c_ast.ID(v, s.coord), c_ast.Constant("int", "0", s.coord)),
+                                            self.cilk_for(copy.deepcopy(s), v, True), self.cilk_for(s), s.coord)], s.coord)
         way = self._not_equal_direction(s, g)
         if way is not None:
             return way
