@@ -161,6 +161,12 @@ class Walk:
                 i += 1
                 continue
             if isinstance(it, c_ast.Pragma) and re.match(r"(cilk\s+)?simd\b", it.string):
+                nxt = items[i + 1] if i + 1 < len(items) else None
+                if isinstance(nxt, c_ast.For) and (nxt.coord.file, nxt.coord.line, nxt.coord.column) in self.u.cilk_for:
+                    # `#pragma simd` + _Cilk_for: vector lanes within the parallel loop's chunks,
+                    # a hint the parallel loop alone keeps the meaning of
+                    i += 1
+                    continue
                 it = c_ast.Pragma(_omp_simd(it.string), it.coord)  # Cilk Plus's SIMD loop is OpenMP's
             if isinstance(it, c_ast.Pragma) and it.string.startswith("omp"):
                 k = self._omp_over_shared(items, i, out)
