@@ -15,7 +15,16 @@
 /* struct __cilkpp_reducer_base, the list of registered reducers and the merge are in the C
  * dnn.cilkpp puts around every program (templates/prelude.c.in), as sync points merge too. */
 
-#define CILK_C_DECLARE_REDUCER(T) struct { struct __cilkpp_reducer_base base; T view[__CILKPP_VIEWS]; }
+/* .value is the first view (Intel's reducers had a member of that name, which programs read
+ * after the parallel work: the merged value is there once no parallel region is running) */
+#define CILK_C_DECLARE_REDUCER(T)                                                                  \
+    struct {                                                                                       \
+        struct __cilkpp_reducer_base base;                                                         \
+        union {                                                                                    \
+            T value;                                                                               \
+            T view[__CILKPP_VIEWS];                                                                \
+        };                                                                                         \
+    }
 #define CILK_C_INIT_REDUCER(T, reduce, identity, destroy, ...) \
     {{0, (reduce), (identity), (destroy), 0, sizeof(T), {1}}, {__VA_ARGS__}}
 #define REDUCER_VIEW(obj) ((obj).view[__cilkpp_reducer_slot(&(obj).base, (char *)(obj).view)])

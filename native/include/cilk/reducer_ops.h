@@ -3,7 +3,7 @@
  * OPADD, OPMUL, OPAND, OPOR, OPXOR, MAX, MIN, MAX_INDEX, MIN_INDEX, and their types
  * CILK_C_REDUCER_<OP>_TYPE(tn) (for pointers to a reducer). tn names the type as Cilk's headers
  * did: char, uchar, schar, short, ushort, int, uint, unsigned, long, ulong, longlong, ulonglong,
- * float, double, longdouble, size_t.
+ * float, double, longdouble, size_t, wchar_t.
  *
  * CILK_C_REDUCER_MAX_CALC(r, v) / MIN_CALC keep the larger / smaller of the view and v;
  * CILK_C_REDUCER_MAX_INDEX_CALC(r, i, v) / MIN_INDEX_CALC also keep i, and the view is a struct
@@ -33,6 +33,7 @@ typedef float __cilkpp_rt_float;
 typedef double __cilkpp_rt_double;
 typedef long double __cilkpp_rt_longdouble;
 typedef unsigned long __cilkpp_rt_size_t;
+typedef wchar_t __cilkpp_rt_wchar_t;
 
 /* the identity and the combination of one operation on one type */
 #define __CILKPP_OP(op, tn, ident, combine)                                                          \
@@ -117,6 +118,7 @@ __CILKPP_INT_OPS(ulong, 0, ULONG_MAX)
 __CILKPP_INT_OPS(longlong, LLONG_MIN, LLONG_MAX)
 __CILKPP_INT_OPS(ulonglong, 0, ULLONG_MAX)
 __CILKPP_INT_OPS(size_t, 0, ULONG_MAX)
+__CILKPP_INT_OPS(wchar_t, WCHAR_MIN, WCHAR_MAX)
 __CILKPP_FLOAT_OPS(float)
 __CILKPP_FLOAT_OPS(double)
 __CILKPP_FLOAT_OPS(longdouble)
