@@ -42,6 +42,7 @@ __attribute__((unused)) static void __cilkrts_hyperobject_noop_destroy(void *key
  * parallel region, the merge of all views */
 static inline int __cilkpp_reducer_slot(struct __cilkpp_reducer_base *r, char *views)
 {
+    if (!r->registered) return 0; /* before REGISTER and after UNREGISTER: the one value */
     int t = omp_get_thread_num() % __CILKPP_VIEWS;
     r->views = views;
     if (omp_get_level() == 0) __cilkpp_reducer_merge(r);
@@ -56,13 +57,20 @@ static inline void __cilkpp_reducer_register(struct __cilkpp_reducer_base *r, ch
 {
     r->views = views;
     r->used[0] = 1;
+    r->registered = 1;
     r->next = __cilkpp_reducers;
     __cilkpp_reducers = r;
 }
 
 static inline void __cilkpp_reducer_unregister(struct __cilkpp_reducer_base *r)
 {
-    __cilkpp_reducer_merge(r);
+    __cilkpp_reducer_merge(r); /* into this thread's view: moved to the first, where it stays */
+    int t = omp_get_thread_num() % __CILKPP_VIEWS;
+    if (t != 0) {
+        __builtin_memcpy(r->views, r->views + t * r->size, r->size);
+        r->used[t] = 0;
+    }
+    r->registered = 0;
     for (struct __cilkpp_reducer_base **p = &__cilkpp_reducers; *p; p = &(*p)->next)
         if (*p == r) {
             *p = r->next;
