@@ -67,19 +67,27 @@ class Sections:
             if isinstance(n, c_ast.UnaryOp) and n.op == "sizeof":
                 return
             if isinstance(n, c_ast.ArrayRef):
-                refs = []
-                x = n
-                while isinstance(x, c_ast.ArrayRef):
-                    refs.append(x)
-                    x = x.name
-                refs.reverse()
+                # subscripts through members too: s[0:3].v[0:4] is one chain of rank 2, the
+                # leftmost section its first dimension (pos: the place in its own subscript run)
                 chain = []
-                for pos, r in enumerate(refs):
-                    s = self.sec_of(r.subscript)
-                    if s:
-                        chain.append((s[0], r, pos))
-                    else:
-                        visit(r.subscript)
+                x = n
+                while True:
+                    refs = []
+                    while isinstance(x, c_ast.ArrayRef):
+                        refs.append(x)
+                        x = x.name
+                    refs.reverse()
+                    part = []
+                    for pos, r in enumerate(refs):
+                        s = self.sec_of(r.subscript)
+                        if s:
+                            part.append((s[0], r, pos))
+                        else:
+                            visit(r.subscript)
+                    chain = part + chain
+                    if not (isinstance(x, c_ast.StructRef) and isinstance(x.name, c_ast.ArrayRef)):
+                        break
+                    x = x.name
                 if chain:
                     found.append(chain)
                 visit(x)
