@@ -227,10 +227,11 @@ class Keywords:
         out = []
 
         def hoist(e):
-            if e is None or isinstance(e, (c_ast.Constant, c_ast.ID)):
+            # a variable too: the body may assign it, and a thread that starts late would see that
+            if e is None or isinstance(e, c_ast.Constant):
                 return e
             v = self.fresh("lim")
-            out.append(Raw(f"const __typeof__({gen(e)}) {v} = {gen(e)};", s.coord, stmt=True))
+            out.append(Raw(f"const __auto_type {v} = ({gen(e)});", s.coord, stmt=True))
             return c_ast.ID(v, e.coord)
 
         var = None
