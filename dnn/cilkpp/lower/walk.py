@@ -243,6 +243,7 @@ class Walk:
             if s.init is not None and is_call(s.init, "__cilkpp_spawn"):
                 init = s.init
                 s.init = None
+                _drop_const(s)  # the spawned call assigns it later
                 self.declare(s)
                 return [s] + self.spawn(init, c_ast.ID(s.name, s.coord), s.coord)
             if s.init is not None:
@@ -350,3 +351,11 @@ def _omp_simd(text):
     clauses = re.sub(r"\bvectorlength\s*\(\s*([^,)]*)[^)]*\)", r"simdlen(\1)", clauses)
     clauses = re.sub(r"\b(assert|noassert|vecremainder|novecremainder)\b", "", clauses)
     return "omp simd" + clauses
+
+
+def _drop_const(decl):
+    """`const T v = _Cilk_spawn f();` declares v without the const its later assignment needs."""
+    decl.quals = [q for q in decl.quals if q != "const"]
+    t = decl.type
+    if isinstance(t, c_ast.TypeDecl):
+        t.quals = [q for q in t.quals if q != "const"]
