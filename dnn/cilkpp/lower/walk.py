@@ -355,7 +355,9 @@ def _omp_simd(text):
 
 def _drop_const(decl):
     """`const T v = _Cilk_spawn f();` declares v without the const its later assignment needs."""
-    decl.quals = [q for q in decl.quals if q != "const"]
     t = decl.type
-    if isinstance(t, c_ast.TypeDecl):
+    if isinstance(t, c_ast.TypeDecl):  # const int v: the variable's own const
+        decl.quals = [q for q in decl.quals if q != "const"]
+        t.quals = [q for q in t.quals if q != "const"]
+    elif isinstance(t, c_ast.PtrDecl):  # int *const p (const int *p keeps what it points to)
         t.quals = [q for q in t.quals if q != "const"]
