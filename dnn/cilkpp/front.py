@@ -55,6 +55,16 @@ _GNU_DEFINES = ["-Dbool=_Bool", "-D__inline=inline", "-D__inline__=inline", "-D_
                 "-D__int64=long long", "-D__int32=int", "-D__int16=short", "-D__int8=char"]
 
 
+# <cilk/cilk_stub.h> makes the program serial C; its macros are the header's, applied here since
+# the translator reads the keywords before any header's macros expand
+_STUB_DEFINES = ["-D_Cilk_spawn=", "-D_Cilk_sync=", "-D_Cilk_for=for",
+                 "-Dcilk_spawn=", "-Dcilk_sync=", "-Dcilk_for=for"]
+
+
+def _stub_defines(includes):
+    return _STUB_DEFINES if any(re.search(r"[<\"/]cilk_stub\.h[>\"]", text) for _, text in includes) else []
+
+
 def _directive(line):
     m = re.match(r"\s*#\s*(\w+)", line)
     return m.group(1) if m else None
@@ -114,7 +124,7 @@ def read_unit(source, filename, include_dirs=(), defines=()):
     # a line marker first: __FILE__ in the user's code names the file, not the preprocessor's stdin
     main_name = filename or "<stdin>"
     text = f'# 1 "{_c_string(main_name)}"\n' + "\n".join(out_lines) + "\n"
-    cpp = ["gcc", "-E", "-std=gnu11", "-x", "c"] + _GNU_DEFINES + type_macros(includes)
+    cpp = ["gcc", "-E", "-std=gnu11", "-x", "c"] + _GNU_DEFINES + type_macros(includes) + _stub_defines(includes)
     r = subprocess.run(cpp + [f"-D{d}" for d in defines] + ["-"],
                        input=text,
                        capture_output=True, text=True)

@@ -184,6 +184,14 @@ def _rewrite_range(toks, a, b, out, unit, top=False):
                                "declare it at file scope, or allocate it with _Offload_shared_malloc")
             i += 1
             continue
+        if tx == "_Simd":
+            # Intel's SIMD loop keyword (`_Simd _Reduction(+:s) for (...)`, `_Cilk_for _Simd (...)`):
+            # a hint that the iterations may run in vector lanes; the loop runs as written, which
+            # the SIMD loop's semantics allow
+            i += 1
+            while i + 1 < b and toks[i].text in ("_Safelen", "_Reduction") and toks[i + 1].text == "(":
+                i = _match(toks, i + 1) + 1
+            continue
         if tx in ("__attribute__", "__declspec") and i + 1 < b and toks[i + 1].text == "(":
             e = _match(toks, i + 1)
             inner = " ".join(x.text for x in toks[i + 2 : e])

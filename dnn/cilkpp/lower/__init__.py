@@ -138,6 +138,7 @@ class Lowerer(Walk, Sections, SectionStatements, Keywords, Clauses, Offload, Sha
         self.sync_points, self.spawn_calls = [], []
         self.pre = []
         _name_the_function(fd)
+        _prototype_form(fd)
         self.scopes.append({pname: c_ast.Decl(pname, [], [], [], [], ptype, None, None)
                             for pname, ptype in params(fd.decl.type) or [] if pname})
         fd.body = self.block(fd.body)
@@ -169,3 +170,20 @@ def _name_the_function(fd):
             elif isinstance(v, list):
                 v[:] = [c_ast.Constant("string", literal, x.coord) if isinstance(x, c_ast.ID) and x.name in names
                         else x for x in v]
+
+
+def _prototype_form(fd):
+    """An old-style definition `int f(a, b) int a; double b; {...}` in prototype form (what the
+    lowering reads: parameters with types); a parameter without a declaration is an int."""
+    ft = fd.decl.type
+    if not fd.param_decls or not isinstance(ft, c_ast.FuncDecl) or ft.args is None:
+        return
+    decls = {d.name: d for d in fd.param_decls}
+    ps = []
+    for p in ft.args.params:
+        if isinstance(p, c_ast.ID):
+            p = decls.get(p.name) or c_ast.Decl(p.name, [], [], [], [], c_ast.TypeDecl(
+                p.name, [], None, c_ast.IdentifierType(["int"])), None, None, coord=p.coord)
+        ps.append(p)
+    ft.args.params = ps
+    fd.param_decls = None

@@ -22,7 +22,8 @@ import re
 
 from pycparser import c_ast
 
-from .nodes import Env, Raw, call_args, gen, is_call, line_directive, params, rename_decl, return_decl, walk
+from .cilk_for_rules import check_cilk_for
+from .nodes import Env, Raw, call_args, const_int, gen, is_call, line_directive, params, rename_decl, return_decl, walk
 
 _TASKWAIT = "#pragma omp taskwait\n__cilkpp_settle();"
 # a sync in a function that spawns: only when this frame made a task since the last one
@@ -32,14 +33,16 @@ _FRAME_SYNC = "if (__cilkpp_spawned) {\n#pragma omp taskwait\n__cilkpp_spawned =
 class Keywords:
     """Lowerer methods for the Cilk keywords (state: the Lowerer's `spawns`, set per function)."""
 
-    def spawn(self, sp, lhs, coord):
-        """`f(x);` or `lhs = f(x);` spawned: a task that calls f on arguments evaluated here."""
+    def spawn(self, sp, lhs, coord, op="="):
+        """`f(x);` or `lhs = f(x);` spawned (or `lhs += f(x);`, any assignment operator: the
+        specification's spawn is the right operand of an assignment): a task that calls f on
+        arguments evaluated here, and assigns its result there."""
         self.spawns = True
         call = call_args(sp)[1]
         if not isinstance(call, c_ast.FuncCall):
             raise self.err(coord, "_Cilk_spawn must call a function")
         if is_call(call, "__cilkpp_offload"):
-            return self._spawn_offload(call, lhs, coord)
+            return self._spawn_offload(call, lhs, coord, op)
         lines, names = [], []
         for a in call_args(call):
             self.no_sections(a, "a spawned call")
@@ -49,20 +52,32 @@ class Keywords:
         fp = list(names)
         target, inline, task_pre = "", None, []
         callee = gen(self.rx(call.name, Env()))
-        if not isinstance(call.name, c_ast.ID):
-            callee = f"({callee})"  # (*fp)(x)
+        if not self._names_a_function(call.name):
+            # a pointer (fp, table[k], s->fn, (*fp)): evaluated here, before the spawn, as the
+            # arguments are; the parent may change it while the child waits to start
+            t = self.fresh("f")
+            lines.append(f"__auto_type {t} = ({callee});")
+            fp.append(t)
+            callee = t
         args = f"{callee}({', '.join(names)});"
         if lhs is not None:
             lv = self.rx(lhs, Env())
             d = self.fresh("d")
             if isinstance(lv, c_ast.ID):  # the plain call assigns it; only the task needs its address
                 task_pre = [f"__auto_type {d} = &({lv.name});"]
-                inline = f"{lv.name} = {args}"
+                inline = f"{lv.name} {op} {args}"
             else:
                 lines.append(f"__auto_type {d} = &({gen(lv)});")
             fp.append(d)
-            target = f"*{d} = "
+            target = f"*{d} {op} "
         return [self._task(lines, fp, f"{target}{args}", coord, callee, inline, task_pre)]
+
+    def _names_a_function(self, e):
+        """e is the name of a function (not of a variable holding a pointer to one)."""
+        if not isinstance(e, c_ast.ID):
+            return False
+        _, decl = self.resolve(e.name)
+        return decl is None or (isinstance(decl, c_ast.Decl) and isinstance(decl.type, c_ast.FuncDecl))
 
     def _task(self, lines, fp, call, coord, callee=None, inline=None, task_pre=()):
         """The spawn of `call` (after `lines` evaluated its arguments into the names fp): a task
@@ -82,7 +97,7 @@ class Keywords:
             self.spawn_calls.append((r, callee))
         return r
 
-    def _spawn_offload(self, off, lhs, coord):
+    def _spawn_offload(self, off, lhs, coord, op):
         """`_Cilk_spawn _Cilk_offload[_to(t)] f(x)`: a task that offloads f, with the target and the
         arguments evaluated here (the offloads of several tasks reach the card one at a time)."""
         oid, target, call = call_args(off)
@@ -102,7 +117,7 @@ class Keywords:
             d = self.fresh("d")
             lines.append(f"__auto_type {d} = &({gen(self.rx(lhs, Env()))});")
             fp.append(d)
-            target_text = f"*{d} = "
+            target_text = f"*{d} {op} "
         self.spawns = True
         return [self._task(lines, fp, f"{target_text}{text};", coord)]
 
@@ -121,14 +136,27 @@ class Keywords:
             return [c_ast.Compound([self._sync_point(ret.coord), ret], ret.coord)]
         return [ret]
 
-    def cilk_for(self, s, g=None):
+    def cilk_for(self, s, g=None, g_positive=False):
         """The lowered loop s as a _Cilk_for. Outside a parallel region: a worksharing loop over
         a new team (cheapest for the flat loops of a kernel); inside one (a spawned task, another
         _Cilk_for): tasks. A thread whose OpenMP thread count is 1 (omp_set_num_threads(1), as a
         CHAOS worker sets it) runs the loop itself, in order, as Cilk's serial elision would: no
         team to start, and no tasks for a team's other threads to take (they are workers busy with
         their own images, and a team's task queue has one lock)."""
-        self._check_cilk_for(s)
+        check_cilk_for(s, self.err)
+        # the specification's grainsize 0 (or less) means the default; OpenMP's must be positive
+        literal = re.fullmatch(r"\(*\s*(-?)\s*([0-9]+)[uUlL]*\s*\)*", g or "")
+        if literal is not None and (literal.group(1) or int(literal.group(2)) == 0):
+            g = None
+        elif g is not None and literal is None and not g_positive:  # known at run time only
+            v = self.fresh("grain")
+            return c_ast.Compound([Raw(f"const long {v} = ({g});", s.coord, stmt=True),
+                                   c_ast.If(c_ast.BinaryOp(">", c_ast.ID(v, s.coord), c_ast.Constant("int", "0", s.coord)),
+                                            self.cilk_for(copy.deepcopy(s), v, True), self.cilk_for(s), s.coord)], s.coord)
+        way = self._not_equal_direction(s, g)
+        if way is not None:
+            return way
+        self._iteration_frame(s)
         once = self._header_once(s)
         inside = c_ast.FuncCall(c_ast.ID("omp_in_parallel", s.coord), c_ast.ExprList([]), s.coord)
         alone = c_ast.BinaryOp("==", c_ast.FuncCall(c_ast.ID("omp_get_max_threads", s.coord), c_ast.ExprList([]),
@@ -154,6 +182,44 @@ class Keywords:
             Raw(f"if ({flag}) __atomic_sub_fetch(&__cilkpp_loops, 1, __ATOMIC_RELAXED);", s.coord, stmt=True),
             Raw("__cilkpp_settle();", s.coord, stmt=True)], s.coord)
 
+    def _iteration_frame(self, s):
+        """A body that spawns is a frame of its own, as a spawned function is: its syncs wait for
+        its own tasks (a flag of its own, not the function's, which other iterations clear), and it
+        syncs before the iteration ends."""
+        if not any(isinstance(n, Raw) and "__cilkpp_spawned = 1;" in n.text for n in walk(s.stmt)):
+            return
+        s.stmt = c_ast.Compound([Raw("int __cilkpp_spawned = 0;", s.coord, stmt=True), s.stmt,
+                                 Raw(_FRAME_SYNC, s.coord, stmt=True)], s.coord)
+
+    def _not_equal_direction(self, s, g):
+        """`i != n` with a step other than 1 (`i += 3`), which OpenMP's loop forms refuse: the
+        specification's != loop reaches n exactly, so it is `i < n` when it counts up and `i > n`
+        when it counts down. A constant step tells which; another is tested before the loop (it is
+        evaluated once then as well). None when the loop needs no rewriting."""
+        nxt = s.next
+        if s.cond.op != "!=" or not isinstance(nxt, c_ast.Assignment):
+            return None
+        step = const_int(nxt.rvalue)
+        if step is not None and abs(step) == 1:
+            return None
+        var_left = isinstance(s.cond.left, c_ast.ID) and gen(s.cond.left) == gen(nxt.lvalue)
+
+        def counting(up):
+            loop = copy.deepcopy(s)
+            loop.cond.op = "<" if up == var_left else ">"
+            return loop
+
+        up_when_positive = nxt.op == "+="
+        if step is not None:
+            return self.cilk_for(counting((step > 0) == up_when_positive), g)
+        k = self.fresh("step")
+        nxt.rvalue, rv = c_ast.ID(k, nxt.coord), nxt.rvalue
+        return c_ast.Compound([
+            Raw(f"const __typeof__({gen(rv)}) {k} = {gen(rv)};", s.coord, stmt=True),
+            c_ast.If(c_ast.BinaryOp(">", c_ast.ID(k, s.coord), c_ast.Constant("int", "0", s.coord), s.coord),
+                     self.cilk_for(counting(up_when_positive), g),
+                     self.cilk_for(counting(not up_when_positive), g), s.coord)], s.coord)
+
     def _header_once(self, s):
         """The limit and the step of a _Cilk_for are evaluated once, before the loop (the
         specification's rule; OpenMP may evaluate them once per thread): each that is not a
@@ -161,10 +227,11 @@ class Keywords:
         out = []
 
         def hoist(e):
-            if e is None or isinstance(e, (c_ast.Constant, c_ast.ID)):
+            # a variable too: the body may assign it, and a thread that starts late would see that
+            if e is None or isinstance(e, c_ast.Constant):
                 return e
             v = self.fresh("lim")
-            out.append(Raw(f"const __typeof__({gen(e)}) {v} = {gen(e)};", s.coord, stmt=True))
+            out.append(Raw(f"const __auto_type {v} = ({gen(e)});", s.coord, stmt=True))
             return c_ast.ID(v, e.coord)
 
         var = None
@@ -180,36 +247,6 @@ class Keywords:
         if isinstance(s.next, c_ast.Assignment) and s.next.op in ("+=", "-="):
             s.next.rvalue = hoist(s.next.rvalue)
         return out
-
-    def _check_cilk_for(self, s):
-        """What the Cilk Plus specification asks of a _Cilk_for: the condition compares the control
-        variable (<, <=, >, >=, !=), and no break or return leaves the body."""
-        if not (isinstance(s.cond, c_ast.BinaryOp) and s.cond.op in ("<", "<=", ">", ">=", "!=")):
-            raise self.err(s.cond.coord if s.cond is not None else s.coord,
-                           "_Cilk_for: the condition must compare the control variable with <, <=, >, >= or !=")
-
-        nxt = s.next
-        if not ((isinstance(nxt, c_ast.UnaryOp) and nxt.op in ("++", "--", "p++", "p--"))
-                or (isinstance(nxt, c_ast.Assignment) and nxt.op in ("+=", "-="))):
-            raise self.err(nxt.coord if nxt is not None else s.coord,
-                           "_Cilk_for: the increment must be ++, --, += or -= of the control variable")
-
-        def leaves(n, in_loop):
-            if isinstance(n, c_ast.Return):
-                return n
-            if isinstance(n, c_ast.Break) and not in_loop:
-                return n
-            nested = in_loop or isinstance(n, (c_ast.For, c_ast.While, c_ast.DoWhile, c_ast.Switch))
-            for _, ch in n.children():
-                found = leaves(ch, nested)
-                if found is not None:
-                    return found
-            return None
-
-        bad = leaves(s.stmt, False) if s.stmt is not None else None
-        if bad is not None:
-            what = "return" if isinstance(bad, c_ast.Return) else "break"
-            raise self.err(bad.coord, f"_Cilk_for: a {what} statement may not leave the loop body")
 
     def split_parallel(self, fd):
         """A function that spawns, fd -> [its prototype, static body, fd that enters a parallel

@@ -44,7 +44,7 @@ class Gen(GnuCGenerator):
 
     def visit_Raw(self, n):
         if not n.stmt:
-            return n.text
+            return one_line(n.text)
         return render_raw(n.text, n.coord if self.lines else None)
 
     def _generate_stmt(self, n, add_indent=False):
@@ -91,6 +91,31 @@ def render_raw(text, coord):
             group.append(ln)
     flush()
     return "\n".join(out)
+
+
+def no_directives(text):
+    """Generated text that may stand inside a macro's argument: #pragma lines become _Pragma."""
+    out = []
+    for line in text.split("\n"):
+        st = line.strip()
+        if st.startswith("#pragma "):
+            body = st[len("#pragma "):].replace("\\", "\\\\").replace('"', '\\"')
+            out.append(f'_Pragma("{body}")')
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
+def one_line(text):
+    """An expression's generated text (a reduction's statement expression) on the line of the
+    statement that holds it, so that gcc's messages about it name the user's line: #pragma lines
+    become _Pragma. Text with other directives or comments stays as it is."""
+    if "\n" not in text or "//" in text or "/*" in text:
+        return text
+    lines = no_directives(text).split("\n")
+    if any(ln.strip().startswith("#") for ln in lines):
+        return text
+    return " ".join(ln.strip() for ln in lines if ln.strip())
 
 
 _plain = Gen(lines=False)

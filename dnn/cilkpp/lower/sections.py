@@ -24,7 +24,7 @@ import copy
 
 from pycparser import c_ast
 
-from .nodes import Env, Raw, call_args, const_int, gen, is_call
+from .nodes import Env, Raw, call_args, const_int, gen, is_call, no_directives
 
 REDUCERS = {
     "__sec_reduce_add": ("0", "+", "{r} += {e};"),
@@ -67,19 +67,27 @@ class Sections:
             if isinstance(n, c_ast.UnaryOp) and n.op == "sizeof":
                 return
             if isinstance(n, c_ast.ArrayRef):
-                refs = []
-                x = n
-                while isinstance(x, c_ast.ArrayRef):
-                    refs.append(x)
-                    x = x.name
-                refs.reverse()
+                # subscripts through members too: s[0:3].v[0:4] is one chain of rank 2, the
+                # leftmost section its first dimension (pos: the place in its own subscript run)
                 chain = []
-                for pos, r in enumerate(refs):
-                    s = self.sec_of(r.subscript)
-                    if s:
-                        chain.append((s[0], r, pos))
-                    else:
-                        visit(r.subscript)
+                x = n
+                while True:
+                    refs = []
+                    while isinstance(x, c_ast.ArrayRef):
+                        refs.append(x)
+                        x = x.name
+                    refs.reverse()
+                    part = []
+                    for pos, r in enumerate(refs):
+                        s = self.sec_of(r.subscript)
+                        if s:
+                            part.append((s[0], r, pos))
+                        else:
+                            visit(r.subscript)
+                    chain = part + chain
+                    if not (isinstance(x, c_ast.StructRef) and isinstance(x.name, c_ast.ArrayRef)):
+                        break
+                    x = x.name
                 if chain:
                     found.append(chain)
                 visit(x)
@@ -256,7 +264,7 @@ class Sections:
         once before the nest."""
         text = "({\n" + "\n".join(lines) + f"\n{r};\n}})"
         if self.macro_args:
-            text = _no_directives(text)
+            text = no_directives(text)
         if env is not None and env.hoist is not None and env.idx:
             t = self.fresh("t")
             env.hoist.append(f"__auto_type {t} = {text};")
@@ -265,7 +273,8 @@ class Sections:
 
     def generic_reduction(self, n, env):
         """__sec_reduce(init, a, f): r = f(r, a[i]) from r = init, in element order.
-        __sec_reduce_mutating(acc, a, f): f(&acc, a[i]) in element order (a void expression)."""
+        __sec_reduce_mutating(acc, a, f): f(&acc, a[i]) in element order (a void expression); the
+        accumulator may be given by its address too, as GCC's form has it (`&acc`)."""
         nm = n.name.name
         a = call_args(n)
         if len(a) != 3:
@@ -287,11 +296,12 @@ class Sections:
             lines.append(f"__typeof__({fn}({first}, {e})) {r} = ({first});")
             lines.append(self.loops(idx, lens, f"{r} = {fn}({r}, {e});", pragma=None))
         else:
-            lines.append(f"__typeof__(&({first})) {r} = &({first});")
+            given = first if isinstance(a[0], c_ast.UnaryOp) and a[0].op == "&" else f"&({first})"
+            lines.append(f"__typeof__({given}) {r} = {given};")
             lines.append(self.loops(idx, lens, f"{fn}({r}, {e});", pragma=None))
             lines.append(f"(void){r};")
             text = "({\n" + "\n".join(lines) + "\n})"
-            return Raw(_no_directives(text) if self.macro_args else text, n.coord)
+            return Raw(no_directives(text) if self.macro_args else text, n.coord)
         return self._reduction_value(lines, r, n.coord, env)
 
 
@@ -306,16 +316,3 @@ class Sections:
             raise self.err(self.u.sections[ch[0][0]].coord,
                            f"array section in {what}: only expression statements, if conditions and "
                            "reduction arguments take sections")
-
-
-def _no_directives(text):
-    """Generated text that may stand inside a macro's argument: #pragma lines become _Pragma."""
-    out = []
-    for line in text.split("\n"):
-        st = line.strip()
-        if st.startswith("#pragma "):
-            body = st[len("#pragma "):].replace("\\", "\\\\").replace('"', '\\"')
-            out.append(f'_Pragma("{body}")')
-        else:
-            out.append(line)
-    return "\n".join(out)

@@ -161,6 +161,12 @@ class Walk:
                 i += 1
                 continue
             if isinstance(it, c_ast.Pragma) and re.match(r"(cilk\s+)?simd\b", it.string):
+                nxt = items[i + 1] if i + 1 < len(items) else None
+                if isinstance(nxt, c_ast.For) and (nxt.coord.file, nxt.coord.line, nxt.coord.column) in self.u.cilk_for:
+                    # `#pragma simd` + _Cilk_for: vector lanes within the parallel loop's chunks,
+                    # a hint the parallel loop alone keeps the meaning of
+                    i += 1
+                    continue
                 it = c_ast.Pragma(_omp_simd(it.string), it.coord)  # Cilk Plus's SIMD loop is OpenMP's
             if isinstance(it, c_ast.Pragma) and it.string.startswith("omp"):
                 k = self._omp_over_shared(items, i, out)
@@ -237,6 +243,7 @@ class Walk:
             if s.init is not None and is_call(s.init, "__cilkpp_spawn"):
                 init = s.init
                 s.init = None
+                _drop_const(s)  # the spawned call assigns it later
                 self.declare(s)
                 return [s] + self.spawn(init, c_ast.ID(s.name, s.coord), s.coord)
             if s.init is not None:
@@ -314,8 +321,8 @@ class Walk:
         # expression statements
         if is_call(s, "__cilkpp_spawn"):
             return self.spawn(s, None, s.coord)
-        if isinstance(s, c_ast.Assignment) and s.op == "=" and is_call(s.rvalue, "__cilkpp_spawn"):
-            return self.spawn(s.rvalue, s.lvalue, s.coord)
+        if isinstance(s, c_ast.Assignment) and is_call(s.rvalue, "__cilkpp_spawn"):
+            return self.spawn(s.rvalue, s.lvalue, s.coord, s.op)
         if is_call(s, "__cilkpp_sync"):
             return self.sync(s)
         r, chains = self.rank(s, s.coord)
@@ -344,3 +351,13 @@ def _omp_simd(text):
     clauses = re.sub(r"\bvectorlength\s*\(\s*([^,)]*)[^)]*\)", r"simdlen(\1)", clauses)
     clauses = re.sub(r"\b(assert|noassert|vecremainder|novecremainder)\b", "", clauses)
     return "omp simd" + clauses
+
+
+def _drop_const(decl):
+    """`const T v = _Cilk_spawn f();` declares v without the const its later assignment needs."""
+    t = decl.type
+    if isinstance(t, c_ast.TypeDecl):  # const int v: the variable's own const
+        decl.quals = [q for q in decl.quals if q != "const"]
+        t.quals = [q for q in t.quals if q != "const"]
+    elif isinstance(t, c_ast.PtrDecl):  # int *const p (const int *p keeps what it points to)
+        t.quals = [q for q in t.quals if q != "const"]

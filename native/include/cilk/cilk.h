@@ -4,8 +4,10 @@
 #ifndef DNN_CILK_CILK_H
 #define DNN_CILK_CILK_H
 
+#ifndef cilk_spawn /* <cilk/cilk_stub.h> first: its serial meanings stay */
 #define cilk_spawn _Cilk_spawn
 #define cilk_sync _Cilk_sync
 #define cilk_for _Cilk_for
+#endif
 
 #endif
