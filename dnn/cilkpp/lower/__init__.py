@@ -82,6 +82,8 @@ class Lowerer(Walk, Sections, SectionStatements, Keywords, Clauses, Offload, Sha
         self.stub_needed = set()  # functions some _Cilk_offload calls: they get a host stub
         self.kernels = []  # names of generated kernels
         self.grainsize = None  # C text of the grainsize of the _Cilk_for being lowered, or None
+        # the reduction clauses of a `#pragma simd` written before the _Cilk_for being lowered
+        self.loop_reductions = ""
         self.macro_args = 0  # > 0 while lowering the arguments of a call to an undeclared name (a macro)
 
     def lower(self):

@@ -162,10 +162,11 @@ class Keywords:
         alone = c_ast.BinaryOp("==", c_ast.FuncCall(c_ast.ID("omp_get_max_threads", s.coord), c_ast.ExprList([]),
                                                     s.coord), c_ast.Constant("int", "1", s.coord), s.coord)
         # g: #pragma cilk grainsize = g, chunks of g iterations
-        tasks = c_ast.Compound([c_ast.Pragma("omp taskloop default(shared)" + (f" grainsize({g})" if g else ""),
+        red = f" {self.loop_reductions}" if self.loop_reductions else ""  # a `#pragma simd`'s before the loop
+        tasks = c_ast.Compound([c_ast.Pragma("omp taskloop default(shared)" + (f" grainsize({g})" if g else "") + red,
                                              s.coord), s], s.coord)
         sched = f"dynamic, {g}" if g else "static"
-        team = c_ast.Compound([c_ast.Pragma(f"omp parallel for schedule({sched}) default(shared)", s.coord),
+        team = c_ast.Compound([c_ast.Pragma(f"omp parallel for schedule({sched}) default(shared){red}", s.coord),
                                copy.deepcopy(s)], s.coord)
         # then reducers' views merge (<cilk/reducer.h>)
         serial = c_ast.Compound([copy.deepcopy(s)], s.coord)

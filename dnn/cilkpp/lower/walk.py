@@ -164,7 +164,9 @@ class Walk:
                 nxt = items[i + 1] if i + 1 < len(items) else None
                 if isinstance(nxt, c_ast.For) and (nxt.coord.file, nxt.coord.line, nxt.coord.column) in self.u.cilk_for:
                     # `#pragma simd` + _Cilk_for: vector lanes within the parallel loop's chunks,
-                    # a hint the parallel loop alone keeps the meaning of
+                    # a hint the parallel loop alone keeps the meaning of; but its reductions
+                    # are the parallel loop's too (dropped, the threads would race on them)
+                    self.loop_reductions = " ".join(re.findall(r"\breduction\s*\([^)]*\)", it.string))
                     i += 1
                     continue
                 it = c_ast.Pragma(_omp_simd(it.string), it.coord)  # Cilk Plus's SIMD loop is OpenMP's
@@ -270,6 +272,7 @@ class Walk:
             return [s]
         if isinstance(s, c_ast.For):
             grain, self.grainsize = self.grainsize, None  # this loop's, not a nested one's
+            reductions, self.loop_reductions = self.loop_reductions, ""
             self.scopes.append({})
             par = (s.coord.file, s.coord.line, s.coord.column) in self.u.cilk_for
             if isinstance(s.init, c_ast.DeclList):
@@ -284,7 +287,13 @@ class Walk:
                     setattr(s, a, self.rx(getattr(s, a), Env()))
             s.stmt = self.as_stmt(self.stmt(s.stmt), s.coord)
             self.scopes.pop()
-            return [self.cilk_for(s, grain) if par else s]
+            if not par:
+                return [s]
+            self.loop_reductions = reductions
+            try:
+                return [self.cilk_for(s, grain)]
+            finally:
+                self.loop_reductions = ""
         if isinstance(s, (c_ast.While, c_ast.DoWhile)):
             self.no_sections(s.cond, "a loop condition")
             s.cond = self.rx(s.cond, Env())
