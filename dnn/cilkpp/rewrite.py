@@ -133,6 +133,28 @@ def _declares_shared_local(toks, i, b, unit):
             and toks[k + 1].text in ("=", ";", ",", "["))
 
 
+def _declared_names(toks, k, b):
+    """The names a file-scope declaration starting at toks[k] declares (`_Cilk_shared float x[N],
+    y[N];` declares both): per declarator, the first identifier followed by ( ; = [ , outside
+    brackets; a function's name ends the search (its parameters are not declared here)."""
+    names, looking, depth = [], True, 0
+    while k < b:
+        x = toks[k].text
+        if depth == 0 and x in (";", "{"):
+            break
+        if depth == 0 and x == ",":
+            looking = True
+        elif looking and depth == 0 and toks[k].kind == "id" and k + 1 < b and toks[k + 1].text in "(;=[,":
+            names.append(x)
+            looking = False
+            if toks[k + 1].text == "(":
+                break
+        depth += x in "([{"
+        depth -= x in ")]}"
+        k += 1
+    return names
+
+
 def rewrite_tokens(toks, unit):
     out = _Out()
     _rewrite_range(toks, 0, len(toks), out, unit, top=True)
@@ -174,11 +196,8 @@ def _rewrite_range(toks, a, b, out, unit, top=False):
             continue
         if tx == "_Cilk_shared":
             if brace == 0:
-                # the declared name: first identifier followed by ( ; = [ ,
-                for k in range(i + 1, min(b, i + 40)):
-                    if toks[k].kind == "id" and k + 1 < b and toks[k + 1].text in "(;=[,":
-                        unit.shared_names.setdefault(toks[k].text, t.coord())
-                        break
+                for name in _declared_names(toks, i + 1, b):
+                    unit.shared_names.setdefault(name, t.coord())
             elif code and code[-1] and _declares_shared_local(toks, i, b, unit):
                 raise error_at(t.coord(), "_Cilk_shared on a variable local to a function is not allowed: "
                                "declare it at file scope, or allocate it with _Offload_shared_malloc")

@@ -224,8 +224,10 @@ class Clauses:
                 nbytes = f"sizeof({v})"
             elif x["dir"] == "nocopy" and not x["member"]:
                 nbytes = "0"  # the buffer kept for p, whatever its size
-            else:
-                raise self.err(x["tok"].coord(), f"{x['dir']}({x['var']}): a pointer needs length(n)")
+            elif _points_to_void(t):
+                raise self.err(x["tok"].coord(), f"{x['dir']}({x['var']}): a void pointer needs length(n)")
+            else:  # Intel's rule: a pointer without length() points to one element
+                nbytes = f"sizeof(*({v}))"
             host, key = v, "NULL"
             h = x["host_side"]
             if h is not None:  # into(): the data comes from, or lands in, another host variable
@@ -250,6 +252,13 @@ class Clauses:
         """C text of the first host address a transfer entry names."""
         v = gen(self.rx(c_ast.ID(x["var"], x["tok"].coord()), Env())) + x["member"]
         return f"(({v}) + ({x['start']}))" if x.get("start") else v
+
+
+def _points_to_void(t):
+    """t is `void *` (or `const void *`): no element size to move one of."""
+    inner = t.type
+    return (isinstance(t, c_ast.PtrDecl) and isinstance(inner, c_ast.TypeDecl)
+            and isinstance(inner.type, c_ast.IdentifierType) and inner.type.names == ["void"])
 
 
 def _close(toks, k, opening="(", closing=")"):
