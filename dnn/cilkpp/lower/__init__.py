@@ -24,7 +24,7 @@ otherwise hold the Lowerer and call back through it. Only ``Lowerer.__init__`` c
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pycparser import c_ast
 
@@ -52,6 +52,8 @@ class Program:
     runtime: bool
     kernel_prefix: str = "cilkpp"
     offloads: bool = False  # it has kernels, offloads or _Cilk_shared globals: the program needs its card
+    shared_functions: list = field(default_factory=list)  # _Cilk_shared functions defined here (their
+    # addresses, taken on the host, are mapped to the card's own when called there: emit.py)
 
 
 class Lowerer(Walk, Sections, SectionStatements, Keywords, Clauses, Offload, SharedFunctions):
@@ -119,7 +121,9 @@ class Lowerer(Walk, Sections, SectionStatements, Keywords, Clauses, Offload, Sha
         offloads = bool(self.kernels or self.shared_globals or self.stub_needed or
                         any(p.kind.startswith("offload") and p.kind != "offload_attribute"
                             for p in self.u.pragmas.values()))
-        return Program(items, self.shared_defs, main, runtime, self.kprefix, offloads)
+        shared_functions = sorted(self.shared_funcs & set(def_index))
+        runtime = runtime or bool(shared_functions)
+        return Program(items, self.shared_defs, main, runtime, self.kprefix, offloads, shared_functions)
 
     def _file_decl(self, ext):
         self.declare(ext)

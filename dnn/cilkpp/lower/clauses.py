@@ -1,6 +1,6 @@
 """Offload clauses: reading the clauses of ``#pragma offload`` / ``offload_transfer`` /
 ``offload_wait`` (target, in/out/inout/nocopy with length/alloc_if/free_if/into/align, signal,
-wait, if, mandatory) and the off_xfer entries of the arrays they name.
+wait, if, mandatory, optional, status, stream) and the off_xfer entries of the arrays they name.
 
 Clause sections ``p[a:n]`` move elements a .. a+n-1 (the card's p points where p[a] lands);
 ``alloc(p[a:n])`` with in() or nocopy() allocates and moves that range (a superset of the
@@ -20,7 +20,7 @@ from pycparserext.ext_c_parser import GnuCParser
 from .nodes import Env, gen
 
 CLAUSE_NAMES = ("in", "out", "inout", "nocopy", "target", "signal", "wait", "if", "mandatory", "optional",
-                "status")
+                "status", "stream")
 _DIRECTIONS = {"in": "OFF_IN", "out": "OFF_OUT", "inout": "OFF_INOUT", "nocopy": "OFF_NOCOPY"}
 
 
@@ -81,7 +81,7 @@ class Clauses:
     def read_clauses(self, info, allowed):
         """The clauses of an offload pragma, checked."""
         res = {"target": "-1", "xfers": [], "signal": None, "wait": [], "if": None, "mandatory": False,
-               "status": None}
+               "status": None, "stream": None}
         saw_target = False
         for name, tok, inner in self.clauses(info):
             if name not in allowed:
@@ -104,7 +104,7 @@ class Clauses:
                 if not inner:
                     raise self.err(tok.coord(), "status(s) names an _Offload_status variable")
                 res["status"] = self.clause_expr(inner, tok.coord())
-            elif name in ("signal", "if"):
+            elif name in ("signal", "if", "stream"):
                 if not inner:
                     raise self.err(tok.coord(), f"{name}(...) needs an expression")
                 res[name] = self.clause_expr(inner, tok.coord())
@@ -141,7 +141,9 @@ class Clauses:
                     if "into" in mods:
                         x = self._into(name, x, mods)
                     res["xfers"].append(x)
-        if not saw_target and "target" in allowed:
+        if res["stream"] is not None and not saw_target:  # the stream names its card
+            res["target"] = f"__cilkpp_stream_device({res['stream']})"
+        elif not saw_target and "target" in allowed:
             raise self.err(info.coord, f"#pragma {info.kind} needs target(mic)")
         return res
 

@@ -49,10 +49,13 @@ class Offload:
         if info.kind == "offload_attribute":
             raise self.err(info.coord, "#pragma offload_attribute goes at file scope")
         if info.kind == "offload_wait":
-            res = self.read_clauses(info, {"target", "wait"})
-            if not res["wait"]:
-                raise self.err(info.coord, "#pragma offload_wait needs wait(tag)")
-            return Raw("{\n" + "\n".join(self._waits(res, info.coord)) + "\n}", info.coord, stmt=True)
+            res = self.read_clauses(info, {"target", "wait", "stream"})
+            if not res["wait"] and res["stream"] is None:
+                raise self.err(info.coord, "#pragma offload_wait needs wait(tag) or stream(s)")
+            waits = self._waits(res, info.coord)
+            if res["stream"] is not None and not res["wait"]:  # every offload of the stream
+                waits.append(f"__cilkpp_wait_stream({res['stream']}, \"{self.where(info.coord)}\");")
+            return Raw("{\n" + "\n".join(waits) + "\n}", info.coord, stmt=True)
         res = self.read_clauses(info, set(CLAUSE_NAMES))
         for xx in res["xfers"]:
             if not _is_array(xx["decl"]):
