@@ -201,6 +201,11 @@ def _rewrite_range(toks, a, b, out, unit, top=False):
             elif code and code[-1] and _declares_shared_local(toks, i, b, unit):
                 raise error_at(t.coord(), "_Cilk_shared on a variable local to a function is not allowed: "
                                "declare it at file scope, or allocate it with _Offload_shared_malloc")
+            elif code and not code[-1] and toks[i - 1].text != "*" and _declares_shared_local(toks, i, b, unit):
+                # a struct body: Intel refused a shared field (a pointer to shared data is fine)
+                raise error_at(t.coord(), "_Cilk_shared on a field of a structure is not allowed: mark the "
+                               "variable of the structure _Cilk_shared, or point at shared data "
+                               "(_Cilk_shared T *p)")
             i += 1
             continue
         if tx in ("__attribute__", "__declspec") and i + 1 < b and toks[i + 1].text == "(":

@@ -189,18 +189,25 @@ class Offload:
         # lower the block as the body of the outlined function: frame members are read through
         # the frame pointer, pointer arguments are its parameters, globals stay globals
         saved = (self.scopes, self.capture, self.capture_mode)
-        self.scopes = [self.scopes[0], {name: decl for name, decl in ptr_args}]
+        self.scopes = [self.scopes[0], {name: decl for name, decl in ptr_args if not _whole_array(decl)}]
         gnames = {x["var"] for x in globs}
         self.capture = {name: (f"(__cilkpp_f->{name})", decl) for name, decl in frame if name not in gnames}
         self.capture_mode = True
+        whole = {}  # array name -> the parameter pointing at the whole array
         for name, decl in ptr_args:
             t = copy.deepcopy(decl.type)
-            if isinstance(t, c_ast.ArrayDecl):
+            pname = name
+            if _whole_array(decl):
+                # char msg[64] arrives as char (*)[64], used as (*p): sizeof msg stays 64
+                t = c_ast.PtrDecl([], without_attributes(t))
+                pname = whole[name] = f"__cilkpp_a_{name}"
+                self.capture[name] = (f"(*{pname})", decl)
+            elif isinstance(t, c_ast.ArrayDecl):
                 t = c_ast.PtrDecl([], without_attributes(t.type))
             for a in _arrays(t):  # double (*a)[n]: n read through the frame, declared before
                 if a.dim is not None:
                     a.dim = self.rx(a.dim, Env())
-            params.append(type_text(t, name))
+            params.append(type_text(t, pname))
         comp = body if isinstance(body, c_ast.Compound) else c_ast.Compound([body], body.coord)
         comp = self.block(comp)
         # a pointer member named in a clause (s.p, q->data) points at its card buffer while the
@@ -210,7 +217,9 @@ class Offload:
         gparams, before, after = self._global_copies(globs)
         params += gparams + [f"long __cilkpp_so_{n}" for n, _ in offs] + [f"void *__cilkpp_m{i}, long __cilkpp_mo{i}" for i in range(len(mptrs))]
         # p[a:n] in a clause: p arrived pointing at the card's p[a]
-        before += [f"    {n} -= __cilkpp_so_{n};" for n, _ in offs]
+        before += [f"    {n} -= __cilkpp_so_{n};" if n not in whole else
+                   f"    {whole[n]} = (__typeof__({whole[n]}))((char *){whole[n]} - __cilkpp_so_{n} * sizeof((*{whole[n]})[0]));"
+                   for n, _ in offs]
         for i, lv in enumerate(mlvals):
             # s.p[a:n] in a clause: the card buffer holds s.p[a] onwards
             before.append(f"    __typeof__({lv}) __cilkpp_h{i} = {lv}; {lv} = (__typeof__({lv}))__cilkpp_m{i} - __cilkpp_mo{i};")
@@ -348,6 +357,12 @@ class Offload:
 def _tok_like(tok, text):
     """A token of generated text placed at tok's position."""
     return type(tok)(text, "id" if re.match(r"\w", text) else "punct", tok.file, tok.line, tok.col)
+
+
+def _whole_array(decl):
+    """An array of known size (not a parameter's `float a[]`): the outlined block gets a pointer
+    to all of it."""
+    return isinstance(decl.type, c_ast.ArrayDecl) and decl.type.dim is not None
 
 
 def _arrays(t):
