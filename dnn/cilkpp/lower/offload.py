@@ -4,7 +4,8 @@
 ``#pragma offload`` blocks are outlined into a function + an OFF_KERNEL wrapper; pointers named
 in in/out/inout/nocopy clauses travel as pointer arguments with off_xfer entries; every other
 local variable the block uses (scalars, structs, fixed-size arrays) is copied into a *frame*
-struct sent as one transfer (inout, so assignments come back; in-only for asynchronous calls);
+struct sent as one transfer (inout, so assignments come back; with signal() the scalars named in
+out()/inout() reach their variables at wait(tag), the others stay as they were);
 other pointers are passed as pointer arguments (the runtime checks they lie in the shared arena).
 In host code, a clause naming a NULL pointer of length 0 moves nothing (an optional array).
 ``offload_transfer ... signal()`` goes on the card's DMA lane, so it crosses while an offload
@@ -105,7 +106,7 @@ class Offload:
         while kname in self.kernels:
             kname += "x"
         self.kernels.append(kname)
-        ptr_args, frame = self._split_captures(self._agreed_captures(kname, body), named, is_async)
+        ptr_args, frame = self._split_captures(self._agreed_captures(kname, body), named)
         globs = self._card_globals(res)
         if 2 + len(ptr_args) + 3 * len(globs) + 2 * len(members) > MAX_ARGS:
             raise self.err(coord, f"this offload block needs {len(ptr_args)} pointer arguments; the runtime "
@@ -129,7 +130,7 @@ class Offload:
         self.captures_by_kernel[kname] = sorted(set(self.captures_by_kernel.get(kname, ())) | set(used))
         return sorted(used.items())
 
-    def _split_captures(self, used, named, is_async):
+    def _split_captures(self, used, named):
         """The variables a block uses -> (pointer arguments, frame members), [(name, decl)] each.
         Scalars named in clauses but not used still travel in the frame."""
         ptr_args, frame = [], []
@@ -144,9 +145,6 @@ class Offload:
             if not _is_array(x["decl"]):
                 if name not in [f for f, _ in frame]:
                     frame.append((name, x["decl"]))
-                if is_async and x["dir"] in ("out", "inout"):
-                    raise self.err(x["tok"].coord(), f"{x['dir']}({name}): a scalar cannot come back from an "
-                                   "asynchronous offload (signal); use a pointer with out()")
         return ptr_args, frame
 
     def _global_copies(self, globs):
@@ -285,6 +283,9 @@ class Offload:
                     pre.append(f"memcpy(&{fv}.{name}, &{src}, sizeof {fv}.{name});")
                 if not is_async and (x is None or x["dir"] in ("out", "inout")):
                     post.append(f"memcpy(&{src}, &{fv}.{name}, sizeof {fv}.{name});")
+                elif is_async and x is not None and x["dir"] in ("out", "inout"):  # at wait(tag)
+                    post.append(f"__cilkpp_copy_back((uintptr_t)({res['signal']}), &{src}, &{fv}.{name}, "
+                                f"sizeof {fv}.{name}, \"{self.where(coord)}\");")
             args.append(f"off_ptr(&{fv})")
             fdir = "OFF_INOUT" if post else "OFF_IN"
             xfers.append(f"{{&{fv}, sizeof {fv}, {fdir} | OFF_ALLOC_IF | OFF_FREE_IF, 0, NULL}}")
