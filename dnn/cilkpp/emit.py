@@ -16,12 +16,15 @@ from string import Template
 from pycparser import c_ast
 
 from .lower.nodes import Gen, Raw, gen, line_directive, params
+from .lower.shared import device_kernel
 
 _BIND = Template("    __cilkpp_g_${name} = tab[${i}];\n")
 # A _Cilk_shared function's address taken on the host names the card's copy of it there (MYO
 # made the two addresses one; here the card maps one to the other where it calls through a pointer)
 _BIND_FN = Template("    __cilkpp_map_function(tab[${i}], (void *)&${name});\n")
 _TAB_FN = Template("    __cilkpp_gtab[${i}] = (void *)&${name};\n")
+# ... and the kernel a `_Cilk_offload fp(x)` calls when fp points to it
+_NAME_KERNEL = Template('    __cilkpp_name_kernel((const void *)&${name}, "${kernel}", "${device}");\n')
 _TABLE = Template("    __cilkpp_gtab = _Offload_shared_malloc(${n} * sizeof(void *));\n"
                   "    if (!__cilkpp_gtab) __cilkpp_fatal(\"cilkpp\", off_last_error());\n")
 _ALLOCATE = Template("    __cilkpp_g_${name} = _Offload_shared_malloc(sizeof *__cilkpp_g_${name});\n"
@@ -76,12 +79,13 @@ def _epilogue(program):
     names, fns = program.shared_globals, program.shared_functions
     first_fn = len(names)
     bind = ("".join(_BIND.substitute(name=n, i=i) for i, n in enumerate(names))
-            + "".join(_BIND_FN.substitute(name=f, i=first_fn + j) for j, f in enumerate(fns))) or "    (void)tab;\n"
+            + "".join(_BIND_FN.substitute(name=f, i=first_fn + j) for j, (f, _) in enumerate(fns))) or "    (void)tab;\n"
     kernel = f"{program.kernel_prefix}__bind"
     init = ((_TABLE.substitute(n=len(names) + len(fns)) if names or fns else "")
             + "".join(_ALLOCATE.substitute(name=n, i=i) for i, n in enumerate(names))
-            + "".join(_TAB_FN.substitute(name=f, i=first_fn + j) for j, f in enumerate(fns)))
-    names = names + fns  # what the card is told about
+            + "".join(_TAB_FN.substitute(name=f, i=first_fn + j) for j, (f, _) in enumerate(fns))
+            + "".join(_NAME_KERNEL.substitute(name=f, kernel=k, device=device_kernel(k)) for f, k in fns if k))
+    names = names + [f for f, _ in fns]  # what the card is told about
     return Template(_template("epilogue.c.in")).substitute(
         bind_globals=bind, init_globals=init, main=_main(program.main) if program.main else "",
         bind_kernel=_BIND_KERNEL.substitute(kernel=kernel) if names else "",

@@ -136,18 +136,32 @@ def _declares_shared_local(toks, i, b, unit):
 def _declared_names(toks, k, b):
     """The names a file-scope declaration starting at toks[k] declares (`_Cilk_shared float x[N],
     y[N];` declares both): per declarator, the first identifier followed by ( ; = [ , outside
-    brackets; a function's name ends the search (its parameters are not declared here)."""
-    names, looking, depth = [], True, 0
+    brackets, or the name in `(*name)` (a function pointer); a function's name ends the search
+    (its parameters are not declared here)."""
+    names, looking, depth, in_init = [], True, 0, False
+
+    def after(k, n):  # the n-th token after toks[k], _Cilk_shared left out (T (*_Cilk_shared fp)(...))
+        while n and k < b:
+            k += 1
+            n -= toks[k].text != "_Cilk_shared" if k < b else 0
+        return toks[k] if k < b else None
+
     while k < b:
         x = toks[k].text
-        if depth == 0 and x in (";", "{"):
+        if depth == 0 and (x == ";" or (x == "{" and not in_init)):  # the end, or a function's body
             break
-        if depth == 0 and x == ",":
-            looking = True
-        elif looking and depth == 0 and toks[k].kind == "id" and k + 1 < b and toks[k + 1].text in "(;=[,":
+        nxt = [after(k, n) for n in (1, 2, 3)]
+        if depth == 0 and x in ",=":
+            looking, in_init = x == ",", x == "="
+        elif looking and depth == 0 and x == "(" and None not in nxt and nxt[0].text == "*" \
+                and nxt[1].kind == "id" and nxt[2].text in (")", "["):
+            names.append(nxt[1].text)  # T (*fp)(args), T (*table[n])(args): a pointer
+            looking = False
+        elif looking and depth == 0 and toks[k].kind == "id" and x != "_Cilk_shared" and nxt[0] is not None \
+                and nxt[0].text in "(;=[," and not (nxt[0].text == "(" and nxt[1] is not None and nxt[1].text == "*"):
             names.append(x)
             looking = False
-            if toks[k + 1].text == "(":
+            if nxt[0].text == "(":
                 break
         depth += x in "([{"
         depth -= x in ")]}"

@@ -52,8 +52,8 @@ class Program:
     runtime: bool
     kernel_prefix: str = "cilkpp"
     offloads: bool = False  # it has kernels, offloads or _Cilk_shared globals: the program needs its card
-    shared_functions: list = field(default_factory=list)  # _Cilk_shared functions defined here (their
-    # addresses, taken on the host, are mapped to the card's own when called there: emit.py)
+    shared_functions: list = field(default_factory=list)  # [(name, kernel or None)]: the _Cilk_shared
+    # functions defined here; their host addresses name the card's copies and kernels (emit.py)
 
 
 class Lowerer(Walk, Sections, SectionStatements, Keywords, Clauses, Offload, SharedFunctions):
@@ -83,6 +83,7 @@ class Lowerer(Walk, Sections, SectionStatements, Keywords, Clauses, Offload, Sha
         self.pre = []  # Raw items to put before the current function (outlined offload blocks)
         self.stub_needed = set()  # functions some _Cilk_offload calls: they get a host stub
         self.kernels = []  # names of generated kernels
+        self.function_kernels = {}  # _Cilk_shared function defined here -> its kernel
         self.grainsize = None  # C text of the grainsize of the _Cilk_for being lowered, or None
         self.macro_args = 0  # > 0 while lowering the arguments of a call to an undeclared name (a macro)
 
@@ -121,7 +122,7 @@ class Lowerer(Walk, Sections, SectionStatements, Keywords, Clauses, Offload, Sha
         offloads = bool(self.kernels or self.shared_globals or self.stub_needed or
                         any(p.kind.startswith("offload") and p.kind != "offload_attribute"
                             for p in self.u.pragmas.values()))
-        shared_functions = sorted(self.shared_funcs & set(def_index))
+        shared_functions = [(f, self.function_kernels.get(f)) for f in sorted(self.shared_funcs & set(def_index))]
         runtime = runtime or bool(shared_functions)
         return Program(items, self.shared_defs, main, runtime, self.kprefix, offloads, shared_functions)
 
