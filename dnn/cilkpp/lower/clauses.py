@@ -17,7 +17,8 @@ from __future__ import annotations
 from pycparser import c_ast, c_parser
 from pycparserext.ext_c_parser import GnuCParser
 
-from .nodes import Env, gen
+from ..source import Tok
+from .nodes import Env, decl_name_node, gen
 
 CLAUSE_NAMES = ("in", "out", "inout", "nocopy", "target", "signal", "wait", "if", "mandatory", "optional",
                 "status", "stream")
@@ -181,6 +182,33 @@ class Clauses:
             "start": self.clause_expr(start, v.coord()) if start else None,
             "member": member, "part": part, "host_side": None,
         }
+
+    def lexical_globals(self, kname, body, res, coord):
+        """Intel's rule for the globals an offload block names itself with no clause: copied to the
+        card's copy before the block and back after it, as inout() would (not _Cilk_shared ones,
+        which are shared; not const ones, the card has them; not pointers, whose card copy may
+        name a buffer kept there; not arrays of unknown size). The host and the card translation
+        agree on the list, as on the block's local variables (kname: the block's kernel)."""
+        named = {x["var"] for x in res["xfers"]}
+        key = f"{kname} globals"
+        wanted = dict(self._captures(body, kinds=("global",)))
+        for name in self.captures_by_kernel.get(key, ()):
+            kind, decl = self.resolve(name)
+            if kind == "global" and isinstance(decl, c_ast.Decl):
+                wanted.setdefault(name, decl)
+        out = []
+        for name, decl in sorted(wanted.items()):
+            t = decl.type
+            if (name in named or name in self.shared_globals or isinstance(t, (c_ast.PtrDecl, c_ast.FuncDecl))
+                    or (isinstance(t, c_ast.ArrayDecl) and t.dim is None) or "const" in decl_name_node(t).quals
+                    or "const" in decl.quals):
+                continue
+            tok = Tok(name, "id", coord.file, coord.line, coord.column)
+            out.append({"dir": "inout", "var": name, "tok": tok, "decl": decl, "kind": "global",
+                        "length": None, "alloc_if": "1", "free_if": "1", "start": None, "member": "",
+                        "part": None, "host_side": None})
+        self.captures_by_kernel[key] = sorted(set(self.captures_by_kernel.get(key, ())) | set(wanted))
+        return out
 
     def _section(self, name, v, sec, length):
         """(start tokens or None, (tok, length tokens) or None) of p[a:n] (sec: its tokens)."""

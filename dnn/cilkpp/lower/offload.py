@@ -97,19 +97,22 @@ class Offload:
         res = self.read_clauses(info, set(CLAUSE_NAMES))
         coord = info.coord
         is_async = res["signal"] is not None
+        kname = f"{self.kprefix}_l{coord.line}c{coord.column}"[:60]
+        res["xfers"] += self.lexical_globals(kname, body, res, coord)
         named = {x["var"]: x for x in res["xfers"] if not x["member"]}
         members = [x for x in res["xfers"] if x["member"]]
         k = self.fresh("offload")
         # named by its place in the source, not by a counter: the host and the card translation
         # (which differ where the code tests __MIC__) must agree on every kernel's name
-        kname = f"{self.kprefix}_l{coord.line}c{coord.column}"[:60]
         while kname in self.kernels:
             kname += "x"
         self.kernels.append(kname)
         ptr_args, frame = self._split_captures(self._agreed_captures(kname, body), named)
         globs = self._card_globals(res)
-        if 2 + len(ptr_args) + 3 * len(globs) + 2 * len(members) > MAX_ARGS:
-            raise self.err(coord, f"this offload block needs {len(ptr_args)} pointer arguments; the runtime "
+        nargs = 2 + len(ptr_args) + 3 * len([x for x in globs if _is_array(x["decl"])]) + 2 * len(members)
+        if nargs > MAX_ARGS:
+            raise self.err(coord, f"this offload block needs {nargs} arguments (its pointers, the arrays it "
+                           "moves into globals, pointer members); the runtime "
                            "passes at most 16 (OFF_MAX_ARGS) — group the arrays or use shared memory")
         offs = [(n, named[n]["start"]) for n, _ in ptr_args if n in named and named[n].get("start")]
         self._outline(k, kname, body, ptr_args, frame, globs, coord, offs, members)
@@ -307,8 +310,9 @@ class Offload:
         xfers.extend(entries)
         return self.call_text(kname, res, args, xfers, coord, pre, post)
 
-    def _captures(self, body):
-        """[(name, decl)]: variables of the enclosing function the block uses, in order."""
+    def _captures(self, body, kinds=("local", "capture")):
+        """[(name, decl)]: variables of the enclosing function the block uses, in order (kinds:
+        ("global",) for the file's globals it names)."""
         used = []
         scopes = [{}]
         seen = set()
@@ -342,7 +346,7 @@ class Offload:
                 if inner_has(nm) or nm in seen:
                     return
                 kind, decl = self.resolve(nm)
-                if kind in ("local", "capture") and isinstance(decl, c_ast.Decl):
+                if kind in kinds and isinstance(decl, c_ast.Decl):
                     if isinstance(decl.type, c_ast.FuncDecl):
                         return
                     seen.add(nm)
