@@ -138,7 +138,9 @@ class Clauses:
                 for item in self.split(vars_part, ","):
                     if not item:
                         raise self.err(tok.coord(), f"empty variable in {name}()")
-                    x = self._variable(name, item, mods)
+                    # with into(), alloc() describes the card side (the into target), not this one
+                    x = self._variable(name, item, {k: v for k, v in mods.items()
+                                                    if k != "alloc" or "into" not in mods})
                     if "into" in mods:
                         x = self._into(name, x, mods)
                     res["xfers"].append(x)
@@ -148,9 +150,10 @@ class Clauses:
             raise self.err(info.coord, f"#pragma {info.kind} needs target(mic)")
         return res
 
-    def _variable(self, name, item, mods):
+    def _variable(self, name, item, mods, into_target=False):
         """One variable of an in/out/inout/nocopy clause (p, p[a:n], s.p, q->data) with its
-        modifiers: the transfer it names, before into() is applied."""
+        modifiers: the transfer it names, before into() is applied (into_target: it is the card
+        side of an into(), whose alloc() holds the section the data goes to)."""
         v = item[0]
         if v.kind != "id":
             raise self.err(v.coord(), f"a variable name expected in {name}(), got '{v.text}'")
@@ -162,7 +165,7 @@ class Clauses:
         start, length = self._section(name, v, item[k:], mods.get("length"))
         part = None
         if "alloc" in mods:  # alloc(p[a:n]): the range the card holds
-            if name in ("out", "inout"):  # only the section named comes back
+            if name in ("out", "inout") or into_target:  # only the section named moves
                 part = (self.clause_expr(start, v.coord()) if start else "0",
                         self.clause_expr(length[1], length[0].coord()) if length else None)
             start, length = self._section(name, v, mods["alloc"][1][1:], None)
@@ -229,7 +232,8 @@ class Clauses:
         m, body = mods["into"]
         if not body or body[0].kind != "id":
             raise self.err(m.coord(), "into() names one variable (or its section p[a:n])")
-        other = self._variable(name, body, {k: v for k, v in mods.items() if k in ("alloc_if", "free_if")})
+        other = self._variable(name, body, {k: v for k, v in mods.items() if k in ("alloc_if", "free_if", "alloc")},
+                               into_target=True)
         host, card = (x, other) if name == "in" else (other, x)
         card["length"] = card["length"] or host["length"]
         card["host_side"] = host
@@ -238,6 +242,7 @@ class Clauses:
     def xfer_entries(self, res):
         """C initialisers of off_xfer entries for the pointer/array clauses."""
         out = []
+        held = {x["var"] for x in res["xfers"] if x["part"]}  # card buffers alloc() makes here
         for x in res["xfers"]:
             t = x["decl"].type
             if not isinstance(t, (c_ast.PtrDecl, c_ast.ArrayDecl)) and not x["member"]:
@@ -260,22 +265,28 @@ class Clauses:
                 nbytes = f"sizeof(*({v}))"
             host, key = v, "NULL"
             h = x["host_side"]
-            if h is not None:  # into(): the data comes from, or lands in, another host variable
+            if h is not None and not x["part"]:  # into(): the data comes from, or lands in, another host variable
                 host, key = self._address(h), v
                 if x["length"] is None and isinstance(h["decl"].type, c_ast.ArrayDecl) and not h["member"]:
                     nbytes = f"sizeof({host})"  # the smaller array of the two bounds the copy
             x["nbytes"] = nbytes
             life = f"(({x['alloc_if']}) ? OFF_ALLOC_IF : 0) | (({x['free_if']}) ? OFF_FREE_IF : 0)"
+            if h is not None and not x["part"] and x["var"] in held:
+                life = "0"  # into() a part of the buffer another clause's alloc() makes for this call
             direction = _DIRECTIONS[x["dir"]]
             if x["part"]:  # out(p[a:n] : alloc(p[b:m])): the card holds p[b:m], p[a:n] comes back
                 direction = "OFF_IN" if x["dir"] == "inout" else "OFF_NOCOPY"
+                # (in(a : alloc(p[b:m]) into(p[c:k])): the card holds p[b:m], a lands in p[c:k])
             out.append(f"{{(const void *)({host}), {nbytes}, {direction} | {life}, 0, (const void *)({key})}}")
             if x["part"]:
                 base = gen(self.rx(c_ast.ID(x["var"], x["tok"].coord()), Env())) + x["member"]
                 at, n = x["part"]
                 n = n if n is not None else "1"
                 p = f"(({base}) + ({at}))"
-                out.append(f"{{(const void *){p}, (size_t)({n}) * sizeof(*{p}), OFF_OUT, 0, NULL}}")
+                part_dir = "OFF_IN" if x["dir"] == "in" else "OFF_OUT"
+                part_host, part_key = (self._address(h), p) if h is not None else (p, "NULL")
+                out.append(f"{{(const void *){part_host}, (size_t)({n}) * sizeof(*{p}), {part_dir}, 0, "
+                           f"(const void *)({part_key})}}")
         return out
 
     def _address(self, x):
