@@ -50,18 +50,20 @@ class Offload:
         if info.kind == "offload_attribute":
             raise self.err(info.coord, "#pragma offload_attribute goes at file scope")
         if info.kind == "offload_wait":
-            res = self.read_clauses(info, {"target", "wait", "stream"})
+            res = self.read_clauses(info, {"target", "wait", "stream", "if", "mandatory", "optional", "status"})
             if not res["wait"] and res["stream"] is None:
                 raise self.err(info.coord, "#pragma offload_wait needs wait(tag) or stream(s)")
             waits = self._waits(res, info.coord)
             if res["stream"] is not None and not res["wait"]:  # every offload of the stream
                 waits.append(f"__cilkpp_wait_stream({res['stream']}, \"{self.where(info.coord)}\");")
+            if res["if"]:
+                waits = [f"if ({res['if']}) {{"] + waits + ["}"]
+            if res["status"]:  # a failed offload ended the program or was reported when it was made
+                waits.append(f"((__cilkpp_status_t *)&({res['status']}))->result = __CILKPP_OFFLOAD_SUCCESS;")
             return Raw("{\n" + "\n".join(waits) + "\n}", info.coord, stmt=True)
         res = self.read_clauses(info, set(CLAUSE_NAMES))
-        for xx in res["xfers"]:
-            if not _is_array(xx["decl"]):
-                raise self.err(xx["tok"].coord(), "offload_transfer moves arrays and pointers only; "
-                               f"'{xx['var']}' is a scalar")
+        # a scalar of the function has nothing on the card to go to (Intel took it all the same)
+        res["xfers"] = [x for x in res["xfers"] if _is_array(x["decl"]) or x["kind"] == "global"]
         if self._card_globals(res):  # the card's copy of a global is written by code on the card
             return self.offload_block(info, c_ast.Compound([], info.coord))
         return self.call_text(None, res, [], self.xfer_entries(res), info.coord)
