@@ -3,7 +3,8 @@
  * dnn.cilkpp generates (templates/runtime.c.in, host_offload.c.in) on dnn's runtime, whose own
  * header is off_runtime.h.
  *
- *   _Offload_number_of_devices()     the program's cards: DNN_CARDS, else dnn-cc's --cards (default 1;
+ *   _Offload_number_of_devices()     the program's cards: DNN_CARDS, else as many as OFFLOAD_DEVICES
+ *                                    lists, else dnn-cc's --cards (default 1;
  *                                    0 without a card), each its own card process, started at the
  *                                    first offload to it; target(mic:n) runs on card n modulo that
  *   _Offload_get_device_number()     -1 on the host; on a card, its own number
