@@ -44,6 +44,11 @@ _TELL_CARD = Template("static void __cilkpp_tell_globals(off_card *c)\n{\n    of
 _REGISTER = ("__attribute__((constructor)) static void __cilkpp_register_globals(void)\n{\n"
              "    if (__cilkpp_ninits < 256) __cilkpp_inits[__cilkpp_ninits++] = __cilkpp_init_globals;\n"
              "    if (__cilkpp_ntells < 256) __cilkpp_tells[__cilkpp_ntells++] = __cilkpp_tell_globals;\n}\n")
+# Initialisers that take another shared global's address, once every file's are allocated.
+_LATE_INIT = Template("    { __typeof__(*__cilkpp_g_${name}) __v = ${init}; memcpy(__cilkpp_g_${name}, &__v, sizeof __v); }\n")
+_REGISTER_LATE = ("static void __cilkpp_late_globals(void)\n{\n${inits}}\n"
+                  "__attribute__((constructor)) static void __cilkpp_register_late_globals(void)\n{\n"
+                  "    if (__cilkpp_nlates < 256) __cilkpp_lates[__cilkpp_nlates++] = __cilkpp_late_globals;\n}\n")
 
 
 # A program starts its card only if some file offloads (a Cilk-only program never pays for it).
@@ -89,7 +94,15 @@ def _epilogue(program):
     return Template(_template("epilogue.c.in")).substitute(
         bind_globals=bind, init_globals=init, main=_main(program.main) if program.main else "",
         bind_kernel=_BIND_KERNEL.substitute(kernel=kernel) if names else "",
-        register=(_TELL_CARD.substitute(kernel=kernel) + _REGISTER if names else "") + (_NEEDS_CARD if program.offloads else ""))
+        register=(_TELL_CARD.substitute(kernel=kernel) + _REGISTER if names else "") + _late(program)
+        + (_NEEDS_CARD if program.offloads else ""))
+
+
+def _late(program):
+    if not program.shared_late_inits:
+        return ""
+    inits = "".join(_LATE_INIT.substitute(name=n, init=i) for n, i in program.shared_late_inits)
+    return Template(_REGISTER_LATE).substitute(inits=inits)
 
 
 def _main(user_main):

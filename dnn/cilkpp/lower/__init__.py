@@ -54,6 +54,8 @@ class Program:
     offloads: bool = False  # it has kernels, offloads or _Cilk_shared globals: the program needs its card
     shared_functions: list = field(default_factory=list)  # [(name, kernel or None)]: the _Cilk_shared
     # functions defined here; their host addresses name the card's copies and kernels (emit.py)
+    shared_late_inits: list = field(default_factory=list)  # [(global, initialiser)] run once every
+    # file's shared globals are allocated (they take another's address)
 
 
 class Lowerer(Walk, Sections, SectionStatements, Keywords, Clauses, Offload, SharedFunctions):
@@ -71,6 +73,7 @@ class Lowerer(Walk, Sections, SectionStatements, Keywords, Clauses, Offload, Sha
         self.shared_funcs = set(shared.funcs)
         self.shared_globals = {**shared.externs, **shared.globals}  # name -> Decl, renamed where used
         self.shared_defs = list(shared.globals)  # allocated by this file
+        self.shared_late_inits = []  # [(name, C initialiser)] that name other shared globals
         self.n = 0  # counter of fresh names
         self.scopes = [{}]  # [file scope, enclosing blocks...]: name -> Decl
         self.typedefs = {}  # user typedef name -> type node
@@ -124,7 +127,8 @@ class Lowerer(Walk, Sections, SectionStatements, Keywords, Clauses, Offload, Sha
                             for p in self.u.pragmas.values()))
         shared_functions = [(f, self.function_kernels.get(f)) for f in sorted(self.shared_funcs & set(def_index))]
         runtime = runtime or bool(shared_functions)
-        return Program(items, self.shared_defs, main, runtime, self.kprefix, offloads, shared_functions)
+        return Program(items, self.shared_defs, main, runtime, self.kprefix, offloads, shared_functions,
+                       self.shared_late_inits)
 
     def _file_decl(self, ext):
         self.declare(ext)

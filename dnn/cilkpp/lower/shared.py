@@ -166,6 +166,9 @@ class SharedFunctions:
         if d.init is not None:
             self.no_sections(d.init, "an initialiser")
             d.init = self.rx(d.init, Env())
+            if "__cilkpp_g_" in gen(d.init):  # &another_shared: an address known once it is allocated
+                self.shared_late_inits.append((ext.name, gen(d.init)))
+                d.init = None
         return [d, Raw(f"{link}__typeof__({init_name}) *__cilkpp_g_{ext.name};\n", ext.coord)]
 
     def entry_points(self, first_decl, def_index):
