@@ -1,9 +1,9 @@
 """Emission: a lowered Program -> the text of the generated C file.
 
 The file is, in order: a banner, the defines and ``#include`` lines the front end kept, the
-prelude (templates/prelude.c.in; with templates/runtime.c.in and host_offload.c.in when the
-program needs the offload runtime), the program's items under ``#line`` directives, and the epilogue
-(templates/epilogue.c.in): the binding of _Cilk_shared globals on the card, their allocation at
+prelude (templates/prelude.c.in; with templates/runtime.c.in, host_offload.c.in and
+host_streams.c.in when the program needs the offload runtime), the program's items under
+``#line`` directives, and the epilogue (templates/epilogue.c.in): the binding of _Cilk_shared globals on the card, their allocation at
 start-up, and the ``main`` that starts the card around the user's main (templates/main.c.in).
 """
 
@@ -65,7 +65,8 @@ def emit(unit, program):
     parts.extend(d + "\n" for d in unit.early_defines)
     parts.extend(f'#line {line} "{unit.filename}"\n{text}\n' for line, text in unit.includes)
     parts.append('#line 1 "<cilkpp prelude>"\n' + _template("prelude.c.in")
-                 + (_template("runtime.c.in") + _template("host_offload.c.in") if program.runtime else ""))
+                 + (_template("runtime.c.in") + _template("host_offload.c.in") + _template("host_streams.c.in")
+                    if program.runtime else ""))
     g = Gen()
     for item in program.items:
         if item.coord is not None:
