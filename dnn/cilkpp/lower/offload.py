@@ -289,7 +289,8 @@ class Offload:
                 if not is_async and (x is None or x["dir"] in ("out", "inout")):
                     post.append(f"memcpy(&{src}, &{fv}.{name}, sizeof {fv}.{name});")
                 elif is_async and x is not None and x["dir"] in ("out", "inout"):  # at wait(tag)
-                    post.append(f"__cilkpp_copy_back((uintptr_t)({res['signal']}), &{src}, &{fv}.{name}, "
+                    post.append(f"__cilkpp_copy_back((uintptr_t)({res['signal']}), "
+                                f"__cilkpp_devnum((long)({res['target']})), &{src}, &{fv}.{name}, "
                                 f"sizeof {fv}.{name}, \"{self.where(coord)}\");")
             args.append(f"off_ptr(&{fv})")
             fdir = "OFF_INOUT" if post else "OFF_IN"
