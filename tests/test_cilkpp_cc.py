@@ -208,3 +208,40 @@ def test_old_dialect_flags(tmp_path, flag):
     r = dnn_cc(["-O1", flag, "-o", "old", "old.c"], tmp_path)
     assert r.returncode == 0, r.stderr
     assert _run(tmp_path / "old").stdout == "old.c:8 55\n"
+
+
+WHERE_IT_RAN = r"""
+#include <offload.h>
+#include <stdio.h>
+#include <mkl.h>
+int main(void)
+{
+    int dev = -2;
+    double x[2] = {3, 4};
+    #pragma offload target(mic) out(dev) inout(x)
+    {
+        dev = _Offload_get_device_number();
+        cblas_dscal(2, 2.0, x, 1);
+    }
+    printf("ran on %d: %g %g\n", dev, x[0], x[1]);
+    return 0;
+}
+"""
+
+
+def test_an_old_makefiles_command_line(tmp_path):
+    """What an icc makefile of the time passed builds the program: options that take their value
+    as the next argument, Intel's libraries named by -l (MKL, libiomp5), -openmp (not -o penmp);
+    -no-offload builds it to run on the host."""
+    (tmp_path / "prog.c").write_text(WHERE_IT_RAN)
+    icc_line = ("-O3 -openmp -mkl -fno-alias -fp-model fast=2 -diag-disable 2536 -fast -no-fma -xHost -ipo "
+                "-offload-option,mic,compiler,-O3 -offload-attribute-target=mic -opt-report-phase offload "
+                "-vec-report2 -std=c99 -o prog prog.c -L/opt/intel/mkl/lib/intel64 -lmkl_intel_lp64 "
+                "-lmkl_intel_thread -lmkl_core -liomp5 -lpthread -lm").split()
+    r = dnn_cc(icc_line, tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "ignoring" not in r.stderr and not (tmp_path / "penmp").exists()
+    assert _run(tmp_path / "prog").stdout == "ran on 0: 6 8\n"
+    r = dnn_cc(["-no-offload", "-mkl", "-o", "host_only", "prog.c"], tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert _run(tmp_path / "host_only").stdout == "ran on -1: 6 8\n"

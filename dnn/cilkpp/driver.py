@@ -34,8 +34,21 @@ from .build import compile_object, link_program
 
 CARD_SUFFIX = "-card"
 # Intel compiler options with no meaning here: accepted and ignored, so old makefiles work.
-_IGNORED = re.compile(r"-(q?openmp|qoffload.*|offload.*|no-offload.*|vec-report.*|qopt-report.*|opt-report.*"
-                      r"|x\w+|ipo|restrict|fp-model.*|qopt-.*|ansi-alias|no-prec-div|align|mkl.*|qmkl.*)$")
+_IGNORED = re.compile(r"-(q?openmp(-\S+)?|qoffload.*|offload.*|no-offload.*|vec-report.*|qopt-report.*|opt-report.*"
+                      r"|x\w+|ax\w+|ipo|restrict|fp-model.*|qopt-.*|opt-.*|ansi-alias|no-ansi-alias|no-prec-div|prec-div"
+                      r"|align|mkl.*|qmkl.*|fno-alias|fno-fnalias|fargument-\S+|no-fma|fma|fimf-\S+|ftz|no-ftz"
+                      r"|fp-speculation\S*|fp-port|no-vec|vec|no-simd|simd|unroll-aggressive|par-\S+|parallel"
+                      r"|guide\S*|shared-intel|qopenmp-\S+|Qoption,.*|mP2OPT\S+|wd\d[\d,]*|ww\d[\d,]*|traceback"
+                      r"|diag-\S+|qdiag-\S+|no-inline-\S+|inline-\S+|qno-offload|mt_mpi)$")
+# icc's options that take their value as the next argument (-fp-model fast=2, -diag-disable 2536)
+_WITH_VALUE = {"-fp-model", "-diag-disable", "-diag-enable", "-diag-warning", "-diag-error", "-opt-report-phase",
+               "-qopt-report-phase", "-opt-report-file", "-qopt-report-file", "-opt-report", "-qopt-report"}
+_FILE_SUFFIXES = (".c", ".cilk", ".o", ".a", ".so", ".cpp", ".cc", ".cxx", ".C")
+# Host-only builds: offloads run on the host, as Intel's -no-offload compiled them away
+_NO_OFFLOAD = {"-no-offload", "-qno-offload", "-qoffload=none", "-offload=none"}
+# Intel's own libraries, which old makefiles name: MKL is OpenBLAS here (<mkl.h>), libiomp5 is
+# libgomp, the Cilk runtime and the offload runtime are dnn's, libimf/libsvml/libirc are libm's
+_INTEL_LIBS = re.compile(r"-l(mkl_\w+|iomp5|imf|svml|irc|intlc|irng|cilkrts|offload|coi_host|coi_device|myo-\w+)$")
 _CILK_SYNTAX = re.compile(r"_Cilk_|\bcilk_(spawn|sync|for)\b|#\s*pragma\s+offload|__sec_|_Offload_|\[[^]\n]*:[^]\n]*\]")
 
 
@@ -60,7 +73,7 @@ class Options:
 
 def parse_args(argv):
     o = Options()
-    it = iter(argv)
+    it = iter(_joined_values(list(argv)))
 
     def value(flag, a):
         if len(a) > len(flag):
@@ -73,7 +86,11 @@ def parse_args(argv):
     for a in it:
         if a in ("-h", "--help"):
             raise UsageError(__doc__)
-        if a == "-o" or (a.startswith("-o") and len(a) > 2):
+        if a in _NO_OFFLOAD:
+            o.cards = 0
+        elif _IGNORED.fullmatch(a) or a in ("-fopenmp", "-fcilkplus", "-mmic"):
+            continue  # before -o: -openmp, -opt-report, -offload-option are not -o penmp
+        elif a == "-o" or (a.startswith("-o") and len(a) > 2):
             o.output = value("-o", a)
         elif a == "-c":
             o.compile_only = True
@@ -83,6 +100,8 @@ def parse_args(argv):
             o.defines.append(value("-D", a))
         elif a.startswith("-U"):
             o.cflags.append("-U" + value("-U", a))
+        elif _INTEL_LIBS.fullmatch(a):
+            continue
         elif a.startswith("-l") or a.startswith("-L"):
             o.ldflags.append(a[:2] + value(a[:2], a))
         elif a.startswith("-Wl,") or a in ("-static", "-shared", "-pthread", "-rdynamic"):
@@ -93,8 +112,8 @@ def parse_args(argv):
             o.keep = True
         elif a == "-v":
             o.verbose = True
-        elif _IGNORED.fullmatch(a) or a in ("-fopenmp", "-fcilkplus", "-mmic"):
-            continue
+        elif a == "-fast":  # icc's -O3 -ipo -static -xHost: the optimisation is what carries over
+            o.cflags.append("-O3")
         elif re.fullmatch(r"-ansi|-std=(c|gnu|iso9899:)(89|90|1990|199409)", a):
             # the translated C and the runtime's headers are C99: the oldest dialect they build in
             o.cflags.append("-std=gnu99")
@@ -118,6 +137,22 @@ def parse_args(argv):
     if o.compile_only and o.output and len(o.sources) > 1:
         raise UsageError("-o with -c and several sources")
     return o
+
+
+def _joined_values(argv):
+    """icc's `-fp-model fast=2` as `-fp-model=fast=2`, when the next argument is a value (not a
+    file or an option)."""
+    out, i = [], 0
+    while i < len(argv):
+        a = argv[i]
+        nxt = argv[i + 1] if i + 1 < len(argv) else None
+        if a in _WITH_VALUE and nxt and not nxt.startswith("-") and not nxt.endswith(_FILE_SUFFIXES):
+            out.append(f"{a}={nxt}")
+            i += 2
+        else:
+            out.append(a)
+            i += 1
+    return out
 
 
 def mic_object(obj):

@@ -1,9 +1,9 @@
 """Emission: a lowered Program -> the text of the generated C file.
 
 The file is, in order: a banner, the defines and ``#include`` lines the front end kept, the
-prelude (templates/prelude.c.in; with templates/runtime.c.in and host_offload.c.in when the
-program needs the offload runtime), the program's items under ``#line`` directives, and the epilogue
-(templates/epilogue.c.in): the binding of _Cilk_shared globals on the card, their allocation at
+prelude (templates/prelude.c.in; with templates/runtime.c.in, host_offload.c.in and
+host_streams.c.in when the program needs the offload runtime), the program's items under
+``#line`` directives, and the epilogue (templates/epilogue.c.in): the binding of _Cilk_shared globals on the card, their allocation at
 start-up, and the ``main`` that starts the card around the user's main (templates/main.c.in).
 """
 
@@ -16,8 +16,15 @@ from string import Template
 from pycparser import c_ast
 
 from .lower.nodes import Gen, Raw, gen, line_directive, params
+from .lower.shared import device_kernel
 
 _BIND = Template("    __cilkpp_g_${name} = tab[${i}];\n")
+# A _Cilk_shared function's address taken on the host names the card's copy of it there (MYO
+# made the two addresses one; here the card maps one to the other where it calls through a pointer)
+_BIND_FN = Template("    __cilkpp_map_function(tab[${i}], (void *)&${name});\n")
+_TAB_FN = Template("    __cilkpp_gtab[${i}] = (void *)&${name};\n")
+# ... and the kernel a `_Cilk_offload fp(x)` calls when fp points to it
+_NAME_KERNEL = Template('    __cilkpp_name_kernel((const void *)&${name}, "${kernel}", "${device}");\n')
 _TABLE = Template("    __cilkpp_gtab = _Offload_shared_malloc(${n} * sizeof(void *));\n"
                   "    if (!__cilkpp_gtab) __cilkpp_fatal(\"cilkpp\", off_last_error());\n")
 _ALLOCATE = Template("    __cilkpp_g_${name} = _Offload_shared_malloc(sizeof *__cilkpp_g_${name});\n"
@@ -37,6 +44,11 @@ _TELL_CARD = Template("static void __cilkpp_tell_globals(off_card *c)\n{\n    of
 _REGISTER = ("__attribute__((constructor)) static void __cilkpp_register_globals(void)\n{\n"
              "    if (__cilkpp_ninits < 256) __cilkpp_inits[__cilkpp_ninits++] = __cilkpp_init_globals;\n"
              "    if (__cilkpp_ntells < 256) __cilkpp_tells[__cilkpp_ntells++] = __cilkpp_tell_globals;\n}\n")
+# Initialisers that take another shared global's address, once every file's are allocated.
+_LATE_INIT = Template("    { __typeof__(*__cilkpp_g_${name}) __v = ${init}; memcpy(__cilkpp_g_${name}, &__v, sizeof __v); }\n")
+_REGISTER_LATE = ("static void __cilkpp_late_globals(void)\n{\n${inits}}\n"
+                  "__attribute__((constructor)) static void __cilkpp_register_late_globals(void)\n{\n"
+                  "    if (__cilkpp_nlates < 256) __cilkpp_lates[__cilkpp_nlates++] = __cilkpp_late_globals;\n}\n")
 
 
 # A program starts its card only if some file offloads (a Cilk-only program never pays for it).
@@ -53,7 +65,8 @@ def emit(unit, program):
     parts.extend(d + "\n" for d in unit.early_defines)
     parts.extend(f'#line {line} "{unit.filename}"\n{text}\n' for line, text in unit.includes)
     parts.append('#line 1 "<cilkpp prelude>"\n' + _template("prelude.c.in")
-                 + (_template("runtime.c.in") + _template("host_offload.c.in") if program.runtime else ""))
+                 + (_template("runtime.c.in") + _template("host_offload.c.in") + _template("host_streams.c.in")
+                    if program.runtime else ""))
     g = Gen()
     for item in program.items:
         if item.coord is not None:
@@ -69,15 +82,28 @@ def emit(unit, program):
 
 
 def _epilogue(program):
-    names = program.shared_globals
-    bind = "".join(_BIND.substitute(name=n, i=i) for i, n in enumerate(names)) or "    (void)tab;\n"
+    names, fns = program.shared_globals, program.shared_functions
+    first_fn = len(names)
+    bind = ("".join(_BIND.substitute(name=n, i=i) for i, n in enumerate(names))
+            + "".join(_BIND_FN.substitute(name=f, i=first_fn + j) for j, (f, _) in enumerate(fns))) or "    (void)tab;\n"
     kernel = f"{program.kernel_prefix}__bind"
-    init = ((_TABLE.substitute(n=len(names)) if names else "")
-            + "".join(_ALLOCATE.substitute(name=n, i=i) for i, n in enumerate(names)))
+    init = ((_TABLE.substitute(n=len(names) + len(fns)) if names or fns else "")
+            + "".join(_ALLOCATE.substitute(name=n, i=i) for i, n in enumerate(names))
+            + "".join(_TAB_FN.substitute(name=f, i=first_fn + j) for j, (f, _) in enumerate(fns))
+            + "".join(_NAME_KERNEL.substitute(name=f, kernel=k, device=device_kernel(k)) for f, k in fns if k))
+    names = names + [f for f, _ in fns]  # what the card is told about
     return Template(_template("epilogue.c.in")).substitute(
         bind_globals=bind, init_globals=init, main=_main(program.main) if program.main else "",
         bind_kernel=_BIND_KERNEL.substitute(kernel=kernel) if names else "",
-        register=(_TELL_CARD.substitute(kernel=kernel) + _REGISTER if names else "") + (_NEEDS_CARD if program.offloads else ""))
+        register=(_TELL_CARD.substitute(kernel=kernel) + _REGISTER if names else "") + _late(program)
+        + (_NEEDS_CARD if program.offloads else ""))
+
+
+def _late(program):
+    if not program.shared_late_inits:
+        return ""
+    inits = "".join(_LATE_INIT.substitute(name=n, init=i) for n, i in program.shared_late_inits)
+    return Template(_REGISTER_LATE).substitute(inits=inits)
 
 
 def _main(user_main):

@@ -50,7 +50,7 @@ from .source import CilkppError, PragmaInfo, Tok, Unit, error_at, tokenize_line 
 
 _GNU_DEFINES = ["-Dbool=_Bool", "-D__inline=inline", "-D__inline__=inline", "-D__restrict=restrict",
                 "-D__restrict__=restrict", "-D__const=const", "-D__thread=_Thread_local", "-D__INTEL_OFFLOAD=1", "-D__cilk=200",
-                "-D__CILKPP__=1",
+                "-D__CILKPP__=1", "-DTARGET_ATTRIBUTE=__attribute__((target(mic)))",  # <offload.h>'s
                 # Intel's sized integer types, which its compiler took on Linux too
                 "-D__int64=long long", "-D__int32=int", "-D__int16=short", "-D__int8=char"]
 

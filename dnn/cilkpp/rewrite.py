@@ -133,6 +133,42 @@ def _declares_shared_local(toks, i, b, unit):
             and toks[k + 1].text in ("=", ";", ",", "["))
 
 
+def _declared_names(toks, k, b):
+    """The names a file-scope declaration starting at toks[k] declares (`_Cilk_shared float x[N],
+    y[N];` declares both): per declarator, the first identifier followed by ( ; = [ , outside
+    brackets, or the name in `(*name)` (a function pointer); a function's name ends the search
+    (its parameters are not declared here)."""
+    names, looking, depth, in_init = [], True, 0, False
+
+    def after(k, n):  # the n-th token after toks[k], _Cilk_shared left out (T (*_Cilk_shared fp)(...))
+        while n and k < b:
+            k += 1
+            n -= toks[k].text != "_Cilk_shared" if k < b else 0
+        return toks[k] if k < b else None
+
+    while k < b:
+        x = toks[k].text
+        if depth == 0 and (x == ";" or (x == "{" and not in_init)):  # the end, or a function's body
+            break
+        nxt = [after(k, n) for n in (1, 2, 3)]
+        if depth == 0 and x in ",=":
+            looking, in_init = x == ",", x == "="
+        elif looking and depth == 0 and x == "(" and None not in nxt and nxt[0].text == "*" \
+                and nxt[1].kind == "id" and nxt[2].text in (")", "["):
+            names.append(nxt[1].text)  # T (*fp)(args), T (*table[n])(args): a pointer
+            looking = False
+        elif looking and depth == 0 and toks[k].kind == "id" and x != "_Cilk_shared" and nxt[0] is not None \
+                and nxt[0].text in "(;=[," and not (nxt[0].text == "(" and nxt[1] is not None and nxt[1].text == "*"):
+            names.append(x)
+            looking = False
+            if nxt[0].text == "(":
+                break
+        depth += x in "([{"
+        depth -= x in ")]}"
+        k += 1
+    return names
+
+
 def rewrite_tokens(toks, unit):
     out = _Out()
     _rewrite_range(toks, 0, len(toks), out, unit, top=True)
@@ -174,14 +210,16 @@ def _rewrite_range(toks, a, b, out, unit, top=False):
             continue
         if tx == "_Cilk_shared":
             if brace == 0:
-                # the declared name: first identifier followed by ( ; = [ ,
-                for k in range(i + 1, min(b, i + 40)):
-                    if toks[k].kind == "id" and k + 1 < b and toks[k + 1].text in "(;=[,":
-                        unit.shared_names.setdefault(toks[k].text, t.coord())
-                        break
+                for name in _declared_names(toks, i + 1, b):
+                    unit.shared_names.setdefault(name, t.coord())
             elif code and code[-1] and _declares_shared_local(toks, i, b, unit):
                 raise error_at(t.coord(), "_Cilk_shared on a variable local to a function is not allowed: "
                                "declare it at file scope, or allocate it with _Offload_shared_malloc")
+            elif code and not code[-1] and toks[i - 1].text != "*" and _declares_shared_local(toks, i, b, unit):
+                # a struct body: Intel refused a shared field (a pointer to shared data is fine)
+                raise error_at(t.coord(), "_Cilk_shared on a field of a structure is not allowed: mark the "
+                               "variable of the structure _Cilk_shared, or point at shared data "
+                               "(_Cilk_shared T *p)")
             i += 1
             continue
         if tx == "_Simd":

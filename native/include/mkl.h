@@ -64,6 +64,7 @@ void scipy_openblas_set_num_threads(int n);
 #define dsecnd() omp_get_wtime()
 #define second() omp_get_wtime()
 
+int posix_memalign(void **memptr, size_t alignment, size_t size); /* POSIX's: -std=c99 hides it */
 static inline void *__dnn_mkl_malloc(size_t size, int align)
 {
     void *p = NULL;

@@ -3,22 +3,29 @@
  * dnn.cilkpp generates (templates/runtime.c.in, host_offload.c.in) on dnn's runtime, whose own
  * header is off_runtime.h.
  *
- *   _Offload_number_of_devices()     the program's cards: DNN_CARDS, else dnn-cc's --cards (default 1;
+ *   _Offload_number_of_devices()     the program's cards: DNN_CARDS, else as many as OFFLOAD_DEVICES
+ *                                    lists, else dnn-cc's --cards (default 1;
  *                                    0 without a card), each its own card process, started at the
  *                                    first offload to it; target(mic:n) runs on card n modulo that
  *   _Offload_get_device_number()     -1 on the host; on a card, its own number
  *   _Offload_signaled(dev, tag)      has the offload that signal(tag) started finished?
  *   _Offload_shared_malloc / _free, _Offload_shared_aligned_malloc / _free: Cilk shared memory
  *   _Offload_status + status(s):     an offload that fails sets s.result instead of ending the program
+ *   _Offload_stream_create(dev, cpus) and `#pragma offload ... stream(s)`: offloads in a stream run
+ *                                    in order; offload_wait stream(s), _Offload_stream_completed
+ *                                    wait for or poll them (every signal() pending on the card)
  */
 #ifndef DNN_INTEL_OFFLOAD_H
 #define DNN_INTEL_OFFLOAD_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+#define TARGET_ATTRIBUTE __attribute__((target(mic)))
 
 typedef enum TARGET_TYPE { TARGET_NONE, TARGET_HOST, TARGET_MIC } TARGET_TYPE;
 #define DEFAULT_TARGET_TYPE TARGET_MIC
@@ -53,6 +60,15 @@ void _Offload_report(int on); /* accepted; the runtime's counters are the report
 void omp_set_num_threads_target(int target_type, int target_number, int num_threads);
 int omp_get_max_threads_target(int target_type, int target_number);
 int omp_get_num_procs_target(int target_type, int target_number);
+
+typedef int64_t _Offload_stream;
+typedef _Offload_stream _Offload_stream_handle;
+_Offload_stream _Offload_stream_create(int device, int number_of_cpus);
+int _Offload_stream_destroy(int device, _Offload_stream stream);
+int _Offload_stream_delete(_Offload_stream stream);
+int _Offload_stream_completed(int device, _Offload_stream stream); /* 1: nothing of it in flight */
+int _Offload_device_streams_completed(int device);
+int _Offload_stream_is_empty(_Offload_stream stream);
 
 void *_Offload_shared_malloc(size_t size);
 void _Offload_shared_free(void *p);

@@ -109,10 +109,10 @@ static int call_check_xfers(off_card *c, const off_xfer *xf, int nxf)
         if (off_arena_contains(c->arena, xf[i].host, 1))
             return off_fail(OFF_EARG, "transfer %d: %p lies in the shared arena; shared data needs no "
                             "explicit transfer", i + 1, xf[i].host);
+        if (call_inside_fresh(xf, i)) continue; /* a part of a buffer this call allocates (from its start, too) */
         for (int j = 0; j < i; j++)
             if (off_xfer_key(&xf[j]) == key)
                 return off_fail(OFF_EARG, "transfers %d and %d name the same card buffer %p", j + 1, i + 1, key);
-        if (call_inside_fresh(xf, i)) continue; /* a part of a buffer this call allocates */
         int rc = off_resident_check(&c->resident, &xf[i], i);
         if (rc != OFF_OK) return rc;
     }

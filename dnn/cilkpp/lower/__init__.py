@@ -24,7 +24,7 @@ otherwise hold the Lowerer and call back through it. Only ``Lowerer.__init__`` c
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pycparser import c_ast
 
@@ -52,6 +52,10 @@ class Program:
     runtime: bool
     kernel_prefix: str = "cilkpp"
     offloads: bool = False  # it has kernels, offloads or _Cilk_shared globals: the program needs its card
+    shared_functions: list = field(default_factory=list)  # [(name, kernel or None)]: the _Cilk_shared
+    # functions defined here; their host addresses name the card's copies and kernels (emit.py)
+    shared_late_inits: list = field(default_factory=list)  # [(global, initialiser)] run once every
+    # file's shared globals are allocated (they take another's address)
 
 
 class Lowerer(Walk, Sections, SectionStatements, Keywords, Clauses, Offload, SharedFunctions):
@@ -69,6 +73,7 @@ class Lowerer(Walk, Sections, SectionStatements, Keywords, Clauses, Offload, Sha
         self.shared_funcs = set(shared.funcs)
         self.shared_globals = {**shared.externs, **shared.globals}  # name -> Decl, renamed where used
         self.shared_defs = list(shared.globals)  # allocated by this file
+        self.shared_late_inits = []  # [(name, C initialiser)] that name other shared globals
         self.n = 0  # counter of fresh names
         self.scopes = [{}]  # [file scope, enclosing blocks...]: name -> Decl
         self.typedefs = {}  # user typedef name -> type node
@@ -81,6 +86,7 @@ class Lowerer(Walk, Sections, SectionStatements, Keywords, Clauses, Offload, Sha
         self.pre = []  # Raw items to put before the current function (outlined offload blocks)
         self.stub_needed = set()  # functions some _Cilk_offload calls: they get a host stub
         self.kernels = []  # names of generated kernels
+        self.function_kernels = {}  # _Cilk_shared function defined here -> its kernel
         self.grainsize = None  # C text of the grainsize of the _Cilk_for being lowered, or None
         # the reduction clauses of a `#pragma simd` written before the _Cilk_for being lowered
         self.loop_reductions = ""
@@ -121,7 +127,10 @@ class Lowerer(Walk, Sections, SectionStatements, Keywords, Clauses, Offload, Sha
         offloads = bool(self.kernels or self.shared_globals or self.stub_needed or
                         any(p.kind.startswith("offload") and p.kind != "offload_attribute"
                             for p in self.u.pragmas.values()))
-        return Program(items, self.shared_defs, main, runtime, self.kprefix, offloads)
+        shared_functions = [(f, self.function_kernels.get(f)) for f in sorted(self.shared_funcs & set(def_index))]
+        runtime = runtime or bool(shared_functions)
+        return Program(items, self.shared_defs, main, runtime, self.kprefix, offloads, shared_functions,
+                       self.shared_late_inits)
 
     def _file_decl(self, ext):
         self.declare(ext)

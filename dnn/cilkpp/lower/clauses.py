@@ -1,6 +1,6 @@
 """Offload clauses: reading the clauses of ``#pragma offload`` / ``offload_transfer`` /
 ``offload_wait`` (target, in/out/inout/nocopy with length/alloc_if/free_if/into/align, signal,
-wait, if, mandatory) and the off_xfer entries of the arrays they name.
+wait, if, mandatory, optional, status, stream) and the off_xfer entries of the arrays they name.
 
 Clause sections ``p[a:n]`` move elements a .. a+n-1 (the card's p points where p[a] lands);
 ``alloc(p[a:n])`` with in() or nocopy() allocates and moves that range (a superset of the
@@ -17,10 +17,11 @@ from __future__ import annotations
 from pycparser import c_ast, c_parser
 from pycparserext.ext_c_parser import GnuCParser
 
-from .nodes import Env, gen
+from ..source import Tok
+from .nodes import Env, decl_name_node, gen
 
 CLAUSE_NAMES = ("in", "out", "inout", "nocopy", "target", "signal", "wait", "if", "mandatory", "optional",
-                "status")
+                "status", "stream")
 _DIRECTIONS = {"in": "OFF_IN", "out": "OFF_OUT", "inout": "OFF_INOUT", "nocopy": "OFF_NOCOPY"}
 
 
@@ -81,7 +82,7 @@ class Clauses:
     def read_clauses(self, info, allowed):
         """The clauses of an offload pragma, checked."""
         res = {"target": "-1", "xfers": [], "signal": None, "wait": [], "if": None, "mandatory": False,
-               "status": None}
+               "status": None, "stream": None}
         saw_target = False
         for name, tok, inner in self.clauses(info):
             if name not in allowed:
@@ -104,7 +105,7 @@ class Clauses:
                 if not inner:
                     raise self.err(tok.coord(), "status(s) names an _Offload_status variable")
                 res["status"] = self.clause_expr(inner, tok.coord())
-            elif name in ("signal", "if"):
+            elif name in ("signal", "if", "stream"):
                 if not inner:
                     raise self.err(tok.coord(), f"{name}(...) needs an expression")
                 res[name] = self.clause_expr(inner, tok.coord())
@@ -137,17 +138,22 @@ class Clauses:
                 for item in self.split(vars_part, ","):
                     if not item:
                         raise self.err(tok.coord(), f"empty variable in {name}()")
-                    x = self._variable(name, item, mods)
+                    # with into(), alloc() describes the card side (the into target), not this one
+                    x = self._variable(name, item, {k: v for k, v in mods.items()
+                                                    if k != "alloc" or "into" not in mods})
                     if "into" in mods:
                         x = self._into(name, x, mods)
                     res["xfers"].append(x)
-        if not saw_target and "target" in allowed:
+        if res["stream"] is not None and not saw_target:  # the stream names its card
+            res["target"] = f"__cilkpp_stream_device({res['stream']})"
+        elif not saw_target and "target" in allowed:
             raise self.err(info.coord, f"#pragma {info.kind} needs target(mic)")
         return res
 
-    def _variable(self, name, item, mods):
+    def _variable(self, name, item, mods, into_target=False):
         """One variable of an in/out/inout/nocopy clause (p, p[a:n], s.p, q->data) with its
-        modifiers: the transfer it names, before into() is applied."""
+        modifiers: the transfer it names, before into() is applied (into_target: it is the card
+        side of an into(), whose alloc() holds the section the data goes to)."""
         v = item[0]
         if v.kind != "id":
             raise self.err(v.coord(), f"a variable name expected in {name}(), got '{v.text}'")
@@ -159,7 +165,7 @@ class Clauses:
         start, length = self._section(name, v, item[k:], mods.get("length"))
         part = None
         if "alloc" in mods:  # alloc(p[a:n]): the range the card holds
-            if name in ("out", "inout"):  # only the section named comes back
+            if name in ("out", "inout") or into_target:  # only the section named moves
                 part = (self.clause_expr(start, v.coord()) if start else "0",
                         self.clause_expr(length[1], length[0].coord()) if length else None)
             start, length = self._section(name, v, mods["alloc"][1][1:], None)
@@ -180,6 +186,33 @@ class Clauses:
             "member": member, "part": part, "host_side": None,
         }
 
+    def lexical_globals(self, kname, body, res, coord):
+        """Intel's rule for the globals an offload block names itself with no clause: copied to the
+        card's copy before the block and back after it, as inout() would (not _Cilk_shared ones,
+        which are shared; not const ones, the card has them; not pointers, whose card copy may
+        name a buffer kept there; not arrays of unknown size). The host and the card translation
+        agree on the list, as on the block's local variables (kname: the block's kernel)."""
+        named = {x["var"] for x in res["xfers"]}
+        key = f"{kname} globals"
+        wanted = dict(self._captures(body, kinds=("global",)))
+        for name in self.captures_by_kernel.get(key, ()):
+            kind, decl = self.resolve(name)
+            if kind == "global" and isinstance(decl, c_ast.Decl):
+                wanted.setdefault(name, decl)
+        out = []
+        for name, decl in sorted(wanted.items()):
+            t = decl.type
+            if (name in named or name in self.shared_globals or isinstance(t, (c_ast.PtrDecl, c_ast.FuncDecl))
+                    or (isinstance(t, c_ast.ArrayDecl) and t.dim is None) or "const" in decl_name_node(t).quals
+                    or "const" in decl.quals):
+                continue
+            tok = Tok(name, "id", coord.file, coord.line, coord.column)
+            out.append({"dir": "inout", "var": name, "tok": tok, "decl": decl, "kind": "global",
+                        "length": None, "alloc_if": "1", "free_if": "1", "start": None, "member": "",
+                        "part": None, "host_side": None})
+        self.captures_by_kernel[key] = sorted(set(self.captures_by_kernel.get(key, ())) | set(wanted))
+        return out
+
     def _section(self, name, v, sec, length):
         """(start tokens or None, (tok, length tokens) or None) of p[a:n] (sec: its tokens)."""
         if not sec:
@@ -199,7 +232,8 @@ class Clauses:
         m, body = mods["into"]
         if not body or body[0].kind != "id":
             raise self.err(m.coord(), "into() names one variable (or its section p[a:n])")
-        other = self._variable(name, body, {k: v for k, v in mods.items() if k in ("alloc_if", "free_if")})
+        other = self._variable(name, body, {k: v for k, v in mods.items() if k in ("alloc_if", "free_if", "alloc")},
+                               into_target=True)
         host, card = (x, other) if name == "in" else (other, x)
         card["length"] = card["length"] or host["length"]
         card["host_side"] = host
@@ -208,6 +242,7 @@ class Clauses:
     def xfer_entries(self, res):
         """C initialisers of off_xfer entries for the pointer/array clauses."""
         out = []
+        held = {x["var"] for x in res["xfers"] if x["part"]}  # card buffers alloc() makes here
         for x in res["xfers"]:
             t = x["decl"].type
             if not isinstance(t, (c_ast.PtrDecl, c_ast.ArrayDecl)) and not x["member"]:
@@ -224,32 +259,47 @@ class Clauses:
                 nbytes = f"sizeof({v})"
             elif x["dir"] == "nocopy" and not x["member"]:
                 nbytes = "0"  # the buffer kept for p, whatever its size
-            else:
-                raise self.err(x["tok"].coord(), f"{x['dir']}({x['var']}): a pointer needs length(n)")
+            elif _points_to_void(t):
+                raise self.err(x["tok"].coord(), f"{x['dir']}({x['var']}): a void pointer needs length(n)")
+            else:  # Intel's rule: a pointer without length() points to one element
+                nbytes = f"sizeof(*({v}))"
             host, key = v, "NULL"
             h = x["host_side"]
-            if h is not None:  # into(): the data comes from, or lands in, another host variable
+            if h is not None and not x["part"]:  # into(): the data comes from, or lands in, another host variable
                 host, key = self._address(h), v
                 if x["length"] is None and isinstance(h["decl"].type, c_ast.ArrayDecl) and not h["member"]:
                     nbytes = f"sizeof({host})"  # the smaller array of the two bounds the copy
             x["nbytes"] = nbytes
             life = f"(({x['alloc_if']}) ? OFF_ALLOC_IF : 0) | (({x['free_if']}) ? OFF_FREE_IF : 0)"
+            if h is not None and not x["part"] and x["var"] in held:
+                life = "0"  # into() a part of the buffer another clause's alloc() makes for this call
             direction = _DIRECTIONS[x["dir"]]
             if x["part"]:  # out(p[a:n] : alloc(p[b:m])): the card holds p[b:m], p[a:n] comes back
                 direction = "OFF_IN" if x["dir"] == "inout" else "OFF_NOCOPY"
+                # (in(a : alloc(p[b:m]) into(p[c:k])): the card holds p[b:m], a lands in p[c:k])
             out.append(f"{{(const void *)({host}), {nbytes}, {direction} | {life}, 0, (const void *)({key})}}")
             if x["part"]:
                 base = gen(self.rx(c_ast.ID(x["var"], x["tok"].coord()), Env())) + x["member"]
                 at, n = x["part"]
                 n = n if n is not None else "1"
                 p = f"(({base}) + ({at}))"
-                out.append(f"{{(const void *){p}, (size_t)({n}) * sizeof(*{p}), OFF_OUT, 0, NULL}}")
+                part_dir = "OFF_IN" if x["dir"] == "in" else "OFF_OUT"
+                part_host, part_key = (self._address(h), p) if h is not None else (p, "NULL")
+                out.append(f"{{(const void *){part_host}, (size_t)({n}) * sizeof(*{p}), {part_dir}, 0, "
+                           f"(const void *)({part_key})}}")
         return out
 
     def _address(self, x):
         """C text of the first host address a transfer entry names."""
         v = gen(self.rx(c_ast.ID(x["var"], x["tok"].coord()), Env())) + x["member"]
         return f"(({v}) + ({x['start']}))" if x.get("start") else v
+
+
+def _points_to_void(t):
+    """t is `void *` (or `const void *`): no element size to move one of."""
+    inner = t.type
+    return (isinstance(t, c_ast.PtrDecl) and isinstance(inner, c_ast.TypeDecl)
+            and isinstance(inner.type, c_ast.IdentifierType) and inner.type.names == ["void"])
 
 
 def _close(toks, k, opening="(", closing=")"):

@@ -4,7 +4,8 @@
 ``#pragma offload`` blocks are outlined into a function + an OFF_KERNEL wrapper; pointers named
 in in/out/inout/nocopy clauses travel as pointer arguments with off_xfer entries; every other
 local variable the block uses (scalars, structs, fixed-size arrays) is copied into a *frame*
-struct sent as one transfer (inout, so assignments come back; in-only for asynchronous calls);
+struct sent as one transfer (inout, so assignments come back; with signal() the scalars named in
+out()/inout() reach their variables at wait(tag), the others stay as they were);
 other pointers are passed as pointer arguments (the runtime checks they lie in the shared arena).
 In host code, a clause naming a NULL pointer of length 0 moves nothing (an optional array).
 ``offload_transfer ... signal()`` goes on the card's DMA lane, so it crosses while an offload
@@ -49,15 +50,20 @@ class Offload:
         if info.kind == "offload_attribute":
             raise self.err(info.coord, "#pragma offload_attribute goes at file scope")
         if info.kind == "offload_wait":
-            res = self.read_clauses(info, {"target", "wait"})
-            if not res["wait"]:
-                raise self.err(info.coord, "#pragma offload_wait needs wait(tag)")
-            return Raw("{\n" + "\n".join(self._waits(res, info.coord)) + "\n}", info.coord, stmt=True)
+            res = self.read_clauses(info, {"target", "wait", "stream", "if", "mandatory", "optional", "status"})
+            if not res["wait"] and res["stream"] is None:
+                raise self.err(info.coord, "#pragma offload_wait needs wait(tag) or stream(s)")
+            waits = self._waits(res, info.coord)
+            if res["stream"] is not None and not res["wait"]:  # every offload of the stream
+                waits.append(f"__cilkpp_wait_stream({res['stream']}, \"{self.where(info.coord)}\");")
+            if res["if"]:
+                waits = [f"if ({res['if']}) {{"] + waits + ["}"]
+            if res["status"]:  # a failed offload ended the program or was reported when it was made
+                waits.append(f"((__cilkpp_status_t *)&({res['status']}))->result = __CILKPP_OFFLOAD_SUCCESS;")
+            return Raw("{\n" + "\n".join(waits) + "\n}", info.coord, stmt=True)
         res = self.read_clauses(info, set(CLAUSE_NAMES))
-        for xx in res["xfers"]:
-            if not _is_array(xx["decl"]):
-                raise self.err(xx["tok"].coord(), "offload_transfer moves arrays and pointers only; "
-                               f"'{xx['var']}' is a scalar")
+        # a scalar of the function has nothing on the card to go to (Intel took it all the same)
+        res["xfers"] = [x for x in res["xfers"] if _is_array(x["decl"]) or x["kind"] == "global"]
         if self._card_globals(res):  # the card's copy of a global is written by code on the card
             return self.offload_block(info, c_ast.Compound([], info.coord))
         return self.call_text(None, res, [], self.xfer_entries(res), info.coord)
@@ -93,19 +99,22 @@ class Offload:
         res = self.read_clauses(info, set(CLAUSE_NAMES))
         coord = info.coord
         is_async = res["signal"] is not None
+        kname = f"{self.kprefix}_l{coord.line}c{coord.column}"[:60]
+        res["xfers"] += self.lexical_globals(kname, body, res, coord)
         named = {x["var"]: x for x in res["xfers"] if not x["member"]}
         members = [x for x in res["xfers"] if x["member"]]
         k = self.fresh("offload")
         # named by its place in the source, not by a counter: the host and the card translation
         # (which differ where the code tests __MIC__) must agree on every kernel's name
-        kname = f"{self.kprefix}_l{coord.line}c{coord.column}"[:60]
         while kname in self.kernels:
             kname += "x"
         self.kernels.append(kname)
-        ptr_args, frame = self._split_captures(self._agreed_captures(kname, body), named, is_async)
+        ptr_args, frame = self._split_captures(self._agreed_captures(kname, body), named)
         globs = self._card_globals(res)
-        if 2 + len(ptr_args) + 3 * len(globs) + 2 * len(members) > MAX_ARGS:
-            raise self.err(coord, f"this offload block needs {len(ptr_args)} pointer arguments; the runtime "
+        nargs = 2 + len(ptr_args) + 3 * len([x for x in globs if _is_array(x["decl"])]) + 2 * len(members)
+        if nargs > MAX_ARGS:
+            raise self.err(coord, f"this offload block needs {nargs} arguments (its pointers, the arrays it "
+                           "moves into globals, pointer members); the runtime "
                            "passes at most 16 (OFF_MAX_ARGS) — group the arrays or use shared memory")
         offs = [(n, named[n]["start"]) for n, _ in ptr_args if n in named and named[n].get("start")]
         self._outline(k, kname, body, ptr_args, frame, globs, coord, offs, members)
@@ -126,7 +135,7 @@ class Offload:
         self.captures_by_kernel[kname] = sorted(set(self.captures_by_kernel.get(kname, ())) | set(used))
         return sorted(used.items())
 
-    def _split_captures(self, used, named, is_async):
+    def _split_captures(self, used, named):
         """The variables a block uses -> (pointer arguments, frame members), [(name, decl)] each.
         Scalars named in clauses but not used still travel in the frame."""
         ptr_args, frame = [], []
@@ -141,9 +150,6 @@ class Offload:
             if not _is_array(x["decl"]):
                 if name not in [f for f, _ in frame]:
                     frame.append((name, x["decl"]))
-                if is_async and x["dir"] in ("out", "inout"):
-                    raise self.err(x["tok"].coord(), f"{x['dir']}({name}): a scalar cannot come back from an "
-                                   "asynchronous offload (signal); use a pointer with out()")
         return ptr_args, frame
 
     def _global_copies(self, globs):
@@ -186,18 +192,25 @@ class Offload:
         # lower the block as the body of the outlined function: frame members are read through
         # the frame pointer, pointer arguments are its parameters, globals stay globals
         saved = (self.scopes, self.capture, self.capture_mode)
-        self.scopes = [self.scopes[0], {name: decl for name, decl in ptr_args}]
+        self.scopes = [self.scopes[0], {name: decl for name, decl in ptr_args if not _whole_array(decl)}]
         gnames = {x["var"] for x in globs}
         self.capture = {name: (f"(__cilkpp_f->{name})", decl) for name, decl in frame if name not in gnames}
         self.capture_mode = True
+        whole = {}  # array name -> the parameter pointing at the whole array
         for name, decl in ptr_args:
             t = copy.deepcopy(decl.type)
-            if isinstance(t, c_ast.ArrayDecl):
+            pname = name
+            if _whole_array(decl):
+                # char msg[64] arrives as char (*)[64], used as (*p): sizeof msg stays 64
+                t = c_ast.PtrDecl([], without_attributes(t))
+                pname = whole[name] = f"__cilkpp_a_{name}"
+                self.capture[name] = (f"(*{pname})", decl)
+            elif isinstance(t, c_ast.ArrayDecl):
                 t = c_ast.PtrDecl([], without_attributes(t.type))
             for a in _arrays(t):  # double (*a)[n]: n read through the frame, declared before
                 if a.dim is not None:
                     a.dim = self.rx(a.dim, Env())
-            params.append(type_text(t, name))
+            params.append(type_text(t, pname))
         comp = body if isinstance(body, c_ast.Compound) else c_ast.Compound([body], body.coord)
         comp = self.block(comp)
         # a pointer member named in a clause (s.p, q->data) points at its card buffer while the
@@ -207,7 +220,9 @@ class Offload:
         gparams, before, after = self._global_copies(globs)
         params += gparams + [f"long __cilkpp_so_{n}" for n, _ in offs] + [f"void *__cilkpp_m{i}, long __cilkpp_mo{i}" for i in range(len(mptrs))]
         # p[a:n] in a clause: p arrived pointing at the card's p[a]
-        before += [f"    {n} -= __cilkpp_so_{n};" for n, _ in offs]
+        before += [f"    {n} -= __cilkpp_so_{n};" if n not in whole else
+                   f"    {whole[n]} = (__typeof__({whole[n]}))((char *){whole[n]} - __cilkpp_so_{n} * sizeof((*{whole[n]})[0]));"
+                   for n, _ in offs]
         for i, lv in enumerate(mlvals):
             # s.p[a:n] in a clause: the card buffer holds s.p[a] onwards
             before.append(f"    __typeof__({lv}) __cilkpp_h{i} = {lv}; {lv} = (__typeof__({lv}))__cilkpp_m{i} - __cilkpp_mo{i};")
@@ -273,6 +288,10 @@ class Offload:
                     pre.append(f"memcpy(&{fv}.{name}, &{src}, sizeof {fv}.{name});")
                 if not is_async and (x is None or x["dir"] in ("out", "inout")):
                     post.append(f"memcpy(&{src}, &{fv}.{name}, sizeof {fv}.{name});")
+                elif is_async and x is not None and x["dir"] in ("out", "inout"):  # at wait(tag)
+                    post.append(f"__cilkpp_copy_back((uintptr_t)({res['signal']}), "
+                                f"__cilkpp_devnum((long)({res['target']})), &{src}, &{fv}.{name}, "
+                                f"sizeof {fv}.{name}, \"{self.where(coord)}\");")
             args.append(f"off_ptr(&{fv})")
             fdir = "OFF_INOUT" if post else "OFF_IN"
             xfers.append(f"{{&{fv}, sizeof {fv}, {fdir} | OFF_ALLOC_IF | OFF_FREE_IF, 0, NULL}}")
@@ -294,8 +313,9 @@ class Offload:
         xfers.extend(entries)
         return self.call_text(kname, res, args, xfers, coord, pre, post)
 
-    def _captures(self, body):
-        """[(name, decl)]: variables of the enclosing function the block uses, in order."""
+    def _captures(self, body, kinds=("local", "capture")):
+        """[(name, decl)]: variables of the enclosing function the block uses, in order (kinds:
+        ("global",) for the file's globals it names)."""
         used = []
         scopes = [{}]
         seen = set()
@@ -329,7 +349,7 @@ class Offload:
                 if inner_has(nm) or nm in seen:
                     return
                 kind, decl = self.resolve(nm)
-                if kind in ("local", "capture") and isinstance(decl, c_ast.Decl):
+                if kind in kinds and isinstance(decl, c_ast.Decl):
                     if isinstance(decl.type, c_ast.FuncDecl):
                         return
                     seen.add(nm)
@@ -345,6 +365,12 @@ class Offload:
 def _tok_like(tok, text):
     """A token of generated text placed at tok's position."""
     return type(tok)(text, "id" if re.match(r"\w", text) else "punct", tok.file, tok.line, tok.col)
+
+
+def _whole_array(decl):
+    """An array of known size (not a parameter's `float a[]`): the outlined block gets a pointer
+    to all of it."""
+    return isinstance(decl.type, c_ast.ArrayDecl) and decl.type.dim is not None
 
 
 def _arrays(t):

@@ -93,10 +93,14 @@ class SharedFunctions:
         """`_Cilk_offload[_to(t)] f(args)` -> a call of f's host stub."""
         oid, target, call = call_args(n)
         coord = self.u.offloads[int(oid.value)]
-        if not is_call(call):
-            raise self.err(coord, "_Cilk_offload must call a function by name")
-        f = call.name.name
-        if f not in self.shared_funcs:
+        if not isinstance(call, c_ast.FuncCall):
+            raise self.err(coord, "_Cilk_offload must call a function")
+        direct = is_call(call) and call.name.name in self.shared_funcs
+        pointed = None if direct else self._pointed_function(call.name)
+        if pointed is not None:
+            return self._offload_through_pointer(call, pointed, target, env, coord)
+        f = gen(call.name)
+        if not is_call(call) or f not in self.shared_funcs:
             raise self.err(coord, f"_Cilk_offload {f}(...): '{f}' is not a _Cilk_shared function (mark it "
                            "_Cilk_shared or declare it inside #pragma offload_attribute(push, _Cilk_shared))")
         self.stub_needed.add(f)
@@ -104,6 +108,48 @@ class SharedFunctions:
         tgt = self.rx(target, env)
         return Raw(f"__cilkpp_offcall_{f}({gen(tgt)}, \"{self.where(coord)}\"" +
                    "".join(", " + gen(x) for x in args) + ")", coord)
+
+    def _pointed_function(self, callee):
+        """The FuncDecl that a function pointer expression (fp, (*fp), table[i], through
+        typedefs) calls, or None."""
+        if isinstance(callee, c_ast.UnaryOp) and callee.op == "*":
+            callee = callee.expr
+        depth = 0
+        while isinstance(callee, c_ast.ArrayRef):
+            callee, depth = callee.name, depth + 1
+        decl = self.resolve(callee.name)[1] if isinstance(callee, c_ast.ID) else None
+        if not isinstance(decl, c_ast.Decl):
+            return None
+        t = decl.type
+        for _ in range(depth):
+            t = self._through_typedefs(t)
+            if not isinstance(t, (c_ast.ArrayDecl, c_ast.PtrDecl)):
+                return None
+            t = t.type
+        t = self._through_typedefs(t)
+        f = self._through_typedefs(t.type) if isinstance(t, c_ast.PtrDecl) else None
+        return f if isinstance(f, c_ast.FuncDecl) else None
+
+    def _through_typedefs(self, t):
+        while (isinstance(t, c_ast.TypeDecl) and isinstance(t.type, c_ast.IdentifierType)
+               and len(t.type.names) == 1 and t.type.names[0] in self.typedefs):
+            t = self.typedefs[t.type.names[0]]
+        return t
+
+    def _offload_through_pointer(self, call, ftype, target, env, coord):
+        """`_Cilk_offload fp(args)`: a stub for fp's type (before the function) that finds the
+        kernel of the _Cilk_shared function fp points to when it is called."""
+        stub = self.fresh("offcallp")
+        fd = copy.deepcopy(ftype)
+        for i, p in enumerate(fd.args.params if fd.args else []):
+            if isinstance(p, c_ast.Typename) and gen(p) != "void":  # (double, double): name them
+                fd.args.params[i] = c_ast.Decl(f"__a{i}", [], [], [], [], named_type(p.type, f"__a{i}"), None, None)
+        decl = c_ast.Decl(stub, [], [], [], [], fd, None, None)
+        self.pre.append(self.host_stub(stub, decl, through_pointer=True))
+        fn = self.rx(call.name, env)
+        args = [self.rx(x, env) for x in call_args(call)]
+        return Raw(f"__cilkpp_offcall_{stub}({gen(self.rx(target, env))}, \"{self.where(coord)}\", "
+                   f"(const void *)({gen(fn)})" + "".join(", " + gen(x) for x in args) + ")", coord)
 
     def shared_global(self, ext):
         """A _Cilk_shared global's definition -> its initial value under another name, and the
@@ -120,6 +166,9 @@ class SharedFunctions:
         if d.init is not None:
             self.no_sections(d.init, "an initialiser")
             d.init = self.rx(d.init, Env())
+            if "__cilkpp_g_" in gen(d.init):  # &another_shared: an address known once it is allocated
+                self.shared_late_inits.append((ext.name, gen(d.init)))
+                d.init = None
         return [d, Raw(f"{link}__typeof__({init_name}) *__cilkpp_g_{ext.name};\n", ext.coord)]
 
     def entry_points(self, first_decl, def_index):
@@ -178,8 +227,9 @@ class SharedFunctions:
         kinds = [self.arg_kind(pt, decl.coord, f"parameter {i + 1} of '{f}'") for i, (pn, pt) in enumerate(ps)]
         return ps, kinds, gen(decl.type.type).strip() == "void"
 
-    def host_stub(self, f, decl):
-        """__cilkpp_offcall_f(target, where, args...): the host side of `_Cilk_offload f(args)`."""
+    def host_stub(self, f, decl, through_pointer=False):
+        """__cilkpp_offcall_f(target, where, args...): the host side of `_Cilk_offload f(args)`;
+        through_pointer: (target, where, fn, args...), calling the kernel of function fn."""
         ps, kinds, void = self._signature(f, decl)
         rtype = copy.deepcopy(decl.type.type)
         ptexts = [gen(c_ast.Decl(f"__p{i}", [], [], [], [], named_type(pt, f"__p{i}"), None, None))
@@ -188,12 +238,17 @@ class SharedFunctions:
         decl_name_node(rtype).declname = f"__cilkpp_offcall_{f}"
         head = gen(c_ast.FuncDecl(c_ast.ParamList([]), rtype))
         head = head.replace(f"__cilkpp_offcall_{f}()", f"__cilkpp_offcall_{f}(long __target, const char *__where"
-                            + "".join(", " + p for p in ptexts) + ")")
+                            + (", const void *__fn" if through_pointer else "") + "".join(", " + p for p in ptexts) + ")")
         lines = [f"__attribute__((unused)) static {head}", "{",
                  f"    off_arg __a[{max(1, len(args))}] = {{{', '.join(args) or 'OFF_ARG_NONE'}}};",
-                 "    double __res[OFF_MAX_RESULTS]; int __nres = 0;",
-                 f"    __cilkpp_call(__target, 1, 0, \"{self.kernel_name(f, decl)}\", __a, {len(args)}, NULL, 0, 0, "
-                 f"__res, &__nres, NULL, \"{device_kernel(self.kernel_name(f, decl))}\", __where);"]
+                 "    double __res[OFF_MAX_RESULTS]; int __nres = 0;"]
+        if through_pointer:
+            lines.append("    const struct __cilkpp_kernel_name *__k = __cilkpp_kernel_of(__fn, __where);")
+            kernel, device = "__k->kernel", "__k->device"
+        else:
+            kernel, device = f'"{self.kernel_name(f, decl)}"', f'"{device_kernel(self.kernel_name(f, decl))}"'
+        lines.append(f"    __cilkpp_call(__target, 1, 0, {kernel}, __a, {len(args)}, NULL, 0, 0, "
+                     f"__res, &__nres, NULL, {device}, __where);")
         if not void:
             lines += [f"    {gen(return_decl(decl, '__ret'))};",
                       "    _Static_assert(sizeof __ret <= sizeof __res, \"return value too large\");",
@@ -214,6 +269,7 @@ class SharedFunctions:
             return None
         kname = self.kernel_name(f, decl)
         self.kernels.append(kname)
+        self.function_kernels[f] = kname
         pstr = ",".join([f"{pn or f'a{i}'}:{k}" for i, ((pn, _), k) in enumerate(zip(ps, kinds))])
         conv = [f"({gen(named_type(pt, None))})args[{i}].v.{k}" for i, ((pn, pt), k) in enumerate(zip(ps, kinds))]
         if void:

@@ -117,7 +117,19 @@ class Walk:
                                "_Cilk_spawn must start a statement: `f(x);` or `v = _Cilk_spawn f(x);`")
             if nm == "__cilkpp_sync":
                 raise self.err(self.u.syncs[int(call_args(n)[0].value)], "_Cilk_sync is a statement")
+        if isinstance(n, c_ast.FuncCall) and self._through_pointer(n.name):
+            n = rebuild(n, lambda c: self.rx(c, env))
+            n.name = Raw(f"__cilkpp_fn({gen(n.name)})", n.coord)
+            return n
         return rebuild(n, lambda c: self.rx(c, env))
+
+    def _through_pointer(self, callee):
+        """A call's callee is a function pointer (a variable, a table entry, a member), not a
+        function's name."""
+        if isinstance(callee, c_ast.ID):
+            kind, decl = self.resolve(callee.name)
+            return kind is not None and isinstance(decl, c_ast.Decl) and not isinstance(decl.type, c_ast.FuncDecl)
+        return not isinstance(callee, Raw)
 
     def _scalar_call(self, n):
         """A call of rank 0 that is not a pure math function (it may have side effects)."""

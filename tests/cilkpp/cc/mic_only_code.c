@@ -11,6 +11,10 @@ static int host_only(int x) { return x + 1; }
 __attribute__((target(mic))) int side = 1;
 #endif
 
+/* the card's copy of side: read by a function (a global the block names itself would be copied
+ * in from the host first, Intel's rule) */
+__attribute__((target(mic))) static int side_here(void) { return side; }
+
 int main(void)
 {
     int r = 0, s = 0;
@@ -21,7 +25,7 @@ int main(void)
 #else
         r = host_only(3);
 #endif
-        s = side;
+        s = side_here();
     }
     printf("r %d s %d host side %d\n", r, s, side);
     return 0;

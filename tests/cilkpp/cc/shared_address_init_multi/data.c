@@ -1,0 +1,1 @@
+_Cilk_shared int arr[3] = {10, 20, 30};
