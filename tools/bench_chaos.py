@@ -40,6 +40,7 @@ NETWORKS = {"small": "784-100-10", "medium": "784-300-100-10", "large": "784-800
             **{n: n for n in ("chaos-small", "chaos-medium", "chaos-large")}}
 DEFAULT_NETWORKS = "small,medium,large"
 LR = 0.01
+CHUNK = 2500  # rows per offload call (and per shuffled chunk of the reader)
 
 
 def dataset(limit: int | None) -> str:
@@ -69,7 +70,7 @@ def train(arch: str, data: str, epochs: int, workers: int, threads: int) -> dict
     from dnn.session import Schedule, run_training
     from dnn.trainer import Config
 
-    cfg = Config(arch_for(arch, data), mode="implicit" if workers else "host", bunch=1, chunk=2500,
+    cfg = Config(arch_for(arch, data), mode="implicit" if workers else "host", bunch=1, chunk=CHUNK,
                  threads=threads if workers else 1, workers=workers, lr=LR, momentum=0.0, seed=0)
     t0 = time.perf_counter()
     m = run_training(cfg, data, epochs, schedule=Schedule("constant"), quiet=True)
