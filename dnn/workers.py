@@ -15,6 +15,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .errors import DnnValueError
+from .network import TIMED_OPS
 from .offload import ffi, lib
 
 WORKERS_KERNEL = "cilkpp_dnn_run_workers"  # implicit and host: the structures are used where they are
@@ -51,6 +52,29 @@ class Team:
 
     def images_taken(self, kind: str) -> list[int]:
         return [int(n) for n in self.images[kind]]
+
+    # -- the per-worker breakdown: the workers time themselves while the network's timing hook is on
+    # (Network.time_operations), each into the dnn_timing of its own structure in the block. Read in
+    # host and implicit mode (explicit mode keeps the block on the card).
+    def _timing(self, w: int):
+        return lib.dnn_workers_net(ffi.cast("float *", self.block.ctypes.data), w).timing
+
+    def reset_timing(self) -> None:
+        """Zero every worker's sums."""
+        for w in range(self.count):
+            t = self._timing(w)
+            ffi.buffer(ffi.addressof(t))[:] = bytes(ffi.sizeof("dnn_timing"))
+
+    def worker_seconds(self) -> list[dict]:
+        """Per worker, seconds summed over layers since reset_timing(): fetch (taking the next image
+        and placing it), forward, loss, backward, update (the hogwild writes into the shared weights),
+        waiting (its thread idle at the end of a call while another thread still worked)."""
+        out = []
+        for w in range(self.count):
+            t = self._timing(w)
+            row = {name: float(sum(t.seconds[i])) for i, name in enumerate(TIMED_OPS)}
+            out.append(row | {"waiting": float(t.waiting)})
+        return out
 
 
 def workers_call(crew: Crew, what: int, net, buf, aux, flat: tuple | None = None) -> tuple[str, tuple]:

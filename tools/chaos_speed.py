@@ -1,0 +1,159 @@
+"""CHAOS training speed against the worker count, measured so that a figure means something on a
+shared machine (bench_chaos.py's Figure 5 analog; also runnable alone):
+
+    python tools/chaos_speed.py --networks chaos-small,chaos-medium --reps 5
+    python tools/chaos_speed.py --networks chaos-small --workers 1,2 --breakdown
+
+* Only training is timed: one chunk of 10,000 images is read into the card's buffer once, then
+  trained on again and again (no reading, no evaluation, no card start-up inside the timing).
+* Each run lasts a few seconds (IMAGES per network), every worker count is run once per round, the
+  rounds alternate the order, and each figure is the median over the rounds with its spread (min -
+  max). The speed-up is the median of the per-round ratios: a load that drifts meets both alike.
+* --breakdown: one more run per worker count with the workers timing themselves (the trainer's
+  timing hook, off in the timed rounds): per image, microseconds of fetch (taking the next image and
+  placing it), forward, loss, backward, update (the hogwild writes) and waiting (the worker's thread
+  idle at the end of a call), the mean over the workers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tools"))
+
+from bench_chaos import LR, NETWORKS, WORKERS, arch_for, dataset  # noqa: E402
+
+CALL_ROWS = 10000  # images per offload call: the chunk read once and trained on again and again
+# Images per timed run: a few seconds with one worker on a 2-core machine.
+IMAGES = {"small": 200000, "medium": 60000, "large": 20000, "chaos-small": 60000, "chaos-medium": 10000,
+          "chaos-large": 2000}
+STEPS = ("fetch", "forward", "loss", "backward", "update", "waiting")
+
+
+def speed_run(net: str, data: str, workers: int, threads: int, images: int, breakdown: bool = False) -> dict:
+    """One run: `images` training images with `workers` workers (implicit mode, plain per-image SGD).
+    Returns images/s and, with breakdown, the mean over the workers of µs per image of each step."""
+    from dnn.data import ChunkReader
+    from dnn.trainer import Config, Trainer
+
+    arch = arch_for(NETWORKS[net], data)
+    with ChunkReader(data, "train", shuffle=False, prefetch=False) as r:
+        x, y = r.read_all()
+    rows = min(CALL_ROWS, len(x), images)
+    cfg = Config(arch, mode="implicit", chunk=rows, threads=threads, workers=workers, lr=LR, momentum=0.0, seed=0)
+    t = Trainer(cfg, x.shape[1], int(y.max()) + 1)
+    try:
+        buf = t.buffers[0]
+        buf.x[:rows], buf.y[:rows] = x[:rows], y[:rows]
+        if breakdown:
+            t.net.time_operations(True)
+            t.team.reset_timing()
+        done, seconds = 0, 0.0
+        while done < images:
+            n = min(rows, images - done)
+            t0 = time.perf_counter()
+            t.train_chunk(buf, n)
+            seconds += time.perf_counter() - t0
+            done += n
+        out = {"images_per_s": done / seconds, "seconds": seconds}
+        if breakdown:
+            per = t.team.worker_seconds()
+            out["us_per_image"] = {s: 1e6 * sum(w[s] for w in per) / done for s in STEPS}
+            out["images_each"] = t.team.images_taken("train")
+        return out
+    finally:
+        t.close()
+
+
+def rounds(nets: list[str], workers: tuple, threads: int, reps: int, images: dict, data: str) -> dict:
+    """{net: {workers: [images/s of each round]}}, the worker counts alternating in order per round."""
+    seen = {n: {w: [] for w in workers} for n in nets}
+    for rep in range(reps):
+        order = workers if rep % 2 == 0 else tuple(reversed(workers))
+        for net in nets:
+            for w in order:
+                r = speed_run(net, data, w, threads, images[net])
+                seen[net][w].append(r["images_per_s"])
+                print(f"round {rep + 1}/{reps} {net} {w} workers: {r['images_per_s']:,.0f} img/s "
+                      f"({r['seconds']:.1f} s), load {os.getloadavg()[0]:.1f}", file=sys.stderr, flush=True)
+    return seen
+
+
+def summarise(seen: dict) -> dict:
+    """Per net and worker count: median images/s, its spread, and the speed-up over one worker as the
+    median (and spread) of the per-round ratios."""
+    out = {}
+    for net, by in seen.items():
+        one = by.get(1)
+        out[net] = {}
+        for w, rates in by.items():
+            ratios = [a / b for a, b in zip(rates, one)] if one else []
+            out[net][w] = {"median": statistics.median(rates), "min": min(rates), "max": max(rates),
+                           "speedup": statistics.median(ratios) if ratios else None,
+                           "speedup_min": min(ratios) if ratios else None,
+                           "speedup_max": max(ratios) if ratios else None, "runs": rates}
+    return out
+
+
+def table(summary: dict) -> list[str]:
+    ws = sorted(next(iter(summary.values())))
+    lines = ["| network | " + " | ".join(f"{w}w img/s (min-max); speed-up (min-max)" for w in ws) + " |",
+             "|---|" + "---|" * len(ws)]
+    for net, by in summary.items():
+        cells = []
+        for w in ws:
+            s = by[w]
+            sp = "" if s["speedup"] is None else f"; {s['speedup']:.2f}x ({s['speedup_min']:.2f}-{s['speedup_max']:.2f})"
+            cells.append(f"{s['median']:,.0f} ({s['min']:,.0f}-{s['max']:,.0f}){sp}")
+        lines.append(f"| {net} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def breakdown_table(nets: list[str], workers: tuple, threads: int, images: dict, data: str) -> list[str]:
+    lines = ["| network | workers | img/s | " + " | ".join(f"{s} µs" for s in STEPS) + " | images each |",
+             "|---|---|---|" + "---|" * len(STEPS) + "---|"]
+    for net in nets:
+        for w in workers:
+            r = speed_run(net, data, w, threads, images[net], breakdown=True)
+            us = r["us_per_image"]
+            each = r["images_each"]
+            shown = ", ".join(f"{n:,}" for n in each) if len(each) <= 4 else f"{min(each):,}-{max(each):,}"
+            lines.append(f"| {net} | {w} | {r['images_per_s']:,.0f} | " + " | ".join(f"{us[s]:.1f}" for s in STEPS)
+                         + f" | {shown} |")
+    return lines
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--networks", default="chaos-small,chaos-medium")
+    p.add_argument("--workers", default=",".join(map(str, WORKERS)))
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--reps", type=int, default=5, help="rounds (medians and spreads over them)")
+    p.add_argument("--images", type=int, help="images per run (default: a few seconds' worth per network)")
+    p.add_argument("--breakdown", action="store_true", help="also the per-worker time breakdown")
+    a = p.parse_args(argv)
+    nets = [n.strip() for n in a.networks.split(",") if n.strip()]
+    workers = tuple(int(w) for w in a.workers.split(","))
+    images = {n: a.images or IMAGES[n] for n in nets}
+    data = dataset(10000)
+    load = os.getloadavg()[0]
+    summary = summarise(rounds(nets, workers, a.threads, a.reps, images, data))
+    print(f"CHAOS training speed, {a.reps} rounds, implicit mode, {a.threads} card threads, images per run "
+          + ", ".join(f"{n} {images[n]:,}" for n in nets)
+          + f"; load {load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end on {os.cpu_count()} cores\n")
+    print("\n".join(table(summary)))
+    if a.breakdown:
+        print("\nPer-worker breakdown (one run each, timing on; mean over the workers, µs per image):\n")
+        print("\n".join(breakdown_table(nets, workers, a.threads, images, data)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
