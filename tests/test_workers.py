@@ -184,3 +184,36 @@ def test_two_workers_learn_a_cnn(mode):
     assert confusion.sum() == 64
     assert np.isfinite(params).all()
     assert losses[-1] < 0.7 * losses[0], losses
+
+
+@pytest.mark.parametrize("mode", ["host", "implicit"])
+def test_workers_beyond_the_threads_take_turns_image_by_image(sequential, mode):
+    """More workers than card threads: a thread runs its workers in turn, one whole image each, so
+    on one thread eight workers are sequential per-image SGD to the bit and take equal shares (one OS
+    thread per worker would be time-sliced mid-image: other bits, uneven shares)."""
+    params, trained, _, _, taken = one_chunk(mode, 8, threads=1)
+    assert taken == [12] * 8
+    assert np.array_equal(params, sequential[0])
+    assert np.array_equal(trained, sequential[1])
+
+
+def test_workers_time_their_steps_only_while_the_timing_hook_is_on():
+    cfg = Config(ARCH, mode="implicit", chunk=128, threads=2, workers=3, seed=3, lr=0.05)
+    with Trainer(cfg, 20, 5) as t:
+        buf = t.buffers[0]
+        buf.x[:96], buf.y[:96] = rows_of(96)
+        t.train_chunk(buf, 96)
+        assert all(v == 0 for w in t.team.worker_seconds() for v in w.values())  # off: nothing written
+        before = t.team.images_taken("train")
+        t.net.time_operations(True)
+        t.train_chunk(buf, 96)
+        t.train_chunk(buf, 96)
+        seconds = t.team.worker_seconds()
+        taken = [a - b for a, b in zip(t.team.images_taken("train"), before)]
+        assert sum(taken) == 192
+        for w, n in zip(seconds, taken):
+            assert set(w) == {"fetch", "forward", "loss", "backward", "update", "waiting"}
+            assert all(v >= 0 for v in w.values())
+            assert (w["forward"] > 0 and w["backward"] > 0 and w["update"] > 0) == (n > 0)
+        t.team.reset_timing()
+        assert all(v == 0 for w in t.team.worker_seconds() for v in w.values())

@@ -3,6 +3,7 @@ shared machine (bench_chaos.py's Figure 5 analog; also runnable alone):
 
     python tools/chaos_speed.py --networks chaos-small,chaos-medium --reps 5
     python tools/chaos_speed.py --networks chaos-small --workers 1,2 --breakdown
+    python tools/chaos_speed.py --card before=/tmp/ab/dnn/bin/dnn-card   # A/B against another card build
 
 * Only training is timed: one chunk of 10,000 images is read into the card's buffer once, then
   trained on again and again (no reading, no evaluation, no card start-up inside the timing).
@@ -12,7 +13,9 @@ shared machine (bench_chaos.py's Figure 5 analog; also runnable alone):
 * --breakdown: one more run per worker count with the workers timing themselves (the trainer's
   timing hook, off in the timed rounds): per image, microseconds of fetch (taking the next image and
   placing it), forward, loss, backward, update (the hogwild writes) and waiting (the worker's thread
-  idle at the end of a call), the mean over the workers.
+  idle at the end of a call), summed over the workers.
+* --card NAME=EXE: the same runs on another build of the card executable too (DNN_CARD_EXE), in the
+  same rounds, alternating with this build's: an A/B of a change to the card-side code.
 """
 
 from __future__ import annotations
@@ -37,11 +40,18 @@ IMAGES = {"small": 200000, "medium": 60000, "large": 20000, "chaos-small": 60000
 STEPS = ("fetch", "forward", "loss", "backward", "update", "waiting")
 
 
-def speed_run(net: str, data: str, workers: int, threads: int, images: int, breakdown: bool = False) -> dict:
-    """One run: `images` training images with `workers` workers (implicit mode, plain per-image SGD).
-    Returns images/s and, with breakdown, the mean over the workers of µs per image of each step."""
+def speed_run(net: str, data: str, workers: int, threads: int, images: int, breakdown: bool = False,
+              card: str | None = None) -> dict:
+    """One run: `images` training images with `workers` workers (implicit mode, plain per-image SGD),
+    on the card executable `card` (default: this build's). Returns images/s and, with breakdown, µs
+    per image of each step summed over the workers."""
     from dnn.data import ChunkReader
     from dnn.trainer import Config, Trainer
+
+    if card:
+        os.environ["DNN_CARD_EXE"] = card
+    else:
+        os.environ.pop("DNN_CARD_EXE", None)
 
     arch = arch_for(NETWORKS[net], data)
     with ChunkReader(data, "train", shuffle=False, prefetch=False) as r:
@@ -72,17 +82,23 @@ def speed_run(net: str, data: str, workers: int, threads: int, images: int, brea
         t.close()
 
 
-def rounds(nets: list[str], workers: tuple, threads: int, reps: int, images: dict, data: str) -> dict:
-    """{net: {workers: [images/s of each round]}}, the worker counts alternating in order per round."""
-    seen = {n: {w: [] for w in workers} for n in nets}
+def rounds(nets: list[str], workers: tuple, threads: int, reps: int, images: dict, data: str,
+           cards: dict | None = None) -> dict:
+    """{label: {workers: [images/s of each round]}}, label the net (and the card's name when there
+    are several cards: {name: exe or None}); the order of worker counts and cards alternates per round."""
+    cards = cards or {"": None}
+    seen = {}
     for rep in range(reps):
         order = workers if rep % 2 == 0 else tuple(reversed(workers))
+        names = list(cards) if rep % 2 == 0 else list(reversed(cards))
         for net in nets:
             for w in order:
-                r = speed_run(net, data, w, threads, images[net])
-                seen[net][w].append(r["images_per_s"])
-                print(f"round {rep + 1}/{reps} {net} {w} workers: {r['images_per_s']:,.0f} img/s "
-                      f"({r['seconds']:.1f} s), load {os.getloadavg()[0]:.1f}", file=sys.stderr, flush=True)
+                for name in names:
+                    label = f"{net} {name}".strip()
+                    r = speed_run(net, data, w, threads, images[net], card=cards[name])
+                    seen.setdefault(label, {x: [] for x in workers})[w].append(r["images_per_s"])
+                    print(f"round {rep + 1}/{reps} {label} {w} workers: {r['images_per_s']:,.0f} img/s "
+                          f"({r['seconds']:.1f} s), load {os.getloadavg()[0]:.1f}", file=sys.stderr, flush=True)
     return seen
 
 
@@ -104,7 +120,7 @@ def summarise(seen: dict) -> dict:
 
 def table(summary: dict) -> list[str]:
     ws = sorted(next(iter(summary.values())))
-    lines = ["| network | " + " | ".join(f"{w}w img/s (min-max); speed-up (min-max)" for w in ws) + " |",
+    lines = ["| run | " + " | ".join(f"{w}w img/s (min-max); speed-up (min-max)" for w in ws) + " |",
              "|---|" + "---|" * len(ws)]
     for net, by in summary.items():
         cells = []
@@ -122,7 +138,7 @@ def breakdown_table(nets: list[str], workers: tuple, threads: int, images: dict,
     for net in nets:
         for w in workers:
             r = speed_run(net, data, w, threads, images[net], breakdown=True)
-            us = r["us_per_image"]
+            us = r["us_per_image"]  # summed over the workers
             each = r["images_each"]
             shown = ", ".join(f"{n:,}" for n in each) if len(each) <= 4 else f"{min(each):,}-{max(each):,}"
             lines.append(f"| {net} | {w} | {r['images_per_s']:,.0f} | " + " | ".join(f"{us[s]:.1f}" for s in STEPS)
@@ -138,19 +154,22 @@ def main(argv=None) -> int:
     p.add_argument("--reps", type=int, default=5, help="rounds (medians and spreads over them)")
     p.add_argument("--images", type=int, help="images per run (default: a few seconds' worth per network)")
     p.add_argument("--breakdown", action="store_true", help="also the per-worker time breakdown")
+    p.add_argument("--card", action="append", default=[], metavar="NAME=EXE",
+                   help="also run on this card executable (another build), alternating with this build's")
     a = p.parse_args(argv)
+    cards = {"this": None} | dict(c.split("=", 1) for c in a.card) if a.card else None
     nets = [n.strip() for n in a.networks.split(",") if n.strip()]
     workers = tuple(int(w) for w in a.workers.split(","))
     images = {n: a.images or IMAGES[n] for n in nets}
     data = dataset(10000)
     load = os.getloadavg()[0]
-    summary = summarise(rounds(nets, workers, a.threads, a.reps, images, data))
+    summary = summarise(rounds(nets, workers, a.threads, a.reps, images, data, cards))
     print(f"CHAOS training speed, {a.reps} rounds, implicit mode, {a.threads} card threads, images per run "
           + ", ".join(f"{n} {images[n]:,}" for n in nets)
           + f"; load {load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end on {os.cpu_count()} cores\n")
     print("\n".join(table(summary)))
     if a.breakdown:
-        print("\nPer-worker breakdown (one run each, timing on; mean over the workers, µs per image):\n")
+        print("\nPer-worker breakdown (one run each, timing on; µs per image, summed over the workers):\n")
         print("\n".join(breakdown_table(nets, workers, a.threads, images, data)))
     return 0
 
