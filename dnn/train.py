@@ -53,6 +53,10 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--workers", nargs="?", const="auto", metavar="N",
                    help="CHAOS: N workers on the card train one image at a time, sharing the weights without "
                         "locks (dnn/workers.py); --workers alone = one per card thread; implies --bunch 1")
+    m.add_argument("--update-every", type=int, default=1, metavar="K",
+                   help="CHAOS: a worker adds its gradients into the shared weights every K images, summing them "
+                        "meanwhile (default 1: after each layer's backward, the paper's scheme; more: the weights "
+                        "cross between the cores K times less often, each worker K-1 images staler)")
     m.add_argument("--cpus", help="CPU list the card pins itself to, e.g. 0-1")
     m.add_argument("--coherence", choices=["shared", "myo", "myo-on-demand", "myo-on-acquire"], default="shared",
                    help="implicit mode: one shared copy of the arena, or MYO-style copies on each side kept "
@@ -131,7 +135,7 @@ def main(argv=None) -> int:
                  momentum=args.momentum, weight_decay=args.weight_decay, init=args.init,
                  card_memory=int(args.card_memory * 2**20), coherence=args.coherence, overlap=args.overlap,
                  cards=args.cards, distributed=args.distributed, sync=args.sync, card_timeout=args.card_timeout,
-                 workers=workers)  # bunch, lr and momentum not given: Config's defaults
+                 workers=workers, update_every=args.update_every)  # bunch, lr, momentum not given: Config's
     if not arch.cnn:  # a CNN spec checks its own layers when parsed
         check_arch_fits(arch.sizes, cfg.bunch)
     cfg.validate()

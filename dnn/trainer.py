@@ -67,6 +67,7 @@ class Config:
     sync: str = "bunch"  # distributed: allreduce the gradients per bunch, or average weights per chunk
     card_timeout: float = 10.0  # seconds without a heartbeat before a live card counts as dead
     workers: int = 0  # CHAOS (dnn/workers.py): this many workers train image by image; 0 = bunches
+    update_every: int = 1  # CHAOS: images a worker trains between its additions into the shared weights
 
     def __post_init__(self) -> None:
         if self.bunch is None:
@@ -103,6 +104,9 @@ class Config:
         if self.workers and (self.bunch != 1 or self.granularity != "chunk"):
             raise DnnValueError("--workers trains one image at a time, a chunk per call: it needs --bunch 1 and "
                                 "--granularity chunk")
+        if self.update_every < 1 or (self.update_every > 1 and not self.workers):
+            raise DnnValueError(f"--update-every {self.update_every}: a number of images of at least 1, and more "
+                                "than 1 only with --workers (how often a worker adds into the shared weights)")
         if self.lr <= 0 or self.momentum < 0 or self.weight_decay < 0:
             raise DnnValueError("--lr must be positive, --momentum and --weight-decay not negative")
         check_cards(self)
@@ -180,7 +184,7 @@ class Trainer:
             self.net = Network(cfg.arch, cfg.bunch, self.executor.alloc)
             self.net.initialize(cfg.init_scheme, cfg.seed)
             self.net.set_hyper(cfg.lr, cfg.momentum, cfg.weight_decay)
-            self.team = Team(self.net, cfg.workers, self.executor.alloc) if cfg.workers else None
+            self.team = Team(self.net, cfg.workers, self.executor.alloc, cfg.update_every) if cfg.workers else None
             # Two chunk buffers: the reader fills one while the card trains on the other.
             self.buffers = [ChunkBuffer(cfg.chunk, input_dim, self.executor.alloc) for _ in range(2)]
             # Confusion counts for evaluation; past MAX_CONFUSION_CLASSES (the DNNTK shape has 8,991

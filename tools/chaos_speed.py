@@ -10,6 +10,10 @@ shared machine (bench_chaos.py's Figure 5 analog; also runnable alone):
 * Each run lasts a few seconds (IMAGES per network), every worker count is run once per round, the
   rounds alternate the order, and each figure is the median over the rounds with its spread (min -
   max). The speed-up is the median of the per-round ratios: a load that drifts meets both alike.
+* Beside the speed, the card process's CPU time per image (/proc: user + system, all its threads).
+  On a loaded machine the wall-clock speed mostly says how large a share of the cores the card's
+  threads got (16 threads get more of a contended machine than 2); CPU µs per image says how much
+  work an image cost, contention and switching included, whatever the share.
 * --breakdown: one more run per worker count with the workers timing themselves (the trainer's
   timing hook, off in the timed rounds): per image, microseconds of fetch (taking the next image and
   placing it), forward, loss, backward, update (the hogwild writes) and waiting (the worker's thread
@@ -40,6 +44,12 @@ IMAGES = {"small": 200000, "medium": 60000, "large": 20000, "chaos-small": 60000
 STEPS = ("fetch", "forward", "loss", "backward", "update", "waiting")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process pid so far, all its threads."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def speed_run(net: str, data: str, workers: int, threads: int, images: int, breakdown: bool = False,
               card: str | None = None) -> dict:
     """One run: `images` training images with `workers` workers (implicit mode, plain per-image SGD),
@@ -65,14 +75,15 @@ def speed_run(net: str, data: str, workers: int, threads: int, images: int, brea
         if breakdown:
             t.net.time_operations(True)
             t.team.reset_timing()
-        done, seconds = 0, 0.0
+        done, seconds, cpu = 0, 0.0, 0.0
         while done < images:
             n = min(rows, images - done)
-            t0 = time.perf_counter()
+            c0, t0 = cpu_seconds(t.card_pid()), time.perf_counter()
             t.train_chunk(buf, n)
             seconds += time.perf_counter() - t0
+            cpu += cpu_seconds(t.card_pid()) - c0
             done += n
-        out = {"images_per_s": done / seconds, "seconds": seconds}
+        out = {"images_per_s": done / seconds, "seconds": seconds, "cpu_us_per_image": 1e6 * cpu / done}
         if breakdown:
             per = t.team.worker_seconds()
             out["us_per_image"] = {s: 1e6 * sum(w[s] for w in per) / done for s in STEPS}
@@ -84,7 +95,7 @@ def speed_run(net: str, data: str, workers: int, threads: int, images: int, brea
 
 def rounds(nets: list[str], workers: tuple, threads: int, reps: int, images: dict, data: str,
            cards: dict | None = None) -> dict:
-    """{label: {workers: [images/s of each round]}}, label the net (and the card's name when there
+    """{label: {workers: [speed_run's result of each round]}}, label the net (and the card's name when there
     are several cards: {name: exe or None}); the order of worker counts and cards alternates per round."""
     cards = cards or {"": None}
     seen = {}
@@ -96,9 +107,10 @@ def rounds(nets: list[str], workers: tuple, threads: int, reps: int, images: dic
                 for name in names:
                     label = f"{net} {name}".strip()
                     r = speed_run(net, data, w, threads, images[net], card=cards[name])
-                    seen.setdefault(label, {x: [] for x in workers})[w].append(r["images_per_s"])
+                    seen.setdefault(label, {x: [] for x in workers})[w].append(r)
                     print(f"round {rep + 1}/{reps} {label} {w} workers: {r['images_per_s']:,.0f} img/s "
-                          f"({r['seconds']:.1f} s), load {os.getloadavg()[0]:.1f}", file=sys.stderr, flush=True)
+                          f"({r['seconds']:.1f} s), CPU {r['cpu_us_per_image']:.0f} µs/image, load "
+                          f"{os.getloadavg()[0]:.1f}", file=sys.stderr, flush=True)
     return seen
 
 
@@ -107,11 +119,13 @@ def summarise(seen: dict) -> dict:
     median (and spread) of the per-round ratios."""
     out = {}
     for net, by in seen.items():
-        one = by.get(1)
+        one = [r["images_per_s"] for r in by[1]] if 1 in by else None
         out[net] = {}
-        for w, rates in by.items():
+        for w, runs in by.items():
+            rates, cpu = [r["images_per_s"] for r in runs], [r["cpu_us_per_image"] for r in runs]
             ratios = [a / b for a, b in zip(rates, one)] if one else []
             out[net][w] = {"median": statistics.median(rates), "min": min(rates), "max": max(rates),
+                           "cpu_us": statistics.median(cpu), "cpu_us_min": min(cpu), "cpu_us_max": max(cpu),
                            "speedup": statistics.median(ratios) if ratios else None,
                            "speedup_min": min(ratios) if ratios else None,
                            "speedup_max": max(ratios) if ratios else None, "runs": rates}
@@ -120,14 +134,16 @@ def summarise(seen: dict) -> dict:
 
 def table(summary: dict) -> list[str]:
     ws = sorted(next(iter(summary.values())))
-    lines = ["| run | " + " | ".join(f"{w}w img/s (min-max); speed-up (min-max)" for w in ws) + " |",
+    lines = ["| run | " + " | ".join(f"{w}w img/s (min-max); speed-up (min-max); CPU µs/img (min-max)" for w in ws)
+             + " |",
              "|---|" + "---|" * len(ws)]
     for net, by in summary.items():
         cells = []
         for w in ws:
             s = by[w]
             sp = "" if s["speedup"] is None else f"; {s['speedup']:.2f}x ({s['speedup_min']:.2f}-{s['speedup_max']:.2f})"
-            cells.append(f"{s['median']:,.0f} ({s['min']:,.0f}-{s['max']:,.0f}){sp}")
+            cells.append(f"{s['median']:,.0f} ({s['min']:,.0f}-{s['max']:,.0f}){sp}; "
+                         f"{s['cpu_us']:.0f} ({s['cpu_us_min']:.0f}-{s['cpu_us_max']:.0f})")
         lines.append(f"| {net} | " + " | ".join(cells) + " |")
     return lines
 

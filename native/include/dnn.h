@@ -230,11 +230,12 @@ dnn_net *dnn_workers_net(float *block, int64_t w);
  * function whose writes race by design (native/dnn/tsan.supp names it). */
 void dnn_workers_hogwild_update(dnn_net *wn, int l);
 /* Kernels cilkpp_dnn_run_workers (implicit, host) and cilkpp_dnn_run_workers_flat (explicit):
- * DNN_TRAIN_CHUNK or DNN_EVAL_CHUNK over the chunk with `workers` workers; images[w] gains the
+ * DNN_TRAIN_CHUNK or DNN_EVAL_CHUNK over the chunk with `workers` workers, each adding its gradients
+ * into the shared weights every `every` images (1: after each layer's backward); images[w] gains the
  * images worker w took. */
-dnn_result dnn_run_workers(int64_t what, int64_t workers, dnn_net *net, dnn_chunk *chunk, int64_t *counts,
-                           float *block, int64_t *images);
-dnn_result dnn_run_workers_flat(int64_t what, int64_t workers, dnn_net *wire, float *params, float *grads,
+dnn_result dnn_run_workers(int64_t what, int64_t workers, int64_t every, dnn_net *net, dnn_chunk *chunk,
+                           int64_t *counts, float *block, int64_t *images);
+dnn_result dnn_run_workers_flat(int64_t what, int64_t workers, int64_t every, dnn_net *wire, float *params, float *grads,
                                 float *moment, float *acts, float *errs, const float *x, const int32_t *y,
                                 int64_t rows, int64_t *counts, float *block, int64_t *images);
 
