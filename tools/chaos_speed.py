@@ -18,6 +18,7 @@ shared machine (bench_chaos.py's Figure 5 analog; also runnable alone):
   timing hook, off in the timed rounds): per image, microseconds of fetch (taking the next image and
   placing it), forward, loss, backward, update (the hogwild writes) and waiting (the worker's thread
   idle at the end of a call), summed over the workers.
+* --every 1,4: the runs with 2+ workers once per --update-every value, in the same rounds.
 * --card NAME=EXE: the same runs on another build of the card executable too (DNN_CARD_EXE), in the
   same rounds, alternating with this build's: an A/B of a change to the card-side code.
 """
@@ -51,9 +52,10 @@ def cpu_seconds(pid: int) -> float:
 
 
 def speed_run(net: str, data: str, workers: int, threads: int, images: int, breakdown: bool = False,
-              card: str | None = None) -> dict:
+              card: str | None = None, every: int = 1) -> dict:
     """One run: `images` training images with `workers` workers (implicit mode, plain per-image SGD),
-    on the card executable `card` (default: this build's). Returns images/s and, with breakdown, µs
+    on the card executable `card` (default: this build's), each adding into the shared weights every
+    `every` images (1 with one worker: the baseline stays the paper's scheme). Returns images/s and, with breakdown, µs
     per image of each step summed over the workers."""
     from dnn.data import ChunkReader
     from dnn.trainer import Config, Trainer
@@ -67,7 +69,8 @@ def speed_run(net: str, data: str, workers: int, threads: int, images: int, brea
     with ChunkReader(data, "train", shuffle=False, prefetch=False) as r:
         x, y = r.read_all()
     rows = min(CALL_ROWS, len(x), images)
-    cfg = Config(arch, mode="implicit", chunk=rows, threads=threads, workers=workers, lr=LR, momentum=0.0, seed=0)
+    cfg = Config(arch, mode="implicit", chunk=rows, threads=threads, workers=workers, lr=LR, momentum=0.0, seed=0,
+                 update_every=every if workers > 1 else 1)
     t = Trainer(cfg, x.shape[1], int(y.max()) + 1)
     try:
         buf = t.buffers[0]
@@ -95,9 +98,10 @@ def speed_run(net: str, data: str, workers: int, threads: int, images: int, brea
 
 def rounds(nets: list[str], workers: tuple, threads: int, reps: int, images: dict, data: str,
            cards: dict | None = None) -> dict:
-    """{label: {workers: [speed_run's result of each round]}}, label the net (and the card's name when there
-    are several cards: {name: exe or None}); the order of worker counts and cards alternates per round."""
-    cards = cards or {"": None}
+    """{label: {workers: [speed_run's result of each round]}}, label the net and the variant's name when
+    there are several: cards {name: (card executable or None, update every)}; the order of worker
+    counts and variants alternates per round."""
+    cards = cards or {"": (None, 1)}
     seen = {}
     for rep in range(reps):
         order = workers if rep % 2 == 0 else tuple(reversed(workers))
@@ -106,7 +110,8 @@ def rounds(nets: list[str], workers: tuple, threads: int, reps: int, images: dic
             for w in order:
                 for name in names:
                     label = f"{net} {name}".strip()
-                    r = speed_run(net, data, w, threads, images[net], card=cards[name])
+                    exe, every = cards[name]
+                    r = speed_run(net, data, w, threads, images[net], card=exe, every=every)
                     seen.setdefault(label, {x: [] for x in workers})[w].append(r)
                     print(f"round {rep + 1}/{reps} {label} {w} workers: {r['images_per_s']:,.0f} img/s "
                           f"({r['seconds']:.1f} s), CPU {r['cpu_us_per_image']:.0f} µs/image, load "
@@ -172,8 +177,12 @@ def main(argv=None) -> int:
     p.add_argument("--breakdown", action="store_true", help="also the per-worker time breakdown")
     p.add_argument("--card", action="append", default=[], metavar="NAME=EXE",
                    help="also run on this card executable (another build), alternating with this build's")
+    p.add_argument("--every", default="1", help="comma-separated --update-every values to compare (runs with 2+ workers)")
     a = p.parse_args(argv)
-    cards = {"this": None} | dict(c.split("=", 1) for c in a.card) if a.card else None
+    everies = [int(k) for k in a.every.split(",")]
+    exes = {"this": None} | dict(c.split("=", 1) for c in a.card)
+    cards = ({f"{c} every {k}" if len(everies) > 1 else c: (exe, k) for c, exe in exes.items() for k in everies}
+             if len(exes) > 1 or len(everies) > 1 else None)
     nets = [n.strip() for n in a.networks.split(",") if n.strip()]
     workers = tuple(int(w) for w in a.workers.split(","))
     images = {n: a.images or IMAGES[n] for n in nets}
