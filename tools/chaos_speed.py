@@ -17,7 +17,9 @@ shared machine (bench_chaos.py's Figure 5 analog; also runnable alone):
 * --breakdown: one more run per worker count with the workers timing themselves (the trainer's
   timing hook, off in the timed rounds): per image, microseconds of fetch (taking the next image and
   placing it), forward, loss, backward, update (the hogwild writes) and waiting (the worker's thread
-  idle at the end of a call), summed over the workers.
+  idle at the end of a call), summed over the workers. These are clock times: on a loaded machine
+  they include the time a worker's thread was preempted (two workers on one core's worth of CPU
+  show twice one worker's forward); set them against the CPU µs per image.
 * --every 1,4: the runs with 2+ workers once per --update-every value, in the same rounds.
 * --card NAME=EXE: the same runs on another build of the card executable too (DNN_CARD_EXE), in the
   same rounds, alternating with this build's: an A/B of a change to the card-side code.
