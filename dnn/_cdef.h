@@ -195,7 +195,7 @@ typedef struct { float lr; float momentum; float weight_decay; float pad; } dnn_
 typedef struct { int64_t n; int64_t row0; double loss_sum; int64_t correct; } dnn_state;
 
 #define DNN_TIMED_OPS 5
-typedef struct { int64_t on; double seconds[5][16]; } dnn_timing;
+typedef struct { int64_t on; double seconds[5][16]; double waiting; } dnn_timing;
 
 typedef struct {
     dnn_spec spec;
@@ -234,3 +234,4 @@ void dnnPoolForward(float *Y, int32_t *arg, const float *X, int64_t n, const dnn
 void dnnPoolBackward(float *dX, const float *dY, const int32_t *arg, int64_t n, const dnn_pool *p);
 void dnnPlaceImages(float *dst, const float *src, int64_t n, int32_t h, int32_t w, int32_t H, int32_t W);
 int64_t dnn_workers_floats(const dnn_spec *spec, int64_t workers); /* CHAOS workers (workers.cilk) */
+dnn_net *dnn_workers_net(float *block, int64_t w);

@@ -18,7 +18,8 @@ from .cli import run_cli
 from .network import ACTIVATIONS, INITS, Arch
 from .session import Schedule, run_training
 from .train_checks import check_arch_fits, check_ranges
-from .trainer import GRANULARITIES, MODES, POLICIES, Config
+from .trainer import (BUNCH, BUNCH_LR, BUNCH_MOMENTUM, GRANULARITIES, IMAGE_LR, IMAGE_MOMENTUM, MODES, POLICIES,
+                      Config)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,6 +53,10 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--workers", nargs="?", const="auto", metavar="N",
                    help="CHAOS: N workers on the card train one image at a time, sharing the weights without "
                         "locks (dnn/workers.py); --workers alone = one per card thread; implies --bunch 1")
+    m.add_argument("--update-every", type=int, default=1, metavar="K",
+                   help="CHAOS: a worker adds its gradients into the shared weights every K images, summing them "
+                        "meanwhile (default 1: after each layer's backward, the paper's scheme; more: the weights "
+                        "cross between the cores K times less often, each worker K-1 images staler)")
     m.add_argument("--cpus", help="CPU list the card pins itself to, e.g. 0-1")
     m.add_argument("--coherence", choices=["shared", "myo", "myo-on-demand", "myo-on-acquire"], default="shared",
                    help="implicit mode: one shared copy of the arena, or MYO-style copies on each side kept "
@@ -72,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     n.add_argument("--init", choices=["auto"] + sorted(INITS), default="auto",
                    help="auto = he for relu, xavier otherwise; uniform = +-0.1 as DNNTK")
     n.add_argument("--epochs", type=int, default=3)
-    n.add_argument("--bunch", type=int, help="mini-batch rows (default: 100; 1 with --workers)")
+    n.add_argument("--bunch", type=int, help=f"mini-batch rows (default: {BUNCH}; 1 with --workers)")
     n.add_argument("--lr", type=float, help=f"learning rate (default: {BUNCH_LR}; {IMAGE_LR} when training one "
                                              "image at a time, --bunch 1 or --workers)")
     n.add_argument("--lr-schedule", choices=["constant", "step", "exp"], default="exp",
@@ -92,24 +97,6 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--next-steps", action="store_true",
                    help="end by printing the commands that use the --checkpoint (evaluate, export, compare)")
     return p
-
-
-# The optimiser's defaults follow the update's size. A bunch of 100 averages its gradients, so a
-# rate of 0.05 with momentum 0.9 trains; one image per update (CHAOS, --bunch 1) takes 100 times as
-# many steps, each as noisy as one image, and with those settings a CNN does not learn (test accuracy
-# 0.105: chance). CHAOS, after Ciresan's code, steps by the learning rate times one image's gradient
-# with no momentum term; 0.01 is the rate that trains every network here one image at a time.
-BUNCH_LR, BUNCH_MOMENTUM = 0.05, 0.9
-IMAGE_LR, IMAGE_MOMENTUM = 0.01, 0.0
-
-
-def optimiser_defaults(args) -> None:
-    """--lr and --momentum not given (nor restored from a checkpoint): the defaults for the bunch."""
-    per_image = args.bunch == 1
-    if args.lr is None:
-        args.lr = IMAGE_LR if per_image else BUNCH_LR
-    if args.momentum is None:
-        args.momentum = IMAGE_MOMENTUM if per_image else BUNCH_MOMENTUM
 
 
 def main(argv=None) -> int:
@@ -140,20 +127,17 @@ def main(argv=None) -> int:
         inputs, classes, file_chunk = probe.input_dim, probe.num_classes, probe.chunk_rows
         shape = probe.input_shape
     workers = parse_workers(args.workers, args.threads)
-    if args.bunch is None:
-        args.bunch = 1 if workers else 100
-    optimiser_defaults(args)
     check_ranges(args, inputs=inputs)
     arch = Arch.parse(args.arch or f"{inputs}-800-800-{classes}", args.activation, data_shape=shape)
-    if not arch.cnn:  # a CNN spec checks its own layers when parsed
-        check_arch_fits(arch.sizes, args.bunch)
     cfg = Config(arch=arch, mode=args.mode, explicit_weights=args.explicit_weights,
                  granularity=args.granularity, bunch=args.bunch, chunk=args.chunk or file_chunk,
                  threads=args.threads, cpus=args.cpus, link=args.link, seed=args.seed, lr=args.lr,
                  momentum=args.momentum, weight_decay=args.weight_decay, init=args.init,
                  card_memory=int(args.card_memory * 2**20), coherence=args.coherence, overlap=args.overlap,
                  cards=args.cards, distributed=args.distributed, sync=args.sync, card_timeout=args.card_timeout,
-                 workers=workers)
+                 workers=workers, update_every=args.update_every)  # bunch, lr, momentum not given: Config's
+    if not arch.cnn:  # a CNN spec checks its own layers when parsed
+        check_arch_fits(arch.sizes, cfg.bunch)
     cfg.validate()
     ranks = None
     if args.distributed:

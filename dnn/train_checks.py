@@ -32,7 +32,7 @@ def check_ranges(args, *, inputs: int) -> None:
         _usage(f"--seed must be in 0..{MAX_SEED}, got {args.seed}")
     if not 1 <= args.epochs <= MAX_EPOCHS:
         _usage(f"--epochs must be at least 1 and at most {MAX_EPOCHS:,}, got {args.epochs}")
-    # None: not given, the default follows the bunch (dnn.train's optimiser_defaults)
+    # None: not given, the default follows the bunch (dnn.trainer.Config)
     if args.lr is not None and not (math.isfinite(args.lr) and args.lr > 0):
         _usage(f"--lr must be a positive number, got {args.lr}")
     if args.momentum is not None and not (math.isfinite(args.momentum) and 0 <= args.momentum < 1):

@@ -28,21 +28,35 @@ GRANULARITIES = ("chunk", "bunch", "op")
 COHERENCES = ("shared", "myo", "myo-on-demand", "myo-on-acquire")
 MAX_CONFUSION_CLASSES = 1024
 
+# The optimiser's defaults follow the update's size. A bunch of 100 averages its gradients, so a
+# rate of 0.05 with momentum 0.9 trains; one image per update (CHAOS, bunch 1) takes 100 times as
+# many steps, each as noisy as one image, and with those settings a CNN does not learn (test accuracy
+# 0.105: chance). CHAOS, after Ciresan's code, steps by the learning rate times one image's gradient
+# with no momentum term; 0.01 is the rate that trains every network here one image at a time.
+BUNCH_LR, BUNCH_MOMENTUM = 0.05, 0.9
+IMAGE_LR, IMAGE_MOMENTUM = 0.01, 0.0
+BUNCH = 100  # rows per update when neither the bunch nor workers are given
+
 
 @dataclass
 class Config:
+    """A training run's settings. bunch, lr and momentum left None take their defaults here, the
+    one place these rules live (the CLI passes what it was not given as None): the bunch is one
+    image with workers and BUNCH otherwise; lr and momentum follow the bunch (BUNCH_LR and
+    BUNCH_MOMENTUM for a bunch, IMAGE_LR and IMAGE_MOMENTUM one image at a time)."""
+
     arch: Arch
     mode: str = "implicit"
     explicit_weights: str = "resident"
     granularity: str = "chunk"
-    bunch: int = 100
+    bunch: int | None = None
     chunk: int = 10000
     threads: int = 1
     cpus: str | None = None
     link: str = "none"
     seed: int = 0
-    lr: float = 0.05
-    momentum: float = 0.9
+    lr: float | None = None
+    momentum: float | None = None
     weight_decay: float = 0.0
     init: str = "auto"
     card_memory: int = 0
@@ -53,6 +67,16 @@ class Config:
     sync: str = "bunch"  # distributed: allreduce the gradients per bunch, or average weights per chunk
     card_timeout: float = 10.0  # seconds without a heartbeat before a live card counts as dead
     workers: int = 0  # CHAOS (dnn/workers.py): this many workers train image by image; 0 = bunches
+    update_every: int = 1  # CHAOS: images a worker trains between its additions into the shared weights
+
+    def __post_init__(self) -> None:
+        if self.bunch is None:
+            self.bunch = 1 if self.workers else BUNCH
+        per_image = self.bunch == 1
+        if self.lr is None:
+            self.lr = IMAGE_LR if per_image else BUNCH_LR
+        if self.momentum is None:
+            self.momentum = IMAGE_MOMENTUM if per_image else BUNCH_MOMENTUM
 
     def validate(self) -> None:
         if self.mode not in MODES:
@@ -77,6 +101,9 @@ class Config:
         if self.workers and (self.bunch != 1 or self.granularity != "chunk"):
             raise DnnValueError("--workers trains one image at a time, a chunk per call: it needs --bunch 1 and "
                                 "--granularity chunk")
+        if self.update_every < 1 or (self.update_every > 1 and not self.workers):
+            raise DnnValueError(f"--update-every {self.update_every}: a number of images of at least 1, and more "
+                                "than 1 only with --workers (how often a worker adds into the shared weights)")
         if self.lr <= 0 or self.momentum < 0 or self.weight_decay < 0:
             raise DnnValueError("--lr must be positive, --momentum and --weight-decay not negative")
         check_cards(self)
@@ -155,7 +182,7 @@ class Trainer:
             self.net = Network(cfg.arch, cfg.bunch, self.executor.alloc)
             self.net.initialize(cfg.init_scheme, cfg.seed)
             self.net.set_hyper(cfg.lr, cfg.momentum, cfg.weight_decay)
-            self.team = Team(self.net, cfg.workers, self.executor.alloc) if cfg.workers else None
+            self.team = Team(self.net, cfg.workers, self.executor.alloc, cfg.update_every) if cfg.workers else None
             # Two chunk buffers: the reader fills one while the card trains on the other.
             self.buffers = [ChunkBuffer(cfg.chunk, input_dim, self.executor.alloc) for _ in range(2)]
             # Confusion counts for evaluation; past MAX_CONFUSION_CLASSES (the DNNTK shape has 8,991

@@ -168,14 +168,3 @@ def test_overlap_says_it_needs_room_for_two_chunks(small_dataset):
         run_training(cfg, small_dataset, 1, quiet=True)
 
 
-@pytest.mark.parametrize("given, bunch, expected", [
-    ([], 100, (0.05, 0.9)),                       # a bunch averages its gradients: momentum helps
-    ([], 1, (0.01, 0.0)),                         # one image per step: CHAOS's plain SGD
-    (["--lr", "0.2", "--momentum", "0.5"], 1, (0.2, 0.5)),  # given values are kept
-])
-def test_optimiser_defaults_follow_the_bunch(given, bunch, expected):
-    from dnn.train import build_parser, optimiser_defaults
-
-    args = build_parser().parse_args(given + ["--bunch", str(bunch)])
-    optimiser_defaults(args)
-    assert (args.lr, args.momentum) == expected

@@ -163,3 +163,34 @@ def test_bad_configuration_messages():
         Trainer(Config(arch, mode="gpu"), 784, 10)
     with pytest.raises(ValueError, match="bad --arch"):
         Arch.parse("784-0-10")
+
+
+@pytest.mark.parametrize("given, bunch, expected", [
+    ({}, 100, (0.05, 0.9)),                       # a bunch averages its gradients: momentum helps
+    ({}, 1, (0.01, 0.0)),                         # one image per step: CHAOS's plain SGD
+    ({"lr": 0.2, "momentum": 0.5}, 1, (0.2, 0.5)),  # given values are kept
+])
+def test_optimiser_defaults_follow_the_bunch(given, bunch, expected):
+    cfg = Config(Arch.parse("4-3-2"), bunch=bunch, **given)
+    assert (cfg.lr, cfg.momentum) == expected
+
+
+def test_workers_default_to_one_image_per_step_with_plain_sgd():
+    """Config(workers=N) from Python gets what `dnn.train --workers N` gets: bunch 1, lr 0.01, no momentum."""
+    chaos, plain = Config(Arch.parse("4-3-2"), workers=2), Config(Arch.parse("4-3-2"))
+    assert (chaos.bunch, chaos.lr, chaos.momentum) == (1, 0.01, 0.0)
+    assert (plain.bunch, plain.lr, plain.momentum) == (100, 0.05, 0.9)
+    chaos.validate()
+
+
+def test_cli_leaves_the_bunch_and_optimiser_defaults_to_config(tmp_path, small_dataset):
+    """dnn.train --workers 2 without --bunch or --lr trains one image per step at Config's lr."""
+    import json
+
+    from dnn.train import main
+
+    metrics = tmp_path / "m.json"
+    assert main(["--data", str(small_dataset), "--arch", "20-8-5", "--mode", "host", "--workers", "2", "--epochs", "1",
+                 "--quiet", "--metrics", str(metrics)]) == 0
+    m = json.loads(metrics.read_text())
+    assert (m["bunch"], m["lr"]) == (1, 0.01)

@@ -89,7 +89,8 @@ def test_a_bad_label_is_named_by_its_row():
 
 
 @pytest.mark.parametrize("kw,why", [({"bunch": 10}, "--bunch 1"), ({"granularity": "bunch"}, "--granularity chunk"),
-                                    ({"workers": -2}, "1 to 1024"), ({"workers": 100000}, "1 to 1024")])
+                                    ({"workers": -2}, "1 to 1024"), ({"workers": 100000}, "1 to 1024"),
+                                    ({"update_every": 0}, "at least 1"), ({"workers": 0, "update_every": 2}, "only with")])
 def test_config_refuses_what_workers_cannot_do(kw, why):
     cfg = Config(ARCH, **({"bunch": 1, "workers": 2} | kw))
     with pytest.raises(DnnValueError, match=why):
@@ -184,3 +185,64 @@ def test_two_workers_learn_a_cnn(mode):
     assert confusion.sum() == 64
     assert np.isfinite(params).all()
     assert losses[-1] < 0.7 * losses[0], losses
+
+
+@pytest.mark.parametrize("mode", ["host", "implicit"])
+def test_workers_beyond_the_threads_take_turns_image_by_image(sequential, mode):
+    """More workers than card threads: a thread runs its workers in turn, one whole image each, so
+    on one thread eight workers are sequential per-image SGD to the bit and take equal shares (one OS
+    thread per worker would be time-sliced mid-image: other bits, uneven shares)."""
+    params, trained, _, _, taken = one_chunk(mode, 8, threads=1)
+    assert taken == [12] * 8
+    assert np.array_equal(params, sequential[0])
+    assert np.array_equal(trained, sequential[1])
+
+
+def test_workers_time_their_steps_only_while_the_timing_hook_is_on():
+    cfg = Config(ARCH, mode="implicit", chunk=128, threads=2, workers=3, seed=3, lr=0.05)
+    with Trainer(cfg, 20, 5) as t:
+        buf = t.buffers[0]
+        buf.x[:96], buf.y[:96] = rows_of(96)
+        t.train_chunk(buf, 96)
+        assert all(v == 0 for w in t.team.worker_seconds() for v in w.values())  # off: nothing written
+        before = t.team.images_taken("train")
+        t.net.time_operations(True)
+        t.train_chunk(buf, 96)
+        t.train_chunk(buf, 96)
+        seconds = t.team.worker_seconds()
+        taken = [a - b for a, b in zip(t.team.images_taken("train"), before)]
+        assert sum(taken) == 192
+        for w, n in zip(seconds, taken):
+            assert set(w) == {"fetch", "forward", "loss", "backward", "update", "waiting"}
+            assert all(v >= 0 for v in w.values())
+            assert (w["forward"] > 0 and w["backward"] > 0 and w["update"] > 0) == (n > 0)
+        t.team.reset_timing()
+        assert all(v == 0 for w in t.team.worker_seconds() for v in w.values())
+
+
+def bunch_of(bunch, lr, rows=96):
+    """The weights after one chunk of mini-batch SGD (host mode), no momentum."""
+    cfg = Config(ARCH, mode="host", bunch=bunch, chunk=128, seed=3, lr=lr, momentum=0.0)
+    with Trainer(cfg, 20, 5) as t:
+        buf = t.buffers[0]
+        buf.x[:rows], buf.y[:rows] = rows_of(rows)
+        t.train_chunk(buf, rows)
+        return t.net.blocks["params"].copy()
+
+
+@pytest.mark.parametrize("mode", ["host", "implicit"])
+@pytest.mark.parametrize("every, bunch", [(4, 4), (128, 96)])  # 128 > 96 rows: what is pending at the end goes in
+def test_a_worker_updating_every_k_images_steps_by_their_summed_gradients(mode, every, bunch):
+    """One worker adding into the weights every k images is mini-batch SGD over bunches of k with the
+    gradients summed (a bunch averages them: k times the learning rate)."""
+    params, trained, _, _, taken = one_chunk(mode, 1, update_every=every)
+    assert taken == [96] and trained[lib.DNN_R_IMAGES] == 96
+    expected = bunch_of(bunch, 0.05 * bunch)
+    assert not np.allclose(expected, one_chunk("host", 0)[0], rtol=1e-3, atol=1e-5)  # the test can tell them apart
+    assert np.allclose(params, expected, rtol=1e-4, atol=1e-6)
+
+
+def test_two_workers_updating_every_few_images_still_learn():
+    params, trained, _, _, taken = one_chunk("implicit", 2, threads=2, rows=120, update_every=4)
+    assert sum(taken) == 120 and np.isfinite(params).all()
+    assert trained[lib.DNN_R_IMAGES] == 120

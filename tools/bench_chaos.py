@@ -8,7 +8,8 @@
   1, 2, 4, 8 and 16 workers beside the sequential run (host mode, one image per step), per network.
   --table2 runs it alone on chaos-small, chaos-medium and chaos-large, each with its own training
   images and epochs (--plan), and draws it (table2.png).
-* Figure 5 analog: training speed-up against one worker (speedup.png).
+* Figure 5 analog: training speed-up against one worker (speedup.png), from runs of their own
+  (tools/chaos_speed.py: training only, a few seconds per run, --speed-reps rounds, medians and spreads).
 * The performance model of equations (1) and (2) (dnn/chaos_model.py): fitted on one set of runs,
   predicting held-out runs (other image counts and epochs), with the paper's α and a naive baseline.
 * Table III analog: predicted minutes when epochs, images and workers scale, on this machine's cores
@@ -40,6 +41,7 @@ NETWORKS = {"small": "784-100-10", "medium": "784-300-100-10", "large": "784-800
             **{n: n for n in ("chaos-small", "chaos-medium", "chaos-large")}}
 DEFAULT_NETWORKS = "small,medium,large"
 LR = 0.01
+CHUNK = 2500  # rows per offload call (and per shuffled chunk of the reader)
 
 
 def dataset(limit: int | None) -> str:
@@ -69,7 +71,7 @@ def train(arch: str, data: str, epochs: int, workers: int, threads: int) -> dict
     from dnn.session import Schedule, run_training
     from dnn.trainer import Config
 
-    cfg = Config(arch_for(arch, data), mode="implicit" if workers else "host", bunch=1, chunk=2500,
+    cfg = Config(arch_for(arch, data), mode="implicit" if workers else "host", bunch=1, chunk=CHUNK,
                  threads=threads if workers else 1, workers=workers, lr=LR, momentum=0.0, seed=0)
     t0 = time.perf_counter()
     m = run_training(cfg, data, epochs, schedule=Schedule("constant"), quiet=True)
@@ -208,10 +210,6 @@ def train_rate(m: dict) -> float:
     return m["images"] / sum(m["epoch_s"])
 
 
-def speedups(runs: dict) -> dict:
-    return {net: {w: train_rate(by[w]) / train_rate(by[1]) for w in WORKERS} for net, by in runs.items()}
-
-
 def plot_speedup(sp: dict, cores: int, path: Path) -> None:
     plt, fig, ax = workers_figure()
     for net, s in sp.items():
@@ -315,6 +313,7 @@ def main(argv=None) -> int:
     p.add_argument("--plan", default=TABLE2_PLAN, help="--table2: NETWORK:IMAGESxEPOCHS,... (default %(default)s)")
     p.add_argument("--model", metavar="NETWORK", help="only the performance model and Table III on this network")
     p.add_argument("--reps", type=int, default=3, help="--model: runs of each shape (medians)")
+    p.add_argument("--speed-reps", type=int, default=5, help="rounds of the speed-up runs (medians and spreads)")
     a = p.parse_args(argv)
     if a.model:
         run_model(a.model, a.threads, a.reps, Path(a.out))
@@ -341,7 +340,12 @@ def main(argv=None) -> int:
             runs[net][w] = m
             print(f"{net} {w} workers: acc {m['test_accuracy'][-1]:.4f}, {train_rate(m):,.0f} img/s, "
                   f"images each {m.get('worker_images')}", file=sys.stderr)
-    sp = speedups(runs)
+    # Figure 5 from runs of their own (tools/chaos_speed.py): training only, a few seconds each, every
+    # worker count once per round, medians and spreads over the rounds.
+    from chaos_speed import IMAGES, rounds, summarise, table
+
+    speed = summarise(rounds(nets, WORKERS, a.threads, a.speed_reps, IMAGES, dataset(10000)))
+    sp = {net: {w: by[w]["speedup"] for w in WORKERS} for net, by in speed.items()}
 
     # The model, on the smallest network: fit on 1 epoch of the cut, predict other image counts and epochs.
     arch = NETWORKS[nets[0]]
@@ -359,15 +363,15 @@ def main(argv=None) -> int:
           f"{a.threads} card threads; load average {load:.1f} on {os.cpu_count()} cores when it started.", "",
           "## Table II analog: wrong test predictions in the last epoch", "", *table_two(runs, test_images), "",
           "## Figure 5 analog: training speed-up against one worker", "",
-          "| network | " + " | ".join(f"{w}w" for w in WORKERS) + " |", "|---|" + "---|" * len(WORKERS),
-          *[f"| {n} | " + " | ".join(f"{s[w]:.2f}x" for w in WORKERS) + " |" for n, s in sp.items()], "",
+          f"Training alone (tools/chaos_speed.py), {a.speed_reps} rounds: median images/s (min-max) and the median "
+          "(min-max) of the per-round speed-ups over one worker.", "", *table(speed), "",
           "![speed-up](speedup.png)", "", "## Performance model (equations (1) and (2))", "", *model_lines, ""]
     (out / "chaos.md").write_text("\n".join(md))
     doc = {"data": data, "epochs": epochs, "threads": a.threads, "load": load, "networks": {n: NETWORKS[n] for n in nets},
            "runs": {n: {str(w): {k: m[k] for k in ("test_accuracy", "epoch_s", "wall_s", "total_s", "images",
                                                    "worker_images") if k in m} for w, m in by.items()}
                     for n, by in runs.items()},
-           "speedup": sp, "model": model}
+           "speedup": sp, "speed": speed, "model": model}
     (out / "chaos.json").write_text(json.dumps(doc, indent=2, default=str))
     print("\n".join(md))
     return 0

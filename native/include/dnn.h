@@ -107,7 +107,10 @@ typedef struct {
 typedef struct {
     int64_t on;
     double seconds[DNN_TIMED_OPS][DNN_MAX_LAYERS];
+    double waiting; /* a CHAOS worker's (workers.cilk): its thread idle at the end of calls, the others busy */
 } dnn_timing;
+/* Seconds on a monotonic clock: what the timing hook reads. */
+double dnn_clock(void);
 
 /* The network and the current bunch: the structure full of pointers that implicit mode shares
  * with the card as it is and explicit mode takes apart (see dnn_carve). */
@@ -220,15 +223,19 @@ dnn_result dnn_offload_explicit(int64_t what, int64_t layer, dnn_net *net, const
 /* Floats of the worker block for `workers` workers of this network (their structures, gradients,
  * activations and errors), or -1 when it cannot be laid out. */
 int64_t dnn_workers_floats(const dnn_spec *spec, int64_t workers);
+/* Worker w's network in a worker block (its dnn_timing holds the worker's breakdown when the main
+ * network's timing is on: summed over calls, zeroed by the host). */
+dnn_net *dnn_workers_net(float *block, int64_t w);
 /* Layer l's unlocked update of the shared weights from worker wn's private gradients: the one
  * function whose writes race by design (native/dnn/tsan.supp names it). */
 void dnn_workers_hogwild_update(dnn_net *wn, int l);
 /* Kernels cilkpp_dnn_run_workers (implicit, host) and cilkpp_dnn_run_workers_flat (explicit):
- * DNN_TRAIN_CHUNK or DNN_EVAL_CHUNK over the chunk with `workers` workers; images[w] gains the
+ * DNN_TRAIN_CHUNK or DNN_EVAL_CHUNK over the chunk with `workers` workers, each adding its gradients
+ * into the shared weights every `every` images (1: after each layer's backward); images[w] gains the
  * images worker w took. */
-dnn_result dnn_run_workers(int64_t what, int64_t workers, dnn_net *net, dnn_chunk *chunk, int64_t *counts,
-                           float *block, int64_t *images);
-dnn_result dnn_run_workers_flat(int64_t what, int64_t workers, dnn_net *wire, float *params, float *grads,
+dnn_result dnn_run_workers(int64_t what, int64_t workers, int64_t every, dnn_net *net, dnn_chunk *chunk,
+                           int64_t *counts, float *block, int64_t *images);
+dnn_result dnn_run_workers_flat(int64_t what, int64_t workers, int64_t every, dnn_net *wire, float *params, float *grads,
                                 float *moment, float *acts, float *errs, const float *x, const int32_t *y,
                                 int64_t rows, int64_t *counts, float *block, int64_t *images);
 

@@ -1,0 +1,205 @@
+"""CHAOS training speed against the worker count, measured so that a figure means something on a
+shared machine (bench_chaos.py's Figure 5 analog; also runnable alone):
+
+    python tools/chaos_speed.py --networks chaos-small,chaos-medium --reps 5
+    python tools/chaos_speed.py --networks chaos-small --workers 1,2 --breakdown
+    python tools/chaos_speed.py --card before=/tmp/ab/dnn/bin/dnn-card   # A/B against another card build
+
+* Only training is timed: one chunk of 10,000 images is read into the card's buffer once, then
+  trained on again and again (no reading, no evaluation, no card start-up inside the timing).
+* Each run lasts a few seconds (IMAGES per network), every worker count is run once per round, the
+  rounds alternate the order, and each figure is the median over the rounds with its spread (min -
+  max). The speed-up is the median of the per-round ratios: a load that drifts meets both alike.
+* Beside the speed, the card process's CPU time per image (/proc: user + system, all its threads).
+  On a loaded machine the wall-clock speed mostly says how large a share of the cores the card's
+  threads got (16 threads get more of a contended machine than 2); CPU µs per image says how much
+  work an image cost, contention and switching included, whatever the share.
+* --breakdown: one more run per worker count with the workers timing themselves (the trainer's
+  timing hook, off in the timed rounds): per image, microseconds of fetch (taking the next image and
+  placing it), forward, loss, backward, update (the hogwild writes) and waiting (the worker's thread
+  idle at the end of a call), summed over the workers. These are clock times: on a loaded machine
+  they include the time a worker's thread was preempted (two workers on one core's worth of CPU
+  show twice one worker's forward); set them against the CPU µs per image.
+* --every 1,4: the runs with 2+ workers once per --update-every value, in the same rounds.
+* --card NAME=EXE: the same runs on another build of the card executable too (DNN_CARD_EXE), in the
+  same rounds, alternating with this build's: an A/B of a change to the card-side code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tools"))
+
+from bench_chaos import LR, NETWORKS, WORKERS, arch_for, dataset  # noqa: E402
+
+CALL_ROWS = 10000  # images per offload call: the chunk read once and trained on again and again
+# Images per timed run: a few seconds with one worker on a 2-core machine.
+IMAGES = {"small": 200000, "medium": 60000, "large": 20000, "chaos-small": 60000, "chaos-medium": 10000,
+          "chaos-large": 2000}
+STEPS = ("fetch", "forward", "loss", "backward", "update", "waiting")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process pid so far, all its threads."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def speed_run(net: str, data: str, workers: int, threads: int, images: int, breakdown: bool = False,
+              card: str | None = None, every: int = 1) -> dict:
+    """One run: `images` training images with `workers` workers (implicit mode, plain per-image SGD),
+    on the card executable `card` (default: this build's), each adding into the shared weights every
+    `every` images (1 with one worker: the baseline stays the paper's scheme). Returns images/s and, with breakdown, µs
+    per image of each step summed over the workers."""
+    from dnn.data import ChunkReader
+    from dnn.trainer import Config, Trainer
+
+    if card:
+        os.environ["DNN_CARD_EXE"] = card
+    else:
+        os.environ.pop("DNN_CARD_EXE", None)
+
+    arch = arch_for(NETWORKS[net], data)
+    with ChunkReader(data, "train", shuffle=False, prefetch=False) as r:
+        x, y = r.read_all()
+    rows = min(CALL_ROWS, len(x), images)
+    cfg = Config(arch, mode="implicit", chunk=rows, threads=threads, workers=workers, lr=LR, momentum=0.0, seed=0,
+                 update_every=every if workers > 1 else 1)
+    t = Trainer(cfg, x.shape[1], int(y.max()) + 1)
+    try:
+        buf = t.buffers[0]
+        buf.x[:rows], buf.y[:rows] = x[:rows], y[:rows]
+        if breakdown:
+            t.net.time_operations(True)
+            t.team.reset_timing()
+        done, seconds, cpu = 0, 0.0, 0.0
+        while done < images:
+            n = min(rows, images - done)
+            c0, t0 = cpu_seconds(t.card_pid()), time.perf_counter()
+            t.train_chunk(buf, n)
+            seconds += time.perf_counter() - t0
+            cpu += cpu_seconds(t.card_pid()) - c0
+            done += n
+        out = {"images_per_s": done / seconds, "seconds": seconds, "cpu_us_per_image": 1e6 * cpu / done}
+        if breakdown:
+            per = t.team.worker_seconds()
+            out["us_per_image"] = {s: 1e6 * sum(w[s] for w in per) / done for s in STEPS}
+            out["images_each"] = t.team.images_taken("train")
+        return out
+    finally:
+        t.close()
+
+
+def rounds(nets: list[str], workers: tuple, threads: int, reps: int, images: dict, data: str,
+           cards: dict | None = None) -> dict:
+    """{label: {workers: [speed_run's result of each round]}}, label the net and the variant's name when
+    there are several: cards {name: (card executable or None, update every)}; the order of worker
+    counts and variants alternates per round."""
+    cards = cards or {"": (None, 1)}
+    seen = {}
+    for rep in range(reps):
+        order = workers if rep % 2 == 0 else tuple(reversed(workers))
+        names = list(cards) if rep % 2 == 0 else list(reversed(cards))
+        for net in nets:
+            for w in order:
+                for name in names:
+                    label = f"{net} {name}".strip()
+                    exe, every = cards[name]
+                    r = speed_run(net, data, w, threads, images[net], card=exe, every=every)
+                    seen.setdefault(label, {x: [] for x in workers})[w].append(r)
+                    print(f"round {rep + 1}/{reps} {label} {w} workers: {r['images_per_s']:,.0f} img/s "
+                          f"({r['seconds']:.1f} s), CPU {r['cpu_us_per_image']:.0f} µs/image, load "
+                          f"{os.getloadavg()[0]:.1f}", file=sys.stderr, flush=True)
+    return seen
+
+
+def summarise(seen: dict) -> dict:
+    """Per net and worker count: median images/s, its spread, and the speed-up over one worker as the
+    median (and spread) of the per-round ratios."""
+    out = {}
+    for net, by in seen.items():
+        one = [r["images_per_s"] for r in by[1]] if 1 in by else None
+        out[net] = {}
+        for w, runs in by.items():
+            rates, cpu = [r["images_per_s"] for r in runs], [r["cpu_us_per_image"] for r in runs]
+            ratios = [a / b for a, b in zip(rates, one)] if one else []
+            out[net][w] = {"median": statistics.median(rates), "min": min(rates), "max": max(rates),
+                           "cpu_us": statistics.median(cpu), "cpu_us_min": min(cpu), "cpu_us_max": max(cpu),
+                           "speedup": statistics.median(ratios) if ratios else None,
+                           "speedup_min": min(ratios) if ratios else None,
+                           "speedup_max": max(ratios) if ratios else None, "runs": rates}
+    return out
+
+
+def table(summary: dict) -> list[str]:
+    ws = sorted(next(iter(summary.values())))
+    lines = ["| run | " + " | ".join(f"{w}w img/s (min-max); speed-up (min-max); CPU µs/img (min-max)" for w in ws)
+             + " |",
+             "|---|" + "---|" * len(ws)]
+    for net, by in summary.items():
+        cells = []
+        for w in ws:
+            s = by[w]
+            sp = "" if s["speedup"] is None else f"; {s['speedup']:.2f}x ({s['speedup_min']:.2f}-{s['speedup_max']:.2f})"
+            cells.append(f"{s['median']:,.0f} ({s['min']:,.0f}-{s['max']:,.0f}){sp}; "
+                         f"{s['cpu_us']:.0f} ({s['cpu_us_min']:.0f}-{s['cpu_us_max']:.0f})")
+        lines.append(f"| {net} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def breakdown_table(nets: list[str], workers: tuple, threads: int, images: dict, data: str) -> list[str]:
+    lines = ["| network | workers | img/s | " + " | ".join(f"{s} µs" for s in STEPS) + " | images each |",
+             "|---|---|---|" + "---|" * len(STEPS) + "---|"]
+    for net in nets:
+        for w in workers:
+            r = speed_run(net, data, w, threads, images[net], breakdown=True)
+            us = r["us_per_image"]  # summed over the workers
+            each = r["images_each"]
+            shown = ", ".join(f"{n:,}" for n in each) if len(each) <= 4 else f"{min(each):,}-{max(each):,}"
+            lines.append(f"| {net} | {w} | {r['images_per_s']:,.0f} | " + " | ".join(f"{us[s]:.1f}" for s in STEPS)
+                         + f" | {shown} |")
+    return lines
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--networks", default="chaos-small,chaos-medium")
+    p.add_argument("--workers", default=",".join(map(str, WORKERS)))
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--reps", type=int, default=5, help="rounds (medians and spreads over them)")
+    p.add_argument("--images", type=int, help="images per run (default: a few seconds' worth per network)")
+    p.add_argument("--breakdown", action="store_true", help="also the per-worker time breakdown")
+    p.add_argument("--card", action="append", default=[], metavar="NAME=EXE",
+                   help="also run on this card executable (another build), alternating with this build's")
+    p.add_argument("--every", default="1", help="comma-separated --update-every values to compare (runs with 2+ workers)")
+    a = p.parse_args(argv)
+    everies = [int(k) for k in a.every.split(",")]
+    exes = {"this": None} | dict(c.split("=", 1) for c in a.card)
+    cards = ({f"{c} every {k}" if len(everies) > 1 else c: (exe, k) for c, exe in exes.items() for k in everies}
+             if len(exes) > 1 or len(everies) > 1 else None)
+    nets = [n.strip() for n in a.networks.split(",") if n.strip()]
+    workers = tuple(int(w) for w in a.workers.split(","))
+    images = {n: a.images or IMAGES[n] for n in nets}
+    data = dataset(10000)
+    load = os.getloadavg()[0]
+    summary = summarise(rounds(nets, workers, a.threads, a.reps, images, data, cards))
+    print(f"CHAOS training speed, {a.reps} rounds, implicit mode, {a.threads} card threads, images per run "
+          + ", ".join(f"{n} {images[n]:,}" for n in nets)
+          + f"; load {load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end on {os.cpu_count()} cores\n")
+    print("\n".join(table(summary)))
+    if a.breakdown:
+        print("\nPer-worker breakdown (one run each, timing on; µs per image, summed over the workers):\n")
+        print("\n".join(breakdown_table(nets, workers, a.threads, images, data)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
