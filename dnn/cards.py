@@ -122,7 +122,7 @@ class ParallelCards(Executor):
             r.blocks["moment"][...] = net.blocks["moment"]
             self.nets.append(r)
         if team is not None:
-            self.teams = [team] + [Team(r, team.count, self.alloc) for r in self.nets[1:]]
+            self.teams = [team] + [Team(r, team.count, self.alloc, team.every) for r in self.nets[1:]]
         self.views = [self.alloc(ffi.sizeof("dnn_chunk"), np.uint8) for _ in range(self.k)]
         self.ptrs = {}
         for name in ("grads",) + AVERAGED:
