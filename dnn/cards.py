@@ -61,7 +61,7 @@ def check_config(cfg) -> None:
 def replica_arena_bytes(cfg) -> int:
     """Arena bytes each card past the first adds in implicit mode: its network and chunk view."""
     rows = -(-cfg.bunch // cfg.cards)
-    return sum(Network.block_bytes(cfg.arch, rows).values()) + 16 * 1024
+    return sum(Network.block_bytes(cfg.arch, rows, cfg.threads).values()) + 16 * 1024
 
 
 class ParallelCards(Executor):
@@ -94,7 +94,7 @@ class ParallelCards(Executor):
         rows = -(-self.cfg.bunch // self.k)
         self.nets = [net]
         for _ in range(1, self.k):
-            r = Network(net.arch, rows, self.alloc)
+            r = Network(net.arch, rows, self.alloc, self.cfg.threads)
             r.blocks["params"][...] = net.blocks["params"]
             r.blocks["moment"][...] = net.blocks["moment"]
             self.nets.append(r)
