@@ -7,18 +7,26 @@
  * With split > 1 (one image per update: a GEMM too small for BLAS's own split to pay) the rows or
  * the columns of the result, whichever are more, are cut into `split` ranges, each one
  * single-threaded BLAS call on its own thread: one fork and join per GEMM, and each element of the
- * result is computed by exactly one call, so a given split gives the same bits every time. */
+ * result is computed by exactly one call, so a given split gives the same bits every time. A GEMM
+ * of fewer than CONV_SPLIT_MACS multiply-adds stays whole: a fork and join costs microseconds on a
+ * quiet machine (and a scheduler's time slice on a loaded one), and one core does 2^22 of them in
+ * a few hundred (chaos-large's second and third convolutions split, its first and every layer of
+ * chaos-small and chaos-medium do not). */
 #include <omp.h>
 
 #include "blas.h"
 #include "cnn.h"
 #include "dnn.h"
 
+#ifndef CONV_SPLIT_MACS
+#define CONV_SPLIT_MACS (1 << 22)
+#endif
+
 /* C (m, n) = op(A) . op(B) + beta C, row-major, op given by ta and tb (A is (m, k) or (k, m)). */
 static void conv_gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t m, int64_t n, int64_t k, const float *A,
                       int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc, int split)
 {
-    if (split <= 1 || omp_in_parallel()) {
+    if (split <= 1 || m * n * k < CONV_SPLIT_MACS || omp_in_parallel()) {
         dnn_sgemm(CblasRowMajor, ta, tb, (int)m, (int)n, (int)k, 1.0f, A, (int)lda, B, (int)ldb, beta, C, (int)ldc);
         return;
     }
