@@ -6,7 +6,7 @@ data, and where the time goes per layer kind.
     python tools/bench_cnn.py --accuracy      # chaos-medium on Fashion-MNIST, 15 epochs, dnn and PyTorch;
                                               # chaos-small on the MNIST sample
     python tools/bench_cnn.py --quick         # both, small: a smoke run of this script (minutes when idle)
-    python tools/bench_cnn.py --baseline ../main --rounds 5 --nets chaos-large
+    python tools/bench_cnn.py --speed --baseline ../main --rounds 5 --nets chaos-large
                                               # speed, this tree against another checkout's build, alternating
 
 Speed: every measurement runs in its own process on the same data (the dataset's first rows, or
@@ -364,6 +364,7 @@ def main() -> None:
     p.add_argument("--quick", action="store_true")
     p.add_argument("--accuracy", action="store_true", help="the accuracy runs only")
     p.add_argument("--layers", action="store_true", help="the time per layer kind only (the C trainer's timing hook)")
+    p.add_argument("--speed", action="store_true", help="the speed runs only")
     p.add_argument("--data", help="dnn.chunk file whose first rows the speed runs train on (default: random)")
     p.add_argument("--data-dir", default=str(ROOT / "data"), help="where the accuracy runs prepare their datasets")
     p.add_argument("--act", default="relu")
@@ -390,7 +391,7 @@ def main() -> None:
     sections = []
     if not (a.accuracy or a.layers):
         sections.append(("Training speed, dnn implicit against PyTorch CPU", speed(a)))
-    if not a.accuracy:
+    if not (a.accuracy or a.speed):
         sections.append(("Share of the trainer's time per layer kind (implicit mode, timing hook)", layer_kinds(a)))
     if a.accuracy or a.quick:
         sections.append(("Test accuracy", accuracy(a)))
