@@ -34,10 +34,8 @@ static void conv_gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t m, int64_t
     const int64_t len = by_rows ? m : n;
     if (split > len) split = (int)len;
     const int blas_threads = dnn_blas_set_threads(1); /* jobs of a BLAS split would wait on each other */
-    dnn_tsan_release(C);
 #pragma omp parallel for num_threads(split) schedule(static, 1)
     for (int t = 0; t < split; t++) {
-        dnn_tsan_acquire(C);
         const int64_t a = len * t / split, b = len * (t + 1) / split;
         if (by_rows) /* rows a..b of C: rows of A, or columns of A^T */
             dnn_sgemm(CblasRowMajor, ta, tb, (int)(b - a), (int)n, (int)k, 1.0f, A + (ta == CblasNoTrans ? a * lda : a),
@@ -45,9 +43,7 @@ static void conv_gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t m, int64_t
         else /* columns a..b of C: columns of B, or rows of B^T */
             dnn_sgemm(CblasRowMajor, ta, tb, (int)m, (int)(b - a), (int)k, 1.0f, A, (int)lda,
                       B + (tb == CblasNoTrans ? a : a * ldb), (int)ldb, beta, C + a, (int)ldc);
-        dnn_tsan_release(C);
     }
-    dnn_tsan_acquire(C);
     dnn_blas_set_threads(blas_threads);
 }
 
