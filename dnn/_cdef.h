@@ -159,7 +159,7 @@ double off_now(void);
 #define DNN_WHY_LEN 160
 
 typedef struct { int32_t C, H, W; } dnn_maps;
-typedef struct { dnn_maps in, out; int32_t k; int32_t act; int32_t slice; } dnn_conv;
+typedef struct { dnn_maps in, out; int32_t k; int32_t act; int32_t slice; int32_t parts; int32_t split; } dnn_conv;
 typedef struct { dnn_maps in, out; int32_t p; } dnn_pool;
 
 typedef struct {
@@ -171,6 +171,7 @@ typedef struct {
     int32_t window[16];
     dnn_maps input;
     dnn_maps placed;
+    int32_t threads;
 } dnn_spec;
 
 typedef struct {

@@ -75,8 +75,8 @@ def replica_arena_bytes(cfg) -> int:
     """Arena bytes each card past the first adds in implicit mode: its network and chunk view, and
     its CHAOS workers' state."""
     rows = -(-cfg.bunch // cfg.cards)
-    team = Team.nbytes(Network.plan(cfg.arch, rows)[0], cfg.workers) if cfg.workers else 0
-    return sum(Network.block_bytes(cfg.arch, rows).values()) + team + 16 * 1024
+    team = Team.nbytes(Network.plan(cfg.arch, rows, cfg.threads)[0], cfg.workers) if cfg.workers else 0
+    return sum(Network.block_bytes(cfg.arch, rows, cfg.threads).values()) + team + 16 * 1024
 
 
 class _ChunkView(NamedTuple):
@@ -117,7 +117,7 @@ class ParallelCards(Executor):
         rows = -(-self.cfg.bunch // self.k)
         self.nets = [net]
         for _ in range(1, self.k):
-            r = Network(net.arch, rows, self.alloc)
+            r = Network(net.arch, rows, self.alloc, self.cfg.threads)
             r.blocks["params"][...] = net.blocks["params"]
             r.blocks["moment"][...] = net.blocks["moment"]
             self.nets.append(r)

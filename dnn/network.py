@@ -116,14 +116,16 @@ class Network:
     the dnn_net structure of per-layer pointers into them."""
 
     @staticmethod
-    def plan(arch: Arch, bunch: int):
-        """The layout C decides for this network (no memory is allocated): (spec, layout)."""
+    def plan(arch: Arch, bunch: int, threads: int = 1):
+        """The layout C decides for this network (no memory is allocated): (spec, layout). threads:
+        the card threads its convolutions share a bunch among (each has scratch of its own)."""
         spec = ffi.new("dnn_spec *")
         spec.nlayers = arch.nlayers
         for i, s in enumerate(arch.sizes):
             spec.sizes[i] = s
         spec.activation = ACTIVATIONS[arch.activation]
         spec.bunch = int(bunch)
+        spec.threads = int(threads)
         if arch.cnn:
             for l, layer in enumerate(arch.cnn.layers[1:]):
                 spec.kind[l] = KINDS[layer.kind]
@@ -138,15 +140,15 @@ class Network:
         return spec, layout
 
     @classmethod
-    def block_bytes(cls, arch: Arch, bunch: int) -> dict:
+    def block_bytes(cls, arch: Arch, bunch: int, threads: int = 1) -> dict:
         """Bytes of each block and of the structure, without allocating them."""
-        _, layout = cls.plan(arch, bunch)
+        _, layout = cls.plan(arch, bunch, threads)
         return {k: 4 * n for k, n in _block_floats(layout).items()} | {"struct": ffi.sizeof("dnn_net")}
 
-    def __init__(self, arch: Arch, bunch: int, alloc=None):
+    def __init__(self, arch: Arch, bunch: int, alloc=None, threads: int = 1):
         self.arch, self.bunch = arch, int(bunch)
         alloc = alloc or (lambda shape, dtype: np.zeros(shape, dtype))
-        spec, layout = self.plan(arch, bunch)
+        spec, layout = self.plan(arch, bunch, threads)
         self.layout = layout
         self.blocks = {name: alloc(n, np.float32) for name, n in _block_floats(layout).items()}
         # The structure itself: bytes in the same memory as the blocks.

@@ -149,7 +149,7 @@ class ChunkBuffer:
 def arena_bytes(cfg: Config, input_dim: int, num_classes: int) -> int:
     """What implicit mode puts in the arena: network blocks, two chunk buffers, structures,
     confusion counts and the workers' state, with headroom."""
-    net = sum(Network.block_bytes(cfg.arch, cfg.bunch).values())
+    net = sum(Network.block_bytes(cfg.arch, cfg.bunch, cfg.threads).values())
     chunks = 2 * cfg.chunk * (input_dim * 4 + 4)
     per_block = 128 * 16  # allocator headers and alignment
     confusion = num_classes**2 * 8 if num_classes <= MAX_CONFUSION_CLASSES else 0
@@ -179,7 +179,7 @@ class Trainer:
         try:
             self.executor = (ParallelCards(cfg, need, ranks) if cfg.cards > 1 or ranks is not None
                              else EXECUTORS[cfg.mode](cfg, need))
-            self.net = Network(cfg.arch, cfg.bunch, self.executor.alloc)
+            self.net = Network(cfg.arch, cfg.bunch, self.executor.alloc, cfg.threads)
             self.net.initialize(cfg.init_scheme, cfg.seed)
             self.net.set_hyper(cfg.lr, cfg.momentum, cfg.weight_decay)
             self.team = Team(self.net, cfg.workers, self.executor.alloc, cfg.update_every) if cfg.workers else None

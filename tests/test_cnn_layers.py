@@ -29,11 +29,11 @@ def _maps(c, h, w):
 class CLayers:
     """The C kernels on NumPy arrays, in the reference's shapes."""
 
-    def conv(self, x, k, act, slice_=2):
+    def conv(self, x, k, act, slice_=2, parts=1, split=1):
         n, h, w, c = x.shape
         kk, _, _, m = k.shape
         geo = ffi.new("dnn_conv *", {"in": _maps(c, h, w), "out": _maps(m, h - kk + 1, w - kk + 1), "k": kk,
-                                     "act": act, "slice": slice_})
+                                     "act": act, "slice": slice_, "parts": parts, "split": split})
         return geo, np.zeros(lib.dnn_conv_scratch(geo), np.float32)
 
     def conv_forward(self, x, k, b, act, **kw):
@@ -111,6 +111,50 @@ def test_gemm_slices_agree(c):
         _close(y, ys[0])
         for got, want in zip(g, grads[0]):
             _close(got, want)
+
+
+@pytest.fixture
+def two_threads():
+    """This process's OpenMP and BLAS threads at 2 for the test (a host-mode trainer sets them to its
+    --threads), back to 1 after it."""
+    lib.dnn_set_threads(2)
+    yield
+    lib.dnn_set_threads(1)
+
+
+# One image whose GEMMs are large enough to be split (conv_gemm.c): by rows (many pixels, few
+# maps) and by columns (few pixels, many maps and a long kernel).
+SPLIT_CASES = [(1, 29, 29, 8, 64, 5), (1, 9, 9, 64, 128, 6)]
+
+
+@pytest.mark.parametrize("case", CONV_CASES + SPLIT_CASES)
+def test_threads_sharing_a_convolution_match_reference(c, two_threads, case):
+    """A bunch cut into parts, one per thread, each with its own im2col and kernel gradient (the
+    gradients added at the end), and one image's GEMMs split by rows or columns: the same layer as
+    the reference, to float rounding."""
+    n, h, w, ch, m, k = case
+    rng = np.random.default_rng(sum(case) + 1)
+    x, kern, b = _f32(rng, n, h, w, ch), _f32(rng, k, k, ch, m), _f32(rng, m)
+    z = ref.conv_forward(x.astype(np.float64), kern.astype(np.float64), b.astype(np.float64))
+    dz = _f32(rng, *z.shape)
+    want = ref.conv_backward(dz.astype(np.float64), x.astype(np.float64), kern.astype(np.float64))
+    shares = [{"split": 2}] if case in SPLIT_CASES else [{"parts": 2, "slice_": 1}, {"parts": 3, "slice_": 2}]
+    tol = 1e-4 if case in SPLIT_CASES else 2e-5  # float sums of up to 2,305 terms
+    for share in shares:
+        _close(c.conv_forward(x, kern, b, lib.DNN_TANH, **share), ref.activate(z, "tanh"), tol)
+        for got, exp in zip(c.conv_backward(dz, x, kern, **share), want):
+            _close(got, exp, tol)
+        _close(c.conv_backward(dz, x, kern, want_dx=False, **share)[1], want[1], tol)
+
+
+def test_parts_add_their_kernel_gradients(c, two_threads):
+    """Two parts: the kernel's gradient is part 0's plus part 1's (each half of the bunch alone)."""
+    rng = np.random.default_rng(8)
+    x, kern, dz = _f32(rng, 6, 8, 8, 2), _f32(rng, 3, 3, 2, 4), _f32(rng, 6, 6, 6, 4)
+    _, dk, db = c.conv_backward(dz, x, kern, parts=2)
+    halves = [c.conv_backward(dz[h], x[h], kern) for h in (slice(0, 3), slice(3, 6))]
+    np.testing.assert_array_equal(dk, halves[0][1] + halves[1][1])
+    np.testing.assert_array_equal(db, halves[0][2] + halves[1][2])
 
 
 # Few maps (1 to 5: pixel runs shorter than a vector) and many (8, 17).

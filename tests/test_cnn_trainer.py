@@ -26,9 +26,9 @@ def images(rows, shape, classes, seed):
             rng.integers(0, classes, rows).astype(np.int32))
 
 
-def trainer(text, act, bunch, shape, **kw):
+def trainer(text, act, bunch, shape, threads=1, mode="host", **kw):
     arch = Arch.parse(text, act, data_shape=shape)
-    cfg = Config(arch, mode="host", bunch=bunch, chunk=64, threads=1, **kw)
+    cfg = Config(arch, mode=mode, bunch=bunch, chunk=64, threads=threads, **kw)
     return Trainer(cfg, arch.inputs, arch.sizes[-1])
 
 
@@ -84,6 +84,35 @@ def test_training_steps_match_the_reference(act):
     for (w, b), (rw, rb) in zip(got, params):
         np.testing.assert_allclose(w, rw, rtol=1e-4, atol=1e-5)
         np.testing.assert_allclose(b, rb, rtol=1e-4, atol=1e-5)
+
+
+def _steps_with_threads(mode, bunch, threads, x, y):
+    with trainer(PLACED, "relu", bunch, (28, 28), threads=threads, mode=mode, lr=0.1, momentum=0.9, seed=5) as t:
+        params = [(w.astype(np.float64), b.astype(np.float64)) for w, b in t.net.layers()]
+        buf = t.buffers[0]
+        buf.x[:len(x)], buf.y[:len(x)] = x, y
+        t.train_chunk(buf, len(x))
+        return params, [(w.copy(), b.copy()) for w, b in t.net.layers()], t.cfg.arch
+
+
+@pytest.mark.parametrize("bunch", [16, 1])
+def test_two_threads_match_the_reference_and_every_mode(bunch):
+    """Two card threads: a bunch shared by the threads (each its own images and kernel gradient)
+    or one image's GEMMs split between them trains as the reference does, to float rounding; and
+    host and implicit mode, at the same thread count, end with the same bits."""
+    x, y = images(24, (28, 28), 5, seed=11)
+    params, got, arch = _steps_with_threads("host", bunch, 2, x, y)
+    xin = inputs_of(arch, x).astype(np.float64)
+    velocity = [(np.zeros_like(w), np.zeros_like(b)) for w, b in params]
+    for r in range(0, len(x), bunch):
+        _, grads = ref.loss_and_grads(arch.cnn, params, xin[r:r + bunch], y[r:r + bunch], "relu")
+        reference.sgd_step(params, velocity, grads, 0.1, 0.9, 0.0)
+    for (w, b), (rw, rb) in zip(got, params):
+        np.testing.assert_allclose(w, rw, rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(b, rb, rtol=1e-4, atol=1e-5)
+    for (w, b), (iw, ib) in zip(got, _steps_with_threads("implicit", bunch, 2, x, y)[1]):
+        np.testing.assert_array_equal(w, iw)
+        np.testing.assert_array_equal(b, ib)
 
 
 def test_data_that_does_not_fit_the_input_names_the_layer():

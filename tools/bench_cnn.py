@@ -6,6 +6,8 @@ data, and where the time goes per layer kind.
     python tools/bench_cnn.py --accuracy      # chaos-medium on Fashion-MNIST, 15 epochs, dnn and PyTorch;
                                               # chaos-small on the MNIST sample
     python tools/bench_cnn.py --quick         # both, small: a smoke run of this script (minutes when idle)
+    python tools/bench_cnn.py --speed --baseline ../main --rounds 5 --nets chaos-large
+                                              # speed, this tree against another checkout's build, alternating
 
 Speed: every measurement runs in its own process on the same data (the dataset's first rows, or
 random 28x28 images placed in 29x29 when no --data is given), network, bunch, thread count,
@@ -19,6 +21,11 @@ for relu, biases zero), optimiser (SGD, momentum on the summed gradient), learni
 (x lr-gamma each epoch), bunch and epochs, on the same file's whole train and test splits; both
 print every epoch's test accuracy.
 
+A/B (`--baseline DIR`): the speed table gains a column for the dnn of another checkout (its own
+.venv and build, e.g. the main branch), run alternately with this tree's, `--rounds` times each
+(PyTorch as often): the figures are the medians over the rounds, and the ratio of this tree's
+to the baseline's is of those medians.
+
 Layer kinds (`--layers`): the C trainer times each operation of every bunch it trains (its timing
 hook, dnn_timing: one test per operation when off) in implicit mode, one chunk per call; the table
 gives each layer kind's forward and backward, the loss, the updates and the fetch (placing 28x28
@@ -31,6 +38,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -234,17 +242,21 @@ def worker(a) -> None:
     print(json.dumps(fn(a)))
 
 
-def run_worker(kind, a, **over):
+def run_worker(kind, a, root=ROOT, **over):
+    """A worker of this script in a process of its own; root: the checkout (its .venv's Python and
+    its tools/bench_cnn.py) to run it from."""
     env = dict(os.environ)
     threads = over.get("threads", a.threads)
     env.update(OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
     argv = {**{k: getattr(a, k) for k in ("net", "act", "bunch", "rows", "threads", "reps", "data", "epochs", "lr",
                                            "momentum", "weight_decay", "lr_gamma", "seed")}, **over}
-    cmd = [sys.executable, __file__, "--worker", kind]
+    root = Path(root).resolve()
+    python = sys.executable if root == ROOT else str(root / ".venv" / "bin" / "python")
+    cmd = [python, str(root / "tools" / "bench_cnn.py"), "--worker", kind]
     for k, v in argv.items():
         if v is not None:
             cmd += [f"--{k.replace('_', '-')}", str(v)]
-    r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=7200)
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=7200, cwd=root)
     if r.returncode != 0:
         if "No module named 'torch'" in r.stderr:
             return None
@@ -257,17 +269,26 @@ def run_worker(kind, a, **over):
 
 def speed(a):
     rows_of = {64: 1024 if a.quick else 6400, 1: 200 if a.quick else 2000}
-    nets = NETWORKS[:1] if a.quick else NETWORKS
-    out = ["| network | bunch | threads | dnn implicit (images/s) | PyTorch (images/s) | dnn / PyTorch | target |",
-           "|---|---:|---:|---:|---:|---:|---:|"]
+    nets = a.nets.split(",") if a.nets else NETWORKS[:1] if a.quick else NETWORKS
+    base = f" | baseline dnn (images/s) | dnn / baseline" if a.baseline else ""
+    out = [f"| network | bunch | threads | dnn implicit (images/s){base} | PyTorch (images/s) | dnn / PyTorch | target |",
+           "|---|---:|---:|---:|" + "---:|---:|" * bool(a.baseline) + "---:|---:|---:|"]
     for net in nets:
         for bunch in (64, 1):
-            rows = rows_of[bunch] // (4 if net == "chaos-large" else 1)
-            d = run_worker("dnn", a, net=net, bunch=bunch, rows=rows)["images_per_s"]
-            t = run_worker("torch", a, net=net, bunch=bunch, rows=rows)
-            ratio = f"{d / t['images_per_s']:.2f}x" if t else "n/a"
-            tt = f"{t['images_per_s']:,.0f}" if t else "n/a"
-            out.append(f"| {net} ({a.act}) | {bunch} | {a.threads} | {d:,.0f} | {tt} | {ratio} | "
+            rows = a.rows or rows_of[bunch] // (4 if net == "chaos-large" else 1)
+            runs = {"dnn": [], "baseline": [], "torch": []}
+            for _ in range(a.rounds):  # alternating, so that a change of load hits every column alike
+                if a.baseline:
+                    runs["baseline"].append(run_worker("dnn", a, a.baseline, net=net, bunch=bunch, rows=rows))
+                runs["dnn"].append(run_worker("dnn", a, net=net, bunch=bunch, rows=rows))
+                runs["torch"].append(run_worker("torch", a, net=net, bunch=bunch, rows=rows))
+            med = {k: statistics.median(r["images_per_s"] for r in v) if v and v[0] else None
+                   for k, v in runs.items()}
+            d, t, b = med["dnn"], med["torch"], med["baseline"]
+            ratio = f"{d / t:.2f}x" if t else "n/a"
+            tt = f"{t:,.0f}" if t else "n/a"
+            bb = f" | {b:,.0f} | {d / b:.2f}x" if a.baseline else ""
+            out.append(f"| {net} ({a.act}) | {bunch} | {a.threads} | {d:,.0f}{bb} | {tt} | {ratio} | "
                        f"{'>= 1.25x' if bunch == 64 else '>= 3x'} |")
             print(out[-1], flush=True)
     return out
@@ -320,6 +341,8 @@ def accuracy(a):
             ("mnist-5k", "chaos-small", 15, ">= 0.96")]
     if a.quick:  # the small dataset, one epoch: that the runs work, not what they reach
         runs = [("mnist-5k", "chaos-small", 1, ">= 0.96 after 15 epochs")]
+    runs = [(name, net, a.epochs or epochs, target) for name, net, epochs, target in runs
+            if not a.nets or net in a.nets.split(",")]
     epochs_out = ["| data | network | epoch | dnn test accuracy | PyTorch test accuracy |", "|---|---|---:|---:|---:|"]
     for name, net, epochs, target in runs:
         data = a.data_dir and prepare(name, a.data_dir)
@@ -341,21 +364,26 @@ def main() -> None:
     p.add_argument("--quick", action="store_true")
     p.add_argument("--accuracy", action="store_true", help="the accuracy runs only")
     p.add_argument("--layers", action="store_true", help="the time per layer kind only (the C trainer's timing hook)")
+    p.add_argument("--speed", action="store_true", help="the speed runs only")
     p.add_argument("--data", help="dnn.chunk file whose first rows the speed runs train on (default: random)")
     p.add_argument("--data-dir", default=str(ROOT / "data"), help="where the accuracy runs prepare their datasets")
     p.add_argument("--act", default="relu")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--reps", type=int, default=3)
+    p.add_argument("--baseline", metavar="DIR", help="speed: also time the dnn of this checkout (its .venv and build), "
+                   "alternating with this tree's")
+    p.add_argument("--rounds", type=int, default=1, help="speed: runs of each column, alternating; medians")
+    p.add_argument("--nets", help="comma-separated networks (default: the three; accuracy: both runs)")
     p.add_argument("--bunch", type=int, default=64, help="accuracy runs")
     p.add_argument("--lr", type=float, default=0.05, help="accuracy runs")
     p.add_argument("--momentum", type=float, default=0.9)
     p.add_argument("--weight-decay", type=float, default=0.0)
     p.add_argument("--lr-gamma", type=float, default=0.85)
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--epochs", type=int)
+    p.add_argument("--epochs", type=int, help="accuracy runs (default: 15)")
     p.add_argument("--worker")
     p.add_argument("--net")
-    p.add_argument("--rows", type=int)
+    p.add_argument("--rows", type=int, help="speed: images per pass (default: per network and bunch)")
     a = p.parse_args()
     if a.worker:
         return worker(a)
@@ -363,7 +391,7 @@ def main() -> None:
     sections = []
     if not (a.accuracy or a.layers):
         sections.append(("Training speed, dnn implicit against PyTorch CPU", speed(a)))
-    if not a.accuracy:
+    if not (a.accuracy or a.speed):
         sections.append(("Share of the trainer's time per layer kind (implicit mode, timing hook)", layer_kinds(a)))
     if a.accuracy or a.quick:
         sections.append(("Test accuracy", accuracy(a)))

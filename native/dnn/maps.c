@@ -1,6 +1,6 @@
 /* maps.c — the geometry of a network's map layers, for dnn_plan: the (C, H, W) maps each
- * convolution and pooling reads and writes, the slice of the bunch each convolution puts through
- * one GEMM, and every layer's weight count. */
+ * convolution and pooling reads and writes, how a convolution shares a bunch among the card's
+ * threads (parts) and puts each part through its GEMMs (slice), and every layer's weight count. */
 #include "dnn.h"
 
 #include <stdio.h>
@@ -13,12 +13,18 @@
 #define DNN_COL_FLOATS (1 << 17)
 #endif
 
-/* Images of the bunch per GEMM: as many as keep the im2col matrix near DNN_COL_FLOATS. */
-static int32_t maps_slice(const dnn_maps *in, const dnn_maps *out, int k, int32_t bunch)
+/* How the card's threads share a convolution: a bunch of several images is cut into one part per
+ * thread (each thread's own images through single-threaded GEMMs: no fork and join per GEMM, and
+ * each thread's patches in its own core's cache); a single image has its GEMMs split. Each part's
+ * images go through a GEMM as many at a time as keep the im2col matrix near DNN_COL_FLOATS. */
+static void maps_share(dnn_conv *c, const dnn_spec *s)
 {
-    const int64_t per_image = (int64_t)out->H * out->W * ((int64_t)k * k * in->C + 1);
-    const int64_t slice = DNN_COL_FLOATS / per_image;
-    return slice < 1 ? 1 : slice > bunch ? bunch : (int32_t)slice;
+    const int32_t threads = s->threads > 1 ? s->threads : 1;
+    c->parts = s->bunch > 1 ? (threads < s->bunch ? threads : s->bunch) : 1;
+    c->split = s->bunch > 1 ? 1 : threads;
+    const int64_t per_image = (int64_t)c->out.H * c->out.W * ((int64_t)c->k * c->k * c->in.C + 1);
+    const int64_t share = (s->bunch + c->parts - 1) / c->parts, slice = DNN_COL_FLOATS / per_image;
+    c->slice = slice < 1 ? 1 : slice > share ? (int32_t)share : (int32_t)slice;
 }
 
 int dnn_plan_maps(const dnn_spec *s, dnn_layout *out, char *why, size_t why_len)
@@ -59,7 +65,8 @@ int dnn_plan_maps(const dnn_spec *s, dnn_layout *out, char *why, size_t why_len)
                 return -1;
             }
             o.H = m.H - k + 1, o.W = m.W - k + 1, o.C = s->sizes[l + 1] / (o.H * o.W);
-            out->conv[l] = (dnn_conv){m, o, k, s->activation, maps_slice(&m, &o, k, s->bunch)};
+            out->conv[l] = (dnn_conv){m, o, k, s->activation, 0, 0, 0};
+            maps_share(&out->conv[l], s);
             out->w_len[l] = (int64_t)k * k * m.C * o.C;
             out->b_len[l] = o.C;
         } else {

@@ -11,7 +11,10 @@
  *     dcol(n*OH*OW, k*k*C)   = dZ . K^T,  dX = col2im(dcol)
  * and a fully connected layer after a map layer reads the (H, W, C) image as its flat input.
  * The bunch goes through the GEMMs `slice` images at a time, so the im2col scratch is bounded
- * whatever the bunch (the memory plan decides slice and sizes the scratch).
+ * whatever the bunch (the memory plan decides slice and sizes the scratch). With `parts` threads
+ * each thread takes its own share of the bunch's images through single-threaded GEMMs on its own
+ * scratch, and the kernel's gradient is the sum of the parts' gradients, added in part order
+ * (the sum, and so the bits, depend on the thread count; with one thread there is one part).
  *
  * Activations are applied in place to the layer's output; errors E follow dnn.h's convention:
  * E of a layer's output is d(loss)/d(its pre-activation) once dnnActGrad has run on it. */
@@ -34,7 +37,11 @@ typedef struct {
     dnn_maps in, out;
     int32_t k;     /* kernel k x k */
     int32_t act;   /* hidden activation of the output */
-    int32_t slice; /* images per GEMM (the scratch holds slice*OH*OW*(k*k*C+1) floats) */
+    int32_t slice; /* images per GEMM of one part */
+    int32_t parts; /* threads that each take their own images of a bunch, with their own scratch
+                    * (slice*OH*OW*(k*k*C+1) floats of im2col, then a kernel gradient of their own);
+                    * 0 or 1: one, as a CHAOS worker's single image is */
+    int32_t split; /* threads one image's GEMMs are split over, by rows or columns (bunch 1) */
 } dnn_conv;
 
 /* Max pooling over non-overlapping p x p windows: out = (in.H/p, in.W/p, in.C). */
@@ -52,7 +59,8 @@ void dnnActGrad(float *E, const float *Y, int64_t rows, int64_t width, int act);
 /* Bd (width) = column sums of E (rows, width), rows added in order whatever the thread count. */
 void dnnColumnSums(float *Bd, const float *E, int64_t rows, int64_t width);
 
-/* Scratch floats the convolution needs (its im2col matrix of one slice). */
+/* Scratch floats the convolution needs: per part, the im2col matrix of one slice and (more than
+ * one part) a kernel gradient. */
 int64_t dnn_conv_scratch(const dnn_conv *c);
 
 /* Y (n, OH, OW, M) = act(conv(X (n, H, W, C), K) + B), KB = K (k, k, C, M) then B (M). */
@@ -73,10 +81,14 @@ void dnnPoolBackward(float *dX, const float *dY, const int32_t *arg, int64_t n, 
  * column(s) right of them (28x28 MNIST in the papers' 29x29 input). */
 void dnnPlaceImages(float *dst, const float *src, int64_t n, int32_t h, int32_t w, int32_t H, int32_t W);
 
-/* The GEMMs of the convolution (conv_gemm.c, through BLAS; call outside parallel regions). */
-void dnnConvGemmForward(float *Z, const float *col, const float *KB, int64_t rows, int64_t kkc1, int64_t M);
+/* The GEMMs of the convolution (conv_gemm.c, through BLAS). `split` > 1 (outside a parallel
+ * region): the GEMM's rows or columns, whichever are more, shared by that many threads, one
+ * single-threaded BLAS call each. Otherwise one BLAS call with BLAS's own thread count (one
+ * inside a parallel region: see gemm.c). */
+void dnnConvGemmForward(float *Z, const float *col, const float *KB, int64_t rows, int64_t kkc1, int64_t M, int split);
 void dnnConvGemmWeightGrad(float *dKB, const float *col, const float *dZ, int64_t rows, int64_t kkc1, int64_t M,
-                           int accumulate);
-void dnnConvGemmColGrad(float *dcol, const float *dZ, const float *KB, int64_t rows, int64_t kkc, int64_t M);
+                           int accumulate, int split);
+void dnnConvGemmColGrad(float *dcol, const float *dZ, const float *KB, int64_t rows, int64_t kkc, int64_t M,
+                        int split);
 
 #endif

@@ -62,6 +62,7 @@ typedef struct {
     int32_t window[DNN_MAX_LAYERS];    /* kernel side (conv) or window side (pool) */
     dnn_maps input;                    /* Y[0] as maps, when layer 0 is a convolution or pooling */
     dnn_maps placed;                   /* H > 0: a chunk row is an H x W image placed into `input` */
+    int32_t threads;                   /* card threads the convolutions' scratch is planned for (< 1: one) */
 } dnn_spec;
 
 /* Bytes (floats) of each block, and where each tensor starts in it. */
