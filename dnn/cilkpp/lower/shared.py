@@ -201,6 +201,8 @@ class SharedFunctions:
             ty = t.type
             if isinstance(ty, c_ast.Enum):
                 return "i"
+            if isinstance(ty, (c_ast.Struct, c_ast.Union)):
+                return "s"
             if isinstance(ty, c_ast.IdentifierType):
                 names = set(ty.names)
                 if names & FLOAT_NAMES:
@@ -217,8 +219,8 @@ class SharedFunctions:
                         return "d"
                     if nm in ARITH_TYPEDEFS:
                         return "i"
-        raise self.err(coord, f"{what}: only scalars and pointers can be passed to an offloaded "
-                       "function (this is a struct, union or unknown type); pass a pointer")
+        raise self.err(coord, f"{what}: only scalars, pointers, structs and unions can be passed to an "
+                       "offloaded function (this type is unknown here)")
 
     def _signature(self, f, decl):
         ps = params(decl.type)
@@ -234,13 +236,20 @@ class SharedFunctions:
         rtype = copy.deepcopy(decl.type.type)
         ptexts = [gen(c_ast.Decl(f"__p{i}", [], [], [], [], named_type(pt, f"__p{i}"), None, None))
                   for i, (pn, pt) in enumerate(ps)]
-        args = [f"{_ARG_MAKERS[k]}(__p{i})" for i, k in enumerate(kinds)]
+        # a struct or union crosses by value as Intel's did: a bitwise copy, here in shared memory for
+        # the call's length (the card reads it there; the caller's own copy stays untouched)
+        copies = [i for i, k in enumerate(kinds) if k == "s"]
+        args = [f"off_ptr(__s{i})" if k == "s" else f"{_ARG_MAKERS[k]}(__p{i})" for i, k in enumerate(kinds)]
         decl_name_node(rtype).declname = f"__cilkpp_offcall_{f}"
         head = gen(c_ast.FuncDecl(c_ast.ParamList([]), rtype))
         head = head.replace(f"__cilkpp_offcall_{f}()", f"__cilkpp_offcall_{f}(long __target, const char *__where"
                             + (", const void *__fn" if through_pointer else "") + "".join(", " + p for p in ptexts) + ")")
-        lines = [f"__attribute__((unused)) static {head}", "{",
-                 f"    off_arg __a[{max(1, len(args))}] = {{{', '.join(args) or 'OFF_ARG_NONE'}}};",
+        lines = [f"__attribute__((unused)) static {head}", "{"]
+        for i in copies:
+            lines += [f"    void *__s{i} = _Offload_shared_malloc(sizeof __p{i});",
+                      f"    if (!__s{i}) __cilkpp_fatal(__where, \"no Cilk shared memory left to pass argument {i + 1} by value\");",
+                      f"    memcpy(__s{i}, &__p{i}, sizeof __p{i});"]
+        lines += [f"    off_arg __a[{max(1, len(args))}] = {{{', '.join(args) or 'OFF_ARG_NONE'}}};",
                  "    double __res[OFF_MAX_RESULTS]; int __nres = 0;"]
         if through_pointer:
             lines.append("    const struct __cilkpp_kernel_name *__k = __cilkpp_kernel_of(__fn, __where);")
@@ -249,6 +258,7 @@ class SharedFunctions:
             kernel, device = f'"{self.kernel_name(f, decl)}"', f'"{device_kernel(self.kernel_name(f, decl))}"'
         lines.append(f"    __cilkpp_call(__target, 1, 0, {kernel}, __a, {len(args)}, NULL, 0, 0, "
                      f"__res, &__nres, NULL, {device}, __where);")
+        lines += [f"    _Offload_shared_free(__s{i});" for i in copies]
         if not void:
             lines += [f"    {gen(return_decl(decl, '__ret'))};",
                       "    _Static_assert(sizeof __ret <= sizeof __res, \"return value too large\");",
@@ -270,8 +280,9 @@ class SharedFunctions:
         kname = self.kernel_name(f, decl)
         self.kernels.append(kname)
         self.function_kernels[f] = kname
-        pstr = ",".join([f"{pn or f'a{i}'}:{k}" for i, ((pn, _), k) in enumerate(zip(ps, kinds))])
-        conv = [f"({gen(named_type(pt, None))})args[{i}].v.{k}" for i, ((pn, pt), k) in enumerate(zip(ps, kinds))]
+        pstr = ",".join([f"{pn or f'a{i}'}:{'p' if k == 's' else k}" for i, ((pn, _), k) in enumerate(zip(ps, kinds))])
+        conv = [f"*({gen(named_type(pt, None))} *)args[{i}].v.p" if k == "s" else
+                f"({gen(named_type(pt, None))})args[{i}].v.{k}" for i, ((pn, pt), k) in enumerate(zip(ps, kinds))]
         if void:
             body = [f"    {f}({', '.join(conv)});"]
         else:
