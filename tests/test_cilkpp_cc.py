@@ -245,3 +245,32 @@ def test_an_old_makefiles_command_line(tmp_path):
     r = dnn_cc(["-no-offload", "-mkl", "-o", "host_only", "prog.c"], tmp_path)
     assert r.returncode == 0, r.stderr
     assert _run(tmp_path / "host_only").stdout == "ran on -1: 6 8\n"
+
+
+OFFLOAD_MACRO = r"""
+#include <stdio.h>
+int main(void)
+{
+#ifdef __INTEL_OFFLOAD
+    printf("offload");
+#else
+    printf("host only");
+#endif
+#ifdef EXTRA
+    printf(" extra");
+#endif
+    printf("\n");
+    return 0;
+}
+"""
+
+
+def test_no_offload_and_minus_u_undefine_for_the_translated_source(tmp_path):
+    """icc's -no-offload compiled with no offload compiler, so __INTEL_OFFLOAD was not defined;
+    -U NAME reaches the translator's preprocessor as it reaches gcc's."""
+    (tmp_path / "m.c").write_text(OFFLOAD_MACRO)
+    for args, want in ((["-o", "a"], "offload\n"), (["-no-offload", "-o", "a"], "host only\n"),
+                       (["-DEXTRA", "-o", "a"], "offload extra\n"), (["-DEXTRA", "-UEXTRA", "-o", "a"], "offload\n")):
+        r = dnn_cc(args + ["m.c"], tmp_path)
+        assert r.returncode == 0, r.stderr
+        assert _run(tmp_path / "a").stdout == want, args

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import CilkppError, translate
+from .source import cpp_flag
 from .build import compile_object, link_program
 
 CARD_SUFFIX = "-card"
@@ -88,6 +89,7 @@ def parse_args(argv):
             raise UsageError(__doc__)
         if a in _NO_OFFLOAD:
             o.cards = 0
+            o.defines.append("-U__INTEL_OFFLOAD")  # as icc's -no-offload: no offload compiler
         elif _IGNORED.fullmatch(a) or a in ("-fopenmp", "-fcilkplus", "-mmic"):
             continue  # before -o: -openmp, -opt-report, -offload-option are not -o penmp
         elif a == "-o" or (a.startswith("-o") and len(a) > 2):
@@ -99,7 +101,7 @@ def parse_args(argv):
         elif a.startswith("-D"):
             o.defines.append(value("-D", a))
         elif a.startswith("-U"):
-            o.cflags.append("-U" + value("-U", a))
+            o.defines.append("-U" + value("-U", a))
         elif _INTEL_LIBS.fullmatch(a):
             continue
         elif a.startswith("-l") or a.startswith("-L"):
@@ -184,7 +186,7 @@ def build_source(src, o, work, host_obj, card_obj):
     """Translate src for each side and compile the two objects."""
     text = Path(src).read_text()
     stem = Path(src).stem
-    flags = list(o.cflags) + [f"-D{d}" for d in o.defines] + [f"-I{d}" for d in o.include_dirs]
+    flags = list(o.cflags) + [cpp_flag(d) for d in o.defines] + [f"-I{d}" for d in o.include_dirs]
     flags += ["-iquote", str(Path(src).resolve().parent)]
     unread = None
     try:

@@ -46,7 +46,7 @@ from .gnu import FuncDeclAttrs
 from .headers import ARITH_TYPEDEFS, FLOAT_TYPEDEFS  # noqa: F401  (the lowering reads them from here)
 from .headers import header_typedefs, splice_quoted_includes, type_macros
 from .rewrite import rewrite_tokens
-from .source import CilkppError, PragmaInfo, Tok, Unit, error_at, tokenize_line  # noqa: F401
+from .source import CilkppError, PragmaInfo, Tok, Unit, cpp_flag, error_at, tokenize_line  # noqa: F401
 
 _GNU_DEFINES = ["-Dbool=_Bool", "-D__inline=inline", "-D__inline__=inline", "-D__restrict=restrict",
                 "-D__restrict__=restrict", "-D__const=const", "-D__thread=_Thread_local", "-D__INTEL_OFFLOAD=1", "-D__cilk=200",
@@ -125,7 +125,7 @@ def read_unit(source, filename, include_dirs=(), defines=()):
     main_name = filename or "<stdin>"
     text = f'# 1 "{_c_string(main_name)}"\n' + "\n".join(out_lines) + "\n"
     cpp = ["gcc", "-E", "-std=gnu11", "-x", "c"] + _GNU_DEFINES + type_macros(includes) + _stub_defines(includes)
-    r = subprocess.run(cpp + [f"-D{d}" for d in defines] + ["-"],
+    r = subprocess.run(cpp + [cpp_flag(d) for d in defines] + ["-"],
                        input=text,
                        capture_output=True, text=True)
     if r.returncode != 0:

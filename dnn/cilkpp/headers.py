@@ -9,7 +9,7 @@ import re
 import subprocess
 import tempfile
 
-from .source import blank_comments, error_at, tokenize_line
+from .source import blank_comments, cpp_flag, error_at, tokenize_line
 
 
 # ---- typedef names of the included headers ------------------------------------------------------
@@ -123,7 +123,7 @@ def header_typedefs(includes, include_dirs, coord_of, defines=()):
         f.write("\n".join(text for _, text in includes) + "\n")
         tmp = f.name
     try:
-        cmd = (["gcc", "-E", "-P", "-std=gnu11", "-fopenmp"] + [f"-D{d}" for d in defines]
+        cmd = (["gcc", "-E", "-P", "-std=gnu11", "-fopenmp"] + [cpp_flag(d) for d in defines]
                + [f"-I{d}" for d in list(include_dirs) + [os.path.join(PROJECT_NATIVE, "include")]] + [tmp])
         r = subprocess.run(cmd, capture_output=True, text=True)
     finally:

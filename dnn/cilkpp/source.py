@@ -19,6 +19,11 @@ class CilkppError(Exception):
         super().__init__(f"{file}:{line}:{col}: error: {msg}")
 
 
+def cpp_flag(define):
+    """A -D/-U option from a define kept as gcc's -D takes it (NAME or NAME=VALUE), or "-UNAME"."""
+    return define if define.startswith("-U") else f"-D{define}"
+
+
 def error_at(coord, msg):
     if coord is None:
         return CilkppError("<unknown>", 0, 0, msg)
