@@ -113,6 +113,11 @@ static void arena_set_size(off_arena *a, blk *b, uint64_t size)
  * step, and a step already taken in this process is skipped. */
 static void *arena_map_away(int fd, size_t size)
 {
+#if defined(__SANITIZE_THREAD__)
+    /* ThreadSanitizer keeps its shadow memory in that range and kills a process that maps there:
+     * under it (make sanitize-thread) the kernel chooses, as before this placement existed. */
+    return mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+#endif
     const uintptr_t low = (uintptr_t)1 << 44, steps = ((uintptr_t)3 << 44) >> 30;
     uintptr_t r = (uintptr_t)getpid() * 2654435761u ^ (uintptr_t)time(NULL) ^ (uintptr_t)&r;
     for (int tries = 0; tries < 16; tries++) {
