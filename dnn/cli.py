@@ -15,14 +15,32 @@ class Terminated(BaseException):
     """SIGTERM, raised like KeyboardInterrupt so cleanup runs."""
 
 
-def _on_sigterm(signum, frame):
-    raise Terminated()
+# The signals received, kept: a signal's exception is raised wherever Python happens to be, and
+# where that is a weakref callback or a __del__ Python only prints it and goes on; raise_pending()
+# raises it again at a point of the caller's choosing, so a Ctrl-C is never lost.
+_pending: list[type[BaseException]] = []
+
+
+def _on_signal(signum, frame):
+    exc = KeyboardInterrupt if signum == signal.SIGINT else Terminated
+    _pending.append(exc)
+    raise exc()
+
+
+def raise_pending() -> None:
+    """Raise the first signal received, if any (one whose exception was swallowed)."""
+    if _pending:
+        raise _pending[0]()
 
 
 def run_cli(prog: str, main, argv=None) -> int:
-    signal.signal(signal.SIGTERM, _on_sigterm)
+    _pending.clear()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _on_signal)
     try:
-        return main(argv) or 0
+        status = main(argv) or 0
+        raise_pending()  # one that arrived where it could not stop the command
+        return status
     except DnnError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
@@ -35,3 +53,5 @@ def run_cli(prog: str, main, argv=None) -> int:
     except BrokenPipeError:  # output piped into `head`: not an error of ours
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
         return 0
+    finally:
+        _pending.clear()  # answered: code that runs after this command starts afresh

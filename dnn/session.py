@@ -17,7 +17,7 @@ import numpy as np
 from tqdm import tqdm
 
 from . import checkpoint as ckpt
-from .cli import Terminated
+from .cli import Terminated, raise_pending
 from .data import ChunkReader
 from .errors import CardDiedError, DnnError
 from .lock import exclusive
@@ -115,6 +115,7 @@ def run_pass(trainer: Trainer, reader: ChunkReader, epoch: int, train: bool, bar
             bar.update(1)
         if on_chunk is not None:
             on_chunk(index + 1)
+        raise_pending()  # a Ctrl-C swallowed during the chunk stops the pass here, the chunk kept
     return totals, time.perf_counter() - t0
 
 

@@ -683,3 +683,27 @@ def test_address_space_limit_is_named(tmp_path, world):
                        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30)))
     lines = [l for l in r.stderr.splitlines() if l.strip()]
     assert r.returncode == 2 and len(lines) == 1 and "ulimit -v" in lines[0], r.stderr
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the swallowed one, on purpose
+def test_a_ctrl_c_swallowed_in_a_finaliser_still_ends_the_command(capsys):
+    """A signal's exception raised inside a __del__ (or a weakref callback) is only printed by
+    Python, which goes on: the command must still end as interrupted, not report success."""
+    import signal as _signal
+
+    from dnn import cli
+
+    class Finalised:
+        def __del__(self):
+            cli._on_signal(_signal.SIGINT, None)
+
+    def main(argv):
+        Finalised()  # collected at once: its KeyboardInterrupt is swallowed
+        return 0
+
+    try:
+        assert cli.run_cli("prog", main, []) == 130
+        assert "prog: interrupted" in capsys.readouterr().err
+        assert cli.run_cli("prog", lambda argv: 0, []) == 0  # answered: the next command starts afresh
+    finally:
+        _signal.signal(_signal.SIGINT, _signal.default_int_handler)
