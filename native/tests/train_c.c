@@ -2,6 +2,7 @@
  * loops with `#pragma omp simd`, OpenMP threads over rows, the sec_* helpers of cilk_offload.h. */
 #include "train_c.h"
 
+#include <float.h>
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
@@ -137,6 +138,7 @@ static void sgd(float *restrict W, float *restrict V, const float *restrict G, i
 #pragma omp simd
         for (int64_t i = 0; i < len; i++) {
             v[i] = mu * v[i] + (g[i] + wd * w[i]);
+            v[i] = v[i] > -FLT_MIN && v[i] < FLT_MIN ? 0.0f : v[i]; /* no denormal velocities (train.cilk) */
             w[i] -= lr * v[i];
         }
     }
