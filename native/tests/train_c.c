@@ -137,8 +137,8 @@ static void sgd(float *restrict W, float *restrict V, const float *restrict G, i
         const float *restrict g = G + b;
 #pragma omp simd
         for (int64_t i = 0; i < len; i++) {
-            v[i] = mu * v[i] + (g[i] + wd * w[i]);
-            v[i] = v[i] > -FLT_MIN && v[i] < FLT_MIN ? 0.0f : v[i]; /* no denormal velocities (train.cilk) */
+            const float vi = mu * v[i] + (g[i] + wd * w[i]);
+            v[i] = fabsf(vi) < FLT_MIN ? 0.0f : vi; /* no denormal velocities (train.cilk) */
             w[i] -= lr * v[i];
         }
     }
