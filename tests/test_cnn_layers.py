@@ -130,15 +130,16 @@ SPLIT_CASES = [(1, 29, 29, 8, 64, 5), (1, 9, 9, 64, 128, 6)]
 @pytest.mark.parametrize("case", CONV_CASES + SPLIT_CASES)
 def test_threads_sharing_a_convolution_match_reference(c, two_threads, case):
     """A bunch cut into parts, one per thread, each with its own im2col and kernel gradient (the
-    gradients added at the end), and one image's GEMMs split by rows or columns: the same layer as
-    the reference, to float rounding."""
+    gradients added at the end), and one image's GEMMs split by rows or columns (the backward's two
+    GEMMs at once: each whole on its own thread with 2, one of them cut in two with 3): the same
+    layer as the reference, to float rounding."""
     n, h, w, ch, m, k = case
     rng = np.random.default_rng(sum(case) + 1)
     x, kern, b = _f32(rng, n, h, w, ch), _f32(rng, k, k, ch, m), _f32(rng, m)
     z = ref.conv_forward(x.astype(np.float64), kern.astype(np.float64), b.astype(np.float64))
     dz = _f32(rng, *z.shape)
     want = ref.conv_backward(dz.astype(np.float64), x.astype(np.float64), kern.astype(np.float64))
-    shares = [{"split": 2}] if case in SPLIT_CASES else [{"parts": 2, "slice_": 1}, {"parts": 3, "slice_": 2}]
+    shares = [{"split": 2}, {"split": 3}] if case in SPLIT_CASES else [{"parts": 2, "slice_": 1}, {"parts": 3, "slice_": 2}]
     tol = 1e-4 if case in SPLIT_CASES else 2e-5  # float sums of up to 2,305 terms
     for share in shares:
         _close(c.conv_forward(x, kern, b, lib.DNN_TANH, **share), ref.activate(z, "tanh"), tol)

@@ -194,3 +194,24 @@ def test_cli_leaves_the_bunch_and_optimiser_defaults_to_config(tmp_path, small_d
                  "--quiet", "--metrics", str(metrics)]) == 0
     m = json.loads(metrics.read_text())
     assert (m["bunch"], m["lr"]) == (1, 0.01)
+
+
+@pytest.mark.parametrize("bunch", [1, 8])
+def test_a_velocity_below_the_normal_floats_is_kept_as_zero(bunch):
+    """A weight whose gradient is zero: its velocity shrinks by the momentum each update and would
+    stick at the smallest denormal floats (every later update then slow); below FLT_MIN it is zero,
+    and a normal velocity is kept as it is."""
+    tiny = np.finfo(np.float32).tiny
+    with host_trainer(("20-32-4", "relu"), bunch, lr=0.1, momentum=0.9, seed=5) as t:
+        w0 = t.net.weight(0).copy()
+        v = t.net.weight(0, "moment")
+        v[...] = 0.0
+        v[0, :3] = [tiny, -tiny * 1.05, tiny * 2]  # x 0.9: denormal, denormal, normal
+        v[1, 0] = 1e-45  # the smallest denormal: x 0.9 rounds back to itself
+        t.net.weight(0, "grads")[...] = 0.0
+        t.buffers[0].start(bunch)
+        t.run_op(lib.DNN_OP_UPDATE, 0, t.buffers[0], 0, bunch)
+        assert list(v[0, :3]) == [0.0, 0.0, np.float32(0.9) * np.float32(tiny * 2)]
+        assert v[1, 0] == 0.0
+        assert np.count_nonzero(v) == 1
+        np.testing.assert_array_equal(t.net.weight(0)[1:], w0[1:])

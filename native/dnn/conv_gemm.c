@@ -11,7 +11,14 @@
  * of fewer than CONV_SPLIT_MACS multiply-adds stays whole: a fork and join costs microseconds on a
  * quiet machine (and a scheduler's time slice on a loaded one), and one core does 2^22 of them in
  * a few hundred (chaos-large's second and third convolutions split, its first and every layer of
- * chaos-small and chaos-medium do not). */
+ * chaos-small and chaos-medium do not).
+ *
+ * The backward's two GEMMs (kernel gradient, patch gradient) read the same patches and dZ and
+ * write different buffers, so with split > 1 they run at once in one fork: half the threads on
+ * the one, half on the other, each cut as above (with two threads: each GEMM whole on a thread of
+ * its own). Measured on chaos-large's second and third convolutions at one image, 2 threads: the
+ * pair 1.3-1.9x the two GEMMs one after the other (each split), which were no faster than whole:
+ * a thin GEMM cut in two keeps the packing of its shared operand twice and halves the rest. */
 #include <omp.h>
 
 #include "blas.h"
@@ -22,47 +29,102 @@
 #define CONV_SPLIT_MACS (1 << 22)
 #endif
 
-/* C (m, n) = op(A) . op(B) + beta C, row-major, op given by ta and tb (A is (m, k) or (k, m)). */
-static void conv_gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t m, int64_t n, int64_t k, const float *A,
-                      int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc, int split)
+/* One GEMM, C (m, n) = op(A) . op(B) + beta C, row-major, op given by ta and tb (A is (m, k) or
+ * (k, m)): range `part` of `parts` of its rows or columns (whichever are more), one BLAS call. */
+typedef struct {
+    CBLAS_TRANSPOSE ta, tb;
+    int64_t m, n, k, lda, ldb, ldc;
+    const float *A, *B;
+    float beta, *C;
+} conv_gemm_op;
+
+static void conv_gemm_part(const conv_gemm_op *g, int64_t part, int64_t parts)
 {
-    if (split <= 1 || m * n * k < CONV_SPLIT_MACS || omp_in_parallel()) {
-        dnn_sgemm(CblasRowMajor, ta, tb, (int)m, (int)n, (int)k, 1.0f, A, (int)lda, B, (int)ldb, beta, C, (int)ldc);
-        return;
-    }
-    const int by_rows = m >= n;
-    const int64_t len = by_rows ? m : n;
-    if (split > len) split = (int)len;
+    const int by_rows = g->m >= g->n;
+    const int64_t len = by_rows ? g->m : g->n, a = len * part / parts, b = len * (part + 1) / parts;
+    if (a == b) return;
+    if (by_rows) /* rows a..b of C: rows of A, or columns of A^T */
+        dnn_sgemm(CblasRowMajor, g->ta, g->tb, (int)(b - a), (int)g->n, (int)g->k, 1.0f,
+                  g->A + (g->ta == CblasNoTrans ? a * g->lda : a), (int)g->lda, g->B, (int)g->ldb, g->beta,
+                  g->C + a * g->ldc, (int)g->ldc);
+    else /* columns a..b of C: columns of B, or rows of B^T */
+        dnn_sgemm(CblasRowMajor, g->ta, g->tb, (int)g->m, (int)(b - a), (int)g->k, 1.0f, g->A, (int)g->lda,
+                  g->B + (g->tb == CblasNoTrans ? a : a * g->ldb), (int)g->ldb, g->beta, g->C + a, (int)g->ldc);
+}
+
+/* Whether a GEMM is split over `split` threads (see the opening comment). */
+static int conv_gemm_splits(const conv_gemm_op *g, int split)
+{
+    return split > 1 && g->m * g->n * g->k >= CONV_SPLIT_MACS && !omp_in_parallel();
+}
+
+/* The GEMMs g[0..count) at once, the threads shared among them in order (thread t of `split`
+ * takes GEMM t * count / split, and its own range of it), each range one single-threaded BLAS
+ * call. The ranges of each GEMM depend on split and count only: the same bits every time. */
+static void conv_gemm_team(const conv_gemm_op *g, int count, int split)
+{
     const int blas_threads = dnn_blas_set_threads(1); /* jobs of a BLAS split would wait on each other */
 #pragma omp parallel for num_threads(split) schedule(static, 1)
     for (int t = 0; t < split; t++) {
-        const int64_t a = len * t / split, b = len * (t + 1) / split;
-        if (by_rows) /* rows a..b of C: rows of A, or columns of A^T */
-            dnn_sgemm(CblasRowMajor, ta, tb, (int)(b - a), (int)n, (int)k, 1.0f, A + (ta == CblasNoTrans ? a * lda : a),
-                      (int)lda, B, (int)ldb, beta, C + a * ldc, (int)ldc);
-        else /* columns a..b of C: columns of B, or rows of B^T */
-            dnn_sgemm(CblasRowMajor, ta, tb, (int)m, (int)(b - a), (int)k, 1.0f, A, (int)lda,
-                      B + (tb == CblasNoTrans ? a : a * ldb), (int)ldb, beta, C + a, (int)ldc);
+        const int which = t * count / split;
+        const int first = (which * split + count - 1) / count, last = ((which + 1) * split + count - 1) / count;
+        conv_gemm_part(&g[which], t - first, last - first);
     }
     dnn_blas_set_threads(blas_threads);
+}
+
+static void conv_gemm(const conv_gemm_op *g, int split)
+{
+    if (!conv_gemm_splits(g, split)) {
+        conv_gemm_part(g, 0, 1);
+        return;
+    }
+    const int64_t len = g->m >= g->n ? g->m : g->n;
+    conv_gemm_team(g, 1, split > len ? (int)len : split);
+}
+
+static conv_gemm_op conv_forward_op(float *Z, const float *col, const float *KB, int64_t rows, int64_t kkc1,
+                                    int64_t M)
+{
+    return (conv_gemm_op){CblasNoTrans, CblasNoTrans, rows, M, kkc1, kkc1, M, M, col, KB, 0.0f, Z};
+}
+
+static conv_gemm_op conv_weight_grad_op(float *dKB, const float *col, const float *dZ, int64_t rows, int64_t kkc1,
+                                        int64_t M, int accumulate)
+{
+    return (conv_gemm_op){CblasTrans, CblasNoTrans, kkc1, M, rows, kkc1, M, M, col, dZ, accumulate ? 1.0f : 0.0f, dKB};
+}
+
+static conv_gemm_op conv_col_grad_op(float *dcol, const float *dZ, const float *KB, int64_t rows, int64_t kkc,
+                                     int64_t M)
+{
+    return (conv_gemm_op){CblasNoTrans, CblasTrans, rows, kkc, M, M, M, kkc + 1, dZ, KB, 0.0f, dcol};
 }
 
 /* Z = col . KB, col (rows, kkc1), KB (kkc1, M) */
 void dnnConvGemmForward(float *Z, const float *col, const float *KB, int64_t rows, int64_t kkc1, int64_t M, int split)
 {
-    conv_gemm(CblasNoTrans, CblasNoTrans, rows, M, kkc1, col, kkc1, KB, M, 0.0f, Z, M, split);
+    const conv_gemm_op g = conv_forward_op(Z, col, KB, rows, kkc1, M);
+    conv_gemm(&g, split);
 }
 
 /* dKB (+)= col^T . dZ: the slices of a part add in order into one gradient */
 void dnnConvGemmWeightGrad(float *dKB, const float *col, const float *dZ, int64_t rows, int64_t kkc1, int64_t M,
                            int accumulate, int split)
 {
-    conv_gemm(CblasTrans, CblasNoTrans, kkc1, M, rows, col, kkc1, dZ, M, accumulate ? 1.0f : 0.0f, dKB, M, split);
+    const conv_gemm_op g = conv_weight_grad_op(dKB, col, dZ, rows, kkc1, M, accumulate);
+    conv_gemm(&g, split);
 }
 
-/* dcol[:, 0:kkc] = dZ . K^T (the kernel rows of KB, not the bias); dcol's rows are kkc + 1 long */
-void dnnConvGemmColGrad(float *dcol, const float *dZ, const float *KB, int64_t rows, int64_t kkc, int64_t M,
-                        int split)
+void dnnConvGemmBackward(float *dKB, float *dcol, const float *col, const float *dZ, const float *KB, int64_t rows,
+                         int64_t kkc, int64_t M, int accumulate, int split)
 {
-    conv_gemm(CblasNoTrans, CblasTrans, rows, kkc, M, dZ, M, KB, M, 0.0f, dcol, kkc + 1, split);
+    const conv_gemm_op g[2] = {conv_weight_grad_op(dKB, col, dZ, rows, kkc + 1, M, accumulate),
+                               conv_col_grad_op(dcol, dZ, KB, rows, kkc, M)};
+    if (dcol == col || !conv_gemm_splits(&g[0], split)) { /* one after the other: dcol may overwrite col */
+        conv_gemm(&g[0], split);
+        conv_gemm(&g[1], split);
+        return;
+    }
+    conv_gemm_team(g, 2, split);
 }

@@ -60,7 +60,8 @@ void dnnActGrad(float *E, const float *Y, int64_t rows, int64_t width, int act);
 void dnnColumnSums(float *Bd, const float *E, int64_t rows, int64_t width);
 
 /* Scratch floats the convolution needs: per part, the im2col matrix of one slice and (more than
- * one part) a kernel gradient. */
+ * one part) a kernel gradient; one part with a split: two im2col matrices (patches and their
+ * gradient). */
 int64_t dnn_conv_scratch(const dnn_conv *c);
 
 /* Y (n, OH, OW, M) = act(conv(X (n, H, W, C), K) + B), KB = K (k, k, C, M) then B (M). */
@@ -88,7 +89,10 @@ void dnnPlaceImages(float *dst, const float *src, int64_t n, int32_t h, int32_t 
 void dnnConvGemmForward(float *Z, const float *col, const float *KB, int64_t rows, int64_t kkc1, int64_t M, int split);
 void dnnConvGemmWeightGrad(float *dKB, const float *col, const float *dZ, int64_t rows, int64_t kkc1, int64_t M,
                            int accumulate, int split);
-void dnnConvGemmColGrad(float *dcol, const float *dZ, const float *KB, int64_t rows, int64_t kkc, int64_t M,
-                        int split);
+/* Both GEMMs of the backward, dKB (+)= col^T . dZ and dcol[:, 0:kkc] = dZ . K^T (dcol may be col:
+ * its patches are then overwritten): with split > 1 and dcol apart from col, at once in one fork
+ * (the threads shared between the two); otherwise one after the other. */
+void dnnConvGemmBackward(float *dKB, float *dcol, const float *col, const float *dZ, const float *KB, int64_t rows,
+                         int64_t kkc, int64_t M, int accumulate, int split);
 
 #endif

@@ -2,6 +2,7 @@
  * loops with `#pragma omp simd`, OpenMP threads over rows, the sec_* helpers of cilk_offload.h. */
 #include "train_c.h"
 
+#include <float.h>
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
@@ -136,7 +137,8 @@ static void sgd(float *restrict W, float *restrict V, const float *restrict G, i
         const float *restrict g = G + b;
 #pragma omp simd
         for (int64_t i = 0; i < len; i++) {
-            v[i] = mu * v[i] + (g[i] + wd * w[i]);
+            const float vi = mu * v[i] + (g[i] + wd * w[i]);
+            v[i] = fabsf(vi) < FLT_MIN ? 0.0f : vi; /* no denormal velocities (train.cilk) */
             w[i] -= lr * v[i];
         }
     }
