@@ -274,7 +274,7 @@ def run_worker(kind, a, root=ROOT, **over):
     threads = over.get("threads", a.threads)
     env.update(OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
     argv = {**{k: getattr(a, k) for k in ("net", "act", "bunch", "rows", "threads", "reps", "data", "epochs", "lr",
-                                           "momentum", "weight_decay", "lr_gamma", "seed", "shift")}, **over}
+                                           "momentum", "weight_decay", "lr_gamma", "seed")}, **over}
     root = Path(root).resolve()
     python = sys.executable if root == ROOT else str(root / ".venv" / "bin" / "python")
     cmd = [python, str(root / "tools" / "bench_cnn.py"), "--worker", kind]
@@ -373,7 +373,7 @@ def accuracy(a):
     for name, net, epochs, target in runs:
         data = a.data_dir and prepare(name, a.data_dir)
         d_epochs = dnn_accuracy(a, net, data, epochs)
-        t = run_worker("accuracy-torch", a, net=net, data=data, epochs=epochs)
+        t = run_worker("accuracy-torch", a, net=net, data=data, epochs=epochs, shift=a.shift)
         t_epochs = t["test_accuracy"] if t else [None] * len(d_epochs)
         for e, (de, te) in enumerate(zip(d_epochs, t_epochs), 1):
             epochs_out.append(f"| {name} | {net} | {e} | {de:.4f} | {'n/a' if te is None else f'{te:.4f}'} |")
