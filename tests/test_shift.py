@@ -192,3 +192,18 @@ def test_bad_shifts_end_in_one_line(image_dataset, arch, shift, says):
     r = train_cli("--data", str(image_dataset), "--arch", arch, "--shift", shift)
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1 and says in r.stderr
+
+
+def test_each_chunk_of_an_epoch_starts_at_the_dataset_row_the_shift_counts_from(small_dataset):
+    """The reader's chunks come in a shuffled order each epoch: first_rows names the dataset row each
+    one starts at (the rows the session tells the trainer its chunk holds)."""
+    from dnn.data import ChunkReader
+
+    with ChunkReader(small_dataset, "train", shuffle=True, seed=4, prefetch=False) as reader:
+        x_all, _ = reader.read_all()
+        assert list(reader.first_rows(1)) != sorted(reader.first_rows(1))  # epoch 1 visits them out of order
+        for epoch in (0, 1):
+            firsts = reader.first_rows(epoch)
+            assert sorted(firsts) == list(range(0, reader.num_rows, reader.chunk_rows))
+            for first, (n, x, _y) in zip(firsts, reader.epoch(epoch)):
+                np.testing.assert_array_equal(x[:n], x_all[first:first + n])
