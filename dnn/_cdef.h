@@ -192,7 +192,8 @@ typedef struct {
     int64_t loss_off;
 } dnn_layout;
 
-typedef struct { float lr; float momentum; float weight_decay; float pad; } dnn_hyper;
+typedef struct { int32_t most; int32_t pad; uint64_t seed; int64_t epoch; int64_t first; } dnn_shift;
+typedef struct { float lr; float momentum; float weight_decay; float pad; dnn_shift shift; } dnn_hyper;
 typedef struct { int64_t n; int64_t row0; double loss_sum; int64_t correct; } dnn_state;
 
 #define DNN_TIMED_OPS 5
@@ -234,5 +235,8 @@ void dnnConvBackward(float *dX, float *dKB, float *scratch, const float *dZ, con
 void dnnPoolForward(float *Y, int32_t *arg, const float *X, int64_t n, const dnn_pool *p);
 void dnnPoolBackward(float *dX, const float *dY, const int32_t *arg, int64_t n, const dnn_pool *p);
 void dnnPlaceImages(float *dst, const float *src, int64_t n, int32_t h, int32_t w, int32_t H, int32_t W);
+void dnn_shift_offsets(uint64_t seed, int64_t epoch, int64_t index, int32_t most, int32_t *dx, int32_t *dy);
+void dnnPlaceShifted(float *dst, const float *src, int64_t n, int32_t h, int32_t w, int32_t H, int32_t W,
+                     const dnn_shift *s, int64_t index0);
 int64_t dnn_workers_floats(const dnn_spec *spec, int64_t workers); /* CHAOS workers (workers.cilk) */
 dnn_net *dnn_workers_net(float *block, int64_t w);

@@ -240,6 +240,7 @@ class ParallelCards(Executor):
 
     def _view(self, k, buf, row0, m) -> _ChunkView:
         """Card k's chunk view (implicit): rows row0..row0+m of buf, from the view's start."""
+        self.nets[k].rows_from(buf.first + row0)
         view = ffi.cast("dnn_chunk *", self.views[k].ctypes.data)
         lib.dnn_chunk_set(view, ffi.cast("float *", buf.x[row0:].ctypes.data),
                           ffi.cast("int32_t *", buf.y[row0:].ctypes.data), m, buf.x.shape[1])

@@ -149,6 +149,7 @@ class HostExecutor(Executor):
         self.calls = 0
 
     def run(self, what, layer, net, buf, row0, rows, aux=None, crew=None):
+        net.rows_from(buf.first)  # the call sees buf's chunk from its row 0, whatever row0
         t0 = time.perf_counter()
         kernel, args = workers_call(crew, what, net, buf, aux) if crew else (
             SHARED_KERNEL, (what, layer, net.struct, buf.struct, aux))
@@ -190,6 +191,7 @@ class ImplicitExecutor(_OnCard):
         return self.card.shared_zeros(shape, dtype)
 
     def run(self, what, layer, net, buf, row0, rows, aux=None, crew=None):
+        net.rows_from(buf.first)  # the call sees buf's chunk from its row 0, whatever row0
         if crew:
             kernel, args = workers_call(crew, what, net, buf, aux)
             return self.card.call(kernel, *args)
@@ -271,8 +273,9 @@ class ExplicitExecutor(_OnCard):
     def _post(self, what, layer, net, buf, row0, rows, aux, staged, grads="nocopy", crew=None):
         """Post one call of dnn_run_flat (or, with a crew, of the workers' twin) with the transfers
         flat_call_transfers plans for it."""
-        self._upload(net, crew)
         x, y = buf.x[row0:row0 + rows], buf.y[row0:row0 + rows]
+        net.rows_from(buf.first + row0)  # the call's chunk is these rows (before the structure crosses)
+        self._upload(net, crew)
         arrays = {"struct": net.struct, "x": x, "y": y, "counts": aux} | net.blocks
         if crew:
             arrays |= {"block": crew.block, "images": crew.images}

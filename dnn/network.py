@@ -167,6 +167,16 @@ class Network:
     def set_hyper(self, lr: float, momentum: float, weight_decay: float) -> None:
         self.net.hyper.lr, self.net.hyper.momentum, self.net.hyper.weight_decay = lr, momentum, weight_decay
 
+    def set_shift(self, most: int, seed: int, epoch: int) -> None:
+        """Images the next calls fetch move by up to `most` pixels in x and y (0: not at all), the
+        offsets drawn in C from (seed, epoch, the image's index in the dataset)."""
+        s = self.net.hyper.shift
+        s.most, s.seed, s.epoch = int(most), int(seed) & (2**64 - 1), int(epoch)
+
+    def rows_from(self, first: int) -> None:
+        """Row 0 of the chunk the next call sees is dataset image `first` (the shift's counter)."""
+        self.net.hyper.shift.first = int(first)
+
     # -- views ------------------------------------------------------------------------------
     def weight(self, l: int, block: str = "params") -> np.ndarray:
         """W[l] as a view into a block (params, grads or moment): (out, in) for a full layer,

@@ -82,6 +82,15 @@ def place(x: np.ndarray, h: int, w: int, H: int, W: int) -> np.ndarray:
     return out
 
 
+def shift(images: np.ndarray, dx: int, dy: int) -> np.ndarray:
+    """images (n, H, W) moved dx right and dy down, zeros where nothing lands (--shift)."""
+    out = np.zeros_like(images)
+    H, W = images.shape[1:]
+    out[:, max(dy, 0):H + min(dy, 0), max(dx, 0):W + min(dx, 0)] = \
+        images[:, max(-dy, 0):H - max(dy, 0), max(-dx, 0):W - max(dx, 0)]
+    return out
+
+
 def forward(spec, params, x: np.ndarray, activation: str):
     """Outputs of every layer of spec (dnn.cnn_spec.Spec) for x (n, H*W) and the pooling arg-maxes;
     params is [(K or W, B), ...] for the layers with weights, in order."""

@@ -101,9 +101,10 @@ def run_pass(trainer: Trainer, reader: ChunkReader, epoch: int, train: bool, bar
     Errors name `where` (default: the epoch when training, "evaluation" otherwise) and the chunk."""
     where = where or (f"epoch {epoch + 1}" if train else "evaluation")
     run_chunk = trainer.train_chunk if train else trainer.evaluate_chunk
-    buffers = {id(b.x): b for b in trainer.buffers}
+    buffers, firsts = {id(b.x): b for b in trainer.buffers}, reader.first_rows(epoch)
     read = reader.epoch(epoch, buffers=[(b.x, b.y) for b in trainer.buffers])
-    chunks = ((i, buffers[id(x)], rows) for i, (rows, x, _y) in enumerate(read) if i >= skip_chunks)
+    chunks = ((i, _holding(buffers[id(x)], firsts[i]), rows) for i, (rows, x, _y) in enumerate(read)
+              if i >= skip_chunks)
     totals, images, t0 = Totals(), 0, time.perf_counter()
     for index, buf, rows, ahead in _look_ahead(trainer, chunks, where):
         with _in_chunk(where, index):
@@ -117,6 +118,12 @@ def run_pass(trainer: Trainer, reader: ChunkReader, epoch: int, train: bool, bar
             on_chunk(index + 1)
         raise_pending()  # a Ctrl-C swallowed during the chunk stops the pass here, the chunk kept
     return totals, time.perf_counter() - t0
+
+
+def _holding(buf, first: int):
+    """buf, noted to hold the chunk whose row 0 is dataset row `first`."""
+    buf.first = int(first)
+    return buf
 
 
 def run_evaluation(trainer: Trainer, reader: ChunkReader, after_epoch: int | None = None) -> dict:
@@ -242,6 +249,7 @@ def _train(cfg: Config, data: str | os.PathLike, epochs: int, *, schedule: Sched
         try:
             for epoch in range(start_epoch, epochs):
                 trainer.set_lr(schedule.lr(cfg.lr, epoch))
+                trainer.set_epoch(epoch)
                 skip = start_chunk if epoch == start_epoch else 0
                 with tqdm(total=train_reader.num_chunks - skip, desc=f"epoch {epoch + 1}/{epochs}", unit="chunk",
                           disable=quiet, leave=True, dynamic_ncols=True) as bar:
@@ -290,7 +298,7 @@ def _run_description(cfg: Config, data, epochs: int) -> dict:
             "granularity": cfg.granularity, "arch": str(cfg.arch), "activation": cfg.arch.activation,
             "epochs": epochs, "bunch": cfg.bunch, "chunk": cfg.chunk, "threads": cfg.threads,
             "link": cfg.link, "seed": cfg.seed, "lr": cfg.lr, "data": str(data), "workers": cfg.workers,
-            "cards": cfg.cards}
+            "cards": cfg.cards, "shift": cfg.shift}
 
 
 def _record_evaluation(metrics: dict, ev: dict) -> None:

@@ -87,6 +87,10 @@ def build_parser() -> argparse.ArgumentParser:
     n.add_argument("--momentum", type=float, help=f"(default: {BUNCH_MOMENTUM}; {IMAGE_MOMENTUM} when training one "
                                                    "image at a time, as CHAOS's plain per-image SGD)")
     n.add_argument("--weight-decay", type=float, default=0.0)
+    n.add_argument("--shift", type=int, default=0, metavar="N",
+                   help="move each training image by a random offset in [-N, N] pixels in x and y as it is placed "
+                        "into the input (28x28 into 29x29; zero fill), drawn anew each epoch from the seed; test "
+                        "images are never moved (default 0: no shift)")
     n.add_argument("--seed", type=int, default=0)
     o = p.add_argument_group("output")
     o.add_argument("--checkpoint", help="write an HDF5 checkpoint here after every epoch")
@@ -135,7 +139,7 @@ def main(argv=None) -> int:
                  momentum=args.momentum, weight_decay=args.weight_decay, init=args.init,
                  card_memory=int(args.card_memory * 2**20), coherence=args.coherence, overlap=args.overlap,
                  cards=args.cards, distributed=args.distributed, sync=args.sync, card_timeout=args.card_timeout,
-                 workers=workers, update_every=args.update_every)  # bunch, lr, momentum not given: Config's
+                 workers=workers, update_every=args.update_every, shift=args.shift)  # bunch, lr, momentum not given: Config's
     if not arch.cnn:  # a CNN spec checks its own layers when parsed
         check_arch_fits(arch.sizes, cfg.bunch)
     cfg.validate()

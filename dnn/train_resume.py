@@ -1,9 +1,9 @@
 """`dnn.train --resume CK.h5` continues the run CK.h5 holds: every setting that shapes the result
 comes from the checkpoint when it is not given again. The network, its initialisation, the bunch,
 the chunk and the seed (which orders the data) given with another value are refused, naming both.
-The optimiser's settings (learning rate and its schedule, momentum, weight decay) are meant to be
-changeable on resume (fine-tuning): given, they are taken and recorded in the checkpoints written
-from then on. --epochs, --threads, --mode and the outputs always come from the command line.
+The optimiser's settings (learning rate and its schedule, momentum, weight decay) and the training
+images' shift are meant to be changeable on resume (fine-tuning): given, they are taken and recorded
+in the checkpoints written from then on. --epochs, --threads, --mode and the outputs always come from the command line.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from .errors import DnnValueError
 
 # option dests, as keys of the checkpoint's config (what dnn.session stores)
 FIXED = ("arch", "activation", "init", "bunch", "chunk", "seed")
-TUNABLE = ("lr", "momentum", "weight_decay", "lr_schedule", "lr_gamma", "lr_step")
+TUNABLE = ("lr", "momentum", "weight_decay", "lr_schedule", "lr_gamma", "lr_step", "shift")
 
 
 def given_options(parser, argv) -> set[str]:

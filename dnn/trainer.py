@@ -68,6 +68,7 @@ class Config:
     card_timeout: float = 10.0  # seconds without a heartbeat before a live card counts as dead
     workers: int = 0  # CHAOS (dnn/workers.py): this many workers train image by image; 0 = bunches
     update_every: int = 1  # CHAOS: images a worker trains between its additions into the shared weights
+    shift: int = 0  # training images placed into the input move by up to this many pixels in x and y
 
     def __post_init__(self) -> None:
         if self.bunch is None:
@@ -107,6 +108,7 @@ class Config:
         if self.lr <= 0 or self.momentum < 0 or self.weight_decay < 0:
             raise DnnValueError("--lr must be positive, --momentum and --weight-decay not negative")
         check_cards(self)
+        check_shift(self)
 
     @property
     def init_scheme(self) -> str:
@@ -131,10 +133,30 @@ class Config:
         return f"{m}/{self.granularity}"
 
 
+def check_shift(cfg: Config) -> None:
+    """--shift moves each training image as it is placed into the network's input: it needs a
+    network that places the data's images, and leaves some of every image inside."""
+    if cfg.shift == 0:
+        return
+    placed = cfg.arch.placed
+    if cfg.shift < 0 or (placed and cfg.shift >= min(placed)):
+        raise DnnValueError(f"--shift {cfg.shift}: give the largest offset in pixels, from 0 (no shift) to "
+                            f"{min(placed) - 1 if placed else 'the image size - 1'}")
+    if not placed:
+        raise DnnValueError(f"--shift moves the data's images as they are placed into a larger input (28x28 into "
+                            f"29x29): the network {cfg.arch} does not place them; use a convolutional --arch with "
+                            "a 29x29 input on 28x28 images")
+    if cfg.distributed:
+        raise DnnValueError("--shift with --distributed is not supported: a rank's rows are not consecutive images "
+                            "of the dataset, which the shift counts by")
+
+
 class ChunkBuffer:
-    """One chunk's worth of inputs and labels, plus the dnn_chunk structure over them."""
+    """One chunk's worth of inputs and labels, plus the dnn_chunk structure over them. `first`: the
+    dataset index of its row 0 (the training images' random shift counts by it)."""
 
     def __init__(self, rows: int, cols: int, alloc):
+        self.first = 0
         self.x = alloc((rows, cols), np.float32)
         self.y = alloc(rows, np.int32)
         self.struct = alloc(ffi.sizeof("dnn_chunk"), np.uint8)
@@ -171,6 +193,7 @@ class Trainer:
                                 f"has {num_classes}: end the arch with {num_classes}")
         self.cfg = cfg
         self.input_dim, self.num_classes = input_dim, num_classes
+        self.epoch = 0  # the training images' shift is drawn per epoch
         self.executor = None
         need = arena_bytes(cfg, input_dim, num_classes)
         have, what = memory_limit()
@@ -205,6 +228,10 @@ class Trainer:
     def set_lr(self, lr: float) -> None:
         self.net.set_hyper(lr, self.cfg.momentum, self.cfg.weight_decay)
 
+    def set_epoch(self, epoch: int) -> None:
+        """The epoch the next training calls belong to (the training images' shift is drawn per epoch)."""
+        self.epoch = int(epoch)
+
     @property
     def overlaps(self) -> bool:
         """Explicit mode sends the next chunk while one runs: train_chunk and evaluate_chunk want it
@@ -225,6 +252,7 @@ class Trainer:
         already read (overlap only)."""
         total = np.zeros(lib.DNN_R_COUNT)
         buf.start(rows)
+        self.net.set_shift(self.cfg.shift, self.cfg.seed, self.epoch)
         g = self.cfg.granularity
         if isinstance(self.executor, ParallelCards):  # the cards meet once per bunch (per chunk with workers)
             return total + self.executor.train_chunk(self.net, buf, rows, self.team)
@@ -241,6 +269,7 @@ class Trainer:
 
     def evaluate_chunk(self, buf: ChunkBuffer, rows: int, ahead: tuple | None = None) -> np.ndarray:
         buf.start(rows)
+        self.net.set_shift(0, self.cfg.seed, self.epoch)  # test images are never shifted
         crew = self.team.crew("eval") if self.team else None
         return np.asarray(self.executor.run_chunk(lib.DNN_EVAL_CHUNK, self.net, buf, rows, ahead, self.confusion,
                                                   crew=crew))

@@ -141,3 +141,24 @@ def mounted_tmpfs(folder: Path, size: str):
     finally:
         subprocess.run(["umount", "-l", str(folder)], check=True)
 
+
+@pytest.fixture(scope="module")
+def image_dataset(tmp_path_factory):
+    """28x28 images of 5 learnable classes (noisy prototypes): 240 to train, 60 to test."""
+    import numpy as np
+
+    from dnn.data import convert
+
+    folder = tmp_path_factory.mktemp("images")
+    rng = np.random.default_rng(0)
+    protos = rng.random((5, 28, 28)).astype(np.float32)
+
+    def make(n):
+        y = rng.integers(0, 5, n)
+        return np.clip(protos[y] + 0.25 * rng.standard_normal((n, 28, 28)), 0, 1).astype(np.float32), y
+
+    (xtr, ytr), (xte, yte) = make(240), make(60)
+    np.savez(folder / "images.npz", x_train=xtr, y_train=ytr, x_test=xte, y_test=yte)
+    out = folder / "images.h5"
+    convert(str(folder / "images.npz"), out, chunk_rows=64, dtype="float32", shuffle=False, quiet=True)
+    return out

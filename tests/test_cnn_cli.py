@@ -17,26 +17,6 @@ from dnn.trainer import Config
 NET = "29x29-c4k6-m4-f16-5"  # 28x28 images placed in 29x29, 24x24 maps pooled to 6x6
 
 
-@pytest.fixture(scope="module")
-def image_dataset(tmp_path_factory):
-    """28x28 images of 5 learnable classes (noisy prototypes): 240 to train, 60 to test."""
-    from dnn.data import convert
-
-    folder = tmp_path_factory.mktemp("images")
-    rng = np.random.default_rng(0)
-    protos = rng.random((5, 28, 28)).astype(np.float32)
-
-    def make(n):
-        y = rng.integers(0, 5, n)
-        return np.clip(protos[y] + 0.25 * rng.standard_normal((n, 28, 28)), 0, 1).astype(np.float32), y
-
-    (xtr, ytr), (xte, yte) = make(240), make(60)
-    np.savez(folder / "images.npz", x_train=xtr, y_train=ytr, x_test=xte, y_test=yte)
-    out = folder / "images.h5"
-    convert(str(folder / "images.npz"), out, chunk_rows=64, dtype="float32", shuffle=False, quiet=True)
-    return out
-
-
 def run(module, *args, timeout=180):
     return subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True, timeout=timeout,
                           cwd=ROOT)

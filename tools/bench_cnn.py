@@ -19,7 +19,10 @@ Accuracy: dnn trains through `python -m dnn.train` (the test accuracy its metric
 each epoch) and PyTorch in this script with the same network, initialisation scheme (He uniform
 for relu, biases zero), optimiser (SGD, momentum on the summed gradient), learning-rate schedule
 (x lr-gamma each epoch), bunch and epochs, on the same file's whole train and test splits; both
-print every epoch's test accuracy.
+print every epoch's test accuracy. `--shift N` moves every training image by a random offset in
+[-N, N] pixels in x and y each epoch, zero fill: dnn.train's --shift (offsets drawn in its C
+trainer), and this script's own shift for PyTorch (offsets from PyTorch's generator: the same
+distribution, not the same draws).
 
 A/B (`--baseline DIR`): the speed table gains a column for the dnn of another checkout (its own
 .venv and build, e.g. the main branch), run alternately with this tree's, `--rounds` times each
@@ -196,8 +199,29 @@ def work_layers(a):
     return {"kinds": kinds, "wall": wall / trained}
 
 
+def torch_shifted(x, most, gen):
+    """Each image of x (n, C, H, W: 28x28 already placed into 29x29) moved by its own random offset
+    in [-most, most] in x and y, zero fill: dnn.train's --shift, drawn by PyTorch's generator (not
+    dnn's: the baseline's own)."""
+    import torch
+
+    if most == 0:
+        return x
+    n, _, hh, ww = x.shape
+    padded = torch.nn.functional.pad(x, (most, most, most, most))
+    offsets = torch.randint(-most, most + 1, (n, 2), generator=gen)
+    out = torch.empty_like(x)
+    for dy in range(-most, most + 1):
+        for dx in range(-most, most + 1):
+            idx = ((offsets[:, 0] == dy) & (offsets[:, 1] == dx)).nonzero().flatten()
+            # out[y, x] = x[y - dy, x - dx]: the window of the padded images that starts dy up, dx left
+            out[idx] = padded[idx, :, most - dy:most - dy + hh, most - dx:most - dx + ww]
+    return out
+
+
 def work_accuracy_torch(a):
-    """PyTorch on the file's train split, tested on its test split, dnn's schedule and init."""
+    """PyTorch on the file's train split, tested on its test split, dnn's schedule and init (and
+    its random shift of the training images, --shift)."""
     import h5py
     import numpy as np
     import torch
@@ -225,10 +249,11 @@ def work_accuracy_torch(a):
             g["lr"] = a.lr * a.lr_gamma ** epoch
         model.train()
         order = torch.randperm(rows, generator=gen)
+        xe = torch_shifted(xt, a.shift, gen)
         for r in range(0, rows, a.bunch):
             idx = order[r:r + a.bunch]
             opt.zero_grad(set_to_none=True)
-            lossf(model(xt[idx]), yt[idx]).backward()
+            lossf(model(xe[idx]), yt[idx]).backward()
             opt.step()
         model.eval()
         with torch.no_grad():
@@ -319,7 +344,8 @@ def dnn_accuracy(a, net, data, epochs):
         cmd = [sys.executable, "-m", "dnn.train", "--data", data, "--arch", net, "--activation", a.act,
                "--epochs", str(epochs), "--bunch", str(a.bunch), "--lr", str(a.lr), "--momentum", str(a.momentum),
                "--weight-decay", str(a.weight_decay), "--lr-gamma", str(a.lr_gamma), "--lr-schedule", "exp",
-               "--threads", str(a.threads), "--seed", str(a.seed), "--metrics", str(metrics), "--quiet"]
+               "--threads", str(a.threads), "--seed", str(a.seed), "--shift", str(a.shift), "--metrics", str(metrics),
+               "--quiet"]
         r = subprocess.run(cmd, cwd=ROOT, timeout=7200, capture_output=True, text=True)
         if r.returncode != 0:
             raise RuntimeError(f"dnn.train failed:\n{r.stderr[-3000:]}")
@@ -347,7 +373,7 @@ def accuracy(a):
     for name, net, epochs, target in runs:
         data = a.data_dir and prepare(name, a.data_dir)
         d_epochs = dnn_accuracy(a, net, data, epochs)
-        t = run_worker("accuracy-torch", a, net=net, data=data, epochs=epochs)
+        t = run_worker("accuracy-torch", a, net=net, data=data, epochs=epochs, shift=a.shift)
         t_epochs = t["test_accuracy"] if t else [None] * len(d_epochs)
         for e, (de, te) in enumerate(zip(d_epochs, t_epochs), 1):
             epochs_out.append(f"| {name} | {net} | {e} | {de:.4f} | {'n/a' if te is None else f'{te:.4f}'} |")
@@ -380,6 +406,8 @@ def main() -> None:
     p.add_argument("--weight-decay", type=float, default=0.0)
     p.add_argument("--lr-gamma", type=float, default=0.85)
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--shift", type=int, default=0, help="accuracy runs: training images moved by up to this many "
+                   "pixels (dnn.train --shift; PyTorch its own shift of the same range)")
     p.add_argument("--epochs", type=int, help="accuracy runs (default: 15)")
     p.add_argument("--worker")
     p.add_argument("--net")

@@ -160,6 +160,11 @@ class ChunkReader:
             return np.arange(self.num_chunks)
         return np.random.default_rng([self.seed, epoch]).permutation(self.num_chunks)
 
+    def first_rows(self, epoch: int) -> np.ndarray:
+        """The dataset index of each chunk's row 0, in the order this epoch visits the chunks (rows
+        within a chunk follow in file order unless shuffle_rows)."""
+        return self.chunk_order(epoch) * self.chunk_rows
+
     def read_chunk(self, index: int, x: np.ndarray, y: np.ndarray) -> int:
         """Fill x[:n], y[:n] with chunk `index` (in file order); returns n (short last chunk)."""
         a = index * self.chunk_rows

@@ -79,8 +79,25 @@ void dnnPoolForward(float *Y, int32_t *arg, const float *X, int64_t n, const dnn
 void dnnPoolBackward(float *dX, const float *dY, const int32_t *arg, int64_t n, const dnn_pool *p);
 
 /* Places n images of (h, w) into (H, W) at the top-left, zero-filling the row(s) below and the
- * column(s) right of them (28x28 MNIST in the papers' 29x29 input). */
+ * column(s) right of them (28x28 MNIST in the papers' 29x29 input). place.cilk. */
 void dnnPlaceImages(float *dst, const float *src, int64_t n, int32_t h, int32_t w, int32_t H, int32_t W);
+
+/* The random shift of training images as they are placed (--shift): image k of the dataset moves by
+ * dnn_shift_offsets(seed, epoch, k, most) in epoch `epoch`. Set by the host before each call. */
+typedef struct {
+    int32_t most;   /* offsets in [-most, most] in x and y; 0: every image placed as it is */
+    int32_t pad;
+    uint64_t seed;  /* the run's seed */
+    int64_t epoch;
+    int64_t first;  /* the dataset index of row 0 of the chunk the call sees (its rows follow in order) */
+} dnn_shift;
+/* The offsets of image `index` in `epoch`, each uniform in [-most, most] (0 when most <= 0): dx moves
+ * it right, dy down. A hash of (seed, epoch, index) alone: the same wherever and whenever it runs. */
+void dnn_shift_offsets(uint64_t seed, int64_t epoch, int64_t index, int32_t most, int32_t *dx, int32_t *dy);
+/* dnnPlaceImages with image i of the n moved by the offsets of dataset image index0 + i under s (NULL:
+ * not moved): out[y][x] = image[y - dy][x - dx] where that lies in the image, zero elsewhere. */
+void dnnPlaceShifted(float *dst, const float *src, int64_t n, int32_t h, int32_t w, int32_t H, int32_t W,
+                     const dnn_shift *s, int64_t index0);
 
 /* The GEMMs of the convolution (conv_gemm.c, through BLAS). `split` > 1 (outside a parallel
  * region): the GEMM's rows or columns, whichever are more, shared by that many threads, one

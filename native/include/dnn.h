@@ -84,12 +84,14 @@ typedef struct {
     int64_t loss_off;                /* in acts: dnnLoss's scratch, bunch doubles then bunch bytes */
 } dnn_layout;
 
-/* Hyper-parameters of SGD; set by the host before each call (schedules live there). */
+/* Hyper-parameters of SGD and the training images' shift; set by the host before each call
+ * (schedules live there). A CHAOS worker's network takes a copy of its main network's. */
 typedef struct {
     float lr;
     float momentum;
     float weight_decay; /* L2 on weights, not biases */
     float pad;
+    dnn_shift shift;    /* most 0 when evaluating: test images are never shifted */
 } dnn_hyper;
 
 /* State that lives across offload calls of one bunch (op granularity) and the call counters. */
@@ -168,7 +170,8 @@ void dnn_set_threads(int threads); /* OpenMP and BLAS threads in this process (h
  * the build translates with dnn.cilkpp; the GEMMs go to BLAS (gemm.c). */
 int FetchOneBunch(dnn_chunk *chunk, dnn_net *net);
 /* The n rows from chunk row row0 as net's bunch: placed into its input maps when the network
- * places images, Y[0] and labels pointed at them. FetchOneBunch's fetch, and a CHAOS worker's. */
+ * places images (each moved by its random shift, net->hyper.shift: chunk row r is dataset image
+ * shift.first + r), Y[0] and labels pointed at them. FetchOneBunch's fetch, and a CHAOS worker's. */
 void dnn_fetch_rows(dnn_net *net, const dnn_chunk *chunk, int64_t row0, int64_t n);
 /* Points Y[0] and labels at the bunch that starts at chunk row row0 (placed images, when the
  * network places them, were written by FetchOneBunch). */
