@@ -72,6 +72,15 @@ void dnnConvForward(float *Y, float *scratch, const float *X, const float *KB, i
 void dnnConvBackward(float *dX, float *dKB, float *scratch, const float *dZ, const float *X, const float *KB,
                      int64_t n, const dnn_conv *c);
 
+/* One image (bunch 1) keeps the patches its forward built, so its backward skips the second
+ * im2col: dnn_conv_patches floats per layer, planned by dnn_plan. The forward is dnnConvForward
+ * with the kept patches as its scratch (n = 1: one part, one slice, and the scratch is then
+ * exactly the patches); the backward reads them and needs dnn_conv_patches floats of scratch (the
+ * patch gradient). Same GEMMs on the same patches: the same bits as dnnConvBackward. */
+int64_t dnn_conv_patches(const dnn_conv *c);
+void dnnConvBackwardKept(float *dX, float *dKB, float *scratch, const float *patches, const float *dZ,
+                         const float *KB, const dnn_conv *c);
+
 /* Y (n, H/p, W/p, C) = window maxima of X (n, H, W, C); arg holds, per output, the index of the
  * (first) maximum in its image. */
 void dnnPoolForward(float *Y, int32_t *arg, const float *X, int64_t n, const dnn_pool *p);
