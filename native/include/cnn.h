@@ -103,5 +103,12 @@ void dnnConvGemmWeightGrad(float *dKB, const float *col, const float *dZ, int64_
  * (the threads shared between the two); otherwise one after the other. */
 void dnnConvGemmBackward(float *dKB, float *dcol, const float *col, const float *dZ, const float *KB, int64_t rows,
                          int64_t kkc, int64_t M, int accumulate, int split);
+/* The same pair at once, then after(ctx, 0..items) shared by the same threads in the same fork,
+ * started as soon as dcol is done (col2im: nothing idles at a join between them). Returns 0,
+ * having done nothing, where the pair would not run at once: then call dnnConvGemmBackward. */
+typedef void (*dnn_conv_item_fn)(const void *ctx, int64_t item);
+int dnnConvGemmBackwardThen(float *dKB, float *dcol, const float *col, const float *dZ, const float *KB, int64_t rows,
+                            int64_t kkc, int64_t M, int accumulate, int split, dnn_conv_item_fn after, const void *ctx,
+                            int64_t items);
 
 #endif
