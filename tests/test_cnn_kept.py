@@ -13,16 +13,24 @@ from dnn.offload import ffi, lib
 from test_cnn_layers import CLayers, _f32, _p
 
 
+# (input H, W, C), (kernel, maps): small, and chaos-large's second convolution, whose GEMMs are
+# large enough to split, so that with split 2 both run at once with col2im in their fork.
+SHAPES = {"small": ((9, 8, 3), (4, 5)), "split": ((26, 26, 20), (5, 60))}
+
+
+@pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("split", [1, 2])
 @pytest.mark.parametrize("want_dx", [True, False])
-def test_kept_patches_give_the_recomputed_gradients(split, want_dx):
+def test_kept_patches_give_the_recomputed_gradients(shape, split, want_dx):
+    """The reference is the backward that builds the patches again with the same split."""
     rng = np.random.default_rng(17)
-    x, k, b = _f32(rng, 1, 9, 8, 3), _f32(rng, 4, 4, 3, 5), _f32(rng, 5)
+    (h, w, c), (kk, m) = SHAPES[shape]
+    x, k, b = _f32(rng, 1, h, w, c), _f32(rng, kk, kk, c, m), _f32(rng, m)
     layers = CLayers()
-    geo, scratch = layers.conv(x, k, lib.DNN_RELU, slice_=1, split=split)
-    kb = np.concatenate([k.reshape(-1, 5), b[None]])
+    geo, _ = layers.conv(x, k, lib.DNN_RELU, slice_=1, split=split)
+    kb = np.concatenate([k.reshape(-1, m), b[None]])
     patches = np.full(lib.dnn_conv_patches(geo), np.nan, np.float32)
-    y = np.empty((1, geo.out.H, geo.out.W, 5), np.float32)
+    y = np.empty((1, geo.out.H, geo.out.W, m), np.float32)
     lib.dnnConvForward(_p(y), _p(patches), _p(x), _p(kb), 1, geo)
     dz = _f32(rng, *y.shape)
     dx_want, dk_want, db_want = layers.conv_backward(dz, x, k, want_dx=want_dx, slice_=1, split=split)
@@ -34,6 +42,9 @@ def test_kept_patches_give_the_recomputed_gradients(split, want_dx):
     assert np.array_equal(dkb[:-1].reshape(k.shape), dk_want) and np.array_equal(dkb[-1], db_want)
     if want_dx:
         assert np.array_equal(dx, dx_want)
+        # col2im in the GEMMs' fork (split 2) against col2im after whole GEMMs: each input pixel
+        # adds the same terms in the same order, so the same bits
+        assert np.array_equal(dx, layers.conv_backward(dz, x, k, slice_=1, split=1)[0])
 
 
 def test_a_bunch_of_one_plans_patches_per_convolution():
