@@ -186,6 +186,7 @@ typedef struct {
     dnn_pool pool[16];
     int64_t arg_off[16];
     int64_t col_off;
+    int64_t patch_off[16];
     int64_t placed_off;
     int64_t y_off[17];
     int64_t e_off[17];
@@ -232,6 +233,9 @@ int64_t dnn_conv_scratch(const dnn_conv *c);
 void dnnConvForward(float *Y, float *scratch, const float *X, const float *KB, int64_t n, const dnn_conv *c);
 void dnnConvBackward(float *dX, float *dKB, float *scratch, const float *dZ, const float *X, const float *KB,
                      int64_t n, const dnn_conv *c);
+int64_t dnn_conv_patches(const dnn_conv *c);
+void dnnConvBackwardKept(float *dX, float *dKB, float *scratch, const float *patches, const float *dZ,
+                         const float *KB, const dnn_conv *c);
 void dnnPoolForward(float *Y, int32_t *arg, const float *X, int64_t n, const dnn_pool *p);
 void dnnPoolBackward(float *dX, const float *dY, const int32_t *arg, int64_t n, const dnn_pool *p);
 void dnnPlaceImages(float *dst, const float *src, int64_t n, int32_t h, int32_t w, int32_t H, int32_t W);

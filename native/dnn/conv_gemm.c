@@ -18,8 +18,15 @@
  * the one, half on the other, each cut as above (with two threads: each GEMM whole on a thread of
  * its own). Measured on chaos-large's second and third convolutions at one image, 2 threads: the
  * pair 1.3-1.9x the two GEMMs one after the other (each split), which were no faster than whole:
- * a thin GEMM cut in two keeps the packing of its shared operand twice and halves the rest. */
+ * a thin GEMM cut in two keeps the packing of its shared operand twice and halves the rest.
+ *
+ * What follows the patch gradient (col2im, conv.cilk) runs in the same fork, as items taken from a
+ * shared counter: the patch gradient's threads start on them as soon as it is done, the kernel
+ * gradient's join them when theirs is (waiting for the patch gradient if it is the later), so no
+ * thread idles at a join between the GEMMs and col2im. Each item is one call whoever takes it. */
 #include <omp.h>
+#include <sched.h>
+#include <stdatomic.h>
 
 #include "blas.h"
 #include "cnn.h"
@@ -69,6 +76,33 @@ static void conv_gemm_team(const conv_gemm_op *g, int count, int split)
         const int which = t * count / split;
         const int first = (which * split + count - 1) / count, last = ((which + 1) * split + count - 1) / count;
         conv_gemm_part(&g[which], t - first, last - first);
+    }
+    dnn_blas_set_threads(blas_threads);
+}
+
+/* Spins before a waiting thread yields its core (to the thread whose GEMM it waits for). */
+#define CONV_GEMM_SPIN 4096
+
+/* The backward's two GEMMs at once (as conv_gemm_team with count 2), then after(ctx, 0..items)
+ * on every thread from a shared counter, started once g[1] (the patch gradient) is done. */
+static void conv_gemm_team_then(const conv_gemm_op *g, int split, dnn_conv_item_fn after, const void *ctx,
+                                int64_t items)
+{
+    const int blas_threads = dnn_blas_set_threads(1);
+    const int first = (split + 1) / 2; /* thread t takes GEMM t * 2 / split, as conv_gemm_team */
+    _Atomic int64_t pending = split - first, next = 0;
+#pragma omp parallel num_threads(split)
+    { /* a team smaller than asked for takes the ranges in turn: the patch gradient's still get done */
+        for (int t = omp_get_thread_num(); t < split; t += omp_get_num_threads())
+            if (t < first) {
+                conv_gemm_part(&g[0], t, first);
+            } else {
+                conv_gemm_part(&g[1], t - first, split - first);
+                atomic_fetch_sub(&pending, 1);
+            }
+        for (int spins = 0; atomic_load(&pending) != 0;)
+            if (++spins >= CONV_GEMM_SPIN) sched_yield();
+        for (int64_t i; (i = atomic_fetch_add(&next, 1)) < items;) after(ctx, i);
     }
     dnn_blas_set_threads(blas_threads);
 }
@@ -127,4 +161,15 @@ void dnnConvGemmBackward(float *dKB, float *dcol, const float *col, const float 
         return;
     }
     conv_gemm_team(g, 2, split);
+}
+
+int dnnConvGemmBackwardThen(float *dKB, float *dcol, const float *col, const float *dZ, const float *KB, int64_t rows,
+                            int64_t kkc, int64_t M, int accumulate, int split, dnn_conv_item_fn after, const void *ctx,
+                            int64_t items)
+{
+    const conv_gemm_op g[2] = {conv_weight_grad_op(dKB, col, dZ, rows, kkc + 1, M, accumulate),
+                               conv_col_grad_op(dcol, dZ, KB, rows, kkc, M)};
+    if (dcol == col || !conv_gemm_splits(&g[0], split)) return 0;
+    conv_gemm_team_then(g, split, after, ctx, items);
+    return 1;
 }

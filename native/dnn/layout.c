@@ -46,7 +46,9 @@ int dnn_plan(const dnn_spec *s, dnn_layout *out, char *why, size_t why_len)
         /* A convolution's bias follows its kernel: the two are the (k*k*C + 1, M) matrix of its GEMMs. */
         out->b_off[l] = p + (s->kind[l] == DNN_CONV ? out->w_len[l] : pad16(out->w_len[l]));
         p = pad16(out->b_off[l] + out->b_len[l]);
-        if (s->kind[l] == DNN_CONV && dnn_conv_scratch(&out->conv[l]) > col) col = dnn_conv_scratch(&out->conv[l]);
+        /* one image keeps each layer's patches (below): the scratch then holds a patch gradient */
+        const int64_t need = s->bunch == 1 ? dnn_conv_patches(&out->conv[l]) : dnn_conv_scratch(&out->conv[l]);
+        if (s->kind[l] == DNN_CONV && need > col) col = need;
     }
     for (int l = 1; l <= s->nlayers; l++) {
         out->y_off[l] = a;
@@ -61,6 +63,12 @@ int dnn_plan(const dnn_spec *s, dnn_layout *out, char *why, size_t why_len)
         }
     out->col_off = a;
     a += pad16(col);
+    if (s->bunch == 1) /* after Y[1..L]: an offset of 0 says "none" */
+        for (int l = 0; l < s->nlayers; l++)
+            if (s->kind[l] == DNN_CONV) {
+                out->patch_off[l] = a;
+                a += pad16(dnn_conv_patches(&out->conv[l]));
+            }
     if (s->placed.H > 0) {
         out->placed_off = a;
         a += pad16((int64_t)s->bunch * s->sizes[0]);

@@ -72,6 +72,15 @@ void dnnConvForward(float *Y, float *scratch, const float *X, const float *KB, i
 void dnnConvBackward(float *dX, float *dKB, float *scratch, const float *dZ, const float *X, const float *KB,
                      int64_t n, const dnn_conv *c);
 
+/* One image (bunch 1) keeps the patches its forward built, so its backward skips the second
+ * im2col: dnn_conv_patches floats per layer, planned by dnn_plan. The forward is dnnConvForward
+ * with the kept patches as its scratch (n = 1: one part, one slice, and the scratch is then
+ * exactly the patches); the backward reads them and needs dnn_conv_patches floats of scratch (the
+ * patch gradient). Same GEMMs on the same patches: the same bits as dnnConvBackward. */
+int64_t dnn_conv_patches(const dnn_conv *c);
+void dnnConvBackwardKept(float *dX, float *dKB, float *scratch, const float *patches, const float *dZ,
+                         const float *KB, const dnn_conv *c);
+
 /* Y (n, H/p, W/p, C) = window maxima of X (n, H, W, C); arg holds, per output, the index of the
  * (first) maximum in its image. */
 void dnnPoolForward(float *Y, int32_t *arg, const float *X, int64_t n, const dnn_pool *p);
@@ -111,5 +120,12 @@ void dnnConvGemmWeightGrad(float *dKB, const float *col, const float *dZ, int64_
  * (the threads shared between the two); otherwise one after the other. */
 void dnnConvGemmBackward(float *dKB, float *dcol, const float *col, const float *dZ, const float *KB, int64_t rows,
                          int64_t kkc, int64_t M, int accumulate, int split);
+/* The same pair at once, then after(ctx, 0..items) shared by the same threads in the same fork,
+ * started as soon as dcol is done (col2im: nothing idles at a join between them). Returns 0,
+ * having done nothing, where the pair would not run at once: then call dnnConvGemmBackward. */
+typedef void (*dnn_conv_item_fn)(const void *ctx, int64_t item);
+int dnnConvGemmBackwardThen(float *dKB, float *dcol, const float *col, const float *dZ, const float *KB, int64_t rows,
+                            int64_t kkc, int64_t M, int accumulate, int split, dnn_conv_item_fn after, const void *ctx,
+                            int64_t items);
 
 #endif

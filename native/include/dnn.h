@@ -78,6 +78,8 @@ typedef struct {
     dnn_pool pool[DNN_MAX_LAYERS];   /* geometry of pooling layer l */
     int64_t arg_off[DNN_MAX_LAYERS]; /* in acts: pooling layer l's arg-maxes, int32 shaped as Y[l+1] */
     int64_t col_off;                 /* in acts: the convolutions' im2col scratch */
+    int64_t patch_off[DNN_MAX_LAYERS]; /* in acts: conv layer l's patches, kept from its forward for its
+                                        * backward (bunch 1: no second im2col); 0: none, recomputed */
     int64_t placed_off;              /* in acts: the bunch's images placed into the input maps */
     int64_t y_off[DNN_MAX_LAYERS + 1]; /* Y[l], l >= 1, in acts */
     int64_t e_off[DNN_MAX_LAYERS + 1]; /* E[l], l >= 1, in errs */
