@@ -75,13 +75,17 @@ def paired(a: list[float], b: list[float]) -> Paired:
 
 
 def verdict(p: Paired, margin: float) -> str:
-    """One phrase saying which reading of "equal within margin" the data support."""
+    """Which reading of "equal within margin" the data support, and whether they show a difference
+    at all (the interval clear of zero: systematic, not noise)."""
     strong, weak = p.within(margin)
-    if strong:
-        return f"equal within ±{margin:g}: the 95 % interval lies inside it"
-    if weak:
-        return f"mean within ±{margin:g}, but the 95 % interval reaches past it: not shown"
     side = "below" if p.mean < 0 else "above"
-    if p.high < -margin or p.low > margin:
-        return f"{side} by more than {margin:g}: the whole 95 % interval lies past it"
-    return f"mean {side} by more than {margin:g}: not equal in the mean"
+    if strong:
+        said = f"equal within ±{margin:g}: the 95 % interval lies inside it"
+    elif weak:
+        said = f"mean within ±{margin:g}, but the 95 % interval reaches past it: not shown"
+    elif p.high < -margin or p.low > margin:
+        said = f"{side} by more than {margin:g}: the whole 95 % interval lies past it"
+    else:
+        said = f"mean {side} by more than {margin:g}: not equal in the mean"
+    systematic = p.high < 0 or p.low > 0
+    return said + (f"; {side} throughout the interval: a systematic difference" if systematic else "")

@@ -271,7 +271,12 @@ def main(argv=None) -> int:
     p.add_argument("--seeds", help="comma-separated seeds: every method once per seed, then the accuracy per seed, "
                                    "per method mean and sd, and CHAOS's paired differences (overrides --seed)")
     p.add_argument("--json", help="--seeds: write every run's figures here after each seed")
+    p.add_argument("--report", metavar="JSON", help="print the --seeds summary of a file --json wrote, and run nothing")
     a = p.parse_args(argv)
+    if a.report:
+        saved = json.loads(Path(a.report).read_text())
+        print("\n".join(seeds_report({int(s): r for s, r in saved["runs"].items()})))
+        return 0
     data = dataset(10000 if a.quick else None)
     torch_threads = a.torch_threads or a.threads
     seeds = [int(s) for s in a.seeds.split(",") if s.strip()] if a.seeds else [a.seed]
