@@ -78,3 +78,15 @@ def test_seeds_report_takes_chaos_minus_each_method():
     chaos_minus_torch = next(line for line in lines if line.startswith(f"| {bench.torch_name(1)} |"))
     assert "-0.90 -0.80 -0.70 | -0.80 | 0.10 |" in chaos_minus_torch
     assert "| mean | **85.00** | **84.20** | **85.00** | **84.50** |" in lines
+
+
+def test_one_seed_report_without_torch_leaves_out_the_speed_ratio():
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
+    import bench_chaos_torch as bench
+
+    runs = {bench.SEQUENTIAL: {"images_per_s": 8000.0, "accuracy": [0.8120]},
+            bench.CHAOS: {"images_per_s": 7700.0, "accuracy": [0.8189]}}
+    lines = bench.one_seed_report(runs, 1)
+    assert lines[-1] == f"\nlast-epoch accuracy difference: +0.69 points ({bench.SEQUENTIAL})"
+    with_torch = bench.one_seed_report(runs | {bench.HOGWILD: {"images_per_s": 700.0, "accuracy": [0.8007]}}, 1)
+    assert with_torch[-1].startswith("\nCHAOS / faster PyTorch: 11.0x")
