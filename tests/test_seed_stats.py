@@ -16,6 +16,14 @@ DRUG_2 = [1.9, 0.8, 1.1, 0.1, -0.1, 4.4, 5.5, 1.6, 4.6, 3.4]
 DRUG_1 = [0.7, -1.6, -0.2, -1.2, -0.1, 3.4, 3.7, 0.8, 0.0, 2.0]
 
 
+def bench_tool():
+    """tools/bench_chaos_torch.py as a module (tools/ is not a package)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
+    import bench_chaos_torch
+
+    return bench_chaos_torch
+
+
 def test_t_quantiles_tabulated_and_conservative_between():
     assert t975(1) == 12.706
     assert t975(4) == 2.776
@@ -66,9 +74,7 @@ def test_equal_within_margin_strong_and_weak(mean, low, high, strong, weak, says
 
 
 def test_seeds_report_takes_chaos_minus_each_method():
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
-    import bench_chaos_torch as bench
-
+    bench = bench_tool()
     def run(acc):
         return {"images_per_s": 100.0, "accuracy": [0.5, acc]}
 
@@ -81,9 +87,7 @@ def test_seeds_report_takes_chaos_minus_each_method():
 
 
 def test_one_seed_report_without_torch_leaves_out_the_speed_ratio():
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
-    import bench_chaos_torch as bench
-
+    bench = bench_tool()
     runs = {bench.SEQUENTIAL: {"images_per_s": 8000.0, "accuracy": [0.8120]},
             bench.CHAOS: {"images_per_s": 7700.0, "accuracy": [0.8189]}}
     lines = bench.one_seed_report(runs, 1)
