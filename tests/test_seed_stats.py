@@ -94,3 +94,23 @@ def test_one_seed_report_without_torch_leaves_out_the_speed_ratio():
     assert lines[-1] == f"\nlast-epoch accuracy difference: +0.69 points ({bench.SEQUENTIAL})"
     with_torch = bench.one_seed_report(runs | {bench.HOGWILD: {"images_per_s": 700.0, "accuracy": [0.8007]}}, 1)
     assert with_torch[-1].startswith("\nCHAOS / faster PyTorch: 11.0x")
+
+
+def test_saved_runs_of_several_files_join_by_seed_and_refuse_a_clash(tmp_path):
+    import json
+
+    bench = bench_tool()
+    shape = {"arch": "chaos-small", "data": "d.h5", "epochs": 1, "threads": 2, "torch_threads": 1}
+
+    def saved(name, seeds, **other):
+        path = tmp_path / name
+        runs = {str(s): {bench.CHAOS: {"images_per_s": 1.0, "accuracy": [s / 100]}} for s in seeds}
+        path.write_text(json.dumps(shape | other | {"runs": runs}))
+        return str(path)
+
+    joined = bench.saved_runs([saved("b.json", [9, 3]), saved("a.json", [1])])
+    assert list(joined) == [1, 3, 9] and joined[9][bench.CHAOS]["accuracy"] == [0.09]
+    with pytest.raises(SystemExit, match="seed 1"):
+        bench.saved_runs([saved("a.json", [1]), saved("c.json", [1, 2])])
+    with pytest.raises(SystemExit, match="another experiment"):
+        bench.saved_runs([saved("a.json", [1]), saved("d.json", [2], epochs=3)])

@@ -257,6 +257,23 @@ def seeds_report(by_seed: dict[int, dict], margin: float = MARGIN) -> list[str]:
     return lines
 
 
+def saved_runs(paths: list[str]) -> dict[int, dict]:
+    """The runs of several --json files as one {seed: results}, in seed order. The files must be of
+    the same experiment and must not share a seed."""
+    by_seed, first = {}, None
+    for path in paths:
+        saved = json.loads(Path(path).read_text())
+        shape = {k: saved[k] for k in ("arch", "data", "epochs", "threads", "torch_threads")}
+        if first is not None and shape != first:
+            raise SystemExit(f"--report: {path} is another experiment ({shape}) than {paths[0]} ({first})")
+        first = shape
+        for seed, results in saved["runs"].items():
+            if int(seed) in by_seed:
+                raise SystemExit(f"--report: seed {seed} is in more than one file")
+            by_seed[int(seed)] = results
+    return dict(sorted(by_seed.items()))
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="10,000 training images (default: all 60,000)")
@@ -275,11 +292,11 @@ def main(argv=None) -> int:
     p.add_argument("--no-torch", action="store_true",
                    help="dnn's two runs only (sequential and CHAOS): many seeds quickly, to tell CHAOS's own difference "
                         "from sequential per-image SGD")
-    p.add_argument("--report", metavar="JSON", help="print the --seeds summary of a file --json wrote, and run nothing")
+    p.add_argument("--report", metavar="JSON", nargs="+",
+                   help="print the --seeds summary of files --json wrote (their seeds together), and run nothing")
     a = p.parse_args(argv)
     if a.report:
-        saved = json.loads(Path(a.report).read_text())
-        print("\n".join(seeds_report({int(s): r for s, r in saved["runs"].items()})))
+        print("\n".join(seeds_report(saved_runs(a.report))))
         return 0
     data = dataset(10000 if a.quick else None)
     torch_threads = None if a.no_torch else a.torch_threads or a.threads
