@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -239,7 +240,7 @@ def seeds_report(by_seed: dict[int, dict], margin: float = MARGIN) -> list[str]:
     stats = {k: mean_sd(final[k]) for k in methods}
     lines.append("| mean | " + " | ".join(f"**{stats[k][0]:.2f}**" for k in methods) + " |")
     lines.append("| sd | " + " | ".join(f"{stats[k][1]:.2f}" for k in methods) + " |")
-    speed = {k: sorted(by_seed[s][k]["images_per_s"] for s in seeds)[len(seeds) // 2] for k in methods}
+    speed = {k: statistics.median(by_seed[s][k]["images_per_s"] for s in seeds) for k in methods}
     lines.append("| median images/s | " + " | ".join(f"{speed[k]:,.0f}" for k in methods) + " |")
     lines += ["", f"CHAOS minus each method, paired by seed ({len(seeds)} seeds; 95 % interval of the mean "
               "difference from Student's t with n − 1 degrees of freedom), points:", "",
