@@ -66,13 +66,14 @@ def arch_for(arch: str, data: str):
         return Arch.parse(arch, data_shape=r.input_shape)
 
 
-def train(arch: str, data: str, epochs: int, workers: int, threads: int) -> dict:
-    """One run; workers 0 = sequential (host mode, one image per step, one thread)."""
+def train(arch: str, data: str, epochs: int, workers: int, threads: int, seed: int = 0) -> dict:
+    """One run; workers 0 = sequential (host mode, one image per step, one thread). seed: of the
+    initial weights and of the order the chunks are visited in."""
     from dnn.session import Schedule, run_training
     from dnn.trainer import Config
 
     cfg = Config(arch_for(arch, data), mode="implicit" if workers else "host", bunch=1, chunk=CHUNK,
-                 threads=threads if workers else 1, workers=workers, lr=LR, momentum=0.0, seed=0)
+                 threads=threads if workers else 1, workers=workers, lr=LR, momentum=0.0, seed=seed)
     t0 = time.perf_counter()
     m = run_training(cfg, data, epochs, schedule=Schedule("constant"), quiet=True)
     m["total_s"] = time.perf_counter() - t0

@@ -17,7 +17,9 @@ torch).
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -27,6 +29,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools"))
 
 from bench_chaos import CHUNK, LR, arch_for, dataset, train, train_rate  # noqa: E402
+
+from dnn.seed_stats import mean_sd, paired, verdict  # noqa: E402
 
 
 def load(path: str):
@@ -191,6 +195,86 @@ def run_torch(arch, data, epochs, threads, seed: int = 0) -> dict:
     return out
 
 
+SEQUENTIAL, CHAOS, HOGWILD = "dnn sequential (host, 1 thread)", "CHAOS, 2 workers", "torch Hogwild, 2 processes"
+MARGIN = 0.5  # points of test accuracy within which the goal calls two methods equal
+
+
+def torch_name(threads: int) -> str:
+    return f"torch, {threads} threads"
+
+
+def run_seed(arch: str, data: str, epochs: int, threads: int, torch_threads: int | None, seed: int) -> dict:
+    """Every method once with this seed: {method: {"images_per_s", "accuracy" (per epoch), ...}};
+    torch_threads None: dnn's two runs only."""
+    results = {}
+    for name, workers in ((SEQUENTIAL, 0), (CHAOS, 2)):
+        m = train(arch, data, epochs, workers, threads, seed)
+        results[name] = {"images_per_s": train_rate(m), "accuracy": list(m["test_accuracy"]),
+                         "worker_images": m.get("worker_images")}
+    return results if torch_threads is None else results | run_torch(arch, data, epochs, torch_threads, seed)
+
+
+def one_seed_report(results: dict, epochs: int) -> list[str]:
+    """Speed and accuracy per epoch of one seed's runs."""
+    torch_speeds = [v["images_per_s"] for k, v in results.items() if k.startswith("torch")]
+    chaos = results[CHAOS]
+    lines = ["| run | training images/s | " + " | ".join(f"test acc. epoch {e + 1}" for e in range(epochs))
+             + " |\n|---|---|" + "---|" * epochs]
+    for k, v in results.items():
+        lines.append(f"| {k} | {v['images_per_s']:,.0f} | " + " | ".join(f"{x:.4f}" for x in v["accuracy"]) + " |")
+    speed = f"CHAOS / faster PyTorch: {chaos['images_per_s'] / max(torch_speeds):.1f}x (goal 3x); " if torch_speeds else ""
+    diffs = (f"{100 * (chaos['accuracy'][-1] - v['accuracy'][-1]):+.2f} points ({k})" for k, v in results.items() if k != CHAOS)
+    lines.append(f"\n{speed}last-epoch accuracy difference: " + ", ".join(diffs))
+    return lines
+
+
+def seeds_report(by_seed: dict[int, dict], margin: float = MARGIN) -> list[str]:
+    """by_seed: {seed: run_seed's results}. The last epoch's test accuracy per seed and method, in
+    points; per method mean and sd; CHAOS minus each other method, paired by seed."""
+    seeds = list(by_seed)
+    methods = list(by_seed[seeds[0]])
+    final = {k: [100 * by_seed[s][k]["accuracy"][-1] for s in seeds] for k in methods}
+    lines = ["Test accuracy after the last epoch, points (%):", "",
+             "| seed | " + " | ".join(methods) + " |", "|---|" + "---:|" * len(methods)]
+    lines += [f"| {s} | " + " | ".join(f"{final[k][i]:.2f}" for k in methods) + " |" for i, s in enumerate(seeds)]
+    stats = {k: mean_sd(final[k]) for k in methods}
+    lines.append("| mean | " + " | ".join(f"**{stats[k][0]:.2f}**" for k in methods) + " |")
+    lines.append("| sd | " + " | ".join(f"{stats[k][1]:.2f}" for k in methods) + " |")
+    speed = {k: statistics.median(by_seed[s][k]["images_per_s"] for s in seeds) for k in methods}
+    lines.append("| median images/s | " + " | ".join(f"{speed[k]:,.0f}" for k in methods) + " |")
+    lines += ["", f"CHAOS minus each method, paired by seed ({len(seeds)} seeds; 95 % interval of the mean "
+              "difference from Student's t with n − 1 degrees of freedom), points:", "",
+              "| CHAOS − | per seed | mean | sd | 95 % interval | within ±{:g}? |".format(margin),
+              "|---|---|---:|---:|---|---|"]
+    for k in methods:
+        if k == CHAOS:
+            continue
+        p = paired(final[CHAOS], final[k])
+        lines.append(f"| {k} | " + " ".join(f"{d:+.2f}" for d in p.diffs)
+                     + f" | {p.mean:+.2f} | {p.sd:.2f} | [{p.low:+.2f}, {p.high:+.2f}] | {verdict(p, margin)} |")
+    lines += ["", f"Equal accuracy is taken to mean: the 95 % interval of the mean paired difference lies inside "
+              f"±{margin:g} points (then the data exclude a difference of {margin:g} points or more). When only the "
+              "mean lies inside, equality is not shown: the runs are too few or too noisy to tell."]
+    return lines
+
+
+def saved_runs(paths: list[str]) -> dict[int, dict]:
+    """The runs of several --json files as one {seed: results}, in seed order. The files must be of
+    the same experiment and must not share a seed."""
+    by_seed, first = {}, None
+    for path in paths:
+        saved = json.loads(Path(path).read_text())
+        shape = {k: saved[k] for k in ("arch", "data", "epochs", "threads", "torch_threads")}
+        if first is not None and shape != first:
+            raise SystemExit(f"--report: {path} is another experiment ({shape}) than {paths[0]} ({first})")
+        first = shape
+        for seed, results in saved["runs"].items():
+            if int(seed) in by_seed:
+                raise SystemExit(f"--report: seed {seed} is in more than one file")
+            by_seed[int(seed)] = results
+    return dict(sorted(by_seed.items()))
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="10,000 training images (default: all 60,000)")
@@ -201,25 +285,37 @@ def main(argv=None) -> int:
                    help="threads of the sequential PyTorch run (default: --threads). Its accuracy does not depend on "
                         "them; on a loaded machine 2 threads that meet at every operation of every image crawl, so a "
                         "long accuracy run may take 1")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of dnn's initial weights and of the order of the images, shared by every method")
+    p.add_argument("--seeds", help="comma-separated seeds: every method once per seed, then the accuracy per seed, "
+                                   "per method mean and sd, and CHAOS's paired differences (overrides --seed)")
+    p.add_argument("--json", help="--seeds: write every run's figures here after each seed")
+    p.add_argument("--no-torch", action="store_true",
+                   help="dnn's two runs only (sequential and CHAOS): many seeds quickly, to tell CHAOS's own difference "
+                        "from sequential per-image SGD")
+    p.add_argument("--report", metavar="JSON", nargs="+",
+                   help="print the --seeds summary of files --json wrote (their seeds together), and run nothing")
     a = p.parse_args(argv)
+    if a.report:
+        print("\n".join(seeds_report(saved_runs(a.report))))
+        return 0
     data = dataset(10000 if a.quick else None)
-    load0 = os.getloadavg()[0]
-    results = {}
-    for name, workers in (("dnn sequential (host, 1 thread)", 0), ("CHAOS, 2 workers", 2)):
-        m = train(a.arch, data, a.epochs, workers, a.threads)
-        results[name] = {"images_per_s": train_rate(m), "accuracy": list(m["test_accuracy"])}
-    results |= run_torch(a.arch, data, a.epochs, a.torch_threads or a.threads)
-    best = max(v["images_per_s"] for k, v in results.items() if k.startswith("torch"))
-    chaos = results["CHAOS, 2 workers"]
-    print(f"{a.arch} on {data}, {a.epochs} epoch(s), lr {LR} constant, plain SGD, one image per step, the same "
-          f"starting weights and image order for all; load {load0:.1f} at the start, {os.getloadavg()[0]:.1f} at the end")
-    print("| run | training images/s | " + " | ".join(f"test acc. epoch {e + 1}" for e in range(a.epochs))
-          + " |\n|---|---|" + "---|" * a.epochs)
-    for k, v in results.items():
-        print(f"| {k} | {v['images_per_s']:,.0f} | " + " | ".join(f"{x:.4f}" for x in v["accuracy"]) + " |")
-    print(f"\nCHAOS / faster PyTorch: {chaos['images_per_s'] / best:.1f}x (goal 3x); last-epoch accuracy difference: "
-          + ", ".join(f"{100 * (chaos['accuracy'][-1] - v['accuracy'][-1]):+.2f} points ({k})"
-                      for k, v in results.items() if k != "CHAOS, 2 workers"))
+    torch_threads = None if a.no_torch else a.torch_threads or a.threads
+    seeds = [int(s) for s in a.seeds.split(",") if s.strip()] if a.seeds else [a.seed]
+    head = (f"{a.arch} on {data}, {a.epochs} epoch(s), lr {LR} constant, plain SGD, one image per step, the same "
+            "starting weights and image order for all methods of a seed")
+    by_seed = {}
+    for seed in seeds:
+        load0 = os.getloadavg()[0]
+        by_seed[seed] = run_seed(a.arch, data, a.epochs, a.threads, torch_threads, seed)
+        print(f"{head}; seed {seed}; load {load0:.1f} at the start, {os.getloadavg()[0]:.1f} at the end")
+        print("\n".join(one_seed_report(by_seed[seed], a.epochs)), flush=True)
+        if a.json:
+            Path(a.json).parent.mkdir(parents=True, exist_ok=True)
+            Path(a.json).write_text(json.dumps({"arch": a.arch, "data": data, "epochs": a.epochs, "threads": a.threads,
+                                                "torch_threads": torch_threads, "runs": by_seed}, indent=2, default=float))
+        if a.seeds:  # the summary so far after every seed, so a run that is stopped keeps what it did
+            print("\n" + "\n".join(seeds_report(by_seed)) + "\n", flush=True)
     return 0
 
 
