@@ -62,7 +62,9 @@ static void conv_gemm_part(const conv_gemm_op *g, int64_t part, int64_t parts)
 /* Whether a GEMM is split over `split` threads (see the opening comment). */
 static int conv_gemm_splits(const conv_gemm_op *g, int split)
 {
-    return split > 1 && g->m * g->n * g->k >= CONV_SPLIT_MACS && !omp_in_parallel();
+    /* omp_get_level, not omp_in_parallel: a CHAOS worker may run in a team of one thread (an
+     * inactive region), and a worker is one thread whatever its team's size. */
+    return split > 1 && g->m * g->n * g->k >= CONV_SPLIT_MACS && omp_get_level() == 0;
 }
 
 /* The GEMMs g[0..count) at once, the threads shared among them in order (thread t of `split`
