@@ -47,8 +47,10 @@ int dnn_plan(const dnn_spec *s, dnn_layout *out, char *why, size_t why_len)
         out->b_off[l] = p + (s->kind[l] == DNN_CONV ? out->w_len[l] : pad16(out->w_len[l]));
         p = pad16(out->b_off[l] + out->b_len[l]);
         /* one image keeps each layer's patches (below): the scratch then holds a patch gradient */
-        const int64_t need = s->bunch == 1 ? dnn_conv_patches(&out->conv[l]) : dnn_conv_scratch(&out->conv[l]);
-        if (s->kind[l] == DNN_CONV && need > col) col = need;
+        if (s->kind[l] == DNN_CONV) {
+            const int64_t need = s->bunch == 1 ? dnn_conv_patches(&out->conv[l]) : dnn_conv_scratch(&out->conv[l]);
+            if (need > col) col = need;
+        }
     }
     for (int l = 1; l <= s->nlayers; l++) {
         out->y_off[l] = a;
