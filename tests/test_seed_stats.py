@@ -110,7 +110,33 @@ def test_saved_runs_of_several_files_join_by_seed_and_refuse_a_clash(tmp_path):
 
     joined = bench.saved_runs([saved("b.json", [9, 3]), saved("a.json", [1])])
     assert list(joined) == [1, 3, 9] and joined[9][bench.CHAOS]["accuracy"] == [0.09]
-    with pytest.raises(SystemExit, match="seed 1"):
+    with pytest.raises(SystemExit, match=r"seed 1 has \['CHAOS, 2 workers'\] in more than one file"):
         bench.saved_runs([saved("a.json", [1]), saved("c.json", [1, 2])])
     with pytest.raises(SystemExit, match="another experiment"):
         bench.saved_runs([saved("a.json", [1]), saved("d.json", [2], epochs=3)])
+    with pytest.raises(SystemExit, match="another experiment"):
+        bench.saved_runs([saved("a.json", [1]), saved("e.json", [2], lr_gamma=0.1)])
+
+
+def test_saved_runs_join_a_seeds_methods_from_dnn_and_torch_files(tmp_path, capsys):
+    """dnn's runs (--no-torch) and PyTorch's (--torch-only) of the same seeds make one report; a seed
+    one of them has not reached yet is left out, and said so."""
+    import json
+
+    bench = bench_tool()
+    shape = {"arch": "chaos-small", "data": "d.h5", "epochs": 2, "threads": 2, "lr_gamma": 0.1}
+
+    def saved(name, method, seeds, **other):
+        path = tmp_path / name
+        runs = {str(s): {method: {"images_per_s": 1.0, "accuracy": [0.8, s / 100]}} for s in seeds}
+        path.write_text(json.dumps(shape | other | {"runs": runs}))
+        return str(path)
+
+    dnn_file = saved("dnn.json", bench.CHAOS, [1, 2, 3], torch_threads=None)
+    torch_file = saved("torch.json", bench.HOGWILD, [2, 1], torch_threads=1, torch_methods="hogwild")
+    joined = bench.saved_runs([dnn_file, torch_file])
+    assert list(joined) == [1, 2]
+    assert set(joined[2]) == {bench.CHAOS, bench.HOGWILD} and joined[2][bench.HOGWILD]["accuracy"][-1] == 0.02
+    assert "seeds [3] lack some of the methods" in capsys.readouterr().err
+    report = "\n".join(bench.seeds_report(joined))
+    assert f"| {bench.HOGWILD} | +0.00 +0.00 | +0.00 |" in report

@@ -66,16 +66,19 @@ def arch_for(arch: str, data: str):
         return Arch.parse(arch, data_shape=r.input_shape)
 
 
-def train(arch: str, data: str, epochs: int, workers: int, threads: int, seed: int = 0) -> dict:
+def train(arch: str, data: str, epochs: int, workers: int, threads: int, seed: int = 0,
+          lr_gamma: float | None = None) -> dict:
     """One run; workers 0 = sequential (host mode, one image per step, one thread). seed: of the
-    initial weights and of the order the chunks are visited in."""
+    initial weights and of the order the chunks are visited in. lr_gamma: the learning rate is
+    multiplied by it after each epoch (default: constant)."""
     from dnn.session import Schedule, run_training
     from dnn.trainer import Config
 
     cfg = Config(arch_for(arch, data), mode="implicit" if workers else "host", bunch=1, chunk=CHUNK,
                  threads=threads if workers else 1, workers=workers, lr=LR, momentum=0.0, seed=seed)
     t0 = time.perf_counter()
-    m = run_training(cfg, data, epochs, schedule=Schedule("constant"), quiet=True)
+    m = run_training(cfg, data, epochs, schedule=Schedule("exp", lr_gamma) if lr_gamma else Schedule("constant"),
+                     quiet=True)
     m["total_s"] = time.perf_counter() - t0
     return m
 

@@ -125,11 +125,16 @@ def torch_net(arch: str):
     return torch.nn.Sequential(*layers), flat_shape
 
 
-def torch_epoch(model, x, y, rows) -> None:
+def epoch_lr(epoch: int, lr_gamma: float | None) -> float:
+    """The learning rate of this epoch (from 0), as dnn's "exp" schedule sets it: LR x gamma^epoch."""
+    return LR * lr_gamma**epoch if lr_gamma else LR
+
+
+def torch_epoch(model, x, y, rows, lr: float = LR) -> None:
     """Per-image SGD over these rows, in this order."""
     import torch
 
-    opt = torch.optim.SGD(model.parameters(), lr=LR)
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
     loss_fn = torch.nn.CrossEntropyLoss()
     xt, yt = torch.from_numpy(x), torch.from_numpy(y)
     for i in rows:
@@ -147,16 +152,19 @@ def accuracy(model, x, y) -> float:
     return hits / len(x)
 
 
-def _hogwild_worker(rank, model, x, y, rows, procs):
+def _hogwild_worker(rank, model, x, y, rows, procs, lr):
     import torch
 
     torch.set_num_threads(1)
-    torch_epoch(model, x, y, rows[rank::procs])
+    torch_epoch(model, x, y, rows[rank::procs], lr)
 
 
-def run_torch(arch, data, epochs, threads, seed: int = 0) -> dict:
-    """PyTorch with `threads` threads, then Hogwild with 2 processes: both from dnn's starting weights,
-    over dnn's order of images, the test accuracy after each epoch."""
+TORCH_METHODS = ("both", "threads", "hogwild")
+
+
+def run_torch(arch, data, epochs, threads, seed: int = 0, lr_gamma: float | None = None, methods: str = "both") -> dict:
+    """PyTorch with `threads` threads, then Hogwild with 2 processes (methods: both, or one of them): from
+    dnn's starting weights, over dnn's order of images, the test accuracy after each epoch."""
     import torch
     import torch.multiprocessing as mp
 
@@ -164,25 +172,29 @@ def run_torch(arch, data, epochs, threads, seed: int = 0) -> dict:
     start = dnn_start(arch, data, seed)
     orders = [epoch_rows(data, e, seed) for e in range(epochs)]
     out = {}
-    torch.set_num_threads(threads)
-    model, flat = torch_net(arch)
-    same_start(model, start, flat)
-    secs, acc = 0.0, []
-    for rows in orders:
-        t0 = time.perf_counter()
-        torch_epoch(model, x, y, rows)
-        secs += time.perf_counter() - t0
-        acc.append(accuracy(model, tx, ty))
-    out[f"torch, {threads} threads"] = {"images_per_s": len(x) * epochs / secs, "accuracy": acc}
+    if methods in ("both", "threads"):
+        torch.set_num_threads(threads)
+        model, flat = torch_net(arch)
+        same_start(model, start, flat)
+        secs, acc = 0.0, []
+        for e, rows in enumerate(orders):
+            t0 = time.perf_counter()
+            torch_epoch(model, x, y, rows, epoch_lr(e, lr_gamma))
+            secs += time.perf_counter() - t0
+            acc.append(accuracy(model, tx, ty))
+        out[torch_name(threads)] = {"images_per_s": len(x) * epochs / secs, "accuracy": acc}
+    if methods not in ("both", "hogwild"):
+        return out
 
     model, flat = torch_net(arch)
     same_start(model, start, flat)
     model.share_memory()
     procs, secs, acc = 2, 0.0, []
     ctx = mp.get_context("fork")
-    for rows in orders:  # the processes start per epoch, so the accuracy is taken between epochs
+    for e, rows in enumerate(orders):  # the processes start per epoch, so the accuracy is taken between epochs
         t0 = time.perf_counter()
-        ps = [ctx.Process(target=_hogwild_worker, args=(r, model, x, y, rows, procs)) for r in range(procs)]
+        lr = epoch_lr(e, lr_gamma)
+        ps = [ctx.Process(target=_hogwild_worker, args=(r, model, x, y, rows, procs, lr)) for r in range(procs)]
         for p in ps:
             p.start()
         for p in ps:
@@ -191,7 +203,7 @@ def run_torch(arch, data, epochs, threads, seed: int = 0) -> dict:
         if any(p.exitcode for p in ps):
             raise SystemExit(f"a Hogwild process failed (exit codes {[p.exitcode for p in ps]})")
         acc.append(accuracy(model, tx, ty))
-    out[f"torch Hogwild, {procs} processes"] = {"images_per_s": len(x) * epochs / secs, "accuracy": acc}
+    out[HOGWILD] = {"images_per_s": len(x) * epochs / secs, "accuracy": acc}
     return out
 
 
@@ -203,25 +215,30 @@ def torch_name(threads: int) -> str:
     return f"torch, {threads} threads"
 
 
-def run_seed(arch: str, data: str, epochs: int, threads: int, torch_threads: int | None, seed: int) -> dict:
+def run_seed(arch: str, data: str, epochs: int, threads: int, torch_threads: int | None, seed: int,
+             lr_gamma: float | None = None, torch_methods: str = "both", dnn_runs: bool = True) -> dict:
     """Every method once with this seed: {method: {"images_per_s", "accuracy" (per epoch), ...}};
-    torch_threads None: dnn's two runs only."""
+    torch_threads None: dnn's two runs only; dnn_runs False: PyTorch's only."""
     results = {}
-    for name, workers in ((SEQUENTIAL, 0), (CHAOS, 2)):
-        m = train(arch, data, epochs, workers, threads, seed)
+    for name, workers in ((SEQUENTIAL, 0), (CHAOS, 2)) if dnn_runs else ():
+        m = train(arch, data, epochs, workers, threads, seed, lr_gamma)
         results[name] = {"images_per_s": train_rate(m), "accuracy": list(m["test_accuracy"]),
                          "worker_images": m.get("worker_images")}
-    return results if torch_threads is None else results | run_torch(arch, data, epochs, torch_threads, seed)
+    if torch_threads is None:
+        return results
+    return results | run_torch(arch, data, epochs, torch_threads, seed, lr_gamma, torch_methods)
 
 
 def one_seed_report(results: dict, epochs: int) -> list[str]:
     """Speed and accuracy per epoch of one seed's runs."""
     torch_speeds = [v["images_per_s"] for k, v in results.items() if k.startswith("torch")]
-    chaos = results[CHAOS]
+    chaos = results.get(CHAOS)
     lines = ["| run | training images/s | " + " | ".join(f"test acc. epoch {e + 1}" for e in range(epochs))
              + " |\n|---|---|" + "---|" * epochs]
     for k, v in results.items():
         lines.append(f"| {k} | {v['images_per_s']:,.0f} | " + " | ".join(f"{x:.4f}" for x in v["accuracy"]) + " |")
+    if chaos is None:  # --torch-only
+        return lines
     speed = f"CHAOS / faster PyTorch: {chaos['images_per_s'] / max(torch_speeds):.1f}x (goal 3x); " if torch_speeds else ""
     diffs = (f"{100 * (chaos['accuracy'][-1] - v['accuracy'][-1]):+.2f} points ({k})" for k, v in results.items() if k != CHAOS)
     lines.append(f"\n{speed}last-epoch accuracy difference: " + ", ".join(diffs))
@@ -260,19 +277,26 @@ def seeds_report(by_seed: dict[int, dict], margin: float = MARGIN) -> list[str]:
 
 def saved_runs(paths: list[str]) -> dict[int, dict]:
     """The runs of several --json files as one {seed: results}, in seed order. The files must be of
-    the same experiment and must not share a seed."""
+    the same experiment (network, data, epochs, threads, learning rate schedule); a seed's methods may
+    come from different files (dnn's runs from a --no-torch file, PyTorch's from a --torch-only one),
+    but no method of a seed from two."""
     by_seed, first = {}, None
     for path in paths:
         saved = json.loads(Path(path).read_text())
-        shape = {k: saved[k] for k in ("arch", "data", "epochs", "threads", "torch_threads")}
+        shape = {k: saved.get(k) for k in ("arch", "data", "epochs", "threads", "lr_gamma")}
         if first is not None and shape != first:
             raise SystemExit(f"--report: {path} is another experiment ({shape}) than {paths[0]} ({first})")
         first = shape
         for seed, results in saved["runs"].items():
-            if int(seed) in by_seed:
-                raise SystemExit(f"--report: seed {seed} is in more than one file")
-            by_seed[int(seed)] = results
-    return dict(sorted(by_seed.items()))
+            had = by_seed.setdefault(int(seed), {})
+            if had.keys() & results.keys():
+                raise SystemExit(f"--report: seed {seed} has {sorted(had.keys() & results.keys())} in more than one file")
+            had.update(results)
+    methods = set().union(*by_seed.values()) if by_seed else set()
+    partial = sorted(s for s, r in by_seed.items() if r.keys() != methods)
+    if partial:  # a run still going, or stopped: its seeds so far
+        print(f"--report: seeds {partial} lack some of the methods {sorted(methods)} and are left out", file=sys.stderr)
+    return {s: by_seed[s] for s in sorted(by_seed) if s not in partial}
 
 
 def main(argv=None) -> int:
@@ -290,31 +314,46 @@ def main(argv=None) -> int:
     p.add_argument("--seeds", help="comma-separated seeds: every method once per seed, then the accuracy per seed, "
                                    "per method mean and sd, and CHAOS's paired differences (overrides --seed)")
     p.add_argument("--json", help="--seeds: write every run's figures here after each seed")
+    p.add_argument("--lr-gamma", type=float,
+                   help="every method's learning rate is multiplied by this after each epoch (dnn's exp schedule; "
+                        "default: constant). A decayed rate ends a run with small steps, so its final accuracy "
+                        "depends less on its last few hundred images, and seeds differ less")
+    p.add_argument("--torch-methods", choices=TORCH_METHODS, default="both",
+                   help="which PyTorch runs: both (default), the threaded one, or Hogwild only (the faster of the "
+                        "two, the one the goal compares against)")
     p.add_argument("--no-torch", action="store_true",
                    help="dnn's two runs only (sequential and CHAOS): many seeds quickly, to tell CHAOS's own difference "
                         "from sequential per-image SGD")
+    p.add_argument("--torch-only", action="store_true",
+                   help="PyTorch's runs only, to be joined with a --no-torch file of the same seeds by --report (the "
+                        "long PyTorch runs can then be paused and resumed apart from dnn's, which watch their card)")
     p.add_argument("--report", metavar="JSON", nargs="+",
                    help="print the --seeds summary of files --json wrote (their seeds together), and run nothing")
     a = p.parse_args(argv)
+    if a.torch_only and a.no_torch:
+        p.error("--torch-only and --no-torch leave nothing to run")
     if a.report:
         print("\n".join(seeds_report(saved_runs(a.report))))
         return 0
     data = dataset(10000 if a.quick else None)
     torch_threads = None if a.no_torch else a.torch_threads or a.threads
     seeds = [int(s) for s in a.seeds.split(",") if s.strip()] if a.seeds else [a.seed]
-    head = (f"{a.arch} on {data}, {a.epochs} epoch(s), lr {LR} constant, plain SGD, one image per step, the same "
+    rate = f"lr {LR} x {a.lr_gamma:g} per epoch" if a.lr_gamma else f"lr {LR} constant"
+    head = (f"{a.arch} on {data}, {a.epochs} epoch(s), {rate}, plain SGD, one image per step, the same "
             "starting weights and image order for all methods of a seed")
     by_seed = {}
     for seed in seeds:
         load0 = os.getloadavg()[0]
-        by_seed[seed] = run_seed(a.arch, data, a.epochs, a.threads, torch_threads, seed)
+        by_seed[seed] = run_seed(a.arch, data, a.epochs, a.threads, torch_threads, seed, a.lr_gamma, a.torch_methods,
+                                 dnn_runs=not a.torch_only)
         print(f"{head}; seed {seed}; load {load0:.1f} at the start, {os.getloadavg()[0]:.1f} at the end")
         print("\n".join(one_seed_report(by_seed[seed], a.epochs)), flush=True)
         if a.json:
             Path(a.json).parent.mkdir(parents=True, exist_ok=True)
             Path(a.json).write_text(json.dumps({"arch": a.arch, "data": data, "epochs": a.epochs, "threads": a.threads,
-                                                "torch_threads": torch_threads, "runs": by_seed}, indent=2, default=float))
-        if a.seeds:  # the summary so far after every seed, so a run that is stopped keeps what it did
+                                                "torch_threads": torch_threads, "lr_gamma": a.lr_gamma,
+                                                "torch_methods": a.torch_methods, "runs": by_seed}, indent=2, default=float))
+        if a.seeds and not a.torch_only:  # the summary so far after every seed, so a run that is stopped keeps what it did
             print("\n" + "\n".join(seeds_report(by_seed)) + "\n", flush=True)
     return 0
 
