@@ -113,6 +113,8 @@ typedef struct {
     int64_t on;
     double seconds[DNN_TIMED_OPS][DNN_MAX_LAYERS];
     double waiting; /* a CHAOS worker's (workers.cilk): its thread idle at the end of calls, the others busy */
+    int64_t lines[DNN_MAX_LAYERS];  /* 64-byte lines of layer l's weights and biases its updates went over */
+    int64_t stored[DNN_MAX_LAYERS]; /* those it stored: the others' step changed no bit (train.cilk, sgd) */
 } dnn_timing;
 /* Seconds on a monotonic clock: what the timing hook reads. */
 double dnn_clock(void);
