@@ -200,6 +200,9 @@ void dnnActivationGrad(dnn_net *net, int l); /* element-wise part of the backwar
 void dnnBiasGrad(dnn_net *net, int l);       /* Bdelta[l] = column sums of E[l+1] */
 void dnnBackwardLayer(dnn_net *net, int l);
 void dnnUpdateLayer(dnn_net *net, int l);    /* SGD step of layer l */
+/* Plain SGD, W += -lr G, on `lines` whole 64-byte lines from W (64-byte aligned), storing only the
+ * lines whose bits change (sgd_lines.c); returns how many it stored. */
+int64_t dnn_sgd_lines(float *W, const float *G, int64_t lines, float lr);
 void dnnForward(dnn_net *net);
 void dnnBackward(dnn_net *net);
 void dnnUpdate(dnn_net *net);
