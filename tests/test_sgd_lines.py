@@ -4,6 +4,8 @@ W + (-lr G) computed in float32 by NumPy, bit for bit, with zeros of both signs,
 too small to move their weight planted in it; and the lines counted as stored are exactly those
 whose bits changed."""
 
+import subprocess
+
 import numpy as np
 import pytest
 
@@ -86,3 +88,16 @@ def test_a_relu_image_leaves_most_lines_of_a_full_layer_alone():
     _, _, _, counts, _ = one_step("chaos-small", "relu", (28, 28), 1, False)
     lines, stored = counts[-2]
     assert stored < 0.8 * lines, counts
+
+
+@pytest.mark.parametrize("avx512", [True, False])
+def test_every_alignment_and_length_against_the_dense_step(tmp_path, avx512):
+    """sgd_lines.c alone, in both its builds (AVX-512's masked lanes and the plain C fallback)."""
+    from dnn import buildconfig as cfg
+
+    exe = tmp_path / "sgd_lines_check"
+    flags = [f for f in cfg.CFLAGS if f != "-fopenmp"] + ([] if avx512 else ["-mno-avx512f"])
+    subprocess.run(["gcc", *flags, f"-I{cfg.NATIVE / 'include'}", str(cfg.NATIVE / "tests" / "sgd_lines_check.c"),
+                    str(cfg.NATIVE / "dnn" / "sgd_lines.c"), "-o", str(exe), "-lm"], check=True)
+    out = subprocess.run([str(exe)], capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stdout
