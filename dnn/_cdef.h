@@ -198,7 +198,7 @@ typedef struct { float lr; float momentum; float weight_decay; float pad; dnn_sh
 typedef struct { int64_t n; int64_t row0; double loss_sum; int64_t correct; } dnn_state;
 
 #define DNN_TIMED_OPS 5
-typedef struct { int64_t on; double seconds[5][16]; double waiting; } dnn_timing;
+typedef struct { int64_t on; double seconds[5][16]; double waiting; int64_t lines[16]; int64_t stored[16]; } dnn_timing;
 
 typedef struct {
     dnn_spec spec;

@@ -217,6 +217,13 @@ class Network:
         per_layer = {name: [float(rows[i][l]) for l in range(L)] for i, name in enumerate(TIMED_OPS)}
         return per_layer | {"fetch": per_layer["fetch"][0], "loss": per_layer["loss"][0]}
 
+    def update_lines(self) -> list[tuple[int, int]]:
+        """Per layer, since time_operations(): the 64-byte lines of its weights and biases its updates
+        went over, and those they stored (a line whose bits the step would not change is left alone,
+        native/dnn/train.cilk)."""
+        t = self.net.timing
+        return [(int(t.lines[l]), int(t.stored[l])) for l in range(self.arch.nlayers)]
+
     def nbytes(self) -> dict:
         return {name: a.nbytes for name, a in self.blocks.items()} | {"struct": self.struct.nbytes}
 

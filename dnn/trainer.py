@@ -175,7 +175,7 @@ def arena_bytes(cfg: Config, input_dim: int, num_classes: int) -> int:
     chunks = 2 * cfg.chunk * (input_dim * 4 + 4)
     per_block = 128 * 16  # allocator headers and alignment
     confusion = num_classes**2 * 8 if num_classes <= MAX_CONFUSION_CLASSES else 0
-    team = Team.nbytes(Network.plan(cfg.arch, cfg.bunch)[0], cfg.workers) if cfg.workers else 0
+    team = Team.nbytes(Network.plan(cfg.arch, cfg.bunch, cfg.threads)[0], cfg.workers) if cfg.workers else 0
     return int(net + chunks + confusion + team + per_block + (1 << 20))
 
 

@@ -81,6 +81,13 @@ class Team:
         return out
 
 
+    def update_lines(self, nlayers: int) -> list[tuple[int, int]]:
+        """Per layer, summed over the workers since reset_timing(): the 64-byte lines of the shared
+        weights their hogwild updates went over, and those they stored (Network.update_lines)."""
+        t = [self._timing(w) for w in range(self.count)]
+        return [(sum(int(x.lines[l]) for x in t), sum(int(x.stored[l]) for x in t)) for l in range(nlayers)]
+
+
 def workers_call(crew: Crew, what: int, net, buf, aux, flat: tuple | None = None) -> tuple[str, tuple]:
     """(kernel, arguments) of one workers call. flat: explicit mode's (x, y, rows) of the call, the
     network going as its five blocks."""

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from dnn.errors import DnnValueError
-from dnn.executors import Move, flat_call_transfers
+from dnn.executors import Move, bunch_ops, flat_call_transfers
 from dnn.network import Arch
 from dnn.offload import lib
 from dnn.session import run_training
@@ -240,6 +240,70 @@ def test_a_worker_updating_every_k_images_steps_by_their_summed_gradients(mode, 
     expected = bunch_of(bunch, 0.05 * bunch)
     assert not np.allclose(expected, one_chunk("host", 0)[0], rtol=1e-3, atol=1e-5)  # the test can tell them apart
     assert np.allclose(params, expected, rtol=1e-4, atol=1e-6)
+
+
+def turns_of_workers(workers, every, rows):
+    """What `workers` workers updating every `every` images do on one card thread, step by step in
+    host mode: they take turns, one image each (image i is worker i % workers's), each sums its own
+    images' gradients (float32, as the card does) and adds the sum into the weights at its every-th
+    image; at the chunk's end each adds what it holds, in the order they find the chunk empty."""
+    cfg = Config(ARCH, mode="host", granularity="op", bunch=1, chunk=128, threads=1, seed=3, lr=0.05)
+    with Trainer(cfg, 20, 5) as t:
+        buf = t.buffers[0]
+        buf.x[:rows], buf.y[:rows] = rows_of(rows)
+        buf.start(rows)
+        ops = bunch_ops(ARCH.nlayers)
+        grad_ops = [op for op in ops if op[0] != lib.DNN_OP_UPDATE]
+        update_ops = [op for op in ops if op[0] == lib.DNN_OP_UPDATE]
+        grads = t.net.blocks["grads"]
+        pending, held = [None] * workers, [0] * workers
+
+        def add(w):
+            grads[:] = pending[w]
+            for what, layer in update_ops:
+                t.run_op(what, layer, buf, 0, 1)
+            held[w] = 0
+
+        for i in range(rows):
+            w = i % workers
+            for what, layer in grad_ops:
+                t.run_op(what, layer, buf, i, 1)
+            pending[w] = grads.copy() if held[w] == 0 else pending[w] + grads
+            held[w] += 1
+            if held[w] == every:
+                add(w)
+        for w in [*range(rows % workers, workers), *range(rows % workers)]:
+            if held[w]:
+                add(w)
+        return t.net.blocks["params"].copy()
+
+
+@pytest.mark.parametrize("mode", ["host", "implicit"])
+def test_workers_sharing_a_thread_keep_their_own_pending_sums(mode):
+    """Workers of one thread share its scratch (gradients, activations, errors), not their pending
+    sums: three workers on one thread updating every 4 images, 45 images (a last partial sum each),
+    are the turns above to the bit."""
+    params, trained, _, _, taken = one_chunk(mode, 3, threads=1, rows=45, update_every=4)
+    assert taken == [15, 15, 15] and trained[lib.DNN_R_IMAGES] == 45
+    expected = turns_of_workers(3, 4, 45)
+    assert not np.array_equal(expected, one_chunk("host", 1, threads=1, rows=45, update_every=4)[0])
+    assert np.array_equal(params, expected)
+
+
+@pytest.mark.parametrize("workers,threads", [(16, 2), (5, 2), (3, 4)])
+def test_workers_on_fewer_threads_count_their_own_images(workers, threads):
+    """However the workers share the threads (and their scratch), each counts its own images, the
+    counts add up to the chunk, in training and in evaluation, and the workers of one thread (w, w + T,
+    ...) take turns: their counts differ by one at most. (Which thread takes more is up to the race:
+    with images this small one thread may take them all.)"""
+    params, trained, evaluated, confusion, taken = one_chunk("implicit", workers, threads=threads, rows=120)
+    assert len(taken) == workers and sum(taken) == 120
+    team = min(workers, threads)
+    for first in range(team):
+        mine = taken[first::team]
+        assert max(mine) - min(mine) <= 1, taken
+    assert trained[lib.DNN_R_IMAGES] == 120 and evaluated[lib.DNN_R_IMAGES] == 120 and confusion.sum() == 120
+    assert np.isfinite(params).all()
 
 
 def test_two_workers_updating_every_few_images_still_learn():

@@ -19,7 +19,9 @@ shared machine (bench_chaos.py's Figure 5 analog; also runnable alone):
   placing it), forward, loss, backward, update (the hogwild writes) and waiting (the worker's thread
   idle at the end of a call), summed over the workers. These are clock times: on a loaded machine
   they include the time a worker's thread was preempted (two workers on one core's worth of CPU
-  show twice one worker's forward); set them against the CPU µs per image.
+  show twice one worker's forward); set them against the CPU µs per image. Beside them, per layer
+  with weights, the share of its 64-byte lines the hogwild updates stored (a line whose bits an
+  update would not change is left alone, so it stays in the other core's cache).
 * --every 1,4: the runs with 2+ workers once per --update-every value, in the same rounds.
 * --card NAME=EXE: the same runs on another build of the card executable too (DNN_CARD_EXE), in the
   same rounds, alternating with this build's: an A/B of a change to the card-side code.
@@ -93,6 +95,7 @@ def speed_run(net: str, data: str, workers: int, threads: int, images: int, brea
             per = t.team.worker_seconds()
             out["us_per_image"] = {s: 1e6 * sum(w[s] for w in per) / done for s in STEPS}
             out["images_each"] = t.team.images_taken("train")
+            out["lines"] = t.team.update_lines(arch.nlayers)
         return out
     finally:
         t.close()
@@ -156,16 +159,18 @@ def table(summary: dict) -> list[str]:
 
 
 def breakdown_table(nets: list[str], workers: tuple, threads: int, images: dict, data: str) -> list[str]:
-    lines = ["| network | workers | img/s | " + " | ".join(f"{s} µs" for s in STEPS) + " | images each |",
-             "|---|---|---|" + "---|" * len(STEPS) + "---|"]
+    lines = ["| network | workers | img/s | " + " | ".join(f"{s} µs" for s in STEPS)
+             + " | images each | lines stored per layer |",
+             "|---|---|---|" + "---|" * len(STEPS) + "---|---|"]
     for net in nets:
         for w in workers:
             r = speed_run(net, data, w, threads, images[net], breakdown=True)
             us = r["us_per_image"]  # summed over the workers
             each = r["images_each"]
             shown = ", ".join(f"{n:,}" for n in each) if len(each) <= 4 else f"{min(each):,}-{max(each):,}"
+            stored = ", ".join(f"{l}: {100 * k / n:.0f} %" for l, (n, k) in enumerate(r["lines"]) if n)
             lines.append(f"| {net} | {w} | {r['images_per_s']:,.0f} | " + " | ".join(f"{us[s]:.1f}" for s in STEPS)
-                         + f" | {shown} |")
+                         + f" | {shown} | {stored} |")
     return lines
 
 

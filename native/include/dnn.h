@@ -113,6 +113,8 @@ typedef struct {
     int64_t on;
     double seconds[DNN_TIMED_OPS][DNN_MAX_LAYERS];
     double waiting; /* a CHAOS worker's (workers.cilk): its thread idle at the end of calls, the others busy */
+    int64_t lines[DNN_MAX_LAYERS];  /* 64-byte lines of layer l's weights and biases its updates went over */
+    int64_t stored[DNN_MAX_LAYERS]; /* those it stored: the others' step changed no bit (train.cilk, sgd) */
 } dnn_timing;
 /* Seconds on a monotonic clock: what the timing hook reads. */
 double dnn_clock(void);
@@ -198,6 +200,9 @@ void dnnActivationGrad(dnn_net *net, int l); /* element-wise part of the backwar
 void dnnBiasGrad(dnn_net *net, int l);       /* Bdelta[l] = column sums of E[l+1] */
 void dnnBackwardLayer(dnn_net *net, int l);
 void dnnUpdateLayer(dnn_net *net, int l);    /* SGD step of layer l */
+/* Plain SGD, W += -lr G, on n floats from W, storing only the 64-byte lines of W whose bits change
+ * (sgd_lines.c); returns how many it stored. */
+int64_t dnn_sgd_lines(float *W, const float *G, int64_t n, float lr);
 void dnnForward(dnn_net *net);
 void dnnBackward(dnn_net *net);
 void dnnUpdate(dnn_net *net);
@@ -226,8 +231,9 @@ dnn_result dnn_offload_explicit(int64_t what, int64_t layer, dnn_net *net, const
 #ifndef DNN_MAX_WORKERS
 #define DNN_MAX_WORKERS 1024 /* a worker is a thread on the card, with its tally on the kernel's stack */
 #endif
-/* Floats of the worker block for `workers` workers of this network (their structures, gradients,
- * activations and errors), or -1 when it cannot be laid out. */
+/* Floats of the worker block for `workers` workers of this network (their structures and pending
+ * sums, and the gradients, activations and errors of one image per card thread, spec->threads: the
+ * workers of a thread share them), or -1 when it cannot be laid out. */
 int64_t dnn_workers_floats(const dnn_spec *spec, int64_t workers);
 /* Worker w's network in a worker block (its dnn_timing holds the worker's breakdown when the main
  * network's timing is on: summed over calls, zeroed by the host). */
