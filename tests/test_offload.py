@@ -169,6 +169,22 @@ def test_card_killed_from_outside():
         assert time.perf_counter() - t0 < 1.0
 
 
+def test_a_card_starved_of_cpu_is_not_taken_for_a_hung_one():
+    """Held to 20 ms of CPU a second (its threads runnable, waiting for a turn, as on a machine
+    whose other jobs outrank it), the card beats far less often than --card-timeout 0.2 asks:
+    that is the machine's doing, not a hang, and the host waits for the kernel. A stopped card
+    is still killed (test_hostile's SIGSTOP test)."""
+    from conftest import cpu_throttled, throttled_seconds
+
+    with Card(card_timeout=0.2) as card:
+        card.call("off_test_nop")  # started, beating
+        with cpu_throttled(card.pid, quota_s=0.02) as group:
+            card.call("off_test_spin", 2.0)
+            held = throttled_seconds(group)
+        assert card.alive
+        assert held > 1.0, held  # its beats were held back for longer than the timeout: the test proved something
+
+
 def test_shared_empty_raises_by_the_c_error_code():
     """The exception follows the runtime's code for the failed allocation, not its wording."""
     from dnn.offload import lib
