@@ -191,7 +191,9 @@ def test_host_killed_mid_training_card_exits_by_itself(fault_dataset):
     time.sleep(0.3)
     proc.kill()
     proc.communicate(timeout=10)
-    assert gone_within(card, 1.0), "the card outlived its host"
+    # EOF on the lifeline ends it at once; without it the card would wait for requests for ever.
+    # The bound allows for a loaded machine (the card needs a CPU to exit), not for a slow design.
+    assert gone_within(card, 30.0), "the card outlived its host"
 
 
 # ---- 4. checkpoints are atomic ---------------------------------------------------------------
