@@ -72,8 +72,8 @@ def ends_soon(proc, act, limit: float) -> str:
     """act() (a signal to the card or the host), then wait for the host to exit; returns its
     stderr. It must take under `limit` seconds of its own time after the signal (work, sleeps,
     waits for the card, interpreter exit), with the time a loaded machine kept it waiting for a
-    CPU left out: a `make test` beside a nice -20 benchmark waited 12.7 s so, though the death
-    was seen at once."""
+    CPU left out: beside a nice -20 job (what `quiet` timing runs are) a card death took 1.76 s
+    of wall time, 1.67 s of it queued for a CPU, though it was seen 6 ms after the kill."""
     before = host_seconds(proc.pid)
     act()
     err = exit_unreaped(proc)
