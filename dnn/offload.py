@@ -228,7 +228,8 @@ class Card:
         arena_of: another open card whose shared arena this one maps too (several cards, one
         Cilk shared memory; arena_bytes is then that card's).
         card_timeout: seconds the card may go without a heartbeat (stopped, hung) before it is
-        killed and reported dead; 0 = wait for ever."""
+        killed and reported dead, not counting time its beat thread waits for a CPU (a loaded
+        machine); 0 = wait for ever."""
         cfg = ffi.new("off_config *")
         keep = [ffi.new("char[]", (cpus or "").encode()), ffi.new("char[]", link.encode()),
                 ffi.new("char[]", card_executable().encode()), ffi.new("char[]", coherence.encode())]

@@ -64,7 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--link", default="none", help="link model: none, knc-pcie, pcie3-x16, pcie4-x16 or BW_GBs,LAT_us")
     m.add_argument("--card-timeout", type=float, default=10.0, metavar="S",
                    help="a card silent (no heartbeat) this long is stopped or hung: it ends the run like a dead "
-                        "card (checkpoint of the last complete chunk); 0 = wait for ever")
+                        "card (checkpoint of the last complete chunk); time it only waits for a CPU on a busy "
+                        "machine does not count; 0 = wait for ever")
     m.add_argument("--card-memory", type=float, default=0, metavar="MIB",
                    help="capacity of the card's private memory in MiB (explicit transfers); 0 = unlimited")
     n = p.add_argument_group("network and training")

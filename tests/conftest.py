@@ -142,6 +142,81 @@ def mounted_tmpfs(folder: Path, size: str):
         subprocess.run(["umount", "-l", str(folder)], check=True)
 
 
+@contextmanager
+def cpu_throttled(pid: int, quota_s: float, period_s: float = 1.0):
+    """Process `pid` (all its threads) held to `quota_s` of CPU time per `period_s` for the block:
+    a cgroup's CPU quota, under which its threads stay runnable but wait on the run queue, as
+    on a machine whose other jobs outrank them. Skipped where no CPU cgroup can be made (root,
+    cgroup v1's cpu hierarchy or v2 with the cpu controller)."""
+    quota, period = int(quota_s * 1e6), int(period_s * 1e6)
+    v1, v2 = Path("/sys/fs/cgroup/cpu"), Path("/sys/fs/cgroup")
+    if (v1 / "cpu.cfs_quota_us").exists():
+        root, files = v1, {"cpu.cfs_period_us": str(period), "cpu.cfs_quota_us": str(quota)}
+    elif (v2 / "cgroup.subtree_control").exists() and "cpu" in (v2 / "cgroup.subtree_control").read_text().split():
+        root, files = v2, {"cpu.max": f"{quota} {period}"}
+    else:
+        pytest.skip("no CPU cgroup controller here")
+    group = root / f"dnn-test-throttle-{os.getpid()}-{pid}"
+    try:
+        group.mkdir()
+        for name, value in files.items():
+            (group / name).write_text(value)
+        (group / "cgroup.procs").write_text(str(pid))
+    except OSError as exc:
+        if group.exists():
+            group.rmdir()
+        pytest.skip(f"cannot make a CPU cgroup here: {exc}")
+    try:
+        yield group
+    finally:
+        try:
+            (root / "cgroup.procs").write_text(str(pid))  # back, if it still runs
+        except OSError:
+            pass
+        for _ in range(100):  # a process that just exited may take a moment to leave the group
+            try:
+                group.rmdir()
+                break
+            except OSError:
+                time.sleep(0.01)
+
+
+def throttled_seconds(group: Path) -> float:
+    """How long the group's threads were held back by its quota (cgroup v1 and v2)."""
+    stat = dict(line.split() for line in (group / "cpu.stat").read_text().splitlines())
+    return int(stat["throttled_time"]) / 1e9 if "throttled_time" in stat else int(stat["throttled_usec"]) / 1e6
+
+
+def host_seconds(pid: int, since: tuple[float, float] | None = None) -> tuple[float, float]:
+    """(wall clock, seconds the main thread of `pid` spent waiting for a CPU) now, or since an
+    earlier reading. Wall time minus that wait is what the process took by itself: its own work,
+    its sleeps and its waits for others, but not the time a loaded machine kept it off every
+    CPU, which no deadline of its own can answer for. (/proc/PID/schedstat: the wait counts once
+    the thread runs again; a zombie keeps its figures until it is reaped.)"""
+    waited = int(Path(f"/proc/{pid}/schedstat").read_text().split()[1]) / 1e9
+    now = (time.monotonic(), waited)
+    return now if since is None else (now[0] - since[0], now[1] - since[1])
+
+
+def exit_unreaped(proc: subprocess.Popen, timeout: float = 120) -> str:
+    """Read `proc`'s stdout and stderr to their ends and wait until it has exited, without reaping
+    it (its /proc entry stays for host_seconds); returns stderr. proc.wait() reaps it after."""
+    import select
+
+    t0, open_fds, err = time.monotonic(), {proc.stdout.fileno(), proc.stderr.fileno()}, []
+    while open_fds:
+        left = timeout - (time.monotonic() - t0)
+        assert left > 0, f"pid {proc.pid} did not exit within {timeout} s"
+        for fd in select.select(list(open_fds), [], [], left)[0]:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                open_fds.discard(fd)
+            elif fd == proc.stderr.fileno():
+                err.append(chunk)
+    os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)
+    return b"".join(err).decode(errors="replace")
+
+
 @pytest.fixture(scope="module")
 def image_dataset(tmp_path_factory):
     """28x28 images of 5 learnable classes (noisy prototypes): 240 to train, 60 to test."""

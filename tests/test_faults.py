@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import ROOT, card_processes, gone_within, mounted_tmpfs, prototype_dataset
+from conftest import ROOT, card_processes, exit_unreaped, gone_within, host_seconds, mounted_tmpfs, prototype_dataset
 from dnn import checkpoint as ckpt
 from dnn.errors import DnnError
 from dnn.network import Arch
@@ -57,7 +57,7 @@ def reference(fault_dataset, tmp_path_factory):
     return ckpt.load(ck)
 
 
-def wait_for_card(proc, timeout=20.0) -> int:
+def wait_for_card(proc, timeout=60.0) -> int:
     t0 = time.monotonic()
     while time.monotonic() - t0 < timeout:
         pids = card_processes(parent=proc.pid)
@@ -66,6 +66,22 @@ def wait_for_card(proc, timeout=20.0) -> int:
         assert proc.poll() is None, proc.communicate()
         time.sleep(0.005)
     raise AssertionError("the card never started")
+
+
+def ends_soon(proc, act, limit: float) -> str:
+    """act() (a signal to the card or the host), then wait for the host to exit; returns its
+    stderr. It must take under `limit` seconds of its own time after the signal (work, sleeps,
+    waits for the card, interpreter exit), with the time a loaded machine kept it waiting for a
+    CPU left out: beside a nice -20 job (what `quiet` timing runs are) a card death took 1.76 s
+    of wall time, 1.67 s of it queued for a CPU, though it was seen 6 ms after the kill."""
+    before = host_seconds(proc.pid)
+    act()
+    err = exit_unreaped(proc)
+    took, waited_for_cpu = host_seconds(proc.pid, since=before)
+    proc.wait()
+    assert took - waited_for_cpu < limit, (f"{took:.2f} s after the signal, of which {waited_for_cpu:.2f} s "
+                                           f"waiting for a CPU", err)
+    return err
 
 
 def assert_one_line(stderr: str, *needles):
@@ -102,12 +118,12 @@ def test_card_dies_mid_chunk(tmp_path, fault_dataset, reference, sig, what):
     proc = start("--data", fault_dataset, *RUN, "--checkpoint", ck)
     card = wait_for_card(proc)
     time.sleep(0.4 + random.random() * 0.4)  # a few chunks in, during one (the card computes ~all the time)
-    os.kill(card, sig)
-    t0 = time.monotonic()
-    _, err = proc.communicate(timeout=30)
-    assert time.monotonic() - t0 < 1.5  # interpreter exit included
+    # Seen at once (waitpid), not after --card-timeout's 10 s of silence: well under 1.5 s
+    # of the host's own time, interpreter exit included, and the line names the signal.
+    err = ends_soon(proc, lambda: os.kill(card, sig), 1.5)
     assert proc.returncode == 2
     line = assert_one_line(err, "died while running kernel 'cilkpp_dnn_run_shared'", what, f"--resume {ck}")
+    assert "stopped answering" not in line, line
     assert "epoch 1, chunk " in line or "epoch 2, chunk " in line
     assert gone_within(card, 1.0)
     assert set(os.listdir("/dev/shm")) == shm
@@ -154,10 +170,11 @@ def test_interrupt_writes_last_complete_chunk_and_cleans_up(tmp_path, fault_data
     proc = start("--data", fault_dataset, *RUN, *mode, "--checkpoint", ck)
     card = wait_for_card(proc)
     time.sleep(0.4 + random.random() * 0.4)
-    proc.send_signal(sig)
-    t0 = time.monotonic()
-    _, err = proc.communicate(timeout=30)
-    assert time.monotonic() - t0 < 1.5
+    # The host waits for its card to leave: up to off_card_stop's 1 s of grace for an idle card
+    # (longer than any kernel here) before it kills it, and a card that has to wait for a CPU
+    # itself on a loaded machine uses it (2.02 s own time seen under 8 busy loops, 0.37 s of it
+    # the host's queue). 1.5 s for the rest, as before.
+    err = ends_soon(proc, lambda: proc.send_signal(sig), 1.5 + 1.0)
     assert proc.returncode == status, err
     assert "Traceback" not in err
     assert f"continue with --resume {ck}" in err and f"dnn.train: {word}" in err
@@ -178,7 +195,9 @@ def test_host_killed_mid_training_card_exits_by_itself(fault_dataset):
     time.sleep(0.3)
     proc.kill()
     proc.communicate(timeout=10)
-    assert gone_within(card, 1.0), "the card outlived its host"
+    # EOF on the lifeline ends it at once; without it the card would wait for requests for ever.
+    # The bound allows for a loaded machine (the card needs a CPU to exit), not for a slow design.
+    assert gone_within(card, 30.0), "the card outlived its host"
 
 
 # ---- 4. checkpoints are atomic ---------------------------------------------------------------

@@ -10,7 +10,7 @@ import pytest
 
 import dnn
 from dnn.offload import Card, In, InOut, NoCopy, Out, kernel_names, run_local
-from conftest import card_processes, gone_within, memfd_segments, run_python
+from conftest import card_processes, gone_within, host_seconds, memfd_segments, run_python
 
 
 def test_native_library_loads_and_registers_kernels():
@@ -137,9 +137,10 @@ def test_the_link_is_one_bus_for_both_lanes():
 
 def test_asynchronous_call_lets_the_host_work():
     with Card() as card:
-        t0 = time.perf_counter()
+        t0, before = time.perf_counter(), host_seconds(os.getpid())
         sig = card.call_async("off_test_sleep", 0.3)
-        assert time.perf_counter() - t0 < 0.2
+        took, waited_for_cpu = host_seconds(os.getpid(), since=before)
+        assert took - waited_for_cpu < 0.2  # its own time: a loaded machine's queue for a CPU left out
         with pytest.raises(dnn.DnnValueError, match="still in flight"):
             card.call_async("off_test_nop")
         card.wait(sig)
@@ -149,10 +150,11 @@ def test_asynchronous_call_lets_the_host_work():
 @pytest.mark.parametrize("how,what", [(1, "Segmentation fault"), (2, "Aborted")])
 def test_crashing_kernel_raises_within_a_second(how, what):
     card = Card()
-    t0 = time.perf_counter()
+    before = host_seconds(os.getpid())
     with pytest.raises(dnn.CardDiedError, match=f"off_test_crash.*{what}"):
         card.call("off_test_crash", how)
-    assert time.perf_counter() - t0 < 1.0
+    took, waited_for_cpu = host_seconds(os.getpid(), since=before)
+    assert took - waited_for_cpu < 1.0  # its own time: a loaded machine's queue for a CPU left out
     card.close()
     with Card() as again:
         again.call("off_test_nop")
@@ -162,11 +164,28 @@ def test_card_killed_from_outside():
     with Card() as card:
         sig = card.call_async("off_test_sleep", 30.0)
         time.sleep(0.05)
+        before = host_seconds(os.getpid())
         os.kill(card.pid, signal.SIGKILL)
-        t0 = time.perf_counter()
         with pytest.raises(RuntimeError, match="off_test_sleep.*signal 9"):
             card.wait(sig)
-        assert time.perf_counter() - t0 < 1.0
+        took, waited_for_cpu = host_seconds(os.getpid(), since=before)
+        assert took - waited_for_cpu < 1.0  # not the heartbeat's 10 s; a loaded machine's queue left out
+
+
+def test_a_card_starved_of_cpu_is_not_taken_for_a_hung_one():
+    """Held to 20 ms of CPU a second (its threads runnable, waiting for a turn, as on a machine
+    whose other jobs outrank it), the card beats far less often than --card-timeout 0.2 asks:
+    that is the machine's doing, not a hang, and the host waits for the kernel. A stopped card
+    is still killed (test_hostile's SIGSTOP test)."""
+    from conftest import cpu_throttled, throttled_seconds
+
+    with Card(card_timeout=0.2) as card:
+        card.call("off_test_nop")  # started, beating
+        with cpu_throttled(card.pid, quota_s=0.02) as group:
+            card.call("off_test_spin", 2.0)
+            held = throttled_seconds(group)
+        assert card.alive
+        assert held > 1.0, held  # its beats were held back for longer than the timeout: the test proved something
 
 
 def test_shared_empty_raises_by_the_c_error_code():
@@ -267,7 +286,9 @@ def test_host_killed_card_exits_by_itself():
     p, pid = _start_and_read_pid(CARD_THEN_WAIT)
     p.kill()
     p.wait(timeout=10)
-    assert gone_within(pid, 1.0), "the card outlived its host"
+    # EOF on the lifeline ends it at once; without it the card would wait for requests for ever.
+    # The bound allows for a loaded machine (the card needs a CPU to exit), not for a slow design.
+    assert gone_within(pid, 30.0), "the card outlived its host"
 
 
 def test_card_keeps_running_after_unrelated_error():

@@ -28,8 +28,24 @@ static int call_died(off_card *c)
     return off_fail(OFF_EDIED, "the card (pid %d) died during a transfer: %s", pid, c->proc.death);
 }
 
-/* Dead, or alive but without a heartbeat for longer than card_timeout: then it is killed, so
- * that it is dead for everything that follows, and reported as a death. */
+/* Silent for longer than card_timeout, as the host's clock counts, and not for want of a CPU:
+ * on a loaded machine the beat thread may wait on a run queue longer than any timeout (a
+ * higher-priority job on every core), which is no fault of the card. A runnable beat thread
+ * restarts the count; a stopped (SIGSTOP, traced) or blocked one does not. The state is read
+ * before the heartbeat is read again, so a beat that lands in between is seen. */
+static int call_card_silent(off_card *c, double now)
+{
+    if (c->cfg.card_timeout <= 0 || now - c->beat_time <= c->cfg.card_timeout) return 0;
+    int runnable = off_proc_thread_runnable(&c->proc, atomic_load(&c->ctl->beat_tid));
+    if (atomic_load(&c->ctl->heartbeat) != c->beat_seen || runnable == 1) {
+        c->beat_time = now;
+        return 0;
+    }
+    return 1;
+}
+
+/* Dead, or alive but silent (call_card_silent): then it is killed, so that it is dead for
+ * everything that follows, and reported as a death. */
 static int call_card_check(off_card *c)
 {
     if (!off_card_alive(c)) return call_died(c);
@@ -40,7 +56,7 @@ static int call_card_check(off_card *c)
         c->beat_time = now;
         return OFF_OK;
     }
-    if (c->cfg.card_timeout > 0 && now - c->beat_time > c->cfg.card_timeout) {
+    if (call_card_silent(c, now)) {
         int pid = off_proc_pid(&c->proc);
         kill(pid, SIGKILL);
         off_proc_reap(&c->proc, 0);

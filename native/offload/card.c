@@ -307,6 +307,7 @@ static void *card_beat(void *arg)
 {
     (void)arg;
     struct timespec ts = {0, (long)(OFF_BEAT_S * 1e9)};
+    atomic_store(&card.ctl->beat_tid, (int32_t)syscall(SYS_gettid));
     while (!atomic_load(&card.ctl->quit)) {
         atomic_fetch_add_explicit(&card.ctl->heartbeat, 1, memory_order_relaxed);
         nanosleep(&ts, NULL);

@@ -118,6 +118,10 @@ typedef struct {
     /* Bumped by the card's beat thread every OFF_BEAT_S, whatever its kernels do; a card alive but
      * silent (SIGSTOP, a hung machine) stops beating, and the host's waits notice (call.c). */
     _Atomic uint64_t heartbeat;
+    /* The beat thread's id: a silence is the card's fault only if that thread was not merely
+     * waiting for a CPU (a loaded machine delays its beats; a stopped card's thread is not
+     * runnable at all). 0 until the thread runs. */
+    _Atomic int32_t beat_tid;
     off_bus bus;
     /* card memory as of the last reply of either lane */
     _Atomic uint64_t mem_used, mem_peak, mem_buffers;

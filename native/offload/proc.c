@@ -31,6 +31,23 @@ int off_proc_running(const off_proc *p) { return p->pid > 0 && !p->dead; }
 
 int off_proc_pid(const off_proc *p) { return p->pid < 0 ? -p->pid : p->pid; }
 
+int off_proc_thread_runnable(const off_proc *p, int tid)
+{
+    if (!off_proc_running(p) || tid <= 0) return -1;
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/task/%d/stat", (int)p->pid, tid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) return -1;
+    buf[n] = 0;
+    /* "tid (comm) S ...": comm may hold spaces and parentheses, the state follows the last ')'. */
+    char *end = strrchr(buf, ')');
+    if (!end || end[1] != ' ') return -1;
+    return end[2] == 'R';
+}
+
 /* ---- reaping ------------------------------------------------------------------------------- */
 
 static void proc_describe_exit(off_proc *p, int status)

@@ -35,6 +35,10 @@ int off_proc_wait_ready(off_proc *p, off_ctl *ctl, const char *exe);
 /* 1 when the card is gone (reaped now or before), 0 while it runs; options as waitpid's. */
 int off_proc_reap(off_proc *p, int options);
 int off_proc_running(const off_proc *p); /* started and not yet found dead */
+/* 1 when thread tid of the card is runnable (running, or waiting for a CPU: state R in
+ * /proc), 0 when it is not (sleeping, stopped, traced, in the kernel), -1 when that cannot be
+ * read (no /proc, no such thread). */
+int off_proc_thread_runnable(const off_proc *p, int tid);
 int off_proc_pid(const off_proc *p);
 /* Gives a card already asked to quit grace_s to exit, then kills it; closes the lifeline. */
 void off_proc_stop(off_proc *p, double grace_s);
