@@ -96,9 +96,8 @@ def _steps_with_threads(mode, bunch, threads, x, y, text=PLACED, lr=0.1):
 
 
 # One image's steps shared by the card's threads (team.c): every convolution's forward (patches,
-# GEMM, activation), both poolings (the backward with the derivative below), both hidden full
-# layers (the second with the derivative of the first) and the full layers' updates are large
-# enough to be shared; PLACED's are not.
+# GEMM, activation), both poolings (the backward with the derivative below) and the full layers'
+# updates are large enough to be shared; PLACED's are not.
 TEAM = "29x29-c16k4-m1-c20k5-m2-f100-f90-5"
 
 

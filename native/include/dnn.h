@@ -187,12 +187,6 @@ void dnnGemmForward(dnn_net *net, int l);    /* Y[l+1] = Y[l] . W[l]^T */
 void dnnGemmWeightGrad(dnn_net *net, int l); /* Wdelta[l] = E[l+1]^T . Y[l] */
 void dnnGemmError(dnn_net *net, int l);      /* E[l] = E[l+1] . W[l] */
 int dnn_blas_set_threads(int threads);       /* BLAS's threads from now on; returns the count before */
-/* One image's full layer l shared by the card's threads (full.c): the threads it would take (1:
- * not shared, use the three GEMMs above), its forward (with bias and activation) and its backward
- * (weight and bias gradients, and E[l] times the derivative of the activation below). */
-int dnn_full_team(const dnn_net *net, int l);
-void dnnFullForwardTeam(dnn_net *net, int l);
-void dnnFullBackwardTeam(dnn_net *net, int l);
 /* ThreadSanitizer builds: what one thread wrote before dnn_tsan_release(a) is seen by a thread after
  * its dnn_tsan_acquire(a) (libgomp's fork and join, which TSan cannot see); otherwise nothing. */
 void dnn_tsan_release(void *addr);
