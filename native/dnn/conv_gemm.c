@@ -179,9 +179,11 @@ void dnnConvGemmForward(float *Z, const float *col, const float *KB, int64_t row
 
 /* A forward split over the team with its patches and activation (see conv_gemm_forward_team) pays
  * from fewer multiply-adds than a GEMM split alone: the im2col and activation loops are shared too
- * (chaos-large's first convolution, 230,000). */
+ * (chaos-large's first convolution, 230,000: 14.6 -> 11.4 µs). Not from 2^16: chaos-small's second
+ * (102,000) made its one image 15 % slower (bench_cnn --baseline, 2 threads, load 7: 23,364 against
+ * 27,643 images/s), the fork and the patches' move to the other core costing more than they save. */
 #ifndef CONV_TEAM_MACS
-#define CONV_TEAM_MACS (1 << 16)
+#define CONV_TEAM_MACS (1 << 17)
 #endif
 
 int dnnConvGemmForwardTeam(float *Z, const float *col, const float *KB, int64_t rows, int64_t kkc1, int64_t M,
