@@ -63,7 +63,8 @@ def build_train_port_check(out):
     train = [p for p in cilk_sources() if p.name in ("train.c", "conv.c")]  # conv.c: the shared element-wise kernels
     inc, lib, name = cfg.blas()
     native = cfg.NATIVE
-    srcs = [native / "dnn" / f for f in ("gemm.c", "conv_gemm.c", "layout.c", "maps.c", "sgd_lines.c")] + [native / "tests" / "train_c.c"]
+    srcs = [native / "dnn" / f for f in ("gemm.c", "conv_gemm.c", "team.c", "layout.c", "maps.c", "sgd_lines.c")]
+    srcs += [native / "tests" / "train_c.c"]
     srcs += train
     compile_program(cfg.ROOT / "tests" / "cilkpp" / "train_port_check.c", out, "host",
                     ["-I" + inc, "-I" + str(native / "tests")], [str(p) for p in srcs],

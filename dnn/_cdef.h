@@ -160,7 +160,7 @@ double off_now(void);
 
 typedef struct { int32_t C, H, W; } dnn_maps;
 typedef struct { dnn_maps in, out; int32_t k; int32_t act; int32_t slice; int32_t parts; int32_t split; } dnn_conv;
-typedef struct { dnn_maps in, out; int32_t p; } dnn_pool;
+typedef struct { dnn_maps in, out; int32_t p; int32_t split; } dnn_pool;
 
 typedef struct {
     int32_t nlayers;

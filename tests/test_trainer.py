@@ -215,3 +215,31 @@ def test_a_velocity_below_the_normal_floats_is_kept_as_zero(bunch):
         assert v[1, 0] == 0.0
         assert np.count_nonzero(v) == 1
         np.testing.assert_array_equal(t.net.weight(0)[1:], w0[1:])
+
+
+@pytest.mark.parametrize("lr", [0.01, 0.1, 1.0])
+def test_an_update_too_small_for_a_weight_gives_the_plain_step_bits(lr):
+    """lr x V below FLT_MIN is not computed for a weight of 2^-100 or more (train.cilk's sgd_block:
+    it is under half the weight's ulp): every weight ends with the bits of W - lr V computed in
+    float32 with denormals, the tiny weights (which that product does move) and zeros included."""
+    rng = np.random.default_rng(3)
+    tiny = np.finfo(np.float32).tiny
+    with host_trainer(("20-32-4", "relu"), 1, lr=lr, momentum=0.9, seed=5) as t:
+        w, v = t.net.weight(0), t.net.weight(0, "moment")
+        n = w.size
+        # velocities from just above FLT_MIN to past FLT_MIN / lr, and ordinary ones
+        v.flat[:] = np.where(rng.random(n) < 0.8, tiny * np.exp(rng.uniform(0, np.log(4 / lr), n)),
+                             rng.normal(0, 1e-3, n)).astype(np.float32) * rng.choice([-1, 1], n)
+        # weights: ordinary, at and around 2^-100, far below it (the product moves them), zero
+        w.flat[:] = rng.choice([rng.normal(0, 0.1), 2.0**-100, 2.0**-100 * 0.99, 1e-35, 3e-38, 0.0, -0.0], n)
+        w.flat[:8] = [1.0, 2.0**-100, -2.0**-100, np.nextafter(2.0**-100, 0), 1e-37, tiny, 0.0, -1e-30]
+        t.net.weight(0, "grads")[...] = 0.0
+        w0, v0 = w.astype(np.float32).copy(), v.astype(np.float32).copy()
+        t.buffers[0].start(1)
+        t.run_op(lib.DNN_OP_UPDATE, 0, t.buffers[0], 0, 1)
+        v1 = np.float32(0.9) * v0
+        v1[np.abs(v1) < tiny] = 0.0
+        want = w0 - np.float32(lr) * v1
+        assert np.array_equal(v, v1)
+        assert np.array_equal(w.view(np.uint32), want.view(np.uint32))
+        assert np.count_nonzero(want != w0) > 0  # some products do move their weights

@@ -82,7 +82,11 @@ static void conv_gemm_team(const conv_gemm_op *g, int count, int split)
     dnn_blas_set_threads(blas_threads);
 }
 
-/* Spins before a waiting thread yields its core (to the thread whose GEMM it waits for). */
+/* Spins before a waiting thread yields its core (to the thread whose GEMM it waits for). Waiting
+ * for the patch gradient alone, not at a barrier for both GEMMs: the patch gradient's threads start
+ * col2im as soon as theirs is done. Measured against `#pragma omp barrier` in its place (chaos-large,
+ * one image, 2 threads, three alternating runs, load 6.9): the second convolution's backward 238-266
+ * µs against 276-307, the third's 165-182 against 181-201. */
 #define CONV_GEMM_SPIN 4096
 
 /* The backward's two GEMMs at once (as conv_gemm_team with count 2), then after(ctx, 0..items)
@@ -105,6 +109,35 @@ static void conv_gemm_team_then(const conv_gemm_op *g, int split, dnn_conv_item_
         for (int spins = 0; atomic_load(&pending) != 0;)
             if (++spins >= CONV_GEMM_SPIN) sched_yield();
         for (int64_t i; (i = atomic_fetch_add(&next, 1)) < items;) after(ctx, i);
+    }
+    dnn_blas_set_threads(blas_threads);
+}
+
+/* One image's forward in one fork (dnnConvGemmForwardTeam): range t of `split` builds its patch
+ * rows (patches), its GEMM range and its activation (done) on one thread. By rows, a thread's
+ * patches are exactly the rows its GEMM reads; by columns every range reads every row, so the
+ * patches are all built (each thread its share of them) before a barrier. */
+static void conv_gemm_forward_team(const conv_gemm_op *g, int split, dnn_range_fn patches, dnn_block_fn done,
+                                   const void *ctx)
+{
+    const int blas_threads = dnn_blas_set_threads(1);
+    const int by_rows = g->m >= g->n;
+#pragma omp parallel num_threads(split)
+    {
+        const int nth = omp_get_num_threads(), tid = omp_get_thread_num();
+        if (!by_rows) {
+            for (int t = tid; t < split; t += nth) patches(ctx, g->m * t / split, g->m * (t + 1) / split);
+#pragma omp barrier
+        }
+        for (int t = tid; t < split; t += nth) {
+            const int64_t len = by_rows ? g->m : g->n, a = len * t / split, b = len * (t + 1) / split;
+            if (by_rows) patches(ctx, a, b);
+            conv_gemm_part(g, t, split);
+            if (by_rows)
+                done(ctx, a, b, 0, g->n);
+            else
+                done(ctx, 0, g->m, a, b);
+        }
     }
     dnn_blas_set_threads(blas_threads);
 }
@@ -142,6 +175,25 @@ void dnnConvGemmForward(float *Z, const float *col, const float *KB, int64_t row
 {
     const conv_gemm_op g = conv_forward_op(Z, col, KB, rows, kkc1, M);
     conv_gemm(&g, split);
+}
+
+/* A forward split over the team with its patches and activation (see conv_gemm_forward_team) pays
+ * from fewer multiply-adds than a GEMM split alone: the im2col and activation loops are shared too
+ * (chaos-large's first convolution, 230,000: 14.6 -> 11.4 µs). Not from 2^16: chaos-small's second
+ * (102,000) made its one image 15 % slower (bench_cnn --baseline, 2 threads, load 7: 23,364 against
+ * 27,643 images/s), the fork and the patches' move to the other core costing more than they save. */
+#ifndef CONV_TEAM_MACS
+#define CONV_TEAM_MACS (1 << 17)
+#endif
+
+int dnnConvGemmForwardTeam(float *Z, const float *col, const float *KB, int64_t rows, int64_t kkc1, int64_t M,
+                           int split, dnn_range_fn patches, dnn_block_fn done, const void *ctx)
+{
+    const conv_gemm_op g = conv_forward_op(Z, col, KB, rows, kkc1, M);
+    const int64_t len = rows >= M ? rows : M;
+    if (split <= 1 || rows * M * kkc1 < CONV_TEAM_MACS || omp_get_level() != 0) return 0;
+    conv_gemm_forward_team(&g, split > len ? (int)len : split, patches, done, ctx);
+    return 1;
 }
 
 /* dKB (+)= col^T . dZ: the slices of a part add in order into one gradient */

@@ -48,6 +48,7 @@ typedef struct {
 typedef struct {
     dnn_maps in, out;
     int32_t p;
+    int32_t split; /* threads one image's pooling is shared by (bunch 1; team.c); 0 or 1: its loop's own */
 } dnn_pool;
 
 /* Y (rows, width) = act(Y + B) row by row; act < 0 adds the bias only. */
@@ -86,6 +87,10 @@ void dnnConvBackwardKept(float *dX, float *dKB, float *scratch, const float *pat
 void dnnPoolForward(float *Y, int32_t *arg, const float *X, int64_t n, const dnn_pool *p);
 /* dX (n, H, W, C) = dY routed back to the arg-max of each window, zero elsewhere. */
 void dnnPoolBackward(float *dX, const float *dY, const int32_t *arg, int64_t n, const dnn_pool *p);
+/* The same, then dX *= act'(X) (X the pooling's input, the activated output of the layer below;
+ * act < 0: none), each window's rows while they are in cache: dnnPoolBackward then dnnActGrad. */
+void dnnPoolBackwardAct(float *dX, const float *dY, const int32_t *arg, const float *X, int act, int64_t n,
+                        const dnn_pool *p);
 
 /* Places n images of (h, w) into (H, W) at the top-left, zero-filling the row(s) below and the
  * column(s) right of them (28x28 MNIST in the papers' 29x29 input). place.cilk. */
@@ -108,11 +113,26 @@ void dnn_shift_offsets(uint64_t seed, int64_t epoch, int64_t index, int32_t most
 void dnnPlaceShifted(float *dst, const float *src, int64_t n, int32_t h, int32_t w, int32_t H, int32_t W,
                      const dnn_shift *s, int64_t index0);
 
+/* Items [i0, i1) of a loop (team.c). */
+typedef void (*dnn_range_fn)(const void *ctx, int64_t i0, int64_t i1);
+/* The threads dnn_team would run `items` on: 1 inside a parallel region, or with threads <= 1. */
+int dnn_team_size(int threads, int64_t items);
+/* fn over items [0, items) in one parallel region of up to `threads` threads, each one contiguous
+ * range (one image's small steps, bunch 1); on this thread, in order, where dnn_team_size is 1. */
+void dnn_team(int threads, int64_t items, dnn_range_fn fn, const void *ctx);
+
 /* The GEMMs of the convolution (conv_gemm.c, through BLAS). `split` > 1 (outside a parallel
  * region): the GEMM's rows or columns, whichever are more, shared by that many threads, one
  * single-threaded BLAS call each. Otherwise one BLAS call with BLAS's own thread count (one
  * inside a parallel region: see gemm.c). */
 void dnnConvGemmForward(float *Z, const float *col, const float *KB, int64_t rows, int64_t kkc1, int64_t M, int split);
+/* One image's whole forward in one fork of `split` threads: patches(ctx, r0, r1) writes rows r0..r1
+ * of col, then each thread's range of Z = col . KB, then done(ctx, r0, r1, c0, c1) on the block of Z
+ * that range wrote (its activation). Returns 0, having done nothing, where a fork would not pay
+ * (few multiply-adds, inside a parallel region, split <= 1): then build col and call dnnConvGemmForward. */
+typedef void (*dnn_block_fn)(const void *ctx, int64_t r0, int64_t r1, int64_t c0, int64_t c1);
+int dnnConvGemmForwardTeam(float *Z, const float *col, const float *KB, int64_t rows, int64_t kkc1, int64_t M,
+                           int split, dnn_range_fn patches, dnn_block_fn done, const void *ctx);
 void dnnConvGemmWeightGrad(float *dKB, const float *col, const float *dZ, int64_t rows, int64_t kkc1, int64_t M,
                            int accumulate, int split);
 /* Both GEMMs of the backward, dKB (+)= col^T . dZ and dcol[:, 0:kkc] = dZ . K^T (dcol may be col:
