@@ -80,7 +80,6 @@ class Team:
             out.append(row | {"waiting": float(t.waiting)})
         return out
 
-
     def update_lines(self, nlayers: int) -> list[tuple[int, int]]:
         """Per layer, summed over the workers since reset_timing(): the 64-byte lines of the shared
         weights their hogwild updates went over, and those they stored (Network.update_lines)."""

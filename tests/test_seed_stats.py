@@ -140,3 +140,5 @@ def test_saved_runs_join_a_seeds_methods_from_dnn_and_torch_files(tmp_path, caps
     assert "seeds [3] lack some of the methods" in capsys.readouterr().err
     report = "\n".join(bench.seeds_report(joined))
     assert f"| {bench.HOGWILD} | +0.00 +0.00 | +0.00 |" in report
+    with pytest.raises(SystemExit, match="no seed has CHAOS's runs"):  # PyTorch's file alone
+        bench.main(["--report", torch_file])

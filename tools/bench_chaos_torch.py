@@ -333,7 +333,10 @@ def main(argv=None) -> int:
     if a.torch_only and a.no_torch:
         p.error("--torch-only and --no-torch leave nothing to run")
     if a.report:
-        print("\n".join(seeds_report(saved_runs(a.report))))
+        by_seed = saved_runs(a.report)
+        if not by_seed or CHAOS not in next(iter(by_seed.values())):
+            raise SystemExit("--report: no seed has CHAOS's runs in these files (join a --torch-only file with dnn's)")
+        print("\n".join(seeds_report(by_seed)))
         return 0
     data = dataset(10000 if a.quick else None)
     torch_threads = None if a.no_torch else a.torch_threads or a.threads

@@ -16,19 +16,17 @@
 
 #include "dnn.h"
 
-#define SGD_LINE 16 /* floats in a 64-byte line */
-
 #ifdef __AVX512F__
 #include <immintrin.h>
 
 int64_t dnn_sgd_lines(float *restrict W, const float *restrict G, int64_t n, float lr)
 {
     const __m512 step = _mm512_set1_ps(-lr);
-    const int64_t skew = (int64_t)((uintptr_t)W / sizeof(float) % SGD_LINE);
+    const int64_t skew = DNN_LINE_SKEW(W);
     int64_t stored = 0;
     /* line k holds the tensor's floats o .. o + 15 (o = 16 k - skew), those in [0, n) */
-    for (int64_t o = -skew; o < n; o += SGD_LINE) {
-        const int64_t lo = o < 0 ? -o : 0, hi = n - o < SGD_LINE ? n - o : SGD_LINE;
+    for (int64_t o = -skew; o < n; o += DNN_LINE_FLOATS) {
+        const int64_t lo = o < 0 ? -o : 0, hi = n - o < DNN_LINE_FLOATS ? n - o : DNN_LINE_FLOATS;
         const __mmask16 in = (__mmask16)(((1u << hi) - 1u) & ~((1u << lo) - 1u));
         float *w = (float *)((uintptr_t)W + (intptr_t)o * (intptr_t)sizeof(float));
         const float *g = (const float *)((uintptr_t)G + (intptr_t)o * (intptr_t)sizeof(float));
@@ -44,11 +42,11 @@ int64_t dnn_sgd_lines(float *restrict W, const float *restrict G, int64_t n, flo
 #else
 int64_t dnn_sgd_lines(float *restrict W, const float *restrict G, int64_t n, float lr)
 {
-    const int64_t skew = (int64_t)((uintptr_t)W / sizeof(float) % SGD_LINE);
+    const int64_t skew = DNN_LINE_SKEW(W);
     int64_t stored = 0;
-    for (int64_t a = 0, b = SGD_LINE - skew < n ? SGD_LINE - skew : n; a < n;
-         a = b, b = b + SGD_LINE < n ? b + SGD_LINE : n) {
-        float now[SGD_LINE];
+    for (int64_t a = 0, b = DNN_LINE_FLOATS - skew < n ? DNN_LINE_FLOATS - skew : n; a < n;
+         a = b, b = b + DNN_LINE_FLOATS < n ? b + DNN_LINE_FLOATS : n) {
+        float now[DNN_LINE_FLOATS];
         for (int64_t i = a; i < b; i++) now[i - a] = W[i] + -lr * G[i];
         if (memcmp(now, W + a, sizeof(float) * (size_t)(b - a)) != 0) {
             memcpy(W + a, now, sizeof(float) * (size_t)(b - a));

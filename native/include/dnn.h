@@ -202,6 +202,9 @@ void dnnBackwardLayer(dnn_net *net, int l);
 void dnnUpdateLayer(dnn_net *net, int l);    /* SGD step of layer l */
 /* Plain SGD, W += -lr G, on n floats from W, storing only the 64-byte lines of W whose bits change
  * (sgd_lines.c); returns how many it stored. */
+#define DNN_LINE_FLOATS 16 /* floats in a 64-byte cache line */
+/* Floats from the line boundary before p to p. */
+#define DNN_LINE_SKEW(p) ((int64_t)((uintptr_t)(p) / sizeof(float) % DNN_LINE_FLOATS))
 int64_t dnn_sgd_lines(float *W, const float *G, int64_t n, float lr);
 void dnnForward(dnn_net *net);
 void dnnBackward(dnn_net *net);
