@@ -22,6 +22,10 @@ shared machine (bench_chaos.py's Figure 5 analog; also runnable alone):
   show twice one worker's forward); set them against the CPU µs per image. Beside them, per layer
   with weights, the share of its 64-byte lines the hogwild updates stored (a line whose bits an
   update would not change is left alone, so it stays in the other core's cache).
+* --pair: one more column, '2 apart': two one-worker runs at once, in two processes with a card each,
+  started together once both cards are up; their images/s summed, and the speed-up of that over one
+  worker. Two workers that share nothing (no weights, no process) show what this machine gives two
+  workers at all; the 2-worker CHAOS run beside it shows what sharing the weights costs on top.
 * --every 1,4: the runs with 2+ workers once per --update-every value, in the same rounds.
 * --card NAME=EXE: the same runs on another build of the card executable too (DNN_CARD_EXE), in the
   same rounds, alternating with this build's: an A/B of a change to the card-side code.
@@ -46,6 +50,7 @@ CALL_ROWS = 10000  # images per offload call: the chunk read once and trained on
 # Images per timed run: a few seconds with one worker on a 2-core machine.
 IMAGES = {"small": 200000, "medium": 60000, "large": 20000, "chaos-small": 60000, "chaos-medium": 10000,
           "chaos-large": 2000}
+PAIR = "2 apart"  # the column of pair_run: two one-worker processes at once
 STEPS = ("fetch", "forward", "loss", "backward", "update", "waiting")
 
 
@@ -56,11 +61,12 @@ def cpu_seconds(pid: int) -> float:
 
 
 def speed_run(net: str, data: str, workers: int, threads: int, images: int, breakdown: bool = False,
-              card: str | None = None, every: int = 1) -> dict:
+              card: str | None = None, every: int = 1, ready=None) -> dict:
     """One run: `images` training images with `workers` workers (implicit mode, plain per-image SGD),
     on the card executable `card` (default: this build's), each adding into the shared weights every
     `every` images (1 with one worker: the baseline stays the paper's scheme). Returns images/s and, with breakdown, µs
-    per image of each step summed over the workers."""
+    per image of each step summed over the workers. ready: called once the card is up and the chunk is in
+    its buffer, just before the timed training (pair_run starts two runs together with it)."""
     from dnn.data import ChunkReader
     from dnn.trainer import Config, Trainer
 
@@ -82,7 +88,9 @@ def speed_run(net: str, data: str, workers: int, threads: int, images: int, brea
         if breakdown:
             t.net.time_operations(True)
             t.team.reset_timing()
-        done, seconds, cpu = 0, 0.0, 0.0
+        if ready:
+            ready()
+        done, seconds, cpu, began = 0, 0.0, 0.0, time.time()
         while done < images:
             n = min(rows, images - done)
             c0, t0 = cpu_seconds(t.card_pid()), time.perf_counter()
@@ -90,7 +98,8 @@ def speed_run(net: str, data: str, workers: int, threads: int, images: int, brea
             seconds += time.perf_counter() - t0
             cpu += cpu_seconds(t.card_pid()) - c0
             done += n
-        out = {"images_per_s": done / seconds, "seconds": seconds, "cpu_us_per_image": 1e6 * cpu / done}
+        out = {"images_per_s": done / seconds, "seconds": seconds, "cpu_us_per_image": 1e6 * cpu / done,
+               "span": (began, time.time())}
         if breakdown:
             per = t.team.worker_seconds()
             out["us_per_image"] = {s: 1e6 * sum(w[s] for w in per) / done for s in STEPS}
@@ -99,6 +108,29 @@ def speed_run(net: str, data: str, workers: int, threads: int, images: int, brea
         return out
     finally:
         t.close()
+
+
+def _pair_half(args: tuple) -> dict:
+    net, data, threads, images, card, barrier = args
+    return speed_run(net, data, 1, threads, images, card=card, ready=barrier.wait)
+
+
+def pair_run(net: str, data: str, threads: int, images: int, card: str | None = None) -> dict:
+    """Two one-worker runs at once, in two processes with a card each: two workers that share nothing
+    (not the weights, not a process), started together once both cards are up. Their images/s summed is
+    what this machine gives two workers when no cache line passes between them; set against the
+    2-worker CHAOS run it is the cost of sharing the weights."""
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    barrier = ctx.Manager().Barrier(2)
+    with ctx.Pool(2) as pool:
+        a, b = pool.map(_pair_half, [(net, data, threads, images, card, barrier)] * 2)
+    (a0, a1), (b0, b1) = a["span"], b["span"]
+    return {"images_per_s": a["images_per_s"] + b["images_per_s"], "seconds": max(a["seconds"], b["seconds"]),
+            "cpu_us_per_image": (a["cpu_us_per_image"] + b["cpu_us_per_image"]) / 2,
+            # the share of the longer run during which both ran (1: wholly at once)
+            "overlap": (min(a1, b1) - max(a0, b0)) / max(a1 - a0, b1 - b0)}
 
 
 def rounds(nets: list[str], workers: tuple, threads: int, reps: int, images: dict, data: str,
@@ -116,11 +148,14 @@ def rounds(nets: list[str], workers: tuple, threads: int, reps: int, images: dic
                 for name in names:
                     label = f"{net} {name}".strip()
                     exe, every = cards[name]
-                    r = speed_run(net, data, w, threads, images[net], card=exe, every=every)
+                    r = (pair_run(net, data, threads, images[net], card=exe) if w == PAIR else
+                         speed_run(net, data, w, threads, images[net], card=exe, every=every))
                     seen.setdefault(label, {x: [] for x in workers})[w].append(r)
-                    print(f"round {rep + 1}/{reps} {label} {w} workers: {r['images_per_s']:,.0f} img/s "
-                          f"({r['seconds']:.1f} s), CPU {r['cpu_us_per_image']:.0f} µs/image, load "
-                          f"{os.getloadavg()[0]:.1f}", file=sys.stderr, flush=True)
+                    what = w if w == PAIR else f"{w} workers"
+                    both = f", overlap {r['overlap']:.0%}" if w == PAIR else ""
+                    print(f"round {rep + 1}/{reps} {label} {what}: {r['images_per_s']:,.0f} img/s ({r['seconds']:.1f} s"
+                          f"{both}), CPU {r['cpu_us_per_image']:.0f} µs/image, load {os.getloadavg()[0]:.1f}",
+                          file=sys.stderr, flush=True)
     return seen
 
 
@@ -143,9 +178,10 @@ def summarise(seen: dict) -> dict:
 
 
 def table(summary: dict) -> list[str]:
-    ws = sorted(next(iter(summary.values())))
-    lines = ["| run | " + " | ".join(f"{w}w img/s (min-max); speed-up (min-max); CPU µs/img (min-max)" for w in ws)
-             + " |",
+    ws = sorted(w for w in next(iter(summary.values())) if w != PAIR)
+    ws += [PAIR] if PAIR in next(iter(summary.values())) else []
+    head = "img/s (min-max); speed-up (min-max); CPU µs/img (min-max)"
+    lines = ["| run | " + " | ".join(f"{w if w == PAIR else f'{w}w'} {head}" for w in ws) + " |",
              "|---|" + "---|" * len(ws)]
     for net, by in summary.items():
         cells = []
@@ -184,6 +220,9 @@ def main(argv=None) -> int:
     p.add_argument("--breakdown", action="store_true", help="also the per-worker time breakdown")
     p.add_argument("--card", action="append", default=[], metavar="NAME=EXE",
                    help="also run on this card executable (another build), alternating with this build's")
+    p.add_argument("--pair", action="store_true",
+                   help=f"also two one-worker runs at once in two processes (column '{PAIR}'): two workers "
+                        "that share nothing, the machine's own two-worker speed-up")
     p.add_argument("--every", default="1", help="comma-separated --update-every values to compare (runs with 2+ workers)")
     a = p.parse_args(argv)
     everies = [int(k) for k in a.every.split(",")]
@@ -191,7 +230,7 @@ def main(argv=None) -> int:
     cards = ({f"{c} every {k}" if len(everies) > 1 else c: (exe, k) for c, exe in exes.items() for k in everies}
              if len(exes) > 1 or len(everies) > 1 else None)
     nets = [n.strip() for n in a.networks.split(",") if n.strip()]
-    workers = tuple(int(w) for w in a.workers.split(","))
+    workers = tuple(int(w) for w in a.workers.split(",")) + ((PAIR,) if a.pair else ())
     images = {n: a.images or IMAGES[n] for n in nets}
     data = dataset(10000)
     load = os.getloadavg()[0]
@@ -202,7 +241,7 @@ def main(argv=None) -> int:
     print("\n".join(table(summary)))
     if a.breakdown:
         print("\nPer-worker breakdown (one run each, timing on; µs per image, summed over the workers):\n")
-        print("\n".join(breakdown_table(nets, workers, a.threads, images, data)))
+        print("\n".join(breakdown_table(nets, tuple(w for w in workers if w != PAIR), a.threads, images, data)))
     return 0
 
 
