@@ -214,10 +214,15 @@ def train_rate(m: dict) -> float:
     return m["images"] / sum(m["epoch_s"])
 
 
-def plot_speedup(sp: dict, cores: int, path: Path) -> None:
+def plot_speedup(sp: dict, cores: int, path: Path, apart: dict | None = None) -> None:
+    """sp {net: {workers: speed-up}}; apart {net: speed-up of two one-worker processes at once}, drawn
+    at 2 workers in the same colour: what the machine gives two workers that share nothing."""
     plt, fig, ax = workers_figure()
     for net, s in sp.items():
-        ax.plot(list(s), list(s.values()), marker="o", label=f"{net} ({NETWORKS[net]})")
+        line, = ax.plot(list(s), list(s.values()), marker="o", label=f"{net} ({NETWORKS[net]})")
+        if apart and apart.get(net):
+            ax.plot([2], [apart[net]], marker="x", linestyle="none", color=line.get_color(), markersize=9,
+                    label=f"{net}: 2 one-worker processes at once")
     ax.plot(WORKERS, [min(w, cores) for w in WORKERS], "k--", label=f"linear up to {cores} cores")
     save_workers_figure(plt, fig, ax, path, "workers", "training speed-up vs 1 worker",
                         "CHAOS on the card (Figure 5 analog)")
@@ -346,10 +351,11 @@ def main(argv=None) -> int:
                   f"images each {m.get('worker_images')}", file=sys.stderr)
     # Figure 5 from runs of their own (tools/chaos_speed.py): training only, a few seconds each, every
     # worker count once per round, medians and spreads over the rounds.
-    from chaos_speed import IMAGES, rounds, summarise, table
+    from chaos_speed import IMAGES, PAIR, rounds, summarise, table
 
-    speed = summarise(rounds(nets, WORKERS, a.threads, a.speed_reps, IMAGES, dataset(10000)))
+    speed = summarise(rounds(nets, WORKERS + (PAIR,), a.threads, a.speed_reps, IMAGES, dataset(10000)))
     sp = {net: {w: by[w]["speedup"] for w in WORKERS} for net, by in speed.items()}
+    apart = {net: by[PAIR]["speedup"] for net, by in speed.items()}
 
     # The model, on the smallest network: fit on 1 epoch of the cut, predict other image counts and epochs.
     arch = NETWORKS[nets[0]]
@@ -361,21 +367,22 @@ def main(argv=None) -> int:
 
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
-    plot_speedup(sp, a.threads, out / "speedup.png")
+    plot_speedup(sp, a.threads, out / "speedup.png", apart)
     md = ["# CHAOS on the card", "",
           f"Data `{data}` ({test_images:,} test images), {epochs} epoch(s), lr {LR} plain SGD, one image per step, "
           f"{a.threads} card threads; load average {load:.1f} on {os.cpu_count()} cores when it started.", "",
           "## Table II analog: wrong test predictions in the last epoch", "", *table_two(runs, test_images), "",
           "## Figure 5 analog: training speed-up against one worker", "",
           f"Training alone (tools/chaos_speed.py), {a.speed_reps} rounds: median images/s (min-max) and the median "
-          "(min-max) of the per-round speed-ups over one worker.", "", *table(speed), "",
+          f"(min-max) of the per-round speed-ups over one worker; '{PAIR}': two one-worker runs at once in two "
+          "processes, which share nothing (the machine's own two-worker speed-up).", "", *table(speed), "",
           "![speed-up](speedup.png)", "", "## Performance model (equations (1) and (2))", "", *model_lines, ""]
     (out / "chaos.md").write_text("\n".join(md))
     doc = {"data": data, "epochs": epochs, "threads": a.threads, "load": load, "networks": {n: NETWORKS[n] for n in nets},
            "runs": {n: {str(w): {k: m[k] for k in ("test_accuracy", "epoch_s", "wall_s", "total_s", "images",
                                                    "worker_images") if k in m} for w, m in by.items()}
                     for n, by in runs.items()},
-           "speedup": sp, "speed": speed, "model": model}
+           "speedup": sp, "apart_speedup": apart, "speed": speed, "model": model}
     (out / "chaos.json").write_text(json.dumps(doc, indent=2, default=str))
     print("\n".join(md))
     return 0
