@@ -14,8 +14,9 @@ shared machine (bench_chaos.py's Figure 5 analog; also runnable alone):
   On a loaded machine the wall-clock speed mostly says how large a share of the cores the card's
   threads got (16 threads get more of a contended machine than 2); CPU µs per image says how much
   work an image cost, contention and switching included, whatever the share.
-* --breakdown: one more run per worker count with the workers timing themselves (the trainer's
-  timing hook, off in the timed rounds): per image, microseconds of fetch (taking the next image and
+* --breakdown: one more run per worker count (and --every value; --breakdown-reps R: R rounds of
+  them, medians) with the workers timing themselves (the trainer's timing hook, off in the timed
+  rounds): per image, microseconds of fetch (taking the next image and
   placing it), forward, loss, backward, update (the hogwild writes) and waiting (the worker's thread
   idle at the end of a call), summed over the workers. These are clock times: on a loaded machine
   they include the time a worker's thread was preempted (two workers on one core's worth of CPU
@@ -194,19 +195,27 @@ def table(summary: dict) -> list[str]:
     return lines
 
 
-def breakdown_table(nets: list[str], workers: tuple, threads: int, images: dict, data: str) -> list[str]:
-    lines = ["| network | workers | img/s | " + " | ".join(f"{s} µs" for s in STEPS)
+def breakdown_table(nets: list[str], workers: tuple, threads: int, images: dict, data: str,
+                    everies: tuple = (1,), reps: int = 1) -> list[str]:
+    """Timed runs per network, worker count and (with 2+ workers) --update-every value: `reps` rounds of
+    them all, each figure the median over the rounds (the lines stored: the last round's)."""
+    lines = ["| network | workers | update every | img/s | " + " | ".join(f"{s} µs" for s in STEPS)
              + " | images each | lines stored per layer |",
-             "|---|---|---|" + "---|" * len(STEPS) + "---|---|"]
-    for net in nets:
-        for w in workers:
-            r = speed_run(net, data, w, threads, images[net], breakdown=True)
-            us = r["us_per_image"]  # summed over the workers
-            each = r["images_each"]
-            shown = ", ".join(f"{n:,}" for n in each) if len(each) <= 4 else f"{min(each):,}-{max(each):,}"
-            stored = ", ".join(f"{l}: {100 * k / n:.0f} %" for l, (n, k) in enumerate(r["lines"]) if n)
-            lines.append(f"| {net} | {w} | {r['images_per_s']:,.0f} | " + " | ".join(f"{us[s]:.1f}" for s in STEPS)
-                         + f" | {shown} | {stored} |")
+             "|---|---|---|---|" + "---|" * len(STEPS) + "---|---|"]
+    runs = [(n, w, k) for n in nets for w in workers for k in (everies if w > 1 else (1,))]
+    seen = {run: [] for run in runs}
+    for rep in range(reps):
+        for net, w, k in runs if rep % 2 == 0 else reversed(runs):
+            seen[net, w, k].append(speed_run(net, data, w, threads, images[net], breakdown=True, every=k))
+    for net, w, k in runs:
+        r = seen[net, w, k][-1]
+        us = {s: statistics.median(x["us_per_image"][s] for x in seen[net, w, k]) for s in STEPS}
+        rate = statistics.median(x["images_per_s"] for x in seen[net, w, k])
+        each = r["images_each"]
+        shown = ", ".join(f"{n:,}" for n in each) if len(each) <= 4 else f"{min(each):,}-{max(each):,}"
+        stored = ", ".join(f"{l}: {100 * kept / total:.0f} %" for l, (total, kept) in enumerate(r["lines"]) if total)
+        lines.append(f"| {net} | {w} | {k} | {rate:,.0f} | " + " | ".join(f"{us[s]:.1f}" for s in STEPS)
+                     + f" | {shown} | {stored} |")
     return lines
 
 
@@ -218,6 +227,7 @@ def main(argv=None) -> int:
     p.add_argument("--reps", type=int, default=5, help="rounds (medians and spreads over them)")
     p.add_argument("--images", type=int, help="images per run (default: a few seconds' worth per network)")
     p.add_argument("--breakdown", action="store_true", help="also the per-worker time breakdown")
+    p.add_argument("--breakdown-reps", type=int, default=1, help="rounds of the breakdown runs (medians over them)")
     p.add_argument("--card", action="append", default=[], metavar="NAME=EXE",
                    help="also run on this card executable (another build), alternating with this build's")
     p.add_argument("--pair", action="store_true",
@@ -240,8 +250,10 @@ def main(argv=None) -> int:
           + f"; load {load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end on {os.cpu_count()} cores\n")
     print("\n".join(table(summary)))
     if a.breakdown:
-        print("\nPer-worker breakdown (one run each, timing on; µs per image, summed over the workers):\n")
-        print("\n".join(breakdown_table(nets, tuple(w for w in workers if w != PAIR), a.threads, images, data)))
+        print(f"\nPer-worker breakdown ({a.breakdown_reps} round(s), timing on; medians of µs per image, summed over "
+              "the workers):\n")
+        print("\n".join(breakdown_table(nets, tuple(w for w in workers if w != PAIR), a.threads, images, data,
+                                         tuple(everies), a.breakdown_reps)))
     return 0
 
 
