@@ -27,6 +27,10 @@ shared machine (bench_chaos.py's Figure 5 analog; also runnable alone):
   started together once both cards are up; their images/s summed, and the speed-up of that over one
   worker. Two workers that share nothing (no weights, no process) show what this machine gives two
   workers at all; the 2-worker CHAOS run beside it shows what sharing the weights costs on top.
+* --lr 1e-30: a step far below every weight's rounding, so the updates store nothing into the shared
+  weights (the timing hook's line counts show it: the zero-initialised biases alone change) while every
+  image costs the same forward, backward and update work: the two-worker speed-up without the weights'
+  cache lines crossing between the cores.
 * --every 1,4: the runs with 2+ workers once per --update-every value, in the same rounds.
 * --card NAME=EXE: the same runs on another build of the card executable too (DNN_CARD_EXE), in the
   same rounds, alternating with this build's: an A/B of a change to the card-side code.
@@ -62,7 +66,7 @@ def cpu_seconds(pid: int) -> float:
 
 
 def speed_run(net: str, data: str, workers: int, threads: int, images: int, breakdown: bool = False,
-              card: str | None = None, every: int = 1, ready=None) -> dict:
+              card: str | None = None, every: int = 1, ready=None, lr: float = LR) -> dict:
     """One run: `images` training images with `workers` workers (implicit mode, plain per-image SGD),
     on the card executable `card` (default: this build's), each adding into the shared weights every
     `every` images (1 with one worker: the baseline stays the paper's scheme). Returns images/s and, with breakdown, µs
@@ -80,7 +84,7 @@ def speed_run(net: str, data: str, workers: int, threads: int, images: int, brea
     with ChunkReader(data, "train", shuffle=False, prefetch=False) as r:
         x, y = r.read_all()
     rows = min(CALL_ROWS, len(x), images)
-    cfg = Config(arch, mode="implicit", chunk=rows, threads=threads, workers=workers, lr=LR, momentum=0.0, seed=0,
+    cfg = Config(arch, mode="implicit", chunk=rows, threads=threads, workers=workers, lr=lr, momentum=0.0, seed=0,
                  update_every=every if workers > 1 else 1)
     t = Trainer(cfg, x.shape[1], int(y.max()) + 1)
     try:
@@ -112,11 +116,11 @@ def speed_run(net: str, data: str, workers: int, threads: int, images: int, brea
 
 
 def _pair_half(args: tuple) -> dict:
-    net, data, threads, images, card, barrier = args
-    return speed_run(net, data, 1, threads, images, card=card, ready=barrier.wait)
+    net, data, threads, images, card, lr, barrier = args
+    return speed_run(net, data, 1, threads, images, card=card, ready=barrier.wait, lr=lr)
 
 
-def pair_run(net: str, data: str, threads: int, images: int, card: str | None = None) -> dict:
+def pair_run(net: str, data: str, threads: int, images: int, card: str | None = None, lr: float = LR) -> dict:
     """Two one-worker runs at once, in two processes with a card each: two workers that share nothing
     (not the weights, not a process), started together once both cards are up. Their images/s summed is
     what this machine gives two workers when no cache line passes between them; set against the
@@ -126,7 +130,7 @@ def pair_run(net: str, data: str, threads: int, images: int, card: str | None = 
     ctx = mp.get_context("spawn")
     barrier = ctx.Manager().Barrier(2)
     with ctx.Pool(2) as pool:
-        a, b = pool.map(_pair_half, [(net, data, threads, images, card, barrier)] * 2)
+        a, b = pool.map(_pair_half, [(net, data, threads, images, card, lr, barrier)] * 2)
     (a0, a1), (b0, b1) = a["span"], b["span"]
     return {"images_per_s": a["images_per_s"] + b["images_per_s"], "seconds": max(a["seconds"], b["seconds"]),
             "cpu_us_per_image": (a["cpu_us_per_image"] + b["cpu_us_per_image"]) / 2,
@@ -137,9 +141,9 @@ def pair_run(net: str, data: str, threads: int, images: int, card: str | None = 
 def rounds(nets: list[str], workers: tuple, threads: int, reps: int, images: dict, data: str,
            cards: dict | None = None) -> dict:
     """{label: {workers: [speed_run's result of each round]}}, label the net and the variant's name when
-    there are several: cards {name: (card executable or None, update every)}; the order of worker
-    counts and variants alternates per round."""
-    cards = cards or {"": (None, 1)}
+    there are several: cards {name: (card executable or None, update every, learning rate)}; the order of
+    worker counts and variants alternates per round."""
+    cards = cards or {"": (None, 1, LR)}
     seen = {}
     for rep in range(reps):
         order = workers if rep % 2 == 0 else tuple(reversed(workers))
@@ -148,9 +152,9 @@ def rounds(nets: list[str], workers: tuple, threads: int, reps: int, images: dic
             for w in order:
                 for name in names:
                     label = f"{net} {name}".strip()
-                    exe, every = cards[name]
-                    r = (pair_run(net, data, threads, images[net], card=exe) if w == PAIR else
-                         speed_run(net, data, w, threads, images[net], card=exe, every=every))
+                    exe, every, lr = cards[name]
+                    r = (pair_run(net, data, threads, images[net], card=exe, lr=lr) if w == PAIR else
+                         speed_run(net, data, w, threads, images[net], card=exe, every=every, lr=lr))
                     seen.setdefault(label, {x: [] for x in workers})[w].append(r)
                     what = w if w == PAIR else f"{w} workers"
                     both = f", overlap {r['overlap']:.0%}" if w == PAIR else ""
@@ -196,25 +200,27 @@ def table(summary: dict) -> list[str]:
 
 
 def breakdown_table(nets: list[str], workers: tuple, threads: int, images: dict, data: str,
-                    everies: tuple = (1,), reps: int = 1) -> list[str]:
-    """Timed runs per network, worker count and (with 2+ workers) --update-every value: `reps` rounds of
-    them all, each figure the median over the rounds (the lines stored: the last round's)."""
-    lines = ["| network | workers | update every | img/s | " + " | ".join(f"{s} µs" for s in STEPS)
+                    everies: tuple = (1,), reps: int = 1, lrs: tuple = (LR,)) -> list[str]:
+    """Timed runs per network, learning rate, worker count and (with 2+ workers) --update-every value:
+    `reps` rounds of them all, each figure the median over the rounds (the lines stored: the last
+    round's)."""
+    lines = ["| network | lr | workers | update every | img/s | " + " | ".join(f"{s} µs" for s in STEPS)
              + " | images each | lines stored per layer |",
-             "|---|---|---|---|" + "---|" * len(STEPS) + "---|---|"]
-    runs = [(n, w, k) for n in nets for w in workers for k in (everies if w > 1 else (1,))]
+             "|---|---|---|---|---|" + "---|" * len(STEPS) + "---|---|"]
+    runs = [(n, lr, w, k) for n in nets for lr in lrs for w in workers for k in (everies if w > 1 else (1,))]
     seen = {run: [] for run in runs}
     for rep in range(reps):
-        for net, w, k in runs if rep % 2 == 0 else reversed(runs):
-            seen[net, w, k].append(speed_run(net, data, w, threads, images[net], breakdown=True, every=k))
-    for net, w, k in runs:
-        r = seen[net, w, k][-1]
-        us = {s: statistics.median(x["us_per_image"][s] for x in seen[net, w, k]) for s in STEPS}
-        rate = statistics.median(x["images_per_s"] for x in seen[net, w, k])
+        for net, lr, w, k in runs if rep % 2 == 0 else reversed(runs):
+            seen[net, lr, w, k].append(speed_run(net, data, w, threads, images[net], breakdown=True, every=k, lr=lr))
+    for run in runs:
+        net, lr, w, k = run
+        r = seen[run][-1]
+        us = {s: statistics.median(x["us_per_image"][s] for x in seen[run]) for s in STEPS}
+        rate = statistics.median(x["images_per_s"] for x in seen[run])
         each = r["images_each"]
         shown = ", ".join(f"{n:,}" for n in each) if len(each) <= 4 else f"{min(each):,}-{max(each):,}"
         stored = ", ".join(f"{l}: {100 * kept / total:.0f} %" for l, (total, kept) in enumerate(r["lines"]) if total)
-        lines.append(f"| {net} | {w} | {k} | {rate:,.0f} | " + " | ".join(f"{us[s]:.1f}" for s in STEPS)
+        lines.append(f"| {net} | {lr:g} | {w} | {k} | {rate:,.0f} | " + " | ".join(f"{us[s]:.1f}" for s in STEPS)
                      + f" | {shown} | {stored} |")
     return lines
 
@@ -230,22 +236,28 @@ def main(argv=None) -> int:
     p.add_argument("--breakdown-reps", type=int, default=1, help="rounds of the breakdown runs (medians over them)")
     p.add_argument("--card", action="append", default=[], metavar="NAME=EXE",
                    help="also run on this card executable (another build), alternating with this build's")
+    p.add_argument("--lr", default=str(LR),
+                   help=f"comma-separated learning rates to compare (default {LR}); 1e-30 leaves every weight's bits "
+                        "as they are, so the workers store nothing into the shared weights but the bias lines")
     p.add_argument("--pair", action="store_true",
                    help=f"also two one-worker runs at once in two processes (column '{PAIR}'): two workers "
                         "that share nothing, the machine's own two-worker speed-up")
     p.add_argument("--every", default="1", help="comma-separated --update-every values to compare (runs with 2+ workers)")
     a = p.parse_args(argv)
     everies = [int(k) for k in a.every.split(",")]
+    lrs = [float(x) for x in a.lr.split(",")]
     exes = {"this": None} | dict(c.split("=", 1) for c in a.card)
-    cards = ({f"{c} every {k}" if len(everies) > 1 else c: (exe, k) for c, exe in exes.items() for k in everies}
-             if len(exes) > 1 or len(everies) > 1 else None)
+    # one variant per card build, --every value and learning rate, named by what varies
+    cards = {" ".join(part for part in (c if len(exes) > 1 or len(everies) > 1 else "",
+                                        f"every {k}" if len(everies) > 1 else "", f"lr {lr:g}" if len(lrs) > 1 else "")
+                      if part): (exe, k, lr) for c, exe in exes.items() for k in everies for lr in lrs}
     nets = [n.strip() for n in a.networks.split(",") if n.strip()]
     workers = tuple(int(w) for w in a.workers.split(",")) + ((PAIR,) if a.pair else ())
     images = {n: a.images or IMAGES[n] for n in nets}
     data = dataset(10000)
     load = os.getloadavg()[0]
     summary = summarise(rounds(nets, workers, a.threads, a.reps, images, data, cards))
-    print(f"CHAOS training speed, {a.reps} rounds, implicit mode, {a.threads} card threads, images per run "
+    print(f"CHAOS training speed, {a.reps} rounds, implicit mode, {a.threads} card threads, lr {a.lr}, images per run "
           + ", ".join(f"{n} {images[n]:,}" for n in nets)
           + f"; load {load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end on {os.cpu_count()} cores\n")
     print("\n".join(table(summary)))
@@ -253,7 +265,7 @@ def main(argv=None) -> int:
         print(f"\nPer-worker breakdown ({a.breakdown_reps} round(s), timing on; medians of µs per image, summed over "
               "the workers):\n")
         print("\n".join(breakdown_table(nets, tuple(w for w in workers if w != PAIR), a.threads, images, data,
-                                         tuple(everies), a.breakdown_reps)))
+                                         tuple(everies), a.breakdown_reps, tuple(lrs))))
     return 0
 
 
