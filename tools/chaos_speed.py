@@ -115,21 +115,25 @@ def speed_run(net: str, data: str, workers: int, threads: int, images: int, brea
         t.close()
 
 
+PAIR_WAIT_S = 300  # the longest one half waits for the other's card: then both fail instead of hanging
+
+
 def _pair_half(args: tuple) -> dict:
     net, data, threads, images, card, lr, barrier = args
-    return speed_run(net, data, 1, threads, images, card=card, ready=barrier.wait, lr=lr)
+    return speed_run(net, data, 1, threads, images, card=card, ready=lambda: barrier.wait(PAIR_WAIT_S), lr=lr)
 
 
 def pair_run(net: str, data: str, threads: int, images: int, card: str | None = None, lr: float = LR) -> dict:
     """Two one-worker runs at once, in two processes with a card each: two workers that share nothing
     (not the weights, not a process), started together once both cards are up. Their images/s summed is
     what this machine gives two workers when no cache line passes between them; set against the
-    2-worker CHAOS run it is the cost of sharing the weights."""
+    2-worker CHAOS run it is the cost of sharing the weights. A half that fails before the start breaks
+    the other's wait within PAIR_WAIT_S, and the error ends the call."""
     import multiprocessing as mp
 
     ctx = mp.get_context("spawn")
-    barrier = ctx.Manager().Barrier(2)
-    with ctx.Pool(2) as pool:
+    with ctx.Manager() as manager, ctx.Pool(2) as pool:
+        barrier = manager.Barrier(2)
         a, b = pool.map(_pair_half, [(net, data, threads, images, card, lr, barrier)] * 2)
     (a0, a1), (b0, b1) = a["span"], b["span"]
     return {"images_per_s": a["images_per_s"] + b["images_per_s"], "seconds": max(a["seconds"], b["seconds"]),
