@@ -4,6 +4,7 @@ shared machine (bench_chaos.py's Figure 5 analog; also runnable alone):
     python tools/chaos_speed.py --networks chaos-small,chaos-medium --reps 5
     python tools/chaos_speed.py --networks chaos-small --workers 1,2 --breakdown
     python tools/chaos_speed.py --card before=/tmp/ab/dnn/bin/dnn-card   # A/B against another card build
+    python tools/chaos_speed.py --workers 1,2 --lr 0.01,1e-30 --pair   # what sharing the weights costs
 
 * Only training is timed: one chunk of 10,000 images is read into the card's buffer once, then
   trained on again and again (no reading, no evaluation, no card start-up inside the timing).
@@ -14,23 +15,24 @@ shared machine (bench_chaos.py's Figure 5 analog; also runnable alone):
   On a loaded machine the wall-clock speed mostly says how large a share of the cores the card's
   threads got (16 threads get more of a contended machine than 2); CPU µs per image says how much
   work an image cost, contention and switching included, whatever the share.
-* --breakdown: one more run per worker count (and --every value; --breakdown-reps R: R rounds of
-  them, medians) with the workers timing themselves (the trainer's timing hook, off in the timed
-  rounds): per image, microseconds of fetch (taking the next image and
-  placing it), forward, loss, backward, update (the hogwild writes) and waiting (the worker's thread
-  idle at the end of a call), summed over the workers. These are clock times: on a loaded machine
-  they include the time a worker's thread was preempted (two workers on one core's worth of CPU
-  show twice one worker's forward); set them against the CPU µs per image. Beside them, per layer
-  with weights, the share of its 64-byte lines the hogwild updates stored (a line whose bits an
-  update would not change is left alone, so it stays in the other core's cache).
+* --breakdown: one more run per worker count (and --every and --lr value; --breakdown-reps R: R
+  rounds of them, medians) with the workers timing themselves (the trainer's timing hook, off in the
+  timed rounds): per image, microseconds of fetch (taking the next image and placing it), forward,
+  loss, backward, update (the hogwild writes) and waiting (the worker's thread idle at the end of a
+  call), summed over the workers. These are clock times: on a loaded machine they include the time a
+  worker's thread was preempted (two workers on one core's worth of CPU show twice one worker's
+  forward); set them against the CPU µs per image. Beside them, per layer with weights, the share of
+  its 64-byte lines the hogwild updates stored (a line whose bits an update would not change is left
+  alone, so it stays in the other core's cache).
 * --pair: one more column, '2 apart': two one-worker runs at once, in two processes with a card each,
   started together once both cards are up; their images/s summed, and the speed-up of that over one
   worker. Two workers that share nothing (no weights, no process) show what this machine gives two
   workers at all; the 2-worker CHAOS run beside it shows what sharing the weights costs on top.
-* --lr 1e-30: a step far below every weight's rounding, so the updates store nothing into the shared
-  weights (the timing hook's line counts show it: the zero-initialised biases alone change) while every
-  image costs the same forward, backward and update work: the two-worker speed-up without the weights'
-  cache lines crossing between the cores.
+* --lr 0.01,1e-30: the runs once per learning rate, in the same rounds. 1e-30 is a step far below
+  every weight's rounding, so the updates store nothing into the shared weights (the timing hook's
+  line counts show it: the zero-initialised biases alone change) while every image costs the same
+  forward, backward and update work: the two-worker speed-up without the weights' cache lines
+  crossing between the cores.
 * --every 1,4: the runs with 2+ workers once per --update-every value, in the same rounds.
 * --card NAME=EXE: the same runs on another build of the card executable too (DNN_CARD_EXE), in the
   same rounds, alternating with this build's: an A/B of a change to the card-side code.
