@@ -16,9 +16,18 @@ class Terminated(BaseException):
 
 
 # The signals received, kept: a signal's exception is raised wherever Python happens to be, and
-# where that is a weakref callback or a __del__ Python only prints it and goes on; raise_pending()
+# where that is a weakref callback or a __del__ Python only reports it and goes on; raise_pending()
 # raises it again at a point of the caller's choosing, so a Ctrl-C is never lost.
 _pending: list[type[BaseException]] = []
+
+
+def _unraisable(unraisable) -> None:
+    """sys.unraisablehook: a signal's exception swallowed by a __del__ or weakref callback is not
+    reported (it would print a traceback; raise_pending() raises it again); anything else is, as
+    Python would."""
+    if _pending and isinstance(unraisable.exc_value, (KeyboardInterrupt, Terminated)):
+        return
+    sys.__unraisablehook__(unraisable)
 
 
 def _on_signal(signum, frame):
@@ -37,6 +46,7 @@ def run_cli(prog: str, main, argv=None) -> int:
     _pending.clear()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, _on_signal)
+    sys.unraisablehook = _unraisable
     try:
         status = main(argv) or 0
         raise_pending()  # one that arrived where it could not stop the command
