@@ -38,6 +38,10 @@ void dnnGemmForward(dnn_net *net, int l)
 void dnnGemmWeightGrad(dnn_net *net, int l)
 {
     const int n = (int)net->state.n, in = net->spec.sizes[l], out = net->spec.sizes[l + 1];
+    if (n == 1) { /* an outer product: the same bits dnn_sgd_outer forms line by line */
+        dnn_outer(net->Wdelta[l], net->E[l + 1], net->Y[l], out, in);
+        return;
+    }
     dnn_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, n, 1.0f, net->E[l + 1], out, net->Y[l], in, 0.0f,
               net->Wdelta[l], in);
 }

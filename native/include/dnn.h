@@ -200,12 +200,22 @@ void dnnActivationGrad(dnn_net *net, int l); /* element-wise part of the backwar
 void dnnBiasGrad(dnn_net *net, int l);       /* Bdelta[l] = column sums of E[l+1] */
 void dnnBackwardLayer(dnn_net *net, int l);
 void dnnUpdateLayer(dnn_net *net, int l);    /* SGD step of layer l */
+/* One image's full layer under plain SGD (dnnOuterStep): its backward without the weight gradient,
+ * and its update forming that gradient (E[l+1]^T Y[l]) line by line as it steps the weights. */
+int dnnOuterStep(const dnn_net *net, int l);
+void dnnBackwardLayerOuter(dnn_net *net, int l);
+void dnnUpdateLayerOuter(dnn_net *net, int l);
 /* Plain SGD, W += -lr G, on n floats from W, storing only the 64-byte lines of W whose bits change
  * (sgd_lines.c); returns how many it stored. */
 #define DNN_LINE_FLOATS 16 /* floats in a 64-byte cache line */
 /* Floats from the line boundary before p to p. */
 #define DNN_LINE_SKEW(p) ((int64_t)((uintptr_t)(p) / sizeof(float) % DNN_LINE_FLOATS))
 int64_t dnn_sgd_lines(float *W, const float *G, int64_t n, float lr);
+/* G (out, in) = e^T y, one image's weight gradient of a full layer (e: out floats, y: in), each
+ * element the one product e[j] y[i]; and the plain SGD step with that G, formed line by line and never
+ * written out (dnn_sgd_lines' step, the same bits). */
+void dnn_outer(float *G, const float *e, const float *y, int64_t out, int64_t in);
+int64_t dnn_sgd_outer(float *W, const float *e, const float *y, int64_t out, int64_t in, float lr);
 void dnnForward(dnn_net *net);
 void dnnBackward(dnn_net *net);
 void dnnUpdate(dnn_net *net);
@@ -243,7 +253,7 @@ int64_t dnn_workers_floats(const dnn_spec *spec, int64_t workers);
 dnn_net *dnn_workers_net(float *block, int64_t w);
 /* Layer l's unlocked update of the shared weights from worker wn's private gradients: the one
  * function whose writes race by design (native/dnn/tsan.supp names it). */
-void dnn_workers_hogwild_update(dnn_net *wn, int l);
+void dnn_workers_hogwild_update(dnn_net *wn, int l, int outer);
 /* Kernels cilkpp_dnn_run_workers (implicit, host) and cilkpp_dnn_run_workers_flat (explicit):
  * DNN_TRAIN_CHUNK or DNN_EVAL_CHUNK over the chunk with `workers` workers, each adding its gradients
  * into the shared weights every `every` images (1: after each layer's backward); images[w] gains the
