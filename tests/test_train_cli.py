@@ -171,7 +171,7 @@ def test_overlap_says_it_needs_room_for_two_chunks(small_dataset):
 
 
 SWALLOWED = """
-import signal, sys
+import sys
 from dnn import cli
 
 class Held:

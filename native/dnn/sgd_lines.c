@@ -122,9 +122,10 @@ int64_t dnn_sgd_outer(float *restrict W, const float *restrict e, const float *r
             b = line_end(row, a, in);
             float g[DNN_LINE_FLOATS];
             for (int64_t i = a; i < b; i++) g[i - a] = e[j] * y[i];
+            const float *line = row + a - DNN_LINE_SKEW(row + a);
             if (line_step(row, g, a, b, lr)) {
-                stored += row + a - DNN_LINE_SKEW(row + a) != last;
-                last = row + a - DNN_LINE_SKEW(row + a);
+                stored += line != last;
+                last = line;
             }
         }
     }

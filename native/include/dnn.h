@@ -203,7 +203,7 @@ void dnnUpdateLayer(dnn_net *net, int l);    /* SGD step of layer l */
 /* One image's full layer under plain SGD (dnnOuterStep): its backward without the weight gradient,
  * and its update forming that gradient (E[l+1]^T Y[l]) line by line as it steps the weights. */
 int dnnOuterStep(const dnn_net *net, int l);
-void dnnBackwardLayerOuter(dnn_net *net, int l);
+void dnnBackwardLayerNoWeightGrad(dnn_net *net, int l);
 void dnnUpdateLayerOuter(dnn_net *net, int l);
 /* Plain SGD, W += -lr G, on n floats from W, storing only the 64-byte lines of W whose bits change
  * (sgd_lines.c); returns how many it stored. */
